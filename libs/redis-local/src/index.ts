@@ -1,0 +1,28 @@
+export {
+  findExecutableOnPath,
+  findRedisCliBinary,
+  findRedisServerBinary,
+  redisInstallHint,
+} from './binaries';
+export { canBind, CLUSTER_BUS_OFFSET, findFreePort, type FindFreePortOptions } from './ports';
+export { pingRedis, RedisReplyError, sendRawCommand, type RawReply } from './resp';
+export {
+  startRedisServer,
+  stopPid,
+  type RedisServerHandle,
+  type StartRedisServerOptions,
+} from './server';
+export {
+  startLocalCluster,
+  type ClusterNodeAddress,
+  type LocalClusterHandle,
+  type LocalClusterOptions,
+} from './cluster';
+export { TEST_REDIS_CLUSTER_NODES_ENV, TEST_REDIS_URL_ENV } from './env';
+export {
+  describeWithRedis,
+  redisTestTargets,
+  type RedisMode,
+  type RedisTarget,
+  type RedisTestTargets,
+} from './testing';
