@@ -1,0 +1,43 @@
+import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+
+export type { Logger } from 'pino';
+
+/** Paths pino blanks out wherever they appear in a log line: secrets and coupon codes. */
+export const REDACTED_PATHS: readonly string[] = [
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'req.headers.cookie',
+  'headers.authorization',
+  'authorization',
+  'apiKey',
+  '*.apiKey',
+  'token',
+  '*.token',
+  'code',
+  '*.code',
+  'coupon.code',
+  '*.coupon.code',
+];
+
+export interface LoggerConfig {
+  level: string;
+  name?: string;
+  /** Tests pass a stream to read what was logged; production writes to stdout. */
+  destination?: DestinationStream;
+}
+
+export function createLogger(config: LoggerConfig): Logger {
+  const options: LoggerOptions = {
+    level: config.level,
+    redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    ...(config.name === undefined ? {} : { name: config.name }),
+  };
+  return config.destination === undefined ? pino(options) : pino(options, config.destination);
+}
+
+/** Coupon codes travel in URL paths; a log line keeps the route shape, never the code. */
+export function redactUrl(url: string): string {
+  return url.replace(/(\/coupons\/)[^/?#]+/g, '$1[redacted]');
+}
