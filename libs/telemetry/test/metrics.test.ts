@@ -9,7 +9,9 @@ describe('createServiceMetrics', () => {
     metrics.http.duration.observe({ method: 'GET', route: '/healthz', status: '200' }, 0.003);
     const text = await registry.metrics();
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
-    expect(text).toMatch(/^coupon_http_requests_total\{method="GET",route="\/healthz",status="200"\} 1$/m);
+    expect(text).toMatch(
+      /^coupon_http_requests_total\{method="GET",route="\/healthz",status="200"\} 1$/m,
+    );
     expect(text).toMatch(/^coupon_http_request_duration_seconds_count\{.*\} 1$/m);
   });
 

@@ -1,0 +1,55 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export const API_SCOPES = [
+  'coupons:issue',
+  'coupons:read',
+  'coupons:redeem',
+  'budget:read',
+] as const;
+export type ApiScope = (typeof API_SCOPES)[number];
+
+/** A key as configured: never the key itself, only its SHA-256. */
+export interface ApiKeyRecord {
+  id: string;
+  sha256: string;
+  scopes: readonly ApiScope[];
+}
+
+export interface ApiPrincipal {
+  keyId: string;
+  scopes: ReadonlySet<ApiScope>;
+}
+
+export function sha256Hex(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+export class ApiKeyStore {
+  private readonly entries: { digest: Buffer; principal: ApiPrincipal }[];
+
+  constructor(records: readonly ApiKeyRecord[]) {
+    this.entries = records.map((record) => ({
+      digest: Buffer.from(record.sha256, 'hex'),
+      principal: { keyId: record.id, scopes: new Set(record.scopes) },
+    }));
+  }
+
+  /**
+   * Hashes the presented key and compares it with every stored hash in constant time, without
+   * stopping at the first match, so timing says nothing about which key (if any) was close.
+   */
+  authenticate(presentedKey: string): ApiPrincipal | undefined {
+    const digest = createHash('sha256').update(presentedKey, 'utf8').digest();
+    let found: ApiPrincipal | undefined;
+    for (const entry of this.entries) {
+      if (timingSafeEqual(entry.digest, digest) && found === undefined) found = entry.principal;
+    }
+    return found;
+  }
+}
+
+/** A throw-away key for development: all scopes, new at every start. */
+export function createDevKey(): { key: string; record: ApiKeyRecord } {
+  const key = `dev_${randomBytes(24).toString('base64url')}`;
+  return { key, record: { id: 'dev', sha256: sha256Hex(key), scopes: [...API_SCOPES] } };
+}

@@ -1,0 +1,190 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { API_SCOPES, type ApiKeyRecord } from '../auth/apiKeys';
+
+/** The whole environment, parsed once at start-up into one frozen object. */
+export interface ServiceConfig {
+  readonly nodeEnv: string;
+  readonly production: boolean;
+  readonly http: { readonly host: string; readonly port: number; readonly metricsPort: number };
+  readonly redis:
+    | { readonly mode: 'standalone'; readonly url: string; readonly urlFromEnv: boolean }
+    | { readonly mode: 'cluster'; readonly nodes: readonly { host: string; port: number }[] };
+  readonly redisCommandTimeoutMs: number;
+  readonly campaignsFile: string;
+  /** undefined: none configured (development then makes a dev key; production refuses to start). */
+  readonly apiKeys: readonly ApiKeyRecord[] | undefined;
+  readonly logLevel: string;
+  readonly shutdownGraceMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly issues: readonly string[]) {
+    super(`Invalid environment:\n${issues.map((issue) => `  - ${issue}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+
+const apiKeySchema = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, '1-64 letters, digits, ".", "_" or "-"'),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, 'the SHA-256 of the key, as 64 hex characters')
+    .transform((hex) => hex.toLowerCase()),
+  scopes: z.array(z.enum(API_SCOPES)).min(1),
+});
+
+const apiKeysSchema = z
+  .array(apiKeySchema)
+  .min(1, 'at least one key')
+  .superRefine((keys, ctx) => {
+    const ids = new Set<string>();
+    const hashes = new Set<string>();
+    keys.forEach((key, index) => {
+      if (ids.has(key.id))
+        ctx.addIssue({ code: 'custom', path: [index, 'id'], message: `duplicate id "${key.id}"` });
+      if (hashes.has(key.sha256))
+        ctx.addIssue({ code: 'custom', path: [index, 'sha256'], message: 'duplicate key hash' });
+      ids.add(key.id);
+      hashes.add(key.sha256);
+    });
+  });
+
+const hostPort = z
+  .string()
+  .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'host:port')
+  .transform((entry) => {
+    const at = entry.lastIndexOf(':');
+    return { host: entry.slice(0, at), port: Number(entry.slice(at + 1)) };
+  });
+
+const envSchema = z.object({
+  NODE_ENV: z.string().default('development'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: port(8080),
+  METRICS_PORT: port(9464),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/[^\s]+$/, 'a redis:// or rediss:// URL')
+    .optional(),
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .transform((list) =>
+      list
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(hostPort).min(1, 'at least one host:port'))
+    .optional(),
+  REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(10).max(60000).default(500),
+  CAMPAIGNS_FILE: z.string().min(1).default('config/campaigns.json'),
+  COUPON_API_KEYS: z.string().optional(),
+  COUPON_API_KEYS_FILE: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(100).max(600000).default(10000),
+});
+
+function formatIssues(prefix: string, error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+    return `${path}: ${issue.message}`;
+  });
+}
+
+function parseApiKeys(source: string, text: string, issues: string[]): ApiKeyRecord[] | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    issues.push(`${source}: not valid JSON (${(err as Error).message})`);
+    return undefined;
+  }
+  const parsed = apiKeysSchema.safeParse(json);
+  if (!parsed.success) {
+    issues.push(...formatIssues(source, parsed.error));
+    return undefined;
+  }
+  return parsed.data;
+}
+
+/**
+ * Parses the environment once; every problem is collected, so an operator fixes them in one go.
+ * Tests call this with a plain object, never through process.env.
+ */
+export function parseEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  cwd = process.cwd(),
+): ServiceConfig {
+  // An empty variable means "not set", as a shell user expects from `FOO= npm start`.
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const parsed = envSchema.safeParse(present);
+  const issues: string[] = parsed.success ? [] : formatIssues('', parsed.error);
+  const data = parsed.success ? parsed.data : undefined;
+
+  if (present.REDIS_URL !== undefined && present.REDIS_CLUSTER_NODES !== undefined)
+    issues.push('REDIS_URL, REDIS_CLUSTER_NODES: set one of them, not both');
+
+  let apiKeys: ApiKeyRecord[] | undefined;
+  if (present.COUPON_API_KEYS !== undefined && present.COUPON_API_KEYS_FILE !== undefined) {
+    issues.push('COUPON_API_KEYS, COUPON_API_KEYS_FILE: set one of them, not both');
+  } else if (present.COUPON_API_KEYS !== undefined) {
+    apiKeys = parseApiKeys('COUPON_API_KEYS', present.COUPON_API_KEYS, issues);
+  } else if (present.COUPON_API_KEYS_FILE !== undefined) {
+    const file = resolvePath(present.COUPON_API_KEYS_FILE, cwd);
+    try {
+      apiKeys = parseApiKeys('COUPON_API_KEYS_FILE', readFileSync(file, 'utf8'), issues);
+    } catch (err) {
+      issues.push(
+        `COUPON_API_KEYS_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
+    }
+  }
+
+  const production = (present.NODE_ENV ?? 'development') === 'production';
+  if (
+    production &&
+    apiKeys === undefined &&
+    !issues.some((issue) => issue.startsWith('COUPON_API_KEYS'))
+  )
+    issues.push('COUPON_API_KEYS or COUPON_API_KEYS_FILE: required when NODE_ENV=production');
+
+  if (issues.length > 0 || data === undefined) throw new ConfigError(issues);
+
+  const config: ServiceConfig = {
+    nodeEnv: data.NODE_ENV,
+    production,
+    http: { host: data.HOST, port: data.PORT, metricsPort: data.METRICS_PORT },
+    redis:
+      data.REDIS_CLUSTER_NODES !== undefined
+        ? { mode: 'cluster', nodes: data.REDIS_CLUSTER_NODES }
+        : {
+            mode: 'standalone',
+            url: data.REDIS_URL ?? 'redis://127.0.0.1:6379',
+            urlFromEnv: data.REDIS_URL !== undefined,
+          },
+    redisCommandTimeoutMs: data.REDIS_COMMAND_TIMEOUT_MS,
+    campaignsFile: resolvePath(data.CAMPAIGNS_FILE, cwd),
+    apiKeys,
+    logLevel: data.LOG_LEVEL,
+    shutdownGraceMs: data.SHUTDOWN_GRACE_MS,
+  };
+  return deepFreeze(config);
+}
+
+function resolvePath(path: string, cwd: string): string {
+  return isAbsolute(path) ? path : resolve(cwd, path);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

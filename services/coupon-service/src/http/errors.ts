@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import type { ErrorRequestHandler, Response } from 'express';
+import type { Logger } from '@coupons/telemetry';
+
+/** Every error code of the HTTP contract (DESIGN.md), with the status it travels with. */
+export const ERROR_STATUS = {
+  INVALID_REQUEST: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CAMPAIGN_NOT_FOUND: 404,
+  COUPON_NOT_FOUND: 404,
+  USER_LIMIT_REACHED: 409,
+  TRANCHE_EXHAUSTED: 409,
+  CAMPAIGN_NOT_STARTED: 409,
+  COUPON_ALREADY_REDEEMED: 409,
+  CAMPAIGN_ENDED: 410,
+  CAMPAIGN_BUDGET_EXHAUSTED: 410,
+  COUPON_EXPIRED: 410,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  ORDER_BELOW_MINIMUM: 422,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+  OVERLOADED: 503,
+  UNAVAILABLE: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export interface ErrorExtras {
+  retryAfterSeconds?: number;
+  details?: readonly { field: string; problem: string }[];
+  [extra: string]: unknown;
+}
+
+/** An answer in the contract's error shape; thrown or passed to next() by handlers. */
+export class ApiError extends Error {
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly extras: ErrorExtras = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = ERROR_STATUS[code];
+  }
+}
+
+export function sendApiError(res: Response, error: ApiError): void {
+  if (error.extras.retryAfterSeconds !== undefined)
+    res.setHeader('Retry-After', String(error.extras.retryAfterSeconds));
+  if (error.code === 'UNAUTHENTICATED') res.setHeader('WWW-Authenticate', 'Bearer');
+  res
+    .status(error.status)
+    .json({ error: { code: error.code, message: error.message, ...error.extras } });
+}
+
+/** body-parser's error types, mapped to the contract. */
+function fromBodyParser(err: { type?: unknown; status?: unknown }): ApiError | undefined {
+  switch (err.type) {
+    case 'entity.parse.failed':
+      return new ApiError('INVALID_REQUEST', 'request body is not valid JSON', {
+        details: [{ field: 'body', problem: 'malformed JSON' }],
+      });
+    case 'entity.too.large':
+      return new ApiError('PAYLOAD_TOO_LARGE', 'request body is larger than 16 KiB');
+    case 'charset.unsupported':
+    case 'encoding.unsupported':
+      return new ApiError('UNSUPPORTED_MEDIA_TYPE', 'request body must be UTF-8 JSON');
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+      return new ApiError('INVALID_REQUEST', 'request body could not be read');
+    default:
+      return undefined;
+  }
+}
+
+/** The one place where results and faults become HTTP answers. A 500 never shows a stack. */
+export function errorMiddleware(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, next) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    const known =
+      err instanceof ApiError
+        ? err
+        : typeof err === 'object' && err !== null
+          ? fromBodyParser(err as { type?: unknown })
+          : undefined;
+    if (known !== undefined) {
+      sendApiError(res, known);
+      return;
+    }
+    const errorId = randomUUID();
+    (req.log ?? logger).error({ err, errorId }, 'unhandled error');
+    res.status(500).json({ error: { code: 'INTERNAL', message: 'internal error', errorId } });
+  };
+}

@@ -1,0 +1,120 @@
+import { CampaignConfigError, loadCampaignsFile, systemClock } from '@coupons/campaign';
+import { createLogger, type Logger } from '@coupons/telemetry';
+import { createDevKey, type ApiKeyRecord } from './auth/apiKeys';
+import { ConfigError, parseEnv, type ServiceConfig } from './config/env';
+import { NoRedisError, resolveRedisTarget } from './redis/devFallback';
+import { startService } from './service';
+
+/** A message for a person, on stderr, without JSON around it. */
+function say(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+function exitWith(message: string): never {
+  say(message);
+  process.exit(1);
+}
+
+function resolveApiKeys(
+  config: ServiceConfig,
+  logger: Logger,
+): { records: ApiKeyRecord[]; devKey?: string } {
+  if (config.apiKeys !== undefined) return { records: [...config.apiKeys] };
+  const dev = createDevKey();
+  logger.warn(
+    'no COUPON_API_KEYS configured: using a development key with every scope, new at each start (production refuses to start without keys)',
+  );
+  return { records: [dev.record], devKey: dev.key };
+}
+
+async function main(): Promise<void> {
+  let config: ServiceConfig;
+  try {
+    config = parseEnv(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) exitWith(err.message);
+    throw err;
+  }
+  const logger = createLogger({ level: config.logLevel, name: 'coupon-service' });
+
+  let campaigns;
+  try {
+    campaigns = loadCampaignsFile(config.campaignsFile);
+  } catch (err) {
+    if (err instanceof CampaignConfigError)
+      exitWith(`Invalid campaigns file ${config.campaignsFile}:\n${err.message}`);
+    throw err;
+  }
+
+  let resolved;
+  try {
+    resolved = await resolveRedisTarget(config, logger);
+  } catch (err) {
+    if (err instanceof NoRedisError) exitWith(err.message);
+    throw err;
+  }
+  const { target, devServer } = resolved;
+  const stopDevServer = () => devServer?.stop().catch(() => undefined);
+  const keys = resolveApiKeys(config, logger);
+
+  let service;
+  try {
+    service = await startService({
+      config,
+      redisTarget: target,
+      campaigns,
+      apiKeys: keys.records,
+      logger,
+    });
+  } catch (err) {
+    await stopDevServer();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE')
+      exitWith(`Port in use: ${(err as Error).message}. Set PORT / METRICS_PORT to free ports.`);
+    throw err;
+  }
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    void service.server.shutdown(signal).then(async (outcome) => {
+      await stopDevServer();
+      process.exit(outcome === 'clean' ? 0 : 1);
+    });
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  const featured = service.catalog.featured(systemClock.now());
+  const base = `http://127.0.0.1:${service.port}`;
+  const bearer = keys.devKey ?? '$COUPON_API_KEY';
+  logger.info(
+    { port: service.port, metricsPort: service.metricsPort, campaigns: campaigns.length },
+    'coupon-service ready',
+  );
+  say(
+    [
+      `coupon-service ready on ${base} (metrics on http://127.0.0.1:${service.metricsPort}/metrics)`,
+      ...(keys.devKey === undefined
+        ? []
+        : [`development API key (all scopes, this run only): ${keys.devKey}`]),
+      `try: curl -s -H "Authorization: Bearer ${bearer}" ${base}/v1/campaigns/${featured?.campaign.id ?? '<campaignId>'}`,
+    ].join('\n'),
+  );
+}
+
+process.on('unhandledRejection', (reason) => {
+  say(`unhandled rejection: ${String(reason)}`);
+  process.exit(1);
+});
+
+main().catch((err: unknown) => {
+  say(
+    `coupon-service failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+  );
+  process.exit(1);
+});

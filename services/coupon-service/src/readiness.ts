@@ -1,0 +1,49 @@
+import type { RedisClient } from './redis/client';
+
+export interface ReadinessReport {
+  ready: boolean;
+  checks: { redis: 'ok' | 'unreachable'; campaigns: 'ok' | 'none'; draining: boolean };
+}
+
+/** Ready = Redis answers PING, campaigns are loaded, and the pod is not draining. */
+export class Readiness {
+  private drainingSince: number | undefined;
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly campaignCount: number,
+    private readonly pingTimeoutMs: number,
+  ) {}
+
+  get draining(): boolean {
+    return this.drainingSince !== undefined;
+  }
+
+  startDraining(now: number): void {
+    this.drainingSince ??= now;
+  }
+
+  async check(): Promise<ReadinessReport> {
+    const redisOk = !this.draining && (await pingWithin(this.redis, this.pingTimeoutMs));
+    const checks = {
+      redis: redisOk ? ('ok' as const) : ('unreachable' as const),
+      campaigns: this.campaignCount > 0 ? ('ok' as const) : ('none' as const),
+      draining: this.draining,
+    };
+    return { ready: redisOk && checks.campaigns === 'ok' && !checks.draining, checks };
+  }
+}
+
+async function pingWithin(redis: RedisClient, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  try {
+    return await Promise.race([redis.ping().then((reply) => reply === 'PONG'), timeout]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,114 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
+import type { Logger } from '@coupons/telemetry';
+import type { Registry } from 'prom-client';
+import type { Readiness } from './readiness';
+import type { RedisClient } from './redis/client';
+
+export interface ServerOptions {
+  host: string;
+  port: number;
+  metricsPort: number;
+  shutdownGraceMs: number;
+}
+
+export type ShutdownOutcome = 'clean' | 'forced';
+
+/** How often idle keep-alive sockets are closed while in-flight requests finish. */
+const DRAIN_POLL_MS = 50;
+
+/**
+ * The API listener and the metrics listener, and the one way to stop them: readiness goes false
+ * at once, no new connections are accepted, in-flight requests finish (within the grace), Redis
+ * closes last.
+ */
+export class CouponServer {
+  readonly api: Server;
+  readonly metrics: Server;
+  private shutdownPromise: Promise<ShutdownOutcome> | undefined;
+
+  constructor(
+    app: Express,
+    registry: Registry,
+    private readonly redis: RedisClient,
+    private readonly readiness: Readiness,
+    private readonly logger: Logger,
+    private readonly options: ServerOptions,
+  ) {
+    this.api = createServer(app);
+    // Slow-loris guard: a client gets 10 s to send its headers and body.
+    this.api.headersTimeout = 10_000;
+    this.api.requestTimeout = 10_000;
+    this.api.keepAliveTimeout = 5_000;
+    this.metrics = createServer((req, res) => {
+      if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+        res
+          .writeHead(404, { 'Content-Type': 'application/json' })
+          .end('{"error":{"code":"NOT_FOUND","message":"try GET /metrics"}}');
+        return;
+      }
+      registry.metrics().then(
+        (text) => res.writeHead(200, { 'Content-Type': registry.contentType }).end(text),
+        (err: unknown) => {
+          this.logger.error({ err }, 'metrics collection failed');
+          res.writeHead(500).end();
+        },
+      );
+    });
+  }
+
+  async listen(): Promise<{ port: number; metricsPort: number }> {
+    const port = await listenOn(this.api, this.options.host, this.options.port);
+    const metricsPort = await listenOn(this.metrics, this.options.host, this.options.metricsPort);
+    return { port, metricsPort };
+  }
+
+  /** Idempotent: a second signal waits for the same shutdown. */
+  shutdown(reason: string): Promise<ShutdownOutcome> {
+    this.shutdownPromise ??= this.drain(reason);
+    return this.shutdownPromise;
+  }
+
+  private async drain(reason: string): Promise<ShutdownOutcome> {
+    const started = Date.now();
+    this.readiness.startDraining(started);
+    this.logger.info(
+      { reason, graceMs: this.options.shutdownGraceMs },
+      'draining: readiness is false, finishing in-flight requests',
+    );
+
+    const apiClosed = new Promise<void>((resolve) => this.api.close(() => resolve()));
+    const idleReaper = setInterval(() => this.api.closeIdleConnections(), DRAIN_POLL_MS);
+    let graceTimer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<'forced'>((resolve) => {
+      graceTimer = setTimeout(
+        () => resolve('forced'),
+        Math.max(0, this.options.shutdownGraceMs - 250),
+      );
+    });
+    const outcome = await Promise.race([apiClosed.then(() => 'clean' as const), graceOver]);
+    clearInterval(idleReaper);
+    clearTimeout(graceTimer);
+    if (outcome === 'forced') {
+      this.logger.error('shutdown grace over: closing the connections still open');
+      this.api.closeAllConnections();
+    }
+
+    this.metrics.closeAllConnections();
+    await new Promise<void>((resolve) => this.metrics.close(() => resolve()));
+    await this.redis.quit().catch(() => this.redis.disconnect());
+    this.logger.info({ outcome, tookMs: Date.now() - started }, 'shutdown complete');
+    return outcome;
+  }
+}
+
+function listenOn(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}

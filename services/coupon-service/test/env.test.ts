@@ -1,0 +1,126 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, parseEnv, sha256Hex } from '../src';
+
+const key = (id: string, secret: string, scopes = ['coupons:issue']) => ({
+  id,
+  sha256: sha256Hex(secret),
+  scopes,
+});
+
+function issuesOf(env: Record<string, string>): readonly string[] {
+  try {
+    parseEnv(env, '/srv');
+  } catch (err) {
+    if (err instanceof ConfigError) return err.issues;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('parseEnv', () => {
+  it('applies the documented defaults and freezes the result', () => {
+    const config = parseEnv({}, '/srv');
+    expect(config).toMatchObject({
+      production: false,
+      http: { host: '0.0.0.0', port: 8080, metricsPort: 9464 },
+      redis: { mode: 'standalone', url: 'redis://127.0.0.1:6379', urlFromEnv: false },
+      campaignsFile: '/srv/config/campaigns.json',
+      apiKeys: undefined,
+      logLevel: 'info',
+      shutdownGraceMs: 10000,
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.http)).toBe(true);
+  });
+
+  it('reads every variable', () => {
+    const config = parseEnv(
+      {
+        NODE_ENV: 'production',
+        PORT: '9000',
+        METRICS_PORT: '9100',
+        REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-b:7001',
+        CAMPAIGNS_FILE: '/etc/coupons/campaigns.json',
+        COUPON_API_KEYS: JSON.stringify([key('chat', 's3cret', ['coupons:issue', 'coupons:read'])]),
+        LOG_LEVEL: 'warn',
+        SHUTDOWN_GRACE_MS: '25000',
+      },
+      '/srv',
+    );
+    expect(config.production).toBe(true);
+    expect(config.http).toEqual({ host: '0.0.0.0', port: 9000, metricsPort: 9100 });
+    expect(config.redis).toEqual({
+      mode: 'cluster',
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: 'redis-b', port: 7001 },
+      ],
+    });
+    expect(config.campaignsFile).toBe('/etc/coupons/campaigns.json');
+    expect(config.apiKeys).toEqual([
+      { id: 'chat', sha256: sha256Hex('s3cret'), scopes: ['coupons:issue', 'coupons:read'] },
+    ]);
+    expect(config.logLevel).toBe('warn');
+    expect(config.shutdownGraceMs).toBe(25000);
+  });
+
+  it('reports every problem at once', () => {
+    const issues = issuesOf({
+      PORT: 'eighty',
+      METRICS_PORT: '70000',
+      REDIS_URL: 'http://nope',
+      LOG_LEVEL: 'loud',
+      SHUTDOWN_GRACE_MS: '-1',
+      COUPON_API_KEYS: '[{"id":"a","sha256":"xyz","scopes":["coupons:everything"],"extra":1}]',
+    });
+    const fields = issues.map((issue) => issue.split(':')[0]);
+    expect(fields).toEqual(
+      expect.arrayContaining([
+        'PORT',
+        'METRICS_PORT',
+        'REDIS_URL',
+        'LOG_LEVEL',
+        'SHUTDOWN_GRACE_MS',
+        'COUPON_API_KEYS.0.sha256',
+      ]),
+    );
+    expect(issues.join('\n')).toMatch(/COUPON_API_KEYS\.0\.scopes\.0/);
+    expect(issues.join('\n')).toMatch(/COUPON_API_KEYS\.0: .*extra/i);
+  });
+
+  it('refuses production without keys, and ambiguous settings', () => {
+    expect(issuesOf({ NODE_ENV: 'production' })).toEqual([
+      'COUPON_API_KEYS or COUPON_API_KEYS_FILE: required when NODE_ENV=production',
+    ]);
+    expect(issuesOf({ REDIS_URL: 'redis://a:1', REDIS_CLUSTER_NODES: 'b:2' })).toEqual([
+      'REDIS_URL, REDIS_CLUSTER_NODES: set one of them, not both',
+    ]);
+    expect(issuesOf({ COUPON_API_KEYS: '[]', COUPON_API_KEYS_FILE: 'keys.json' })).toEqual([
+      'COUPON_API_KEYS, COUPON_API_KEYS_FILE: set one of them, not both',
+    ]);
+    expect(issuesOf({ COUPON_API_KEYS: 'not json' })[0]).toMatch(
+      /^COUPON_API_KEYS: not valid JSON/,
+    );
+    expect(issuesOf({ COUPON_API_KEYS: JSON.stringify([key('a', 'x'), key('a', 'x')]) })).toEqual([
+      'COUPON_API_KEYS.1.id: duplicate id "a"',
+      'COUPON_API_KEYS.1.sha256: duplicate key hash',
+    ]);
+  });
+
+  it('reads keys from a file, relative to the working directory', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coupon-env-'));
+    writeFileSync(join(dir, 'keys.json'), JSON.stringify([key('ops', 'k', ['budget:read'])]));
+    expect(parseEnv({ COUPON_API_KEYS_FILE: 'keys.json' }, dir).apiKeys).toEqual([
+      { id: 'ops', sha256: sha256Hex('k'), scopes: ['budget:read'] },
+    ]);
+    expect(issuesOf({ COUPON_API_KEYS_FILE: join(dir, 'missing.json') })[0]).toMatch(
+      /^COUPON_API_KEYS_FILE: cannot read .*missing\.json \(ENOENT\)/,
+    );
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(parseEnv({ PORT: '', REDIS_URL: '' }, '/srv').http.port).toBe(8080);
+  });
+});

@@ -1,0 +1,126 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { findFreePort } from '@coupons/redis-local';
+import { standaloneRedisUrl } from './support';
+
+const MAIN = resolve(__dirname, '../dist/src/main.js');
+const REPO_ROOT = resolve(__dirname, '../../..');
+
+interface Started {
+  child: ChildProcess;
+  stderr: () => string;
+  stdout: () => string;
+  exited: Promise<number | null>;
+}
+
+function run(env: Record<string, string>): Started {
+  if (!existsSync(MAIN))
+    throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does)`);
+  const child = spawn(process.execPath, [MAIN], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  let stdout = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  return { child, stderr: () => stderr, stdout: () => stdout, exited };
+}
+
+async function until(predicate: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('the service as a process (built main.js)', () => {
+  it('prints a ready line whose curl works, and drains slow requests on SIGTERM before exiting 0', async () => {
+    const [port, metricsPort] = [await findFreePort(), await findFreePort()];
+    const svc = run({
+      PORT: String(port),
+      METRICS_PORT: String(metricsPort),
+      REDIS_URL: standaloneRedisUrl(),
+      SHUTDOWN_GRACE_MS: '8000',
+    });
+    try {
+      await until(() => svc.stderr().includes('try: curl'), 'the ready line');
+      const curl = /try: curl -s -H "Authorization: Bearer ([^"]+)" (\S+)/.exec(svc.stderr());
+      expect(curl).not.toBeNull();
+      const [, key, url] = curl as unknown as [string, string, string];
+      const res = await fetch(url, { headers: { Authorization: `Bearer ${key}` } });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { campaign: { id: string } }).campaign.id).toMatch(
+        /^spring-festival-/,
+      );
+      expect(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()).toMatch(
+        /^nodejs_/m,
+      );
+
+      // A slow client: headers and half a body now, the rest after SIGTERM.
+      const body = JSON.stringify({ userId: 'slow-user' });
+      const answer = new Promise<{ status: number; body: string }>((done, fail) => {
+        const req = request(
+          `http://127.0.0.1:${port}/v1/campaigns/nope/coupons`,
+          {
+            method: 'POST',
+            headers: {
+              Authorization: `Bearer ${key}`,
+              'Content-Type': 'application/json',
+              'Content-Length': String(Buffer.byteLength(body)),
+            },
+          },
+          (res) => {
+            let text = '';
+            res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+            res.on('end', () => done({ status: res.statusCode ?? 0, body: text }));
+          },
+        );
+        req.on('error', fail);
+        req.write(body.slice(0, 5));
+        setTimeout(() => {
+          svc.child.kill('SIGTERM');
+          // Once draining, the listener refuses new connections; then the slow client finishes.
+          void until(() => svc.stdout().includes('draining'), 'draining').then(
+            () => req.end(body.slice(5)),
+            fail,
+          );
+        }, 100);
+      });
+      const slow = await answer;
+      expect(slow.status).toBe(404);
+      expect(JSON.parse(slow.body)).toEqual({
+        error: expect.objectContaining({ code: 'NOT_FOUND' }),
+      });
+      expect(await svc.exited).toBe(0);
+      expect(svc.stdout()).toMatch(/"outcome":"clean".*shutdown complete/);
+    } finally {
+      svc.child.kill('SIGKILL');
+    }
+  });
+
+  it('exits 1 with one message listing every bad variable', async () => {
+    const svc = run({ PORT: 'x', LOG_LEVEL: 'chatty', NODE_ENV: 'production' });
+    expect(await svc.exited).toBe(1);
+    expect(svc.stderr()).toMatch(
+      /^Invalid environment:\n {2}- PORT: .*\n {2}- LOG_LEVEL: .*\n {2}- COUPON_API_KEYS or COUPON_API_KEYS_FILE: required/,
+    );
+  });
+
+  it('exits 1 naming every problem of a bad campaigns file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coupon-campaigns-'));
+    const file = join(dir, 'campaigns.json');
+    writeFileSync(file, JSON.stringify({ campaigns: [{ id: 'Bad Id', poolFen: -1 }] }));
+    const svc = run({ CAMPAIGNS_FILE: file, REDIS_URL: standaloneRedisUrl() });
+    expect(await svc.exited).toBe(1);
+    expect(svc.stderr()).toContain(`Invalid campaigns file ${file}`);
+    expect(svc.stderr()).toMatch(/poolFen/);
+    expect(svc.stderr()).toMatch(/\bid\b/);
+  });
+});
