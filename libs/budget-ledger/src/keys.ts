@@ -1,0 +1,51 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Every key of one shard shares the hash tag `{cpn:<campaignId>:<shard>}`, so every script call
+ * touches one Redis Cluster slot. campaignId ([a-z0-9-]) and userId ([A-Za-z0-9._-]) cannot hold
+ * braces, so no caller can move a key to another slot.
+ */
+export function shardTag(campaignId: string, shard: number): string {
+  return `{cpn:${campaignId}:${shard}}`;
+}
+
+export interface ShardKeys {
+  tag: string;
+  /** HASH: fingerprint, shardPoolCoupons, issued, day:<YYYY-MM-DD>, redeemed, redeemedFen, adj... */
+  ledger: string;
+  /** STREAM: every state change of the shard (issued, redeemed, reversed). */
+  audit: string;
+  /** HASH per user: total, d:<YYYY-MM-DD>. */
+  user(userId: string): string;
+  /** STRING: "<code>\n<bodyHash>" for a remembered successful claim. */
+  idempotency(scopeHash: string): string;
+  /** HASH: the coupon record. */
+  coupon(code: string): string;
+  userPattern: string;
+  couponPattern: string;
+}
+
+export function shardKeys(campaignId: string, shard: number): ShardKeys {
+  const tag = shardTag(campaignId, shard);
+  return {
+    tag,
+    ledger: `${tag}:ledger`,
+    audit: `${tag}:audit`,
+    user: (userId) => `${tag}:user:${userId}`,
+    idempotency: (scopeHash) => `${tag}:idem:${scopeHash}`,
+    coupon: (code) => `${tag}:coupon:${code}`,
+    userPattern: `${tag}:user:*`,
+    couponPattern: `${tag}:coupon:*`,
+  };
+}
+
+/** The Idempotency-Key is scoped to (API key, campaign, user); the campaign is in the tag. */
+export function idempotencyScopeHash(
+  apiKeyId: string,
+  userId: string,
+  idempotencyKey: string,
+): string {
+  return createHash('sha256')
+    .update(`${apiKeyId}\u0000${userId}\u0000${idempotencyKey}`, 'utf8')
+    .digest('base64url');
+}

@@ -1,0 +1,437 @@
+import type { Cluster, Redis } from 'ioredis';
+import type { CampaignCalendar, Clock } from '@coupons/campaign';
+import { generateCouponCode } from './couponCode';
+import { campaignFingerprint, shareOf } from './fingerprint';
+import { idempotencyScopeHash, shardKeys } from './keys';
+import {
+  codeOf,
+  LedgerCode,
+  LedgerFault,
+  type CouponRecord,
+  type IssueResult,
+  type RedeemResult,
+  type ReverseResult,
+  type ScriptReply,
+} from './results';
+import { registerLedgerScripts, type LedgerScripts } from './scripts';
+import { shardOfUser } from './shard';
+
+export interface LedgerOptions {
+  /** How long records outlive the coupon's expiry (idempotency replays, support look-ups). */
+  keepAfterExpiryMs?: number;
+  /** How far the caller's time may trail Redis TIME before the script asks for a fresh one. */
+  maxClockLagMs?: number;
+  /**
+   * Tests only: the scripts take the injected clock's time as the time, unchecked against Redis
+   * TIME, so boundaries can be tested at any instant. The service never sets it.
+   */
+  trustCallerClock?: boolean;
+}
+
+export interface ClaimRequest {
+  apiKeyId: string;
+  userId: string;
+  idempotencyKey: string;
+  /** A digest of the claim body, so the same key with another body is told apart. */
+  bodyHash: string;
+}
+
+export interface ShardBudget {
+  shard: number;
+  initialised: boolean;
+  releasedCoupons: number;
+  issuedCoupons: number;
+  issuedTodayCoupons: number;
+}
+
+export interface BudgetSnapshot {
+  campaignId: string;
+  asOf: number;
+  poolCoupons: number;
+  releasedCoupons: number;
+  issuedCoupons: number;
+  today:
+    | { day: string; trancheCoupons: number; releasedCoupons: number; issuedCoupons: number }
+    | undefined;
+  nextReleaseAt: number | undefined;
+  shards: ShardBudget[];
+  missingShards: number[];
+}
+
+export interface InitReport {
+  created: number[];
+  existing: number[];
+  writtenOffCoupons: number;
+}
+
+/** Clock the ledger can correct when a script reports Redis time (see RedisTimeClock). */
+export interface LedgerClock extends Clock {
+  observe?(redisMs: number): void;
+}
+
+const DAY_MS = 86_400_000;
+
+/** One campaign's budget in Redis: every money move goes through one Lua script call. */
+export class BudgetLedger {
+  readonly fingerprint: string;
+  private readonly scripts: LedgerScripts;
+  private readonly keepAfterExpiryMs: number;
+  private readonly maxClockLagMs: number;
+  private readonly trust: '0' | '1';
+
+  constructor(
+    private readonly redis: Redis | Cluster,
+    readonly calendar: CampaignCalendar,
+    private readonly clock: LedgerClock,
+    options: LedgerOptions = {},
+  ) {
+    this.scripts = registerLedgerScripts(redis);
+    this.fingerprint = campaignFingerprint(calendar.campaign);
+    this.keepAfterExpiryMs = options.keepAfterExpiryMs ?? 30 * DAY_MS;
+    this.maxClockLagMs = options.maxClockLagMs ?? 2000;
+    this.trust = options.trustCallerClock === true ? '1' : '0';
+  }
+
+  get campaignId(): string {
+    return this.calendar.campaign.id;
+  }
+
+  shardOf(userId: string): number {
+    return shardOfUser(userId, this.calendar.campaign.shards);
+  }
+
+  private shardCapAt(t: number, shard: number): { scope: 'campaign' | 'day'; coupons: number } {
+    const cap = this.calendar.spendableCapAt(t);
+    return {
+      scope: cap.scope,
+      coupons: shareOf(cap.releasedCoupons, this.calendar.campaign.shards, shard),
+    };
+  }
+
+  private clockFault(reply: ScriptReply): number {
+    const redisNow = Number(reply[1]);
+    this.clock.observe?.(redisNow);
+    return redisNow;
+  }
+
+  async issue(request: ClaimRequest): Promise<IssueResult> {
+    const { campaign } = this.calendar;
+    const shard = this.shardOf(request.userId);
+    const keys = shardKeys(campaign.id, shard);
+    let at = this.clock.now();
+    // At most one retry: with Redis's own time when ours was ahead or stale, and a new code on
+    // the (2^-65) chance of a collision.
+    for (let attempt = 0; ; attempt += 1) {
+      const code = generateCouponCode(shard);
+      const cap = this.shardCapAt(at, shard);
+      const day = this.calendar.dayAt(at)?.day ?? '-';
+      const reply = await this.scripts.issueCoupon(
+        [
+          keys.ledger,
+          keys.user(request.userId),
+          keys.idempotency(
+            idempotencyScopeHash(request.apiKeyId, request.userId, request.idempotencyKey),
+          ),
+          keys.coupon(code),
+          keys.audit,
+        ],
+        [
+          at,
+          cap.coupons,
+          cap.scope,
+          day,
+          campaign.perUser.daily,
+          campaign.perUser.total,
+          campaign.startsAt,
+          campaign.endsAt,
+          this.fingerprint,
+          code,
+          request.userId,
+          campaign.couponValueFen,
+          campaign.couponExpiresAt,
+          request.bodyHash,
+          campaign.couponExpiresAt + this.keepAfterExpiryMs,
+          this.maxClockLagMs,
+          this.trust,
+        ],
+      );
+      const status = codeOf(reply);
+      switch (status) {
+        case LedgerCode.Ok:
+          return {
+            kind: 'issued',
+            replayed: false,
+            coupon: {
+              code,
+              campaignId: campaign.id,
+              userId: request.userId,
+              valueFen: campaign.couponValueFen,
+              issuedAt: Number(reply[1]),
+              expiresAt: campaign.couponExpiresAt,
+              trancheDay: day,
+              status: 'issued',
+            },
+          };
+        case LedgerCode.Replayed: {
+          const coupon = await this.readCoupon(String(reply[1]), shard, request.userId);
+          if (coupon === undefined)
+            throw new Error('remembered claim points at a missing coupon record');
+          return { kind: 'issued', replayed: true, coupon };
+        }
+        case LedgerCode.ClockAhead:
+        case LedgerCode.ClockStale:
+        case LedgerCode.CodeCollision:
+          if (attempt > 0) {
+            throw new LedgerFault(
+              status === LedgerCode.CodeCollision ? 'code_collision' : 'clock',
+              `issue refused twice (${LedgerCode[status]})`,
+            );
+          }
+          if (status !== LedgerCode.CodeCollision) at = this.clockFault(reply);
+          continue;
+        case LedgerCode.LedgerMissing:
+          throw new LedgerFault(
+            'ledger_missing',
+            `campaign ${campaign.id} shard ${shard}: ledger missing`,
+          );
+        case LedgerCode.ConfigMismatch:
+          throw new LedgerFault(
+            'config_mismatch',
+            `campaign ${campaign.id} shard ${shard}: ledger was initialised for other money settings`,
+          );
+        case LedgerCode.NotStarted:
+          return { kind: 'not_started', startsAt: campaign.startsAt };
+        case LedgerCode.Ended:
+          return { kind: 'ended' };
+        case LedgerCode.TrancheExhausted: {
+          const next = this.calendar.nextReleaseAt(Number(reply[1]));
+          return next === undefined
+            ? { kind: 'budget_exhausted' }
+            : { kind: 'tranche_exhausted', nextReleaseAt: next };
+        }
+        case LedgerCode.PoolExhausted:
+          return { kind: 'budget_exhausted' };
+        case LedgerCode.UserDailyLimit:
+          return {
+            kind: 'user_limit',
+            scope: 'daily',
+            retryAt: this.calendar.nextDayStartAt(Number(reply[1])),
+          };
+        case LedgerCode.UserTotalLimit:
+          return { kind: 'user_limit', scope: 'total' };
+        case LedgerCode.IdempotencyKeyReused:
+          return { kind: 'idempotency_key_reused' };
+        default:
+          throw new Error(`issue script returned ${LedgerCode[status]}`);
+      }
+    }
+  }
+
+  /** The coupon, or undefined when it does not exist or belongs to someone else. */
+  async readCoupon(code: string, shard: number, userId: string): Promise<CouponRecord | undefined> {
+    const fields = await this.redis.hgetall(shardKeys(this.campaignId, shard).coupon(code));
+    if (fields.userId !== userId) return undefined;
+    return this.toRecord(fields);
+  }
+
+  private toRecord(fields: Record<string, string>): CouponRecord {
+    const record: CouponRecord = {
+      code: fields.code ?? '',
+      campaignId: this.campaignId,
+      userId: fields.userId ?? '',
+      valueFen: Number(fields.valueFen),
+      issuedAt: Number(fields.issuedAt),
+      expiresAt: Number(fields.expiresAt),
+      trancheDay: fields.trancheDay ?? '',
+      status: fields.status === 'redeemed' ? 'redeemed' : 'issued',
+    };
+    if (record.status === 'redeemed' && fields.orderId !== undefined) {
+      record.redemption = {
+        orderId: fields.orderId,
+        discountFen: Number(fields.discountFen),
+        redeemedAt: Number(fields.redeemedAt),
+      };
+    }
+    return record;
+  }
+
+  async redeem(request: {
+    code: string;
+    shard: number;
+    userId: string;
+    orderId: string;
+    orderAmountFen: number;
+  }): Promise<RedeemResult> {
+    const keys = shardKeys(this.campaignId, request.shard);
+    const reply = await this.scripts.redeemCoupon(
+      [keys.coupon(request.code), keys.ledger, keys.audit],
+      [
+        request.userId,
+        request.orderId,
+        request.orderAmountFen,
+        this.calendar.campaign.minOrderFen,
+        this.clock.now(),
+        this.trust,
+      ],
+    );
+    const status = codeOf(reply);
+    switch (status) {
+      case LedgerCode.Ok:
+      case LedgerCode.Replayed: {
+        const coupon = await this.readCoupon(request.code, request.shard, request.userId);
+        if (coupon === undefined) throw new Error('redeemed coupon record vanished');
+        return {
+          kind: 'redeemed',
+          replayed: status === LedgerCode.Replayed,
+          redemption: {
+            code: request.code,
+            orderId: request.orderId,
+            discountFen: Number(reply[1]),
+            redeemedAt: Number(reply[2]),
+          },
+          coupon,
+        };
+      }
+      case LedgerCode.CouponNotFound:
+        return { kind: 'not_found' };
+      case LedgerCode.CouponExpired: {
+        const coupon = await this.readCoupon(request.code, request.shard, request.userId);
+        if (coupon === undefined) return { kind: 'not_found' };
+        return { kind: 'expired', coupon };
+      }
+      case LedgerCode.AlreadyRedeemed:
+        return { kind: 'already_redeemed' };
+      case LedgerCode.BelowMinimum:
+        return { kind: 'below_minimum', minOrderFen: this.calendar.campaign.minOrderFen };
+      default:
+        throw new Error(`redeem script returned ${LedgerCode[status]}`);
+    }
+  }
+
+  async reverse(request: {
+    code: string;
+    shard: number;
+    userId: string;
+    orderId: string;
+  }): Promise<ReverseResult> {
+    const keys = shardKeys(this.campaignId, request.shard);
+    const reply = await this.scripts.reverseRedemption(
+      [keys.coupon(request.code), keys.ledger, keys.audit],
+      [request.userId, request.orderId, this.clock.now(), this.trust],
+    );
+    const status = codeOf(reply);
+    switch (status) {
+      case LedgerCode.Ok:
+      case LedgerCode.NoChange: {
+        const coupon = await this.readCoupon(request.code, request.shard, request.userId);
+        if (coupon === undefined) throw new Error('reversed coupon record vanished');
+        return { kind: 'reversed', coupon, changed: status === LedgerCode.Ok };
+      }
+      case LedgerCode.CouponNotFound:
+        return { kind: 'not_found' };
+      case LedgerCode.RedemptionNotFound:
+        return { kind: 'redemption_not_found' };
+      default:
+        throw new Error(`reverse script returned ${LedgerCode[status]}`);
+    }
+  }
+
+  /**
+   * Creates every missing shard ledger. `afterLoss` is for a campaign already running whose
+   * ledger was lost: everything released so far is counted as issued (it may have been given
+   * away), so only later releases are issued again. Never over-issues; may under-issue.
+   */
+  async init(options: { afterLoss?: boolean } = {}): Promise<InitReport> {
+    const { campaign } = this.calendar;
+    const now = this.clock.now();
+    const started = now >= campaign.startsAt;
+    if (started && options.afterLoss !== true) {
+      const missing = (await this.snapshot()).missingShards;
+      if (missing.length > 0) {
+        throw new LedgerFault(
+          'ledger_missing',
+          `campaign ${campaign.id} has started and shards ${missing.join(',')} have no ledger: budget may already have been given away. Restore Redis from its backup, or re-initialise with afterLoss (counts every coupon released so far as issued).`,
+        );
+      }
+    }
+    const cap = this.calendar.spendableCapAt(now);
+    const today = this.calendar.dayAt(now)?.day ?? '-';
+    const releasedTotal = started ? this.calendar.releasedCouponsAt(now) : 0;
+    const releasedToday = started ? this.calendar.releasedOnDayAt(today, now) : 0;
+    const report: InitReport = { created: [], existing: [], writtenOffCoupons: 0 };
+    for (let shard = 0; shard < campaign.shards; shard += 1) {
+      const keys = shardKeys(campaign.id, shard);
+      const writtenOff =
+        options.afterLoss === true ? shareOf(releasedTotal, campaign.shards, shard) : 0;
+      const dayWrittenOff =
+        options.afterLoss === true && cap.scope === 'day'
+          ? shareOf(releasedToday, campaign.shards, shard)
+          : 0;
+      const reply = await this.scripts.initLedger(
+        [keys.ledger, keys.audit],
+        [
+          this.fingerprint,
+          shareOf(this.calendar.poolCoupons, campaign.shards, shard),
+          writtenOff,
+          campaign.id,
+          shard,
+          today,
+          dayWrittenOff,
+        ],
+      );
+      if (codeOf(reply) === LedgerCode.Ok) {
+        report.created.push(shard);
+        report.writtenOffCoupons += writtenOff;
+      } else {
+        report.existing.push(shard);
+      }
+    }
+    return report;
+  }
+
+  /** Released, issued and remaining per shard and in total, at the ledger clock's time. */
+  async snapshot(): Promise<BudgetSnapshot> {
+    const { campaign } = this.calendar;
+    const now = this.clock.now();
+    const today = this.calendar.dayAt(now);
+    const released = this.calendar.releasedCouponsAt(now);
+    const dayField = `day:${today?.day ?? '-'}`;
+    const rows = await Promise.all(
+      Array.from({ length: campaign.shards }, (_, shard) =>
+        this.redis.hmget(
+          shardKeys(campaign.id, shard).ledger,
+          'fingerprint',
+          'issued',
+          dayField,
+          'adj',
+        ),
+      ),
+    );
+    const shards = rows.map(([fingerprint, issued, issuedToday, adj], shard): ShardBudget => ({
+      shard,
+      initialised: fingerprint !== null,
+      releasedCoupons: shareOf(released, campaign.shards, shard) + Number(adj ?? 0),
+      issuedCoupons: Number(issued ?? 0),
+      issuedTodayCoupons: Number(issuedToday ?? 0),
+    }));
+    return {
+      campaignId: campaign.id,
+      asOf: now,
+      poolCoupons: this.calendar.poolCoupons,
+      releasedCoupons: released,
+      issuedCoupons: shards.reduce((sum, s) => sum + s.issuedCoupons, 0),
+      today:
+        today === undefined
+          ? undefined
+          : {
+              day: today.day,
+              trancheCoupons: today.trancheCoupons,
+              releasedCoupons: this.calendar.releasedOnDayAt(today.day, now),
+              issuedCoupons: shards.reduce((sum, s) => sum + s.issuedTodayCoupons, 0),
+            },
+      nextReleaseAt: this.calendar.nextReleaseAt(now),
+      shards,
+      missingShards: shards.filter((s) => !s.initialised).map((s) => s.shard),
+    };
+  }
+}

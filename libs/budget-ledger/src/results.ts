@@ -1,0 +1,91 @@
+/** Every code the ledger scripts return; negative codes are refusals or faults. */
+export enum LedgerCode {
+  Ok = 1,
+  Replayed = 2,
+  NoChange = 3,
+  LedgerMissing = -1,
+  ConfigMismatch = -2,
+  ClockAhead = -3,
+  ClockStale = -4,
+  NotStarted = -5,
+  Ended = -6,
+  TrancheExhausted = -7,
+  PoolExhausted = -8,
+  UserDailyLimit = -9,
+  UserTotalLimit = -10,
+  IdempotencyKeyReused = -11,
+  CodeCollision = -12,
+  CouponNotFound = -13,
+  CouponExpired = -14,
+  AlreadyRedeemed = -15,
+  BelowMinimum = -16,
+  RedemptionNotFound = -17,
+  AlreadyInitialised = -18,
+}
+
+export type ScriptReply = (number | string)[];
+
+export function codeOf(reply: ScriptReply): LedgerCode {
+  const code = Number(reply[0]);
+  if (!(code in LedgerCode))
+    throw new Error(`ledger script returned an unknown code: ${String(reply[0])}`);
+  return code as LedgerCode;
+}
+
+export interface CouponRecord {
+  code: string;
+  campaignId: string;
+  userId: string;
+  valueFen: number;
+  issuedAt: number;
+  expiresAt: number;
+  trancheDay: string;
+  /** As stored; `expired` is computed at read time from expiresAt and Redis time. */
+  status: 'issued' | 'redeemed';
+  redemption?: { orderId: string; discountFen: number; redeemedAt: number };
+}
+
+export type IssueResult =
+  | { kind: 'issued'; coupon: CouponRecord; replayed: boolean }
+  | { kind: 'not_started'; startsAt: number }
+  | { kind: 'ended' }
+  | { kind: 'tranche_exhausted'; nextReleaseAt: number }
+  | { kind: 'budget_exhausted' }
+  | { kind: 'user_limit'; scope: 'daily'; retryAt: number | undefined }
+  | { kind: 'user_limit'; scope: 'total' }
+  | { kind: 'idempotency_key_reused' };
+
+export interface Redemption {
+  code: string;
+  orderId: string;
+  discountFen: number;
+  redeemedAt: number;
+}
+
+export type RedeemResult =
+  | { kind: 'redeemed'; redemption: Redemption; coupon: CouponRecord; replayed: boolean }
+  | { kind: 'not_found' }
+  | { kind: 'expired'; coupon: CouponRecord }
+  | { kind: 'already_redeemed' }
+  | { kind: 'below_minimum'; minOrderFen: number };
+
+export type ReverseResult =
+  | { kind: 'reversed'; coupon: CouponRecord; changed: boolean }
+  | { kind: 'not_found' }
+  | { kind: 'redemption_not_found' };
+
+export type LedgerFaultReason = 'ledger_missing' | 'config_mismatch' | 'clock' | 'code_collision';
+
+/**
+ * A fault, not a result: the ledger cannot be trusted to answer (missing after a Redis loss, or
+ * set up for other money settings). Money fails closed: the caller answers 503.
+ */
+export class LedgerFault extends Error {
+  constructor(
+    readonly reason: LedgerFaultReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'LedgerFault';
+  }
+}

@@ -1,0 +1,49 @@
+import { startRedisServer, type RedisServerHandle } from '@coupons/redis-local';
+import { Redis } from 'ioredis';
+import { LedgerFault, reconcile } from '../src';
+import { at, claim, ledgerAt } from './support';
+
+/** A private Redis: these tests flush it, which must never touch the shared harness servers. */
+describe('initLedger-2.lua: lost state is not a fresh start', () => {
+  let server: RedisServerHandle;
+  let redis: Redis;
+  beforeAll(async () => {
+    server = await startRedisServer();
+    redis = new Redis(server.url);
+  });
+  afterAll(async () => {
+    await redis.quit();
+    await server.stop();
+  });
+
+  it('refuses to issue after a flush until the ledger is re-initialised on purpose, never re-issuing', async () => {
+    const overrides = { shards: 2, perUser: { daily: 24, total: 600 } };
+    const { ledger, clock, calendar } = await ledgerAt(
+      redis,
+      '2026-02-10T12:30:00+08:00',
+      overrides,
+    );
+    expect(await ledger.init()).toEqual({ created: [], existing: [0, 1], writtenOffCoupons: 0 });
+    for (let i = 0; i < 5; i += 1) expect((await ledger.issue(claim(`u${i}`))).kind).toBe('issued');
+
+    await redis.flushall();
+    await expect(ledger.issue(claim('after-flush'))).rejects.toBeInstanceOf(LedgerFault);
+    await expect(ledger.init()).rejects.toThrow(/has started .* no ledger/);
+    expect((await ledger.snapshot()).missingShards).toEqual([0, 1]);
+
+    // Re-initialised after the loss: everything released so far counts as given away.
+    const released = calendar.releasedCouponsAt(clock.now());
+    const report = await ledger.init({ afterLoss: true });
+    expect(report).toEqual({ created: [0, 1], existing: [], writtenOffCoupons: released });
+    expect(await ledger.issue(claim('same-hour'))).toMatchObject({ kind: 'tranche_exhausted' });
+    clock.set(at('2026-02-10T13:00:00+08:00'));
+    expect((await ledger.issue(claim('next-slice'))).kind).toBe('issued');
+    expect((await reconcile(redis, calendar, clock.now())).problems).toEqual([]);
+  });
+
+  it('lets a campaign that has not started be initialised, and twice is harmless', async () => {
+    const { ledger } = await ledgerAt(redis, '2026-01-01T00:00:00+08:00', {}, { init: false });
+    expect((await ledger.init()).created).toEqual([0, 1, 2, 3]);
+    expect((await ledger.init()).existing).toEqual([0, 1, 2, 3]);
+  });
+});
