@@ -1,6 +1,7 @@
 import { describeWithRedis } from '@coupons/redis-local';
 import type { Cluster, Redis } from 'ioredis';
-import { LedgerFault, reconcile, type IssueResult } from '../src';
+import { CampaignCalendar, ManualClock } from '@coupons/campaign';
+import { BudgetLedger, LedgerFault, reconcile, type IssueResult } from '../src';
 import { at, claim, ledgerAt } from './support';
 
 describeWithRedis('BudgetLedger', (target) => {
@@ -127,8 +128,6 @@ describeWithRedis('BudgetLedger', (target) => {
       expect((await missing.ledger.snapshot()).missingShards).toEqual([0, 1, 2, 3]);
 
       const { ledger, calendar } = await ledgerAt(redis, '2026-02-10T12:00:00+08:00');
-      const { BudgetLedger } = await import('../src');
-      const { CampaignCalendar, ManualClock } = await import('@coupons/campaign');
       const otherMoney = new CampaignCalendar({
         ...calendar.campaign,
         couponValueFen: 5000,

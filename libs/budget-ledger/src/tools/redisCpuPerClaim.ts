@@ -1,0 +1,88 @@
+/* eslint-disable no-console -- a measuring tool that prints for people */
+import { Redis } from 'ioredis';
+import { CampaignCalendar, parseCampaigns } from '@coupons/campaign';
+import { startRedisServer } from '@coupons/redis-local';
+import { BudgetLedger } from '../ledger';
+import { RedisTimeClock } from '../redisClock';
+
+/**
+ * How much Redis CPU one claim costs: a private redis-server, a campaign open now with budget to
+ * spare, N claims from many users through the real ledger, then INFO commandstats.
+ * Usage: node libs/budget-ledger/dist/src/tools/redisCpuPerClaim.js [claims=20000] [concurrency=64]
+ */
+async function main(): Promise<void> {
+  const claims = Number(process.argv[2] ?? 20_000);
+  const concurrency = Number(process.argv[3] ?? 64);
+  const server = await startRedisServer();
+  const redis = new Redis(server.url);
+  try {
+    const now = Date.now();
+    const [campaign] = parseCampaigns({
+      campaigns: [
+        {
+          id: 'cpu-probe',
+          name: 'Redis CPU probe',
+          currency: 'CNY',
+          poolFen: 2500 * 10_000_000,
+          couponValueFen: 2500,
+          timeZone: 'UTC',
+          startsAt: new Date(now - 3_600_000).toISOString(),
+          endsAt: new Date(now + 86_400_000).toISOString(),
+          couponExpiresAt: new Date(now + 2 * 86_400_000).toISOString(),
+          perUser: { daily: 3, total: 21 },
+          release: { slicesPerDay: 1, rollover: true },
+          shards: 16,
+        },
+      ],
+    });
+    const calendar = new CampaignCalendar(campaign!);
+    const clock = new RedisTimeClock(redis);
+    await clock.sync();
+    await new BudgetLedger(
+      redis,
+      calendar,
+      { now: () => now - 7_200_000 },
+      { trustCallerClock: true },
+    ).init();
+    const ledger = new BudgetLedger(redis, calendar, clock);
+    await redis.config('RESETSTAT');
+    let next = 0;
+    const outcomes = new Map<string, number>();
+    const started = process.hrtime.bigint();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < claims) {
+          const i = (next += 1);
+          const result = await ledger.issue({
+            apiKeyId: 'probe',
+            userId: `user-${i}`,
+            idempotencyKey: `claim-${i}`,
+            bodyHash: `user-${i}`,
+          });
+          outcomes.set(result.kind, (outcomes.get(result.kind) ?? 0) + 1);
+        }
+      }),
+    );
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const stats = await redis.info('commandstats');
+    const evalsha = /cmdstat_evalsha:calls=(\d+),usec=(\d+),usec_per_call=([\d.]+)/.exec(stats);
+    const evalLine = /cmdstat_eval:calls=(\d+),usec=(\d+),usec_per_call=([\d.]+)/.exec(stats);
+    const calls = Number(evalsha?.[1] ?? 0) + Number(evalLine?.[1] ?? 0);
+    const usec = Number(evalsha?.[2] ?? 0) + Number(evalLine?.[2] ?? 0);
+    console.log(
+      `claims: ${claims} (${[...outcomes].map(([k, v]) => `${k} ${v}`).join(', ')}), concurrency ${concurrency}`,
+    );
+    console.log(
+      `issue script calls: ${calls}, Redis CPU in scripts: ${usec} us, usec_per_call: ${(usec / calls).toFixed(2)}`,
+    );
+    console.log(`one ledger client, closed loop: ${(claims / seconds).toFixed(0)} claims/s`);
+  } finally {
+    redis.disconnect();
+    await server.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
