@@ -108,6 +108,13 @@ export class BudgetLedger {
     };
   }
 
+  private missing(shard: number): LedgerFault {
+    return new LedgerFault(
+      'ledger_missing',
+      `campaign ${this.campaignId} shard ${shard}: ledger missing`,
+    );
+  }
+
   private clockFault(reply: ScriptReply): number {
     const redisNow = Number(reply[1]);
     this.clock.observe?.(redisNow);
@@ -143,7 +150,8 @@ export class BudgetLedger {
           campaign.perUser.daily,
           campaign.perUser.total,
           campaign.startsAt,
-          campaign.endsAt,
+          // No claim after the coupons' expiry, which may fall inside the last day.
+          Math.min(campaign.endsAt, campaign.couponExpiresAt),
           this.fingerprint,
           code,
           request.userId,
@@ -190,10 +198,7 @@ export class BudgetLedger {
           if (status !== LedgerCode.CodeCollision) at = this.clockFault(reply);
           continue;
         case LedgerCode.LedgerMissing:
-          throw new LedgerFault(
-            'ledger_missing',
-            `campaign ${campaign.id} shard ${shard}: ledger missing`,
-          );
+          throw this.missing(shard);
         case LedgerCode.ConfigMismatch:
           throw new LedgerFault(
             'config_mismatch',
@@ -292,6 +297,8 @@ export class BudgetLedger {
           coupon,
         };
       }
+      case LedgerCode.LedgerMissing:
+        throw this.missing(request.shard);
       case LedgerCode.CouponNotFound:
         return { kind: 'not_found' };
       case LedgerCode.CouponExpired: {
@@ -327,6 +334,8 @@ export class BudgetLedger {
         if (coupon === undefined) throw new Error('reversed coupon record vanished');
         return { kind: 'reversed', coupon, changed: status === LedgerCode.Ok };
       }
+      case LedgerCode.LedgerMissing:
+        throw this.missing(request.shard);
       case LedgerCode.CouponNotFound:
         return { kind: 'not_found' };
       case LedgerCode.RedemptionNotFound:
@@ -337,15 +346,27 @@ export class BudgetLedger {
   }
 
   /**
-   * Creates every missing shard ledger. `afterLoss` is for a campaign already running whose
-   * ledger was lost: everything released so far is counted as issued (it may have been given
-   * away), so only later releases are issued again. Never over-issues; may under-issue.
+   * Creates every missing shard ledger. Before the campaign starts, at zero. Once it has started:
+   * - `afterLoss`, for a ledger that was lost: everything released so far counts as issued (it
+   *   may have been given away), so only later releases are issued again. Never over-issues.
+   * - `neverIssued`, for a Redis that never held this campaign (development, a rehearsal): from
+   *   zero, refused when any shard exists, since then a loss is what happened.
    */
-  async init(options: { afterLoss?: boolean } = {}): Promise<InitReport> {
+  async init(options: { afterLoss?: boolean; neverIssued?: boolean } = {}): Promise<InitReport> {
     const { campaign } = this.calendar;
     const now = this.clock.now();
     const started = now >= campaign.startsAt;
-    if (started && options.afterLoss !== true) {
+    if (options.afterLoss === true && options.neverIssued === true)
+      throw new RangeError('init: afterLoss and neverIssued exclude each other');
+    if (options.neverIssued === true) {
+      const missing = (await this.snapshot()).missingShards;
+      if (missing.length !== campaign.shards) {
+        throw new LedgerFault(
+          'ledger_missing',
+          `campaign ${campaign.id}: ${campaign.shards - missing.length} of ${campaign.shards} shards have a ledger; a fresh start would hide a loss`,
+        );
+      }
+    } else if (started && options.afterLoss !== true) {
       const missing = (await this.snapshot()).missingShards;
       if (missing.length > 0) {
         throw new LedgerFault(

@@ -1,6 +1,6 @@
 import { startRedisServer, type RedisServerHandle } from '@coupons/redis-local';
 import { Redis } from 'ioredis';
-import { LedgerFault, reconcile } from '../src';
+import { LedgerFault, reconcile, shardKeys } from '../src';
 import { at, claim, ledgerAt } from './support';
 
 /** A private Redis: these tests flush it, which must never touch the shared harness servers. */
@@ -45,5 +45,51 @@ describe('initLedger-2.lua: lost state is not a fresh start', () => {
     const { ledger } = await ledgerAt(redis, '2026-01-01T00:00:00+08:00', {}, { init: false });
     expect((await ledger.init()).created).toEqual([0, 1, 2, 3]);
     expect((await ledger.init()).existing).toEqual([0, 1, 2, 3]);
+  });
+
+  it('a redemption on a shard whose ledger is gone is a fault and leaves no fragment that blocks init', async () => {
+    const { ledger, calendar, clock } = await ledgerAt(redis, '2026-02-10T12:30:00+08:00', {
+      shards: 1,
+    });
+    const issued = await ledger.issue(claim('frank'));
+    if (issued.kind !== 'issued') throw new Error(issued.kind);
+    const ledgerKey = shardKeys(calendar.campaign.id, 0).ledger;
+    await redis.del(ledgerKey);
+    const request = { code: issued.coupon.code, shard: 0, userId: 'frank', orderId: 'o-1' };
+    await expect(ledger.redeem({ ...request, orderAmountFen: 5000 })).rejects.toMatchObject({
+      reason: 'ledger_missing',
+    });
+    await expect(ledger.reverse(request)).rejects.toMatchObject({ reason: 'ledger_missing' });
+    expect(await redis.exists(ledgerKey)).toBe(0);
+    expect((await ledger.init({ afterLoss: true })).created).toEqual([0]);
+    expect(clock.now()).toBe(at('2026-02-10T12:30:00+08:00'));
+  });
+
+  it('starts a running campaign from zero only for a Redis that never held it', async () => {
+    const { ledger } = await ledgerAt(
+      redis,
+      '2026-02-10T12:30:00+08:00',
+      { shards: 2 },
+      { init: false },
+    );
+    await expect(ledger.init()).rejects.toThrow(LedgerFault);
+    expect(await ledger.init({ neverIssued: true })).toEqual({
+      created: [0, 1],
+      existing: [],
+      writtenOffCoupons: 0,
+    });
+    expect((await ledger.issue(claim('gina'))).kind).toBe('issued');
+    await expect(ledger.init({ neverIssued: true })).rejects.toThrow(
+      /a fresh start would hide a loss/,
+    );
+  });
+
+  it('issues nothing after the coupons expire, even when the campaign window lasts longer', async () => {
+    const { ledger, clock } = await ledgerAt(redis, '2026-02-28T11:59:59.999+08:00', {
+      couponExpiresAt: '2026-02-28T12:00:00+08:00',
+    });
+    expect((await ledger.issue(claim('hal'))).kind).toBe('issued');
+    clock.set(at('2026-02-28T12:00:00.001+08:00'));
+    expect(await ledger.issue(claim('ida'))).toEqual({ kind: 'ended' });
   });
 });

@@ -10,9 +10,29 @@ export interface HttpMetrics {
   duration: Histogram<'method' | 'route' | 'status'>;
 }
 
+/** Sub-millisecond to the command timeout: a Lua script on a healthy Redis takes ~0.1-1 ms. */
+export const REDIS_LATENCY_BUCKETS_SECONDS: readonly number[] = [
+  0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+];
+
+/**
+ * Money and ledger metrics. Labels are bounded: `campaign` comes from the campaigns file,
+ * `outcome`, `reason` and `command` from fixed lists in the service; never user ids or codes.
+ */
+export interface CouponMetrics {
+  claims: Counter<'campaign' | 'outcome'>;
+  redemptions: Counter<'campaign' | 'outcome'>;
+  issued: Counter<'campaign'>;
+  issuedValueFen: Counter<'campaign'>;
+  redisDuration: Histogram<'command'>;
+  redisErrors: Counter<'command'>;
+  ledgerFaults: Counter<'campaign' | 'reason'>;
+}
+
 export interface ServiceMetrics {
   registry: Registry;
   http: HttpMetrics;
+  coupons: CouponMetrics;
 }
 
 /**
@@ -39,5 +59,55 @@ export function createServiceMetrics(registry: Registry = new Registry()): Servi
         registers: [registry],
       }),
     },
+    coupons: createCouponMetrics(registry),
+  };
+}
+
+function createCouponMetrics(registry: Registry): CouponMetrics {
+  const registers = [registry];
+  return {
+    claims: new Counter({
+      name: 'coupon_claims_total',
+      help: 'Claims answered by the ledger (or refused by a fault), by outcome',
+      labelNames: ['campaign', 'outcome'],
+      registers,
+    }),
+    redemptions: new Counter({
+      name: 'coupon_redemptions_total',
+      help: 'Redemptions and reversals answered by the ledger (or refused by a fault), by outcome',
+      labelNames: ['campaign', 'outcome'],
+      registers,
+    }),
+    issued: new Counter({
+      name: 'coupon_issued_total',
+      help: 'Coupons issued (replays not counted)',
+      labelNames: ['campaign'],
+      registers,
+    }),
+    issuedValueFen: new Counter({
+      name: 'coupon_issued_value_fen_total',
+      help: 'Face value of the coupons issued, in fen (replays not counted)',
+      labelNames: ['campaign'],
+      registers,
+    }),
+    redisDuration: new Histogram({
+      name: 'coupon_redis_command_duration_seconds',
+      help: 'Time of one ledger operation against Redis (issue, redeem, reverse, read, budget)',
+      labelNames: ['command'],
+      buckets: [...REDIS_LATENCY_BUCKETS_SECONDS],
+      registers,
+    }),
+    redisErrors: new Counter({
+      name: 'coupon_redis_errors_total',
+      help: 'Ledger operations that failed because Redis did not answer (down, timeout, cluster)',
+      labelNames: ['command'],
+      registers,
+    }),
+    ledgerFaults: new Counter({
+      name: 'coupon_ledger_faults_total',
+      help: 'Claims refused with 503 because the ledger cannot be trusted (missing, other settings, clock)',
+      labelNames: ['campaign', 'reason'],
+      registers,
+    }),
   };
 }

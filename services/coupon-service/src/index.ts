@@ -8,3 +8,6 @@ export * from './redis/client';
 export * from './server';
 export * from './service';
 export * from './redis/devFallback';
+export * from './ledgers';
+export * from './devLedgers';
+export * from './redis/faults';

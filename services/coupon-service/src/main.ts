@@ -3,7 +3,8 @@ import { createLogger, type Logger } from '@coupons/telemetry';
 import { createDevKey, type ApiKeyRecord } from './auth/apiKeys';
 import { ConfigError, parseEnv, type ServiceConfig } from './config/env';
 import { NoRedisError, resolveRedisTarget } from './redis/devFallback';
-import { startService } from './service';
+import { initDevelopmentLedgers } from './devLedgers';
+import { redisReady, startService, type RunningService } from './service';
 
 /** A message for a person, on stderr, without JSON around it. */
 function say(line: string): void {
@@ -74,6 +75,8 @@ async function main(): Promise<void> {
     throw err;
   }
 
+  if (!config.production) await initLedgersForDevelopment(service, logger);
+
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals += 1;
@@ -105,6 +108,24 @@ async function main(): Promise<void> {
       `try: curl -s -H "Authorization: Bearer ${bearer}" ${base}/v1/campaigns/${featured?.campaign.id ?? '<campaignId>'}`,
     ].join('\n'),
   );
+}
+
+/**
+ * Development only, at start-up only (money rule 8): campaigns with no ledger in this Redis get
+ * one, and the log says so. Production never initialises by itself: npm run ledger:init does.
+ */
+async function initLedgersForDevelopment(service: RunningService, logger: Logger): Promise<void> {
+  if (!(await redisReady(service.redis, 5000))) {
+    logger.warn(
+      'development: Redis not ready within 5 s, so no ledger was initialised; claims answer 503 until npm run ledger:init',
+    );
+    return;
+  }
+  try {
+    await initDevelopmentLedgers(service.ledgers, service.clock, logger);
+  } catch (err) {
+    logger.error({ err }, 'development: initialising the ledgers failed');
+  }
 }
 
 process.on('unhandledRejection', (reason) => {

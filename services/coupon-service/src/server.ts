@@ -11,6 +11,8 @@ export interface ServerOptions {
   port: number;
   metricsPort: number;
   shutdownGraceMs: number;
+  /** Stops what uses Redis in the background (the Redis-tracked clock) before Redis closes. */
+  beforeRedisQuit?: () => void;
 }
 
 export type ShutdownOutcome = 'clean' | 'forced';
@@ -97,6 +99,7 @@ export class CouponServer {
 
     this.metrics.closeAllConnections();
     await new Promise<void>((resolve) => this.metrics.close(() => resolve()));
+    this.options.beforeRedisQuit?.();
     await this.redis.quit().catch(() => this.redis.disconnect());
     this.logger.info({ outcome, tookMs: Date.now() - started }, 'shutdown complete');
     return outcome;

@@ -1,12 +1,14 @@
-import { systemClock, type Campaign, type Clock } from '@coupons/campaign';
+import { RedisTimeClock } from '@coupons/budget-ledger';
+import type { Campaign, Clock } from '@coupons/campaign';
 import { createServiceMetrics, type Logger } from '@coupons/telemetry';
 import { Registry } from 'prom-client';
 import { ApiKeyStore, type ApiKeyRecord } from './auth/apiKeys';
 import { CampaignCatalog } from './campaignCatalog';
 import type { ServiceConfig } from './config/env';
 import { createApp } from './http/app';
+import { LedgerRegistry } from './ledgers';
 import { Readiness } from './readiness';
-import { createRedisClient, type RedisTarget } from './redis/client';
+import { createRedisClient, type RedisClient, type RedisTarget } from './redis/client';
 import { CouponServer } from './server';
 
 export interface ServiceDeps {
@@ -16,6 +18,7 @@ export interface ServiceDeps {
   campaigns: readonly Campaign[];
   apiKeys: readonly ApiKeyRecord[];
   logger: Logger;
+  /** Tests inject time; otherwise the service follows Redis TIME (money rule 6). */
   clock?: Clock;
 }
 
@@ -24,28 +27,48 @@ export interface RunningService {
   port: number;
   metricsPort: number;
   catalog: CampaignCatalog;
+  ledgers: LedgerRegistry;
   clock: Clock;
+  redis: RedisClient;
 }
+
+/** How often the Redis-tracked clock re-reads TIME (it runs on the monotonic clock between). */
+const CLOCK_RESYNC_MS = 1000;
 
 /** Assembles and starts the service; main.ts adds the process concerns (signals, exit codes). */
 export async function startService(deps: ServiceDeps): Promise<RunningService> {
   const { config, logger } = deps;
-  const clock = deps.clock ?? systemClock;
   const redis = createRedisClient(deps.redisTarget, config.redisCommandTimeoutMs);
+  const redisClock = new RedisTimeClock(redis);
+  const clock = deps.clock ?? redisClock;
   redis.on('error', (err: Error) =>
     logger.warn({ err: { message: err.message } }, 'redis connection error'),
   );
-  redis.on('ready', () => logger.info('redis ready'));
+  redis.on('ready', () => {
+    logger.info('redis ready');
+    redisClock
+      .sync()
+      .catch((err: unknown) => logger.warn({ err }, 'redis TIME: first reading failed'));
+  });
+  // A failed reading keeps the last one; the connection errors are logged above already.
+  redisClock.start(CLOCK_RESYNC_MS);
   // Not awaited on purpose: a pod starts, reports not-ready, and becomes ready when Redis answers.
   redis
     .connect()
     .catch((err: unknown) => logger.error({ err }, 'redis: first connection failed, retrying'));
 
   const catalog = new CampaignCatalog(deps.campaigns);
+  const ledgers = new LedgerRegistry(redis, catalog, clock);
   const metrics = createServiceMetrics(new Registry());
+  for (const { campaign } of catalog.all()) {
+    // Zero, not absent, before the first coupon: rate() and alerts need the series to exist.
+    metrics.coupons.issued.inc({ campaign: campaign.id }, 0);
+    metrics.coupons.issuedValueFen.inc({ campaign: campaign.id }, 0);
+  }
   const readiness = new Readiness(redis, deps.campaigns.length, config.redisCommandTimeoutMs);
   const app = createApp({
     catalog,
+    ledgers,
     apiKeys: new ApiKeyStore(deps.apiKeys),
     clock,
     logger,
@@ -57,7 +80,23 @@ export async function startService(deps: ServiceDeps): Promise<RunningService> {
     port: config.http.port,
     metricsPort: config.http.metricsPort,
     shutdownGraceMs: config.shutdownGraceMs,
+    beforeRedisQuit: () => redisClock.stop(),
   });
   const { port, metricsPort } = await server.listen();
-  return { server, port, metricsPort, catalog, clock };
+  return { server, port, metricsPort, catalog, ledgers, clock, redis };
+}
+
+/** Resolves true once the client is ready (and its clock has read TIME), false after timeoutMs. */
+export function redisReady(redis: RedisClient, timeoutMs: number): Promise<boolean> {
+  if (redis.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (ready: boolean) => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      resolve(ready);
+    };
+    const onReady = () => done(true);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    redis.once('ready', onReady);
+  });
 }

@@ -1,3 +1,4 @@
+import { ManualClock } from '@coupons/campaign';
 import { findFreePort } from '@coupons/redis-local';
 import { KEYS, rawRequest, startTestService, TEST_CAMPAIGN, type TestService } from './support';
 
@@ -10,9 +11,10 @@ function expectErrorShape(body: unknown, code: string): void {
 
 describe('coupon-service over real HTTP and real Redis', () => {
   let service: TestService;
+  const clock = new ManualClock(Date.parse('2026-02-10T12:30:00+08:00'));
 
   beforeAll(async () => {
-    service = await startTestService({ now: '2026-02-10T12:30:00+08:00' });
+    service = await startTestService({ clock });
   });
   afterAll(async () => {
     await service.stop();
@@ -70,14 +72,14 @@ describe('coupon-service over real HTTP and real Redis', () => {
     });
     expect(campaign.release.tranches).toHaveLength(23);
 
-    service.clock.set(Date.parse('2026-02-10T13:00:00+08:00'));
+    clock.set(Date.parse('2026-02-10T13:00:00+08:00'));
     const later = (await (
       await fetch(`${service.base}/v1/campaigns/${TEST_CAMPAIGN.id}`, { headers: auth() })
     ).json()) as {
       campaign: { release: { today: { releasedFen: number } } };
     };
     expect(later.campaign.release.today.releasedFen).toBe(60 * 2500);
-    service.clock.set(Date.parse('2026-02-10T12:30:00+08:00'));
+    clock.set(Date.parse('2026-02-10T12:30:00+08:00'));
   });
 
   it('answers 401 without a key or with a wrong one, 403 without the scope', async () => {

@@ -4,7 +4,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { findFreePort } from '@coupons/redis-local';
-import { standaloneRedisUrl } from './support';
+import { liveCampaign, standaloneRedisUrl, uniqueCampaignId } from './support';
 
 const MAIN = resolve(__dirname, '../dist/src/main.js');
 const REPO_ROOT = resolve(__dirname, '../../..');
@@ -96,12 +96,72 @@ describe('the service as a process (built main.js)', () => {
       const slow = await answer;
       expect(slow.status).toBe(404);
       expect(JSON.parse(slow.body)).toEqual({
-        error: expect.objectContaining({ code: 'NOT_FOUND' }),
+        error: expect.objectContaining({ code: 'CAMPAIGN_NOT_FOUND' }),
       });
       expect(await svc.exited).toBe(0);
       expect(svc.stdout()).toMatch(/"outcome":"clean".*shutdown complete/);
     } finally {
       svc.child.kill('SIGKILL');
+    }
+  });
+
+  it('in development, initialises a campaign that has no ledger at all, says so, and issues', async () => {
+    const running = liveCampaign(uniqueCampaignId('dev-start'));
+    const scheduled = liveCampaign(uniqueCampaignId('dev-soon'), { startsInMs: 3_600_000 });
+    const dir = mkdtempSync(join(tmpdir(), 'coupon-campaigns-'));
+    const file = join(dir, 'campaigns.json');
+    writeFileSync(file, JSON.stringify({ campaigns: [running, scheduled] }));
+    const port = await findFreePort();
+    const env = {
+      PORT: String(port),
+      METRICS_PORT: '0',
+      REDIS_URL: standaloneRedisUrl(),
+      CAMPAIGNS_FILE: file,
+    };
+    const first = run(env);
+    try {
+      await until(() => first.stderr().includes('try: curl'), 'the ready line');
+      const logged = first
+        .stdout()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
+      expect(logged).toContainEqual(
+        expect.objectContaining({
+          level: 'warn',
+          campaign: running.id,
+          msg: expect.stringMatching(
+            /is running but this Redis had no ledger for it; initialised it from zero/,
+          ),
+        }),
+      );
+      expect(logged).toContainEqual(
+        expect.objectContaining({ level: 'info', campaign: scheduled.id, created: 4 }),
+      );
+      const key = /Bearer (dev_[^"]+)"/.exec(first.stderr())![1]!;
+      const claim = await fetch(`http://127.0.0.1:${port}/v1/campaigns/${running.id}/coupons`, {
+        method: 'POST',
+        headers: {
+          Authorization: `Bearer ${key}`,
+          'Content-Type': 'application/json',
+          'Idempotency-Key': 'dev-1',
+        },
+        body: JSON.stringify({ userId: 'newcomer' }),
+      });
+      expect(claim.status).toBe(201);
+    } finally {
+      first.child.kill('SIGTERM');
+      await first.exited;
+    }
+
+    // A second start finds the ledgers and leaves them alone.
+    const second = run({ ...env, PORT: String(await findFreePort()) });
+    try {
+      await until(() => second.stderr().includes('try: curl'), 'the ready line');
+      expect(second.stdout()).not.toMatch(/development: .*initialised/);
+    } finally {
+      second.child.kill('SIGTERM');
+      await second.exited;
     }
   });
 

@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { Writable } from 'node:stream';
-import { ManualClock, parseCampaigns } from '@coupons/campaign';
-import { redisTestTargets } from '@coupons/redis-local';
+import { ManualClock, parseCampaigns, type Clock } from '@coupons/campaign';
+import { findRedisServerBinary, redisTestTargets } from '@coupons/redis-local';
 import { createLogger } from '@coupons/telemetry';
+import { Cluster, Redis } from 'ioredis';
 import { parseEnv, sha256Hex, startService, type ApiScope, type RunningService } from '../src';
 
 export const KEYS = {
@@ -26,6 +28,54 @@ export const TEST_CAMPAIGN = {
   shards: 4,
 };
 
+export type CampaignInput = typeof TEST_CAMPAIGN;
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+
+/** A campaign id no other test file (or earlier run on the same servers) uses. */
+export function uniqueCampaignId(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * A campaign placed relative to the real now: the ledger scripts go by Redis TIME, which tests
+ * cannot move, so time-dependent outcomes come from where the window sits, not from a fake clock.
+ */
+export function liveCampaign(
+  id: string,
+  options: {
+    startsInMs?: number;
+    endsInMs?: number;
+    coupons?: number;
+    couponValueFen?: number;
+    minOrderFen?: number;
+    perUser?: { daily: number; total: number };
+    slicesPerDay?: number;
+    shards?: number;
+    now?: number;
+  } = {},
+): CampaignInput {
+  const now = options.now ?? Date.now();
+  const startsAt = now + (options.startsInMs ?? -HOUR_MS);
+  const endsAt = now + (options.endsInMs ?? 3 * 24 * HOUR_MS);
+  const couponValueFen = options.couponValueFen ?? 2500;
+  return {
+    ...TEST_CAMPAIGN,
+    id,
+    name: `Test campaign ${id}`,
+    poolFen: (options.coupons ?? 10_000) * couponValueFen,
+    couponValueFen,
+    minOrderFen: options.minOrderFen ?? 0,
+    startsAt: new Date(startsAt).toISOString(),
+    endsAt: new Date(endsAt).toISOString(),
+    couponExpiresAt: new Date(endsAt).toISOString(),
+    perUser: options.perUser ?? { daily: 50, total: 100 },
+    release: { slicesPerDay: options.slicesPerDay ?? 24, rollover: true, dayWeights: {} },
+    shards: options.shards ?? 4,
+  };
+}
+
 /** Log lines as objects, for tests that check what was (not) logged. */
 export function memoryLog(): { stream: Writable; text: () => string } {
   const chunks: string[] = [];
@@ -45,35 +95,94 @@ export function standaloneRedisUrl(): string {
   return url;
 }
 
+export type RedisMode = 'standalone' | 'cluster';
+
+/** The harness's cluster nodes as REDIS_CLUSTER_NODES wants them. */
+export function clusterNodesEnv(): string {
+  const nodes = redisTestTargets().clusterNodes;
+  if (nodes === undefined) throw new Error('the jest harness started no Redis Cluster');
+  return nodes.map((node) => `${node.host}:${node.port}`).join(',');
+}
+
+/**
+ * describe.each over the harness's Redis modes, like describeWithRedis: without the servers the
+ * blocks are skipped locally and fail under CI=true.
+ */
+export function describeEachRedisMode(name: string, fn: (mode: RedisMode) => void): void {
+  const targets = redisTestTargets();
+  const available: Record<RedisMode, boolean> = {
+    standalone: targets.standalone !== undefined,
+    cluster: targets.clusterNodes !== undefined,
+  };
+  for (const mode of ['standalone', 'cluster'] as const) {
+    const title = `${name} [${mode}]`;
+    if (available[mode]) describe(title, () => fn(mode));
+    else if (process.env.CI === 'true')
+      describe(title, () => {
+        it('has a Redis to run against', () => {
+          throw new Error(
+            `no ${mode} Redis from the jest harness${findRedisServerBinary() === undefined ? ' (redis-server missing)' : ''}`,
+          );
+        });
+      });
+    else describe.skip(title, () => fn(mode));
+  }
+}
+
+/** A plain ioredis client on the harness (or a given URL), for set-up and tampering in tests. */
+export function testRedisClient(target: RedisMode | { url: string }): Redis | Cluster {
+  if (typeof target === 'object') return new Redis(target.url, { maxRetriesPerRequest: 1 });
+  if (target === 'standalone') return new Redis(standaloneRedisUrl(), { maxRetriesPerRequest: 1 });
+  const nodes = redisTestTargets().clusterNodes ?? [];
+  return new Cluster(nodes, { scaleReads: 'master', redisOptions: { maxRetriesPerRequest: 1 } });
+}
+
 export interface TestService extends RunningService {
   base: string;
-  clock: ManualClock;
+  metricsBase: string;
   log: () => string;
   stop: () => Promise<void>;
 }
 
-/** A real service on loopback (random ports), real Redis from the harness, an injected clock. */
+/**
+ * A real service on loopback (random ports) and real Redis from the harness. Time: a ManualClock
+ * at `now` by default, a given clock, or `'redis'` for the service's own Redis-tracked clock.
+ */
 export async function startTestService(
-  options: { redisUrl?: string; now?: string; shutdownGraceMs?: number } = {},
+  options: {
+    redisUrl?: string;
+    mode?: RedisMode;
+    now?: string;
+    clock?: Clock | 'redis';
+    campaigns?: readonly CampaignInput[];
+    shutdownGraceMs?: number;
+  } = {},
 ): Promise<TestService> {
+  const redisEnv =
+    options.mode === 'cluster'
+      ? { REDIS_CLUSTER_NODES: clusterNodesEnv() }
+      : { REDIS_URL: options.redisUrl ?? standaloneRedisUrl() };
   const config = parseEnv(
     {
       HOST: '127.0.0.1',
       PORT: '0',
       METRICS_PORT: '0',
-      REDIS_URL: options.redisUrl ?? standaloneRedisUrl(),
+      ...redisEnv,
       REDIS_COMMAND_TIMEOUT_MS: '300',
       SHUTDOWN_GRACE_MS: String(options.shutdownGraceMs ?? 5000),
     },
     process.cwd(),
   );
-  const clock = new ManualClock(Date.parse(options.now ?? '2026-02-10T12:30:00+08:00'));
+  const clock =
+    options.clock === 'redis'
+      ? undefined
+      : (options.clock ?? new ManualClock(Date.parse(options.now ?? '2026-02-10T12:30:00+08:00')));
   const log = memoryLog();
   const scopes = (list: ApiScope[]) => list;
   const service = await startService({
     config,
     redisTarget: config.redis,
-    campaigns: parseCampaigns({ campaigns: [TEST_CAMPAIGN] }),
+    campaigns: parseCampaigns({ campaigns: options.campaigns ?? [TEST_CAMPAIGN] }),
     apiKeys: [
       {
         id: 'all',
@@ -83,17 +192,81 @@ export async function startTestService(
       { id: 'reader', sha256: sha256Hex(KEYS.readOnly), scopes: scopes(['coupons:read']) },
     ],
     logger: createLogger({ level: 'info', destination: log.stream }),
-    clock,
+    ...(clock === undefined ? {} : { clock }),
   });
   return {
     ...service,
-    clock,
     base: `http://127.0.0.1:${service.port}`,
+    metricsBase: `http://127.0.0.1:${service.metricsPort}`,
     log: log.text,
     stop: async () => {
       await service.server.shutdown('test over');
     },
   };
+}
+
+/** Polls until the service reports ready (the client connects lazily). */
+export async function waitUntilReady(service: TestService, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if ((await fetch(`${service.base}/readyz`)).status === 200) return;
+    if (Date.now() > deadline) throw new Error(`service not ready within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+export interface ApiAnswer {
+  status: number;
+  headers: Headers;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON under test
+  body: any;
+  ms: number;
+}
+
+/** The coupon API as the chat backend calls it, answers parsed. */
+export function couponApi(service: TestService, campaignId: string, key: string = KEYS.all) {
+  const call = async (
+    method: string,
+    path: string,
+    init: { body?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<ApiAnswer> => {
+    const started = Date.now();
+    const res = await fetch(`${service.base}/v1/campaigns/${campaignId}${path}`, {
+      method,
+      headers: {
+        Authorization: `Bearer ${key}`,
+        ...(init.body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        ...init.headers,
+      },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    });
+    const text = await res.text();
+    return {
+      status: res.status,
+      headers: res.headers,
+      body: text === '' ? undefined : JSON.parse(text),
+      ms: Date.now() - started,
+    };
+  };
+  const q = (userId: string) => `?userId=${encodeURIComponent(userId)}`;
+  return {
+    call,
+    claim: (userId: string, idempotencyKey: string) =>
+      call('POST', '/coupons', {
+        body: { userId },
+        headers: { 'Idempotency-Key': idempotencyKey },
+      }),
+    read: (code: string, userId: string) => call('GET', `/coupons/${code}${q(userId)}`),
+    redeem: (code: string, body: { userId: string; orderId: string; orderAmountFen: number }) =>
+      call('POST', `/coupons/${code}/redemptions`, { body }),
+    reverse: (code: string, orderId: string, userId: string) =>
+      call('DELETE', `/coupons/${code}/redemptions/${orderId}${q(userId)}`),
+    budget: () => call('GET', '/budget'),
+  };
+}
+
+export async function metricsText(service: TestService): Promise<string> {
+  return (await fetch(`${service.metricsBase}/metrics`)).text();
 }
 
 export interface RawResponse {

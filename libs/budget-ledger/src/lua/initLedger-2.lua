@@ -17,7 +17,8 @@
 ]]
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-if redis.call('EXISTS', KEYS[1]) == 1 then return {-18} end
+-- A fragment without a fingerprint (a counter written to a lost ledger) is not a ledger.
+if redis.call('HEXISTS', KEYS[1], 'fingerprint') == 1 then return {-18} end
 redis.call('HSET', KEYS[1], 'fingerprint', ARGV[1], 'shardPoolCoupons', ARGV[2],
   'issued', ARGV[3], 'writtenOff', ARGV[3], 'redeemed', 0, 'redeemedFen', 0, 'adj', 0,
   'campaignId', ARGV[4], 'shard', ARGV[5], 'initAt', now)

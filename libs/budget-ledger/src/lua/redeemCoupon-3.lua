@@ -17,6 +17,7 @@
   Returns
    {1, discountFen, redeemedAt}   redeemed now
    {2, discountFen, redeemedAt}   this order had redeemed it already (replay)
+   {-1} the shard's ledger is missing (lost state: refuse, never recreate it)
    {-13} no such coupon for this user   {-14, nowMs} expired
    {-15} redeemed for another order     {-16} order below the minimum
 ]]
@@ -27,6 +28,8 @@ else
   local time = redis.call('TIME')
   now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
+
+if redis.call('HEXISTS', KEYS[2], 'fingerprint') == 0 then return {-1} end
 
 local coupon = redis.call('HMGET', KEYS[1], 'userId', 'valueFen', 'expiresAt', 'status', 'r:' .. ARGV[2])
 if not coupon[1] or coupon[1] ~= ARGV[1] then return {-13} end

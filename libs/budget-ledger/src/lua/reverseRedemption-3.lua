@@ -13,6 +13,7 @@
 
   Returns
    {1, nowMs}  reversed now        {3, reversedAt}  already reversed (no change)
+   {-1} the shard's ledger is missing (lost state: refuse, never recreate it)
    {-13} no such coupon for this user   {-17} this order never redeemed this coupon
 ]]
 local now
@@ -22,6 +23,8 @@ else
   local time = redis.call('TIME')
   now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
+
+if redis.call('HEXISTS', KEYS[2], 'fingerprint') == 0 then return {-1} end
 
 local coupon = redis.call('HMGET', KEYS[1], 'userId', 'status', 'orderId', 'discountFen',
   'x:' .. ARGV[2], 'code')

@@ -111,6 +111,29 @@ function parseApiKeys(source: string, text: string, issues: string[]): ApiKeyRec
   return parsed.data;
 }
 
+function readApiKeys(
+  present: Record<string, string | undefined>,
+  cwd: string,
+  issues: string[],
+): ApiKeyRecord[] | undefined {
+  if (present.COUPON_API_KEYS !== undefined && present.COUPON_API_KEYS_FILE !== undefined) {
+    issues.push('COUPON_API_KEYS, COUPON_API_KEYS_FILE: set one of them, not both');
+    return undefined;
+  }
+  if (present.COUPON_API_KEYS !== undefined)
+    return parseApiKeys('COUPON_API_KEYS', present.COUPON_API_KEYS, issues);
+  if (present.COUPON_API_KEYS_FILE === undefined) return undefined;
+  const file = resolvePath(present.COUPON_API_KEYS_FILE, cwd);
+  try {
+    return parseApiKeys('COUPON_API_KEYS_FILE', readFileSync(file, 'utf8'), issues);
+  } catch (err) {
+    issues.push(
+      `COUPON_API_KEYS_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+    return undefined;
+  }
+}
+
 /**
  * Parses the environment once; every problem is collected, so an operator fixes them in one go.
  * Tests call this with a plain object, never through process.env.
@@ -118,6 +141,7 @@ function parseApiKeys(source: string, text: string, issues: string[]): ApiKeyRec
 export function parseEnv(
   env: Readonly<Record<string, string | undefined>>,
   cwd = process.cwd(),
+  options: { apiKeys?: 'ignore' } = {},
 ): ServiceConfig {
   // An empty variable means "not set", as a shell user expects from `FOO= npm start`.
   const present = Object.fromEntries(
@@ -130,25 +154,14 @@ export function parseEnv(
   if (present.REDIS_URL !== undefined && present.REDIS_CLUSTER_NODES !== undefined)
     issues.push('REDIS_URL, REDIS_CLUSTER_NODES: set one of them, not both');
 
-  let apiKeys: ApiKeyRecord[] | undefined;
-  if (present.COUPON_API_KEYS !== undefined && present.COUPON_API_KEYS_FILE !== undefined) {
-    issues.push('COUPON_API_KEYS, COUPON_API_KEYS_FILE: set one of them, not both');
-  } else if (present.COUPON_API_KEYS !== undefined) {
-    apiKeys = parseApiKeys('COUPON_API_KEYS', present.COUPON_API_KEYS, issues);
-  } else if (present.COUPON_API_KEYS_FILE !== undefined) {
-    const file = resolvePath(present.COUPON_API_KEYS_FILE, cwd);
-    try {
-      apiKeys = parseApiKeys('COUPON_API_KEYS_FILE', readFileSync(file, 'utf8'), issues);
-    } catch (err) {
-      issues.push(
-        `COUPON_API_KEYS_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-      );
-    }
-  }
+  // The operator CLIs talk to Redis only: they neither need nor read the API keys.
+  const readKeys = options.apiKeys !== 'ignore';
+  const apiKeys = readKeys ? readApiKeys(present, cwd, issues) : undefined;
 
   const production = (present.NODE_ENV ?? 'development') === 'production';
   if (
     production &&
+    readKeys &&
     apiKeys === undefined &&
     !issues.some((issue) => issue.startsWith('COUPON_API_KEYS'))
   )

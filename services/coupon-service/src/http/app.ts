@@ -5,16 +5,21 @@ import type { Clock } from '@coupons/campaign';
 import { redactUrl, type Logger, type ServiceMetrics } from '@coupons/telemetry';
 import type { ApiKeyStore } from '../auth/apiKeys';
 import type { CampaignCatalog } from '../campaignCatalog';
+import type { LedgerRegistry } from '../ledgers';
 import type { Readiness } from '../readiness';
 import { authenticate } from './auth';
 import { jsonBody } from './bodyGuard';
 import { ApiError, errorMiddleware } from './errors';
+import { LedgerGateway } from './ledgerGateway';
 import { requestMetrics } from './requestMetrics';
+import { budgetRouter } from './routes/budget';
 import { campaignsRouter } from './routes/campaigns';
+import { couponsRouter } from './routes/coupons';
 import { healthRouter } from './routes/health';
 
 export interface AppDeps {
   catalog: CampaignCatalog;
+  ledgers: LedgerRegistry;
   apiKeys: ApiKeyStore;
   clock: Clock;
   logger: Logger;
@@ -57,7 +62,12 @@ export function createApp(deps: AppDeps): Express {
   );
   app.use(healthRouter(deps.readiness));
   app.use('/v1', authenticate(deps.apiKeys), ...jsonBody());
+  const gateway = new LedgerGateway(deps.metrics.coupons);
   app.use(campaignsRouter(deps.catalog, deps.clock));
+  app.use(budgetRouter({ catalog: deps.catalog, ledgers: deps.ledgers, gateway }));
+  app.use(
+    couponsRouter({ catalog: deps.catalog, ledgers: deps.ledgers, gateway, clock: deps.clock }),
+  );
   app.use((req, _res, next) => {
     next(new ApiError('NOT_FOUND', `no route ${req.method} ${redactUrl(req.path).slice(0, 200)}`));
   });

@@ -2,9 +2,7 @@ import { Router } from 'express';
 import { toZonedIso, type CampaignCalendar, type Clock } from '@coupons/campaign';
 import type { CampaignCatalog } from '../../campaignCatalog';
 import { requireScope } from '../auth';
-import { ApiError } from '../errors';
-
-const CAMPAIGN_ID = /^[a-z0-9-]{1,64}$/;
+import { campaignFromPath } from '../campaignParam';
 
 /** The public view of a campaign at `now`: window, value, limits and release schedule, in fen. */
 export function campaignView(calendar: CampaignCalendar, now: number) {
@@ -56,11 +54,7 @@ export function campaignView(calendar: CampaignCalendar, now: number) {
 export function campaignsRouter(catalog: CampaignCatalog, clock: Clock): Router {
   const router = Router();
   router.get('/v1/campaigns/:campaignId', requireScope('budget:read'), (req, res) => {
-    const raw = req.params.campaignId;
-    const id = typeof raw === 'string' ? raw : '';
-    const calendar = CAMPAIGN_ID.test(id) ? catalog.get(id) : undefined;
-    if (calendar === undefined)
-      throw new ApiError('CAMPAIGN_NOT_FOUND', `no campaign "${id.slice(0, 64)}"`);
+    const calendar = campaignFromPath(catalog, req.params.campaignId);
     res.json({ campaign: campaignView(calendar, clock.now()) });
   });
   return router;

@@ -1,0 +1,252 @@
+import { Router, type RequestHandler } from 'express';
+import type {
+  BudgetLedger,
+  IssueResult,
+  RedeemResult,
+  ReverseResult,
+} from '@coupons/budget-ledger';
+import { toZonedIso, type CampaignCalendar, type Clock } from '@coupons/campaign';
+import type { CampaignCatalog } from '../../campaignCatalog';
+import type { LedgerRegistry } from '../../ledgers';
+import { principalOf, requireScope } from '../auth';
+import { campaignFromPath } from '../campaignParam';
+import { ApiError } from '../errors';
+import type { LedgerGateway } from '../ledgerGateway';
+import { retryAfterSeconds } from '../retryAfter';
+import {
+  claimBodyHash,
+  claimBodySchema,
+  couponCodeSchema,
+  idempotencyKeySchema,
+  orderIdSchema,
+  redemptionBodySchema,
+  userIdSchema,
+  validate,
+  type CouponCodeInput,
+} from '../schemas';
+import { couponView, redemptionView } from '../views';
+
+export interface CouponRouteDeps {
+  catalog: CampaignCatalog;
+  ledgers: LedgerRegistry;
+  gateway: LedgerGateway;
+  clock: Clock;
+}
+
+type Refused<R extends { kind: string }, OK extends string> = Exclude<R, { kind: OK }>;
+
+/** A claim the ledger refused, as the contract words it (statuses, Retry-After, nextReleaseAt). */
+export function claimRefusal(
+  result: Refused<IssueResult, 'issued'>,
+  calendar: CampaignCalendar,
+  now: number,
+): ApiError {
+  const { campaign } = calendar;
+  const iso = (ms: number) => toZonedIso(ms, campaign.timeZone);
+  switch (result.kind) {
+    case 'not_started':
+      return new ApiError(
+        'CAMPAIGN_NOT_STARTED',
+        `campaign ${campaign.id} starts at ${iso(result.startsAt)}`,
+        {
+          retryAfterSeconds: retryAfterSeconds(result.startsAt, now),
+          startsAt: iso(result.startsAt),
+        },
+      );
+    case 'ended':
+      return new ApiError(
+        'CAMPAIGN_ENDED',
+        `campaign ${campaign.id} ended at ${iso(campaign.endsAt)}`,
+      );
+    case 'tranche_exhausted':
+      return new ApiError(
+        'TRANCHE_EXHAUSTED',
+        `the budget released so far is gone; more is released at ${iso(result.nextReleaseAt)}`,
+        {
+          retryAfterSeconds: retryAfterSeconds(result.nextReleaseAt, now),
+          nextReleaseAt: iso(result.nextReleaseAt),
+        },
+      );
+    case 'budget_exhausted':
+      return new ApiError(
+        'CAMPAIGN_BUDGET_EXHAUSTED',
+        `the budget of campaign ${campaign.id} is gone and nothing more will be released`,
+      );
+    case 'user_limit':
+      if (result.scope === 'total')
+        return new ApiError(
+          'USER_LIMIT_REACHED',
+          `this user has the campaign's limit of ${campaign.perUser.total} coupons`,
+          { limit: 'total' },
+        );
+      return result.retryAt === undefined
+        ? new ApiError(
+            'USER_LIMIT_REACHED',
+            `this user has the daily limit of ${campaign.perUser.daily} coupons, on the campaign's last day`,
+            { limit: 'daily' },
+          )
+        : new ApiError(
+            'USER_LIMIT_REACHED',
+            `this user has the daily limit of ${campaign.perUser.daily} coupons; a new day starts at ${iso(result.retryAt)}`,
+            {
+              limit: 'daily',
+              retryAfterSeconds: retryAfterSeconds(result.retryAt, now),
+              retryAt: iso(result.retryAt),
+            },
+          );
+    case 'idempotency_key_reused':
+      return new ApiError(
+        'IDEMPOTENCY_KEY_REUSED',
+        'this Idempotency-Key was used by this user for a claim with another body',
+      );
+  }
+}
+
+const couponNotFound = () =>
+  new ApiError('COUPON_NOT_FOUND', 'no such coupon for this user in this campaign');
+
+export function redemptionRefusal(
+  result: Refused<RedeemResult, 'redeemed'>,
+  calendar: CampaignCalendar,
+): ApiError {
+  const zone = calendar.campaign.timeZone;
+  switch (result.kind) {
+    case 'not_found':
+      return couponNotFound();
+    case 'expired':
+      return new ApiError(
+        'COUPON_EXPIRED',
+        `the coupon expired at ${toZonedIso(result.coupon.expiresAt, zone)}`,
+        { expiresAt: toZonedIso(result.coupon.expiresAt, zone) },
+      );
+    case 'already_redeemed':
+      return new ApiError('COUPON_ALREADY_REDEEMED', 'the coupon was redeemed by another order');
+    case 'below_minimum':
+      return new ApiError(
+        'ORDER_BELOW_MINIMUM',
+        `the coupon applies to orders of at least ${result.minOrderFen} fen`,
+        { minOrderFen: result.minOrderFen },
+      );
+  }
+}
+
+export function reversalRefusal(
+  result: Refused<ReverseResult, 'reversed'>,
+  orderId: string,
+): ApiError {
+  return result.kind === 'not_found'
+    ? couponNotFound()
+    : new ApiError('COUPON_NOT_FOUND', `this coupon has no redemption by order ${orderId}`);
+}
+
+/**
+ * A code that passed the schema: a typo (wrong check character) or a shard this campaign does
+ * not have cannot exist, so both are 404 without a Redis call.
+ */
+function couponTarget(
+  input: CouponCodeInput,
+  calendar: CampaignCalendar,
+): { code: string; shard: number } {
+  if (input.kind === 'typo' || input.shard >= calendar.campaign.shards) throw couponNotFound();
+  return input;
+}
+
+/** Codes are secrets of their owners: no cache may keep an answer. */
+const noStore: RequestHandler = (_req, res, next) => {
+  res.setHeader('Cache-Control', 'no-store');
+  next();
+};
+
+export function couponsRouter(deps: CouponRouteDeps): Router {
+  const router = Router();
+  const base = '/v1/campaigns/:campaignId/coupons';
+  const ledgerOf = (calendar: CampaignCalendar): BudgetLedger => {
+    const ledger = deps.ledgers.get(calendar.campaign.id);
+    if (ledger === undefined) throw new Error(`no ledger for campaign ${calendar.campaign.id}`);
+    return ledger;
+  };
+
+  router.post(base, requireScope('coupons:issue'), noStore, async (req, res) => {
+    const calendar = campaignFromPath(deps.catalog, req.params.campaignId);
+    const input = validate({
+      body: [claimBodySchema, req.body],
+      'Idempotency-Key': [idempotencyKeySchema, req.get('Idempotency-Key')],
+    });
+    const result = await deps.gateway.issue(
+      ledgerOf(calendar),
+      {
+        apiKeyId: principalOf(res).keyId,
+        userId: input.body.userId,
+        idempotencyKey: input['Idempotency-Key'],
+        bodyHash: claimBodyHash(input.body),
+      },
+      req.log,
+    );
+    const now = deps.clock.now();
+    if (result.kind !== 'issued') throw claimRefusal(result, calendar, now);
+    if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
+    res.status(201).json({ coupon: couponView(result.coupon, calendar, now) });
+  });
+
+  router.get(`${base}/:code`, requireScope('coupons:read'), noStore, async (req, res) => {
+    const calendar = campaignFromPath(deps.catalog, req.params.campaignId);
+    const input = validate({
+      code: [couponCodeSchema, req.params.code],
+      userId: [userIdSchema, req.query.userId],
+    });
+    const { code, shard } = couponTarget(input.code, calendar);
+    const record = await deps.gateway.read(ledgerOf(calendar), code, shard, input.userId, req.log);
+    if (record === undefined) throw couponNotFound();
+    res.json({ coupon: couponView(record, calendar, deps.clock.now()) });
+  });
+
+  router.post(
+    `${base}/:code/redemptions`,
+    requireScope('coupons:redeem'),
+    noStore,
+    async (req, res) => {
+      const calendar = campaignFromPath(deps.catalog, req.params.campaignId);
+      const input = validate({
+        code: [couponCodeSchema, req.params.code],
+        body: [redemptionBodySchema, req.body],
+      });
+      const { code, shard } = couponTarget(input.code, calendar);
+      const result = await deps.gateway.redeem(
+        ledgerOf(calendar),
+        { code, shard, ...input.body },
+        req.log,
+      );
+      if (result.kind !== 'redeemed') throw redemptionRefusal(result, calendar);
+      if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
+      res.status(201).json({
+        redemption: redemptionView(result.redemption, calendar),
+        coupon: couponView(result.coupon, calendar, deps.clock.now()),
+      });
+    },
+  );
+
+  router.delete(
+    `${base}/:code/redemptions/:orderId`,
+    requireScope('coupons:redeem'),
+    noStore,
+    async (req, res) => {
+      const calendar = campaignFromPath(deps.catalog, req.params.campaignId);
+      const input = validate({
+        code: [couponCodeSchema, req.params.code],
+        orderId: [orderIdSchema, req.params.orderId],
+        userId: [userIdSchema, req.query.userId],
+      });
+      const { code, shard } = couponTarget(input.code, calendar);
+      const result = await deps.gateway.reverse(
+        ledgerOf(calendar),
+        { code, shard, userId: input.userId, orderId: input.orderId },
+        req.log,
+      );
+      if (result.kind !== 'reversed') throw reversalRefusal(result, input.orderId);
+      if (!result.changed) res.setHeader('Idempotent-Replayed', 'true');
+      res.json({ coupon: couponView(result.coupon, calendar, deps.clock.now()) });
+    },
+  );
+
+  return router;
+}

@@ -1,0 +1,120 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { CODE_LENGTH, CROCKFORD_ALPHABET, parseCouponCode } from '@coupons/budget-ledger';
+import { ApiError } from './errors';
+
+/** Every input schema of the API, in one place. Messages say what is allowed, not what was sent. */
+
+type FieldProblem = { field: string; problem: string };
+
+const required =
+  (expected: string) =>
+  (issue: { input?: unknown }): string =>
+    issue.input === undefined ? 'is required' : `must be ${expected}`;
+
+const identifier = (max: number) =>
+  z
+    .string({ error: required('a string') })
+    .min(1, 'must not be empty')
+    .max(max, `must be at most ${max} characters`)
+    .regex(/^[A-Za-z0-9._-]+$/, 'may contain only letters, digits, ".", "_" and "-"');
+
+export const userIdSchema = identifier(64);
+export const orderIdSchema = identifier(128);
+
+export const orderAmountFenSchema = z
+  .number({ error: required('a number of fen') })
+  .superRefine((value, ctx) => {
+    if (!Number.isInteger(value))
+      ctx.addIssue({ code: 'custom', message: 'must be a whole number of fen' });
+    else if (value < 0) ctx.addIssue({ code: 'custom', message: 'must not be negative' });
+    else if (!Number.isSafeInteger(value))
+      ctx.addIssue({
+        code: 'custom',
+        message: `must not exceed ${Number.MAX_SAFE_INTEGER} (Number.MAX_SAFE_INTEGER)`,
+      });
+  });
+
+/** 1-255 printable ASCII characters; no space at either end (HTTP would strip it anyway). */
+export const idempotencyKeySchema = z
+  .string({ error: required('a string') })
+  .min(1, 'must not be empty')
+  .max(255, 'must be at most 255 characters')
+  .regex(
+    /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/,
+    'may contain only printable ASCII characters',
+  );
+
+const bodyObject = { error: required('a JSON object') };
+
+export const claimBodySchema = z.strictObject({ userId: userIdSchema }, bodyObject);
+
+export const redemptionBodySchema = z.strictObject(
+  { userId: userIdSchema, orderId: orderIdSchema, orderAmountFen: orderAmountFenSchema },
+  bodyObject,
+);
+
+export type CouponCodeInput =
+  | { kind: 'code'; code: string; shard: number }
+  /** Well-formed, but the check character does not match: a typo, refused without Redis. */
+  | { kind: 'typo' };
+
+const CODE_SYMBOL = new RegExp(`^[${CROCKFORD_ALPHABET}OIL]{${CODE_LENGTH}}$`);
+
+/** A code as a person types it; garbage is a 400 here, a mistyped code is left to the route (404). */
+export const couponCodeSchema = z.string().transform((input, ctx): CouponCodeInput => {
+  const parsed = parseCouponCode(input);
+  if (parsed.ok) return { kind: 'code', code: parsed.code, shard: parsed.shard };
+  if (CODE_SYMBOL.test(input.toUpperCase().replace(/[-\s]/g, ''))) return { kind: 'typo' };
+  ctx.addIssue({
+    code: 'custom',
+    message: `must be a coupon code: ${CODE_LENGTH} characters of Crockford base32, hyphens allowed`,
+  });
+  return z.NEVER;
+});
+
+type Checks = Record<string, readonly [z.ZodType, unknown]>;
+type Checked<C extends Checks> = { [K in keyof C]: z.output<C[K][0]> };
+
+/** One problem per field (the first), so "" is "must not be empty", not also "may contain". */
+function problemsOf(name: string, error: z.ZodError): FieldProblem[] {
+  const byField = new Map<string, string>();
+  for (const issue of error.issues) {
+    const at = issue.path.map(String);
+    const found =
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.map((key) => [[...at, key].join('.'), 'unknown field'] as const)
+        : [[at.length > 0 ? at.join('.') : name, issue.message] as const];
+    for (const [field, problem] of found) if (!byField.has(field)) byField.set(field, problem);
+  }
+  return [...byField].map(([field, problem]) => ({ field, problem }));
+}
+
+/**
+ * Runs every check and throws one 400 naming every bad field (a body's fields by their own
+ * names, a header or parameter by the name given), so a caller fixes them all in one go.
+ */
+export function validate<C extends Checks>(checks: C): Checked<C> {
+  const problems: FieldProblem[] = [];
+  const values: Record<string, unknown> = {};
+  for (const [name, [schema, input]] of Object.entries(checks)) {
+    const result = schema.safeParse(input);
+    if (result.success) values[name] = result.data;
+    else problems.push(...problemsOf(name, result.error));
+  }
+  if (problems.length > 0)
+    throw new ApiError(
+      'INVALID_REQUEST',
+      `invalid ${problems.map((p) => p.field).join(', ')}`.slice(0, 300),
+      { details: problems },
+    );
+  return values as Checked<C>;
+}
+
+/** A digest of the canonical claim body (sorted keys), for IDEMPOTENCY_KEY_REUSED. */
+export function claimBodyHash(body: z.output<typeof claimBodySchema>): string {
+  const canonical = JSON.stringify(
+    Object.fromEntries(Object.entries(body).sort(([a], [b]) => (a < b ? -1 : 1))),
+  );
+  return createHash('sha256').update(canonical, 'utf8').digest('base64url');
+}

@@ -1,0 +1,31 @@
+import { formatCouponCode, type CouponRecord, type Redemption } from '@coupons/budget-ledger';
+import { toZonedIso, type CampaignCalendar } from '@coupons/campaign';
+
+export type CouponStatus = 'issued' | 'redeemed' | 'expired';
+
+/** A coupon as the contract shows it; `expired` is worked out here, from Redis-tracked `now`. */
+export function couponView(record: CouponRecord, calendar: CampaignCalendar, now: number) {
+  const { campaign } = calendar;
+  const status: CouponStatus =
+    record.status === 'redeemed' ? 'redeemed' : now > record.expiresAt ? 'expired' : 'issued';
+  return {
+    code: formatCouponCode(record.code),
+    campaignId: campaign.id,
+    userId: record.userId,
+    valueFen: record.valueFen,
+    currency: campaign.currency,
+    status,
+    issuedAt: toZonedIso(record.issuedAt, campaign.timeZone),
+    expiresAt: toZonedIso(record.expiresAt, campaign.timeZone),
+    trancheDay: record.trancheDay,
+  };
+}
+
+export function redemptionView(redemption: Redemption, calendar: CampaignCalendar) {
+  return {
+    code: formatCouponCode(redemption.code),
+    orderId: redemption.orderId,
+    discountFen: redemption.discountFen,
+    redeemedAt: toZonedIso(redemption.redeemedAt, calendar.campaign.timeZone),
+  };
+}

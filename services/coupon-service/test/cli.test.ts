@@ -1,0 +1,180 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { BudgetLedger, RedisTimeClock, shardKeys } from '@coupons/budget-ledger';
+import { CampaignCalendar, parseCampaigns } from '@coupons/campaign';
+import { findFreePort } from '@coupons/redis-local';
+import type { Cluster, Redis } from 'ioredis';
+import {
+  clusterNodesEnv,
+  describeEachRedisMode,
+  liveCampaign,
+  standaloneRedisUrl,
+  testRedisClient,
+  uniqueCampaignId,
+  type CampaignInput,
+} from './support';
+
+const DIST = resolve(__dirname, '../dist/src/cli');
+const REPO_ROOT = resolve(__dirname, '../../..');
+const HOUR_MS = 3_600_000;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The built CLI as `npm run ledger:init` / `npm run reconcile` runs it, with only these variables. */
+function cli(
+  name: 'ledger-init' | 'reconcile',
+  args: string[],
+  env: Record<string, string>,
+): Promise<Run> {
+  const script = join(DIST, `${name}.js`);
+  if (!existsSync(script))
+    throw new Error(`${script} is missing: run \`npm run build\` first (npm test does)`);
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [script, ...args],
+      { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 20_000 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        done({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+function campaignsFile(campaigns: CampaignInput[]): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'coupon-cli-')), 'campaigns.json');
+  writeFileSync(file, JSON.stringify({ campaigns }));
+  return file;
+}
+
+describeEachRedisMode('the operator CLIs (built)', (mode) => {
+  const scheduled = liveCampaign(uniqueCampaignId('cli-soon'), { startsInMs: HOUR_MS, shards: 4 });
+  const running = liveCampaign(uniqueCampaignId('cli-live'), { shards: 4 });
+  const file = campaignsFile([scheduled, running]);
+  const env = {
+    CAMPAIGNS_FILE: file,
+    ...(mode === 'cluster'
+      ? { REDIS_CLUSTER_NODES: clusterNodesEnv() }
+      : { REDIS_URL: standaloneRedisUrl() }),
+    // Production settings do not get in the way: the CLIs neither need nor read API keys.
+    NODE_ENV: 'production',
+  };
+  let redis: Redis | Cluster;
+
+  beforeAll(() => {
+    redis = testRedisClient(mode);
+  });
+  afterAll(async () => {
+    await redis.quit();
+  });
+
+  it('ledger:init creates every shard of a scheduled campaign; a second run reports them existing, exits 1 on foreign shards and rebuilds a fragment', async () => {
+    const first = await cli('ledger-init', ['--campaign', scheduled.id], env);
+    expect(first).toMatchObject({ code: 0, stderr: '' });
+    expect(first.stdout).toContain(`campaign ${scheduled.id}: scheduled at `);
+    expect(first.stdout).toMatch(/^created: {2}shards 0-3$/m);
+    expect(first.stdout).toMatch(/^existing: shards none/m);
+
+    const second = await cli('ledger-init', ['--campaign', scheduled.id], env);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/^created: {2}shards none$/m);
+    expect(second.stdout).toMatch(/^existing: shards 0-3 /m);
+
+    // A ledger made for other settings exits 1; a key without a fingerprint is no ledger and
+    // is created over (the campaign has not started, so nothing can have been issued).
+    await redis.hset(shardKeys(scheduled.id, 1).ledger, 'fingerprint', 'another-file');
+    await redis.del(shardKeys(scheduled.id, 3).ledger);
+    await redis.hset(shardKeys(scheduled.id, 3).ledger, 'redeemed', 1);
+    const third = await cli('ledger-init', ['--campaign', scheduled.id], env);
+    expect(third.code).toBe(1);
+    expect(third.stderr).toMatch(/^shards 1 were initialised for other money settings/m);
+    expect(third.stdout).toMatch(/^created: {2}shards 3$/m);
+    expect(await redis.hget(shardKeys(scheduled.id, 3).ledger, 'redeemed')).toBe('0');
+  });
+
+  it('ledger:init refuses a started campaign without a ledger unless --after-loss says it was lost', async () => {
+    const refused = await cli('ledger-init', ['--campaign', running.id], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^refused: .*has started/m);
+    expect(refused.stderr).toContain(`--campaign ${running.id} --after-loss`);
+    expect(await redis.exists(shardKeys(running.id, 0).ledger)).toBe(0);
+
+    const afterLoss = await cli('ledger-init', ['--campaign', running.id, '--after-loss'], env);
+    expect(afterLoss.code).toBe(0);
+    expect(afterLoss.stdout).toMatch(/^created: {2}shards 0-3$/m);
+    expect(afterLoss.stdout).toMatch(
+      /^written off: [1-9]\d* coupons \(\d+ fen\) released before now/m,
+    );
+  });
+
+  it('reconcile exits 0 on a clean ledger and 1 naming the shard after tampering', async () => {
+    // A few real coupons through the ledger, with the Redis-tracked clock the service uses.
+    const calendar = new CampaignCalendar(parseCampaigns({ campaigns: [running] })[0]!);
+    const clock = new RedisTimeClock(redis);
+    await clock.sync();
+    const ledger = new BudgetLedger(redis, calendar, clock);
+    for (const userId of ['alice', 'bob', 'carol']) {
+      const result = await ledger.issue({
+        apiKeyId: 'cli-test',
+        userId,
+        idempotencyKey: 'k',
+        bodyHash: 'h',
+      });
+      // afterLoss wrote off what was released; a later hourly slice may not be out yet.
+      expect(['issued', 'tranche_exhausted']).toContain(result.kind);
+    }
+
+    const clean = await cli('reconcile', ['--campaign', running.id], env);
+    expect(clean.stderr).toBe('');
+    expect(clean.code).toBe(0);
+    expect(clean.stdout).toMatch(new RegExp(`^campaign ${running.id} at .*: clean$`, 'm'));
+    expect(clean.stdout).toMatch(
+      /^shard +issued +writtenOff +records +events +released +redeemed +problems$/m,
+    );
+    for (const shard of [0, 1, 2, 3])
+      expect(clean.stdout).toMatch(new RegExp(`^ +${shard}  `, 'm'));
+
+    await redis.hincrby(shardKeys(running.id, 2).ledger, 'issued', 1);
+    const tampered = await cli('reconcile', ['--campaign', running.id], env);
+    expect(tampered.code).toBe(1);
+    expect(tampered.stdout).toMatch(/: [1-9]\d* problem\(s\)$/m);
+    expect(tampered.stderr).toMatch(/^problems:\n {2}shard 2: ledger issued \d+ != written off/m);
+    expect(tampered.stderr).not.toMatch(/shard [013]:/);
+  });
+
+  it('exits 2 with the usage for a missing or unknown campaign and unknown options', async () => {
+    const missing = await cli('reconcile', [], env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/--campaign is required\nusage: npm run reconcile/);
+    const unknown = await cli('ledger-init', ['--campaign', 'no-such-campaign'], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('no campaign "no-such-campaign"');
+    const option = await cli('ledger-init', ['--campaign', scheduled.id, '--force'], env);
+    expect(option.code).toBe(2);
+    expect(option.stderr).toMatch(/--force/);
+  });
+});
+
+describe('the operator CLIs without Redis', () => {
+  it('exit 1 at once, saying which Redis they could not reach', async () => {
+    const port = await findFreePort();
+    const campaign = liveCampaign(uniqueCampaignId('cli-none'));
+    const started = Date.now();
+    const run = await cli('reconcile', ['--campaign', campaign.id], {
+      CAMPAIGNS_FILE: campaignsFile([campaign]),
+      REDIS_URL: `redis://127.0.0.1:${port}`,
+    });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      new RegExp(`^cannot reach Redis redis://127\\.0\\.0\\.1:${port}: `, 'm'),
+    );
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
