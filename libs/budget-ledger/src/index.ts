@@ -7,3 +7,4 @@ export * from './results';
 export * from './scripts';
 export * from './shard';
 export * from './reconcile';
+export * from './rebalance';

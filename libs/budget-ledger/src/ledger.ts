@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { CampaignCalendar, Clock } from '@coupons/campaign';
+import { randomBytes } from 'node:crypto';
 import { generateCouponCode } from './couponCode';
 import { campaignFingerprint, shareOf } from './fingerprint';
 import { idempotencyScopeHash, shardKeys } from './keys';
@@ -13,6 +14,7 @@ import {
   type ReverseResult,
   type ScriptReply,
 } from './results';
+import { defaultRebalanceSizes, RebalanceTrigger } from './rebalance';
 import { registerLedgerScripts, type LedgerScripts } from './scripts';
 import { shardOfUser } from './shard';
 
@@ -26,6 +28,28 @@ export interface LedgerOptions {
    * TIME, so boundaries can be tested at any instant. The service never sets it.
    */
   trustCallerClock?: boolean;
+  /**
+   * Move unspent release from rich shards to ones running dry (docs/stranding.md). Off unless
+   * given; the service turns it on. Sizes default from the release schedule.
+   */
+  rebalance?: {
+    maxCoupons?: number;
+    lowWater?: number;
+    minIntervalMs?: number;
+    onError: (err: unknown, targetShard: number) => void;
+  };
+}
+
+export type RebalanceResult =
+  | { kind: 'moved'; transferId: string; source: number; target: number; coupons: number }
+  | { kind: 'nothing_to_move' }
+  | { kind: 'source_short' }
+  | { kind: 'clock' };
+
+interface ShardUnspent {
+  shard: number;
+  unspent: number;
+  initialised: boolean;
 }
 
 export interface ClaimRequest {
@@ -78,6 +102,8 @@ export class BudgetLedger {
   private readonly keepAfterExpiryMs: number;
   private readonly maxClockLagMs: number;
   private readonly trust: '0' | '1';
+  private readonly trigger: RebalanceTrigger | undefined;
+  readonly rebalanceMaxCoupons: number;
 
   constructor(
     private readonly redis: Redis | Cluster,
@@ -90,6 +116,23 @@ export class BudgetLedger {
     this.keepAfterExpiryMs = options.keepAfterExpiryMs ?? 30 * DAY_MS;
     this.maxClockLagMs = options.maxClockLagMs ?? 2000;
     this.trust = options.trustCallerClock === true ? '1' : '0';
+    const maxSlice = Math.max(
+      0,
+      ...calendar.days.flatMap((day) => day.slices.map((slice) => slice.coupons)),
+    );
+    const sizes = defaultRebalanceSizes(maxSlice, calendar.campaign.shards);
+    this.rebalanceMaxCoupons = options.rebalance?.maxCoupons ?? sizes.maxCoupons;
+    const rebalance = options.rebalance;
+    this.trigger =
+      rebalance === undefined || calendar.campaign.shards < 2
+        ? undefined
+        : new RebalanceTrigger({
+            lowWater: rebalance.lowWater ?? sizes.lowWater,
+            minIntervalMs: rebalance.minIntervalMs ?? 1000,
+            clock,
+            run: (target) => this.rebalanceInto(target),
+            onError: rebalance.onError,
+          });
   }
 
   get campaignId(): string {
@@ -166,6 +209,7 @@ export class BudgetLedger {
       const status = codeOf(reply);
       switch (status) {
         case LedgerCode.Ok:
+          this.trigger?.afterClaim(shard, Number(reply[2]));
           return {
             kind: 'issued',
             replayed: false,
@@ -209,6 +253,7 @@ export class BudgetLedger {
         case LedgerCode.Ended:
           return { kind: 'ended' };
         case LedgerCode.TrancheExhausted: {
+          this.trigger?.afterClaim(shard, 0);
           const next = this.calendar.nextReleaseAt(Number(reply[1]));
           return next === undefined
             ? { kind: 'budget_exhausted' }
@@ -408,6 +453,122 @@ export class BudgetLedger {
       }
     }
     return report;
+  }
+
+  /** What each shard may still issue at `at`, in the scope its cap counts in. */
+  private async unspentByShard(at: number): Promise<ShardUnspent[]> {
+    const { campaign } = this.calendar;
+    const cap = this.calendar.spendableCapAt(at);
+    const day = cap.day ?? '-';
+    const [adjField, spentField] =
+      cap.scope === 'day' ? [`adj:${day}`, `day:${day}`] : ['adj', 'issued'];
+    const rows = await Promise.all(
+      Array.from({ length: campaign.shards }, (_, shard) =>
+        this.redis.hmget(shardKeys(campaign.id, shard).ledger, 'fingerprint', adjField, spentField),
+      ),
+    );
+    return rows.map(([fingerprint, adj, spent], shard) => ({
+      shard,
+      initialised: fingerprint !== null,
+      unspent:
+        shareOf(cap.releasedCoupons, campaign.shards, shard) +
+        Number(adj ?? 0) -
+        Number(spent ?? 0),
+    }));
+  }
+
+  /**
+   * Moves up to rebalanceMaxCoupons of unspent release from the richest shard into `target`,
+   * half the gap between them at most, so budget never bounces back. The source is debited
+   * first (takeRelease-2.lua checks it has the budget), then the target credited: a crash in
+   * between under-spends until completeTransfers() runs; nothing can over-spend.
+   */
+  async rebalanceInto(target: number): Promise<RebalanceResult> {
+    const { campaign } = this.calendar;
+    const at = this.clock.now();
+    const shards = await this.unspentByShard(at);
+    const poor = shards[target];
+    const rich = shards
+      .filter((s) => s.shard !== target && s.initialised)
+      .reduce<ShardUnspent | undefined>(
+        (best, s) => (best === undefined || s.unspent > best.unspent ? s : best),
+        undefined,
+      );
+    if (poor === undefined || !poor.initialised || rich === undefined)
+      return { kind: 'nothing_to_move' };
+    const coupons = Math.min(
+      this.rebalanceMaxCoupons,
+      Math.floor((rich.unspent - poor.unspent) / 2),
+    );
+    if (coupons < 1) return { kind: 'nothing_to_move' };
+
+    const cap = this.calendar.spendableCapAt(at);
+    const day = cap.day ?? '-';
+    const field = cap.scope === 'day' ? `adj:${day}` : 'adj';
+    const transferId = randomBytes(8).toString('hex');
+    const source = shardKeys(campaign.id, rich.shard);
+    const taken = await this.scripts.takeRelease(
+      [source.ledger, source.audit],
+      [
+        transferId,
+        coupons,
+        shareOf(cap.releasedCoupons, campaign.shards, rich.shard),
+        cap.scope,
+        day,
+        target,
+        at,
+        this.trust,
+      ],
+    );
+    switch (codeOf(taken)) {
+      case LedgerCode.Ok:
+        break;
+      case LedgerCode.InsufficientRelease:
+        return { kind: 'source_short' };
+      case LedgerCode.ClockAhead:
+        this.clockFault(taken);
+        return { kind: 'clock' };
+      case LedgerCode.LedgerMissing:
+        throw this.missing(rich.shard);
+      default:
+        throw new Error(`take script returned ${LedgerCode[codeOf(taken)]}`);
+    }
+    await this.give(target, transferId, coupons, field, rich.shard);
+    return { kind: 'moved', transferId, source: rich.shard, target, coupons };
+  }
+
+  private async give(
+    target: number,
+    transferId: string,
+    coupons: number,
+    field: string,
+    source: number,
+  ): Promise<boolean> {
+    const keys = shardKeys(this.campaignId, target);
+    const reply = await this.scripts.giveRelease(
+      [keys.ledger, keys.audit],
+      [transferId, coupons, field, source],
+    );
+    const status = codeOf(reply);
+    if (status === LedgerCode.LedgerMissing) throw this.missing(target);
+    return status === LedgerCode.Ok;
+  }
+
+  /** Finishes every transfer taken from a source but never given (a crash between the steps). */
+  async completeTransfers(): Promise<number> {
+    const { campaign } = this.calendar;
+    let completed = 0;
+    for (let shard = 0; shard < campaign.shards; shard += 1) {
+      const ledger = await this.redis.hgetall(shardKeys(campaign.id, shard).ledger);
+      for (const [field, value] of Object.entries(ledger)) {
+        if (!field.startsWith('xout:')) continue;
+        const [target, coupons, scopeField] = value.split(':', 3);
+        const adjField = value.slice(`${target}:${coupons}:`.length) || scopeField || 'adj';
+        if (await this.give(Number(target), field.slice(5), Number(coupons), adjField, shard))
+          completed += 1;
+      }
+    }
+    return completed;
   }
 
   /** Released, issued and remaining per shard and in total, at the ledger clock's time. */

@@ -20,6 +20,8 @@ export interface Reconciliation {
   clean: boolean;
   issuedCoupons: number;
   issuedFen: number;
+  /** Budget taken from a shard by a rebalancing transfer and not yet given (a crash between). */
+  inTransitCoupons: number;
   shards: ShardReconciliation[];
   problems: string[];
 }
@@ -89,6 +91,9 @@ export async function reconcile(
 ): Promise<Reconciliation> {
   const { campaign } = calendar;
   const shards: ShardReconciliation[] = [];
+  const transfersOut = new Map<string, number>();
+  const transfersIn = new Map<string, number>();
+  let adjustmentTotal = 0;
   const spendable = calendar.spendableCapAt(now);
   for (let shard = 0; shard < campaign.shards; shard += 1) {
     const keys = shardKeys(campaign.id, shard);
@@ -100,6 +105,13 @@ export async function reconcile(
     const ledgerIssued = Number(ledger.issued ?? 0);
     const writtenOff = Number(ledger.writtenOff ?? 0);
     const adj = Number(ledger.adj ?? 0);
+    for (const [field, value] of Object.entries(ledger)) {
+      if (field === 'adj' || field.startsWith('adj:')) adjustmentTotal += Number(value);
+      else if (field.startsWith('xout:'))
+        transfersOut.set(field.slice(5), Number(value.split(':')[1]));
+      else if (field.startsWith('xin:'))
+        transfersIn.set(field.slice(4), Number(value.split(':')[1]));
+    }
 
     const events = await readStream(redis, keys.audit);
     const issuedCodes = new Set<string>();
@@ -208,6 +220,17 @@ export async function reconcile(
   const problems = shards.flatMap((s) =>
     s.problems.map((problem) => `shard ${s.shard}: ${problem}`),
   );
+  let inTransitCoupons = 0;
+  for (const [id, coupons] of transfersOut) if (!transfersIn.has(id)) inTransitCoupons += coupons;
+  for (const [id, coupons] of transfersIn) {
+    if (transfersOut.get(id) !== coupons)
+      problems.push(`transfer ${id}: given ${coupons} without the same taken`);
+  }
+  // Rebalancing moves budget, never makes it: what was taken is given or still in transit.
+  if (adjustmentTotal + inTransitCoupons !== 0)
+    problems.push(
+      `rebalancing adjustments sum to ${adjustmentTotal} with ${inTransitCoupons} in transit (must be 0)`,
+    );
   const issuedCoupons = shards.reduce((sum, s) => sum + s.ledgerIssued, 0);
   return {
     campaignId: campaign.id,
@@ -215,6 +238,7 @@ export async function reconcile(
     clean: problems.length === 0,
     issuedCoupons,
     issuedFen: issuedCoupons * campaign.couponValueFen,
+    inTransitCoupons,
     shards,
     problems,
   };

@@ -21,6 +21,7 @@ export enum LedgerCode {
   BelowMinimum = -16,
   RedemptionNotFound = -17,
   AlreadyInitialised = -18,
+  InsufficientRelease = -19,
 }
 
 export type ScriptReply = (number | string)[];

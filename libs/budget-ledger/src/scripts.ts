@@ -9,6 +9,8 @@ const SCRIPT_FILES = {
   ledgerRedeemCoupon: { file: 'redeemCoupon-3.lua', keys: 3 },
   ledgerReverseRedemption: { file: 'reverseRedemption-3.lua', keys: 3 },
   ledgerInit: { file: 'initLedger-2.lua', keys: 2 },
+  ledgerTakeRelease: { file: 'takeRelease-2.lua', keys: 2 },
+  ledgerGiveRelease: { file: 'giveRelease-2.lua', keys: 2 },
 } as const;
 
 type ScriptName = keyof typeof SCRIPT_FILES;
@@ -41,6 +43,8 @@ export interface LedgerScripts {
     args: readonly Arg[],
   ): Promise<ScriptReply>;
   initLedger(keys: readonly [string, string], args: readonly Arg[]): Promise<ScriptReply>;
+  takeRelease(keys: readonly [string, string], args: readonly Arg[]): Promise<ScriptReply>;
+  giveRelease(keys: readonly [string, string], args: readonly Arg[]): Promise<ScriptReply>;
 }
 
 type Scripted = Record<ScriptName, (...args: Arg[]) => Promise<ScriptReply>>;
@@ -61,5 +65,7 @@ export function registerLedgerScripts(redis: Redis | Cluster): LedgerScripts {
     redeemCoupon: (keys, args) => call('ledgerRedeemCoupon', keys, args),
     reverseRedemption: (keys, args) => call('ledgerReverseRedemption', keys, args),
     initLedger: (keys, args) => call('ledgerInit', keys, args),
+    takeRelease: (keys, args) => call('ledgerTakeRelease', keys, args),
+    giveRelease: (keys, args) => call('ledgerGiveRelease', keys, args),
   };
 }

@@ -58,7 +58,12 @@ export async function startService(deps: ServiceDeps): Promise<RunningService> {
     .catch((err: unknown) => logger.error({ err }, 'redis: first connection failed, retrying'));
 
   const catalog = new CampaignCatalog(deps.campaigns);
-  const ledgers = new LedgerRegistry(redis, catalog, clock);
+  const ledgers = new LedgerRegistry(redis, catalog, clock, logger);
+  redis.once('ready', () => {
+    ledgers
+      .completeTransfers(logger)
+      .catch((err: unknown) => logger.warn({ err }, 'completing rebalancing transfers failed'));
+  });
   const metrics = createServiceMetrics(new Registry());
   for (const { campaign } of catalog.all()) {
     // Zero, not absent, before the first coupon: rate() and alerts need the series to exist.

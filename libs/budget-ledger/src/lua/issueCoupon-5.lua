@@ -27,7 +27,7 @@
   ARGV[17] trustCallerTime "1" only in tests with an injected clock: atMs is the time, unchecked
 
   Returns
-   {1, nowMs}                        issued
+   {1, nowMs, unspent}               issued; unspent = what the shard has left after it
    {2, code}                         replay of a remembered claim (the caller reads the record)
    {-1} ledger missing   {-2} fingerprint mismatch   {-3, nowMs} atMs ahead of Redis time
    {-4, nowMs} atMs too far behind   {-5, nowMs} not started   {-6, nowMs} ended
@@ -72,7 +72,8 @@ else
   spent = issued
   adjustment = tonumber(ledger[4] or '0')
 end
-if spent >= tonumber(ARGV[2]) + adjustment then return {-7, now} end
+local unspent = tonumber(ARGV[2]) + adjustment - spent
+if unspent <= 0 then return {-7, now} end
 
 local user = redis.call('HMGET', KEYS[2], 'total', 'd:' .. day)
 if tonumber(user[1] or '0') >= tonumber(ARGV[6]) then return {-10} end
@@ -98,4 +99,4 @@ if tonumber(ARGV[15]) > tonumber(wall[1]) * 1000 then
 end
 redis.call('XADD', KEYS[5], '*', 'type', 'issued', 'code', ARGV[10], 'userId', ARGV[11],
   'valueFen', ARGV[12], 'day', day, 'at', now)
-return {1, now}
+return {1, now, unspent - 1}

@@ -42,6 +42,10 @@ runCli(async () => {
     out(
       `issued ${result.issuedCoupons} coupons (${result.issuedFen} fen) over ${campaign.shards} shards`,
     );
+    if (result.inTransitCoupons > 0)
+      out(
+        `in transit: ${result.inTransitCoupons} coupons taken by rebalancing and not yet given (a pod completes them when it connects)`,
+      );
     const rows = result.shards.map((s) =>
       [
         s.shard,
