@@ -22,14 +22,58 @@ function zoned(ms: number, timeZone: string): DateTime {
   return dateTime;
 }
 
+const OFFSET_BUCKET_MS = 15 * 60_000;
+const offsetCache = new Map<string, { from: number; to: number; minutes: number }>();
+
+/**
+ * The zone's UTC offset (minutes) at `ms`, from luxon once per 15-minute bucket and zone: this runs
+ * for every timestamp in every answer, and luxon's full formatting was a fifth of a claim's CPU.
+ * Offsets only change at transitions on quarter hours, and a bucket is cached only when its two
+ * ends agree, so the cache is exact.
+ */
+function offsetMinutesAt(ms: number, timeZone: string): number {
+  const cached = offsetCache.get(timeZone);
+  if (cached !== undefined && ms >= cached.from && ms < cached.to) return cached.minutes;
+  if (!Number.isFinite(ms)) throw new RangeError(`not a finite epoch ms: ${ms}`);
+  if (!isValidTimeZone(timeZone)) throw new RangeError(`unknown time zone: ${timeZone}`);
+  const zone = IANAZone.create(timeZone);
+  const from = Math.floor(ms / OFFSET_BUCKET_MS) * OFFSET_BUCKET_MS;
+  const to = from + OFFSET_BUCKET_MS;
+  const minutes = zone.offset(ms);
+  if (zone.offset(from) === minutes && zone.offset(to - 1) === minutes) {
+    if (offsetCache.size > 64) offsetCache.clear();
+    offsetCache.set(timeZone, { from, to, minutes });
+  }
+  return minutes;
+}
+
+const MIN_FAST_MS = Date.UTC(1000, 0, 1);
+const MAX_FAST_MS = Date.UTC(9999, 0, 1);
+const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n));
+
+function isUtcName(timeZone: string): boolean {
+  const lowered = timeZone.toLowerCase();
+  return lowered === 'utc' || lowered === 'gmt';
+}
+
 /** `ms` as ISO-8601 with the zone's offset at that instant, e.g. "2026-02-06T00:00:00.000+08:00". */
 export function toZonedIso(ms: number, timeZone: string): string {
-  return zoned(ms, timeZone).toISO({ suppressMilliseconds: false, includeOffset: true }) as string;
+  if (!(ms >= MIN_FAST_MS && ms < MAX_FAST_MS))
+    return zoned(ms, timeZone).toISO({
+      suppressMilliseconds: false,
+      includeOffset: true,
+    }) as string;
+  const minutes = offsetMinutesAt(ms, timeZone);
+  const local = new Date(ms + minutes * 60_000).toISOString().slice(0, 23);
+  if (minutes === 0 && isUtcName(timeZone)) return `${local}Z`;
+  const abs = Math.abs(minutes);
+  return `${local}${minutes < 0 ? '-' : '+'}${pad2(Math.floor(abs / 60))}:${pad2(abs % 60)}`;
 }
 
 /** The calendar day ("YYYY-MM-DD") that contains `ms` in `timeZone`. */
 export function dayKey(ms: number, timeZone: string): string {
-  return zoned(ms, timeZone).toISODate() as string;
+  if (!(ms >= MIN_FAST_MS && ms < MAX_FAST_MS)) return zoned(ms, timeZone).toISODate() as string;
+  return new Date(ms + offsetMinutesAt(ms, timeZone) * 60_000).toISOString().slice(0, 10);
 }
 
 /** Epoch ms of an ISO-8601 instant with an explicit offset (or Z); undefined for anything else. */

@@ -1,3 +1,5 @@
+import fc from 'fast-check';
+import { DateTime } from 'luxon';
 import { dayKey, parseIsoInstant, startOfDayMs, toZonedIso, zonedDays } from '../src';
 import { HOUR, ms } from './fixtures';
 
@@ -89,5 +91,44 @@ describe('calendar days in a zone', () => {
     );
     expect(days.map((d) => d.day)).toEqual(['2011-12-29', '2011-12-31']);
     expect(days[0]!.endMs).toBe(days[1]!.startMs);
+  });
+});
+
+describe('toZonedIso and dayKey agree with luxon everywhere', () => {
+  it('for any instant in real zones, including DST transitions and odd offsets', () => {
+    const zones = [
+      'Asia/Shanghai',
+      'UTC',
+      'Etc/UTC',
+      'Europe/London',
+      'America/New_York',
+      'America/St_Johns',
+      'Asia/Kathmandu',
+      'Australia/Lord_Howe',
+      'Pacific/Apia',
+      'America/Havana',
+    ];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...zones),
+        fc.integer({ min: Date.UTC(1990, 0, 1), max: Date.UTC(2040, 0, 1) }),
+        (zone, ms) => {
+          const reference = DateTime.fromMillis(ms, { zone });
+          expect(toZonedIso(ms, zone)).toBe(
+            reference.toISO({ suppressMilliseconds: false, includeOffset: true }),
+          );
+          expect(dayKey(ms, zone)).toBe(reference.toISODate());
+        },
+      ),
+      { numRuns: 3000 },
+    );
+    // Around the 2026 New York spring-forward, minute by minute.
+    const jump = Date.UTC(2026, 2, 8, 7, 0);
+    for (let ms = jump - 3_600_000; ms <= jump + 3_600_000; ms += 60_000 - 1) {
+      const reference = DateTime.fromMillis(ms, { zone: 'America/New_York' });
+      expect(toZonedIso(ms, 'America/New_York')).toBe(
+        reference.toISO({ suppressMilliseconds: false, includeOffset: true }),
+      );
+    }
   });
 });
