@@ -23,7 +23,9 @@ function zoned(ms: number, timeZone: string): DateTime {
 }
 
 const OFFSET_BUCKET_MS = 15 * 60_000;
-const offsetCache = new Map<string, { from: number; to: number; minutes: number }>();
+const OFFSET_CACHE_MAX = 4096;
+/** zone -> 15-minute bucket -> offset minutes; an answer formats "now" and the expiry, so a few buckets stay hot. */
+const offsetCache = new Map<string, Map<number, number>>();
 
 /**
  * The zone's UTC offset (minutes) at `ms`, from luxon once per 15-minute bucket and zone: this runs
@@ -32,17 +34,23 @@ const offsetCache = new Map<string, { from: number; to: number; minutes: number 
  * ends agree, so the cache is exact.
  */
 function offsetMinutesAt(ms: number, timeZone: string): number {
-  const cached = offsetCache.get(timeZone);
-  if (cached !== undefined && ms >= cached.from && ms < cached.to) return cached.minutes;
+  const bucket = Math.floor(ms / OFFSET_BUCKET_MS);
+  let zoneCache = offsetCache.get(timeZone);
+  const cached = zoneCache?.get(bucket);
+  if (cached !== undefined) return cached;
   if (!Number.isFinite(ms)) throw new RangeError(`not a finite epoch ms: ${ms}`);
   if (!isValidTimeZone(timeZone)) throw new RangeError(`unknown time zone: ${timeZone}`);
   const zone = IANAZone.create(timeZone);
-  const from = Math.floor(ms / OFFSET_BUCKET_MS) * OFFSET_BUCKET_MS;
-  const to = from + OFFSET_BUCKET_MS;
+  const from = bucket * OFFSET_BUCKET_MS;
   const minutes = zone.offset(ms);
-  if (zone.offset(from) === minutes && zone.offset(to - 1) === minutes) {
-    if (offsetCache.size > 64) offsetCache.clear();
-    offsetCache.set(timeZone, { from, to, minutes });
+  if (zone.offset(from) === minutes && zone.offset(from + OFFSET_BUCKET_MS - 1) === minutes) {
+    if (zoneCache === undefined) {
+      if (offsetCache.size >= 64) offsetCache.clear();
+      zoneCache = new Map();
+      offsetCache.set(timeZone, zoneCache);
+    }
+    if (zoneCache.size >= OFFSET_CACHE_MAX) zoneCache.clear();
+    zoneCache.set(bucket, minutes);
   }
   return minutes;
 }
