@@ -4,8 +4,10 @@ const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 
 const { workspaces } = JSON.parse(readFileSync(join(__dirname, 'package.json'), 'utf8'));
+const packageName = (dir) =>
+  JSON.parse(readFileSync(join(__dirname, dir, 'package.json'), 'utf8')).name;
 const moduleNameMapper = Object.fromEntries(
-  workspaces.map((dir) => [`^@coupons/${dir.split('/')[1]}$`, `<rootDir>/${dir}/src/index.ts`]),
+  workspaces.map((dir) => [`^${packageName(dir)}$`, `<rootDir>/${dir}/src/index.ts`]),
 );
 
 /** @type {import('jest').Config} */

@@ -1,0 +1,105 @@
+import { join } from 'node:path';
+import type { RequestSpec } from '@coupons/runner';
+import type { ServerLaunch } from './processes';
+import type { ServiceSetup } from './serviceSetup';
+
+export const SERVER_NAMES = [
+  'node-http',
+  'express',
+  'naive',
+  'protected',
+  'service',
+  'service-info',
+] as const;
+export type ServerName = (typeof SERVER_NAMES)[number];
+
+export const LABELS: Record<ServerName, string> = {
+  'node-http': 'node:http hello',
+  express: 'express hello',
+  naive: 'naive twin',
+  protected: 'protected twin',
+  service: 'service (LOG_LEVEL=warn)',
+  'service-info': 'service (LOG_LEVEL=info)',
+};
+
+/** Servers that issue coupons through Redis (the hello servers answer without it). */
+export const CLAIMS: Record<ServerName, boolean> = {
+  'node-http': false,
+  express: false,
+  naive: true,
+  protected: true,
+  service: true,
+  'service-info': true,
+};
+
+export const REPO_ROOT = join(__dirname, '..', '..', '..');
+const SERVERS_DIR = join(__dirname, '..', 'servers');
+const SERVICE_MAIN = join(REPO_ROOT, 'services', 'coupon-service', 'dist', 'src', 'main.js');
+
+/** The core servers run on; the bench process and Redis share the other one. */
+export const SERVER_CORE = 0;
+export const CLIENT_CORE = 1;
+
+export interface LaunchContext {
+  redisUrl: string;
+  dir: string;
+  service: ServiceSetup;
+}
+
+export function launchFor(
+  name: ServerName,
+  ctx: LaunchContext,
+  options: { env?: Record<string, string>; nodeArgs?: string[] } = {},
+): ServerLaunch {
+  const base = { PATH: process.env.PATH ?? '/usr/bin:/bin', REDIS_URL: ctx.redisUrl, PORT: '0' };
+  const common = {
+    core: SERVER_CORE,
+    logFile: join(ctx.dir, `${name}.log`),
+    nodeArgs: options.nodeArgs ?? [],
+  };
+  if (name === 'service' || name === 'service-info') {
+    return {
+      ...common,
+      script: SERVICE_MAIN,
+      env: {
+        ...base,
+        ...ctx.service.env,
+        LOG_LEVEL: name === 'service' ? 'warn' : 'info',
+        ...options.env,
+      },
+      // main.ts prints this on stderr once the ledger is initialised; pino logs go to stdout.
+      ready: { stream: 'stderr', pattern: /coupon-service ready on http:\/\/[^:\s]+:(\d+)/ },
+    };
+  }
+  const script = {
+    'node-http': 'hello-http.js',
+    express: 'hello-express.js',
+    naive: 'naive.js',
+    protected: 'protected.js',
+  }[name];
+  return {
+    ...common,
+    script: join(SERVERS_DIR, script),
+    env: { ...base, ...options.env },
+    ready: { stream: 'stdout', pattern: /^listening (\d+)$/m },
+  };
+}
+
+/**
+ * The one request every server gets, the service's claim: hello servers ignore it, the twins
+ * ignore the headers. Each call of the returned factory's result is a new user with a new key.
+ */
+export function claimRequests(service: ServiceSetup): (tag: string) => (i: number) => RequestSpec {
+  const path = `/v1/campaigns/${service.campaignId}/coupons`;
+  const authorization = `Bearer ${service.apiKey}`;
+  return (tag) => (i) => ({
+    method: 'POST',
+    path,
+    headers: {
+      authorization,
+      'content-type': 'application/json',
+      'idempotency-key': `k${tag}-${i}`,
+    },
+    body: `{"userId":"u${tag}-${i}"}`,
+  });
+}

@@ -1,0 +1,97 @@
+import type { LoadReport } from '@coupons/runner';
+import type { ServerName } from './catalog';
+import type { ProfileSummary } from './profile';
+import type { BenchSettings } from './settings';
+
+export type Phase = 'closed' | 'shed' | 'open';
+
+/** One measured run against one freshly started server: the runner's report and what we read around it. */
+export interface PointResult {
+  server: ServerName;
+  phase: Phase;
+  repeat: number;
+  /** open model: offered load as a multiple of the service's capacity, and the rate that is */
+  multiple?: number;
+  targetRate?: number;
+  /** open model: 2xx within the timeout per second, for requests scheduled after the ramp */
+  holdGoodputPerSecond?: number;
+  report: LoadReport & { throughputPerSecond?: number };
+  /** wall time of the measured run, ms */
+  wallMs: number;
+  /** CPU seconds (user + system) of the server process during the measured run */
+  cpuSeconds: number;
+  peakRssMiB: number;
+  /** CPU seconds other processes used on the server's core during the run, and steal time */
+  serverCoreOtherSeconds?: number;
+  serverCoreStealSeconds?: number;
+  /** interrupt time on the server's core (loopback networking lands here too; not flagged) */
+  serverCoreInterruptSeconds?: number;
+  /** Redis CPU seconds during the run, and the scripts it ran (claim servers only) */
+  redisCpuSeconds?: number;
+  /** growth of Redis used_memory during the run, bytes */
+  redisMemoryBytes?: number;
+  scriptCalls?: number;
+  scriptUsec?: number;
+}
+
+export interface BenchResults {
+  startedAt: string;
+  finishedAt: string;
+  settings: BenchSettings;
+  machine: {
+    cpuModel: string;
+    cpus: number;
+    node: string;
+    redis: string;
+    kernel: string;
+    /** taskset found: servers on core 0, this process and Redis on core 1 */
+    pinned: boolean;
+    /** share of each core busy during the second before the run (other work on the machine) */
+    busyBefore: number[];
+  };
+  /** the service's median closed-loop claim throughput in this run, claims/s */
+  capacity: number;
+  /** express-rate-limit's per-IP limit in the protected twin: the naive twin's capacity */
+  rateLimitPerSecond: number;
+  points: PointResult[];
+  profile?: { server: ServerName; file: string; summary: ProfileSummary };
+}
+
+/** Requests the server answered in any way (its CPU was spent on them). */
+export function answered(report: LoadReport): number {
+  const other = Object.values(report.otherStatus).reduce((sum, n) => sum + n, 0);
+  return report.served + report.shed + other;
+}
+
+export function cpuPerAnswerUs(point: PointResult): number | undefined {
+  const n = answered(point.report);
+  return n === 0 ? undefined : (point.cpuSeconds * 1e6) / n;
+}
+
+export function redisCpuPerClaimUs(point: PointResult): number | undefined {
+  if (point.redisCpuSeconds === undefined || point.report.served === 0) return undefined;
+  return (point.redisCpuSeconds * 1e6) / point.report.served;
+}
+
+export function redisBytesPerClaim(point: PointResult): number | undefined {
+  if (point.redisMemoryBytes === undefined || point.report.served === 0) return undefined;
+  return point.redisMemoryBytes / point.report.served;
+}
+
+export function scriptUsecPerCall(point: PointResult): number | undefined {
+  if (point.scriptCalls === undefined || point.scriptUsec === undefined || point.scriptCalls === 0)
+    return undefined;
+  return point.scriptUsec / point.scriptCalls;
+}
+
+/** Share of the answers that were shed (429/503 with Retry-After). */
+export function shedShare(report: LoadReport): number {
+  const n = answered(report);
+  return n === 0 ? 0 : report.shed / n;
+}
+
+/** Share of the server's core taken by anything else (other processes, the hypervisor). */
+export function serverCoreContention(point: PointResult): number {
+  const other = (point.serverCoreOtherSeconds ?? 0) + (point.serverCoreStealSeconds ?? 0);
+  return other / (point.wallMs / 1000);
+}

@@ -1,0 +1,53 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const BENCH_CAMPAIGN_ID = 'bench';
+const DAY_MS = 86_400_000;
+
+export interface ServiceSetup {
+  apiKey: string;
+  campaignId: string;
+  /** what the real service needs besides PORT, REDIS_URL and LOG_LEVEL */
+  env: Record<string, string>;
+}
+
+/**
+ * A key with every scope and a campaign open now with far more budget than a run can spend and
+ * generous per-user limits: the bench measures throughput, not exhaustion.
+ */
+export function prepareService(dir: string, now = Date.now()): ServiceSetup {
+  const apiKey = `bench_${randomBytes(24).toString('base64url')}`;
+  const sha256 = createHash('sha256').update(apiKey).digest('hex');
+  const scopes = ['coupons:issue', 'coupons:read', 'coupons:redeem', 'budget:read'];
+  const endsAt = new Date(now + 7 * DAY_MS).toISOString();
+  const campaign = {
+    id: BENCH_CAMPAIGN_ID,
+    name: 'npm run bench',
+    currency: 'CNY',
+    poolFen: 2500 * 10_000_000_000,
+    couponValueFen: 2500,
+    minOrderFen: 0,
+    timeZone: 'UTC',
+    startsAt: new Date(now - DAY_MS).toISOString(),
+    endsAt,
+    couponExpiresAt: endsAt,
+    perUser: { daily: 1000, total: 1000 },
+    release: { slicesPerDay: 1, rollover: true },
+    shards: 16,
+  };
+  const campaignsFile = join(dir, 'campaigns.json');
+  writeFileSync(campaignsFile, JSON.stringify({ campaigns: [campaign] }, null, 2));
+  return {
+    apiKey,
+    campaignId: BENCH_CAMPAIGN_ID,
+    env: {
+      NODE_ENV: 'development', // its start-up initialises the ledger in the (flushed) private Redis
+      HOST: '127.0.0.1',
+      METRICS_PORT: '0',
+      CAMPAIGNS_FILE: campaignsFile,
+      COUPON_API_KEYS: JSON.stringify([{ id: 'bench', sha256, scopes }]),
+      SHUTDOWN_GRACE_MS: '1000',
+    },
+  };
+}

@@ -1,0 +1,124 @@
+import type { LoadReport } from '@coupons/runner';
+import type { ServerName } from '../src/catalog';
+import { chartPoints, ratioTable, shedCost, targetsTable } from '../src/report';
+import type { BenchResults, Phase, PointResult } from '../src/results';
+import { parseSettings } from '../src/settings';
+
+const latency = { count: 0, p50: 0, p90: 0, p99: 0, max: 0 };
+
+function report(served: number, shed = 0, durationMs = 10_000): LoadReport {
+  return {
+    mode: 'closed',
+    durationMs,
+    offeredRate: (served + shed) / (durationMs / 1000),
+    sent: served + shed,
+    served,
+    shed,
+    otherStatus: {},
+    errors: 0,
+    timeouts: 0,
+    goodputPerSecond: served / (durationMs / 1000),
+    servedLatencyMs: { ...latency, count: served, p99: 20 },
+    shedLatencyMs: latency,
+    schedulerLagMs: latency,
+    generatorSaturated: false,
+  };
+}
+
+function point(
+  server: ServerName,
+  phase: Phase,
+  repeat: number,
+  r: LoadReport,
+  cpuSeconds: number,
+  extra: Partial<PointResult> = {},
+): PointResult {
+  return {
+    server,
+    phase,
+    repeat,
+    report: r,
+    wallMs: r.durationMs,
+    cpuSeconds,
+    peakRssMiB: 100,
+    ...extra,
+  };
+}
+
+function results(points: PointResult[]): BenchResults {
+  return {
+    startedAt: '2026-11-25T00:00:00.000Z',
+    finishedAt: '2026-11-25T00:10:00.000Z',
+    settings: parseSettings(['--repeat', '2']),
+    machine: {
+      cpuModel: 'cpu',
+      cpus: 2,
+      node: 'v20',
+      redis: '7',
+      kernel: '6',
+      pinned: true,
+      busyBefore: [0, 0],
+    },
+    capacity: 9000,
+    rateLimitPerSecond: 10_000,
+    points,
+  };
+}
+
+describe('report', () => {
+  const closed = [
+    point('naive', 'closed', 0, report(100_000), 10), // 10,000/s, 100 µs per answer
+    point('naive', 'closed', 1, report(100_000), 10),
+    point('service', 'closed', 0, report(90_000), 9), // 9,000/s
+    point('service', 'closed', 1, report(80_000), 8), // 8,000/s
+    point('protected', 'closed', 0, report(100_000), 10),
+  ];
+
+  it('pairs repeats for ratios and reports their median with the range', () => {
+    const table = ratioTable(results(closed));
+    expect(table).toContain('| service / naive twin | 0.85 (0.80-0.90) | >= 0.90 (issue 4) |');
+  });
+
+  it('gives no shed cost for a server that did not shed, and says why', () => {
+    const r = results([...closed, point('service', 'shed', 0, report(50_000, 10), 5)]);
+    const cost = shedCost(r, 'service');
+    expect(cost.ratio).toBeUndefined();
+    expect(cost.note).toMatch(/did not shed: 0%/);
+    expect(shedCost(r, 'naive').note).toMatch(/never sheds/);
+  });
+
+  it('divides the CPU of a shed answer by that of a served claim in the same repeat', () => {
+    const r = results([...closed, point('protected', 'shed', 0, report(10, 199_990), 12)]);
+    // 12 s over 200,000 answers = 60 µs against 100 µs per served claim
+    expect(shedCost(r, 'protected').ratio?.median).toBeCloseTo(0.6, 5);
+  });
+
+  it('charts and judges open points by their goodput over the hold', () => {
+    const open = [
+      point('service', 'open', 0, report(60_000, 0, 12_000), 11, {
+        multiple: 3,
+        targetRate: 27_000,
+        holdGoodputPerSecond: 7200,
+      }),
+      point('service', 'open', 1, report(60_000, 0, 12_000), 11, {
+        multiple: 3,
+        targetRate: 27_000,
+        holdGoodputPerSecond: 8100,
+      }),
+    ];
+    const r = results([...closed, ...open]);
+    expect(chartPoints(r)).toEqual([
+      expect.objectContaining({
+        server: 'service (LOG_LEVEL=warn)',
+        multiple: 3,
+        goodput: 7650,
+        goodputMin: 7200,
+        goodputMax: 8100,
+        p99: 20,
+      }),
+    ]);
+    expect(targetsTable(r)).toContain(
+      '| goodput at 3x >= 0.80 capacity | n/a | n/a | 0.85 (0.80-0.90) |',
+    );
+  });
+});

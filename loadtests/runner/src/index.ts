@@ -1,0 +1,47 @@
+export { ArrivalSchedule } from './arrivalSchedule';
+export { formatReport } from './formatReport';
+export { DEFAULT_CONNECTIONS, DEFAULT_TIMEOUT_MS } from './openModel';
+export { runClosedLoop, runOpenModel } from './runs';
+export {
+  flashCrowd,
+  retryStorm,
+  scale,
+  smoke,
+  soak,
+  totalDurationMs,
+  trancheExhaustion,
+} from './scenarios';
+export { isShedAnswer } from './tally';
+export { warmUpGenerator } from './warmUp';
+export type {
+  ClosedLoopOptions,
+  ClosedLoopReport,
+  LatencySummary,
+  LoadReport,
+  OpenModelOptions,
+  RequestSpec,
+  ResponseHeaders,
+  Retry,
+  Stage,
+} from './types';
+export {
+  claimRequests,
+  ExhaustionBook,
+  populationOf,
+  retryAfterMs,
+  retryDelayMs,
+  RetryStormBook,
+  type ClaimTarget,
+  type ExhaustionSummary,
+  type Population,
+  type PopulationTally,
+} from './claims';
+export {
+  formatScenarioResult,
+  runScenario,
+  SCENARIOS,
+  stagesFor,
+  type ScenarioName,
+  type ScenarioOptions,
+  type ScenarioResult,
+} from './scenarioRun';
