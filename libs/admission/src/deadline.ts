@@ -1,0 +1,46 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+export const REQUEST_TIMEOUT_HEADER = 'x-request-timeout-ms';
+
+export interface DeadlineOptions {
+  /** When the caller sends no (or a malformed) X-Request-Timeout-Ms. */
+  defaultMs: number;
+  /** Cap on what a caller may ask for (the server's own request timeout is 10 s). */
+  maxMs: number;
+}
+
+export const DEFAULT_DEADLINE: DeadlineOptions = Object.freeze({ defaultMs: 2000, maxMs: 10_000 });
+
+/** When the caller stops waiting, on the gate's clock (epoch ms). */
+export class Deadline {
+  constructor(readonly atMs: number) {}
+
+  remainingMs(now: number): number {
+    return this.atMs - now;
+  }
+
+  expired(now: number): boolean {
+    return now >= this.atMs;
+  }
+}
+
+/** The deadline a request carries: `X-Request-Timeout-Ms` from `now`, default when absent, capped. */
+export function deadlineFrom(
+  headers: IncomingHttpHeaders,
+  now: number,
+  options: DeadlineOptions = DEFAULT_DEADLINE,
+): Deadline {
+  return new Deadline(now + timeoutMs(headers[REQUEST_TIMEOUT_HEADER], options));
+}
+
+function timeoutMs(header: string | string[] | undefined, options: DeadlineOptions): number {
+  if (typeof header !== 'string' || header.length === 0 || header.length > 9)
+    return options.defaultMs;
+  let ms = 0;
+  for (let i = 0; i < header.length; i++) {
+    const digit = header.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return options.defaultMs;
+    ms = ms * 10 + digit;
+  }
+  return ms === 0 ? options.defaultMs : Math.min(ms, options.maxMs);
+}

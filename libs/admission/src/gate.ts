@@ -1,0 +1,344 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { classify, isBulk, PRIORITIES, type Priority } from './classify';
+import { systemClock, type Clock } from './clock';
+import type { Permit } from './concurrencyLimit';
+import { DEFAULT_DEADLINE, deadlineFrom, type Deadline, type DeadlineOptions } from './deadline';
+import type { LimitVerdict } from './requestLimiter';
+import {
+  RejectionCache,
+  SHED_REASONS,
+  SoldOutAnswers,
+  type Rejection,
+  type ShedReason,
+} from './rejection';
+import { retryAfterSeconds } from './retryAfter';
+import type { SoldOutEntry } from './soldOutCache';
+
+/** What the gate reads of a request: an IncomingMessage fits. */
+export interface GateRequest {
+  method?: string | undefined;
+  url?: string | undefined;
+  headers: IncomingHttpHeaders;
+}
+
+export interface Admitted {
+  readonly admitted: true;
+  readonly priority: Priority;
+  readonly campaignId: string | undefined;
+  readonly userId: string | undefined;
+  /** Release when the answer is written: `permit.release({ latencyMs, dropped })`. */
+  readonly permit: Permit;
+  /** When the caller stops waiting: drop work past it, give Redis at most `remainingMs`. */
+  readonly deadline: Deadline;
+  /** Whether this request was counted against the per-user limit here (so not again later). */
+  readonly userLimitChecked: boolean;
+}
+
+export type Decision = Admitted | Rejection;
+
+/** The layers, each replaceable (tests inject spies); the real ones are in this package. */
+export interface EventLoopCheck {
+  admits(priority: Priority): boolean;
+  readonly activeSeconds: number;
+  readonly utilization: number;
+}
+export interface RateCheck {
+  tryTake(now: number, keep?: number): boolean;
+  use(now: number): number;
+  readonly options: { burst: number };
+}
+export interface ConcurrencyCheck {
+  tryAcquire(priority: Priority): Permit | undefined;
+  readonly limit: number;
+  readonly inflight: number;
+  readonly inflightByPriority: Readonly<Record<Priority, number>>;
+  readonly medianLatencyMs: number;
+  readonly options: { claimShare: number };
+}
+export interface LimitCheck {
+  /** Synchronous: ms the id stays refused without asking the store (0 = not blocked). */
+  blockedMs(id: string, now: number): number;
+  consume(id: string, now: number): Promise<LimitVerdict>;
+}
+export interface SoldOutCheck {
+  lookup(campaignId: string, shard: number, now: number): SoldOutEntry | undefined;
+}
+
+export interface AdmissionGateOptions {
+  /** Epoch ms; the service passes its Redis-tracked clock so sold-out ends at the ledger's release. */
+  clock?: Clock;
+  /** 0 <= r < 1, for Retry-After jitter. */
+  random?: () => number;
+  eventLoop?: EventLoopCheck;
+  /** Off when absent (ADMISSION_RATE unset). */
+  tokenBucket?: RateCheck;
+  concurrency: ConcurrencyCheck;
+  deadline?: Partial<DeadlineOptions> & {
+    /** Refuse when less than max(this, the median service time) remains. */
+    minRemainingMs?: number;
+  };
+  /** Per-user request limit; counts requests of `priorities` (default claims) that carry a user id. */
+  userLimit?: { limiter: LimitCheck; priorities?: readonly Priority[] };
+  /** Per-API-key limit, off unless given; `keyIdOf` maps the Authorization header to a key id. */
+  keyLimit?: {
+    limiter: LimitCheck;
+    keyIdOf: (authorization: string) => string | undefined;
+    priorities?: readonly Priority[];
+  };
+  /** Sold-out fast path for claims; `shardOf` is the ledger's user -> shard pinning. */
+  soldOut?: {
+    cache: SoldOutCheck;
+    shardOf: (campaignId: string, userId: string) => number | undefined;
+  };
+  retry?: Partial<RetryOptions>;
+  /** Header the caller puts a claim's userId in (the body is not read here); default x-user-id. */
+  userIdHeader?: string;
+}
+
+export interface RetryOptions {
+  /** OVERLOADED: minSeconds .. minSeconds + spreadSeconds. */
+  overloaded: { minSeconds: number; spreadSeconds: number };
+  /** UNAVAILABLE while draining: come back soon, to another pod. */
+  draining: { minSeconds: number; spreadSeconds: number };
+  /** RATE_LIMITED: the end of the window plus up to this many seconds. */
+  rateLimitedSpreadSeconds: number;
+  /** TRANCHE_EXHAUSTED: the next release plus up to this many seconds. */
+  soldOutSpreadSeconds: number;
+}
+
+export const DEFAULT_RETRY: RetryOptions = Object.freeze({
+  overloaded: Object.freeze({ minSeconds: 1, spreadSeconds: 4 }),
+  draining: Object.freeze({ minSeconds: 1, spreadSeconds: 1 }),
+  rateLimitedSpreadSeconds: 2,
+  soldOutSpreadSeconds: 60,
+});
+
+export interface AdmissionSnapshot {
+  received: Record<Priority, number>;
+  shed: Record<ShedReason, Record<Priority, number>>;
+  inflight: Record<Priority, number>;
+  concurrencyLimit: number;
+  /** max(in-flight / limit, token-bucket use), 0..1. */
+  saturation: number;
+  eventLoopActiveSeconds: number;
+  eventLoopUtilization: number;
+  /** Per-user/per-key limit checks still waiting on Redis. */
+  limitChecksPending: number;
+}
+
+const MAX_USER_ID_LENGTH = 256;
+
+/**
+ * Admission before the framework, cheapest layer first (DESIGN.md): draining -> event loop ->
+ * token bucket -> concurrency (priority partitions) -> deadline -> per-user / per-key limits ->
+ * sold-out. Everything is synchronous except the Redis-backed limits, which run only for the
+ * priorities they cover and only after the cheap layers admitted; `admit` then returns a promise
+ * (that never rejects). A shed answer is precomputed: writing it is one writeHead and one end.
+ */
+export class AdmissionGate {
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly retry: RetryOptions;
+  private readonly deadlineOptions: DeadlineOptions;
+  private readonly minRemainingMs: number;
+  private readonly userIdHeader: string;
+  private readonly userPriorities: ReadonlySet<Priority>;
+  private readonly keyPriorities: ReadonlySet<Priority>;
+  private readonly bucketReserve: number;
+  private readonly rejections = new RejectionCache();
+  private readonly soldOutAnswers = new SoldOutAnswers();
+  private isDraining = false;
+  private pending = 0;
+  private readonly received: Record<Priority, number> = perPriority();
+  private readonly shed = Object.fromEntries(SHED_REASONS.map((r) => [r, perPriority()])) as Record<
+    ShedReason,
+    Record<Priority, number>
+  >;
+
+  constructor(private readonly options: AdmissionGateOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+    this.retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.deadlineOptions = { ...DEFAULT_DEADLINE, ...options.deadline };
+    this.minRemainingMs = options.deadline?.minRemainingMs ?? 5;
+    this.userIdHeader = (options.userIdHeader ?? 'x-user-id').toLowerCase();
+    this.userPriorities = new Set(options.userLimit?.priorities ?? ['claim']);
+    this.keyPriorities = new Set(options.keyLimit?.priorities ?? PRIORITIES);
+    // Claims leave redemptions and reads a reserve of tokens, as they leave them slots.
+    const bucket = options.tokenBucket;
+    const share = options.concurrency.options.claimShare;
+    this.bucketReserve =
+      bucket === undefined
+        ? 0
+        : bucket.options.burst - Math.max(1, Math.floor(bucket.options.burst * share));
+  }
+
+  /** From now on every request is answered 503 UNAVAILABLE (with Connection: close). */
+  startDraining(): void {
+    this.isDraining = true;
+  }
+
+  get draining(): boolean {
+    return this.isDraining;
+  }
+
+  admit(req: GateRequest): Decision | Promise<Decision> {
+    const o = this.options;
+    const now = this.clock.now();
+    const cls = classify(req.method, req.url);
+    const p = cls.priority;
+    this.received[p]++;
+
+    if (this.isDraining) return this.reject('draining', p, this.retry.draining);
+    if (o.eventLoop !== undefined && !o.eventLoop.admits(p)) {
+      return this.reject('event_loop', p, this.retry.overloaded);
+    }
+    if (
+      o.tokenBucket !== undefined &&
+      !o.tokenBucket.tryTake(now, isBulk(p) ? this.bucketReserve : 0)
+    ) {
+      return this.reject('token_bucket', p, this.retry.overloaded);
+    }
+    const permit = o.concurrency.tryAcquire(p);
+    if (permit === undefined) return this.reject('concurrency', p, this.retry.overloaded);
+
+    const deadline = deadlineFrom(req.headers, now, this.deadlineOptions);
+    const floorMs = Math.max(this.minRemainingMs, o.concurrency.medianLatencyMs);
+    if (deadline.remainingMs(now) < floorMs) {
+      permit.release();
+      return this.reject('deadline', p, this.retry.overloaded);
+    }
+
+    const userId = this.userIdOf(req.headers, cls.userId);
+    const user =
+      userId !== undefined && this.userPriorities.has(p) ? o.userLimit?.limiter : undefined;
+    const keyId = this.keyIdOf(req.headers, p);
+    const key = keyId !== undefined ? o.keyLimit?.limiter : undefined;
+    const admitted: Admitted = {
+      admitted: true,
+      priority: p,
+      campaignId: cls.campaignId,
+      userId,
+      permit,
+      deadline,
+      userLimitChecked: user !== undefined,
+    };
+    if (user === undefined && key === undefined) return this.soldOutOrAdmit(admitted, now);
+    // An id over its limit is refused from memory, synchronously; only the others ask Redis.
+    const userBlockedMs = user !== undefined ? user.blockedMs(userId as string, now) : 0;
+    if (userBlockedMs > 0) return this.rateLimited('user_rate', admitted, userBlockedMs);
+    const keyBlockedMs = key !== undefined ? key.blockedMs(keyId as string, now) : 0;
+    if (keyBlockedMs > 0) return this.rateLimited('key_rate', admitted, keyBlockedMs);
+    return this.checkLimits(admitted, user, keyId, key, now);
+  }
+
+  /** Counters and gauges for the service's metrics, read on scrape. */
+  snapshot(): AdmissionSnapshot {
+    const o = this.options;
+    const now = this.clock.now();
+    const limit = o.concurrency.limit;
+    const bucketUse = o.tokenBucket?.use(now) ?? 0;
+    return {
+      received: { ...this.received },
+      shed: Object.fromEntries(
+        SHED_REASONS.map((r) => [r, { ...this.shed[r] }]),
+      ) as AdmissionSnapshot['shed'],
+      inflight: { ...o.concurrency.inflightByPriority },
+      concurrencyLimit: limit,
+      saturation: Math.min(1, Math.max(o.concurrency.inflight / limit, bucketUse)),
+      eventLoopActiveSeconds: o.eventLoop?.activeSeconds ?? 0,
+      eventLoopUtilization: o.eventLoop?.utilization ?? 0,
+      limitChecksPending: this.pending,
+    };
+  }
+
+  private async checkLimits(
+    admitted: Admitted,
+    user: LimitCheck | undefined,
+    keyId: string | undefined,
+    key: LimitCheck | undefined,
+    now: number,
+  ): Promise<Decision> {
+    this.pending++;
+    try {
+      if (user !== undefined && admitted.userId !== undefined) {
+        const verdict = await user.consume(admitted.userId, now);
+        if (verdict.limited) return this.rateLimited('user_rate', admitted, verdict.retryAfterMs);
+      }
+      if (key !== undefined && keyId !== undefined) {
+        const verdict = await key.consume(keyId, now);
+        if (verdict.limited) return this.rateLimited('key_rate', admitted, verdict.retryAfterMs);
+      }
+    } catch {
+      // A limiter that throws (RequestLimiter never does) admits: a request limit fails open.
+    } finally {
+      this.pending--;
+    }
+    return this.soldOutOrAdmit(admitted, this.clock.now());
+  }
+
+  /** The last layer: claims on a shard known to be sold out until its next release. */
+  private soldOutOrAdmit(admitted: Admitted, now: number): Decision {
+    const soldOut = this.options.soldOut;
+    const { priority, campaignId, userId } = admitted;
+    if (soldOut === undefined || priority !== 'claim') return admitted;
+    if (campaignId === undefined || userId === undefined) return admitted;
+    const shard = soldOut.shardOf(campaignId, userId);
+    const entry = shard === undefined ? undefined : soldOut.cache.lookup(campaignId, shard, now);
+    if (entry === undefined) return admitted;
+    admitted.permit.release();
+    this.shed.sold_out[priority]++;
+    const spreadSeconds = this.retry.soldOutSpreadSeconds;
+    const seconds = retryAfterSeconds(
+      { kind: 'at', nowMs: now, atMs: entry.untilMs, spreadSeconds },
+      this.random,
+    );
+    return this.soldOutAnswers.get(entry, seconds);
+  }
+
+  private reject(
+    reason: Exclude<ShedReason, 'sold_out' | 'user_rate' | 'key_rate'>,
+    p: Priority,
+    backoff: { minSeconds: number; spreadSeconds: number },
+  ): Rejection {
+    this.shed[reason][p]++;
+    const seconds = retryAfterSeconds({ kind: 'backoff', ...backoff }, this.random);
+    return this.rejections.get(reason, p, seconds);
+  }
+
+  private rateLimited(
+    reason: 'user_rate' | 'key_rate',
+    admitted: Admitted,
+    retryAfterMs: number,
+  ): Rejection {
+    admitted.permit.release();
+    this.shed[reason][admitted.priority]++;
+    const spreadSeconds = this.retry.rateLimitedSpreadSeconds;
+    const seconds = retryAfterSeconds(
+      { kind: 'at', nowMs: 0, atMs: retryAfterMs, spreadSeconds },
+      this.random,
+    );
+    return this.rejections.get(reason, admitted.priority, seconds);
+  }
+
+  private userIdOf(
+    headers: IncomingHttpHeaders,
+    fromQuery: string | undefined,
+  ): string | undefined {
+    const header = headers[this.userIdHeader];
+    if (typeof header === 'string' && header.length > 0 && header.length <= MAX_USER_ID_LENGTH)
+      return header;
+    return fromQuery;
+  }
+
+  private keyIdOf(headers: IncomingHttpHeaders, p: Priority): string | undefined {
+    const keyLimit = this.options.keyLimit;
+    if (keyLimit === undefined || !this.keyPriorities.has(p)) return undefined;
+    const authorization = headers.authorization;
+    return authorization === undefined ? undefined : keyLimit.keyIdOf(authorization);
+  }
+}
+
+function perPriority(): Record<Priority, number> {
+  return { redeem: 0, read: 0, claim: 0, other: 0 };
+}

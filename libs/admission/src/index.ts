@@ -1,0 +1,66 @@
+export { classify, isBulk, PRIORITIES, type Priority, type RequestClass } from './classify';
+export { systemClock, type Clock } from './clock';
+export {
+  ConcurrencyLimit,
+  DEFAULT_CONCURRENCY_LIMIT,
+  type ConcurrencyLimitOptions,
+  type Permit,
+  type PermitOutcome,
+} from './concurrencyLimit';
+export {
+  Deadline,
+  deadlineFrom,
+  DEFAULT_DEADLINE,
+  REQUEST_TIMEOUT_HEADER,
+  type DeadlineOptions,
+} from './deadline';
+export {
+  DEFAULT_EVENT_LOOP_GUARD,
+  EventLoopGuard,
+  perfHooksSampler,
+  type EventLoopGuardOptions,
+  type EventLoopSample,
+  type EventLoopSampler,
+  type EventLoopThreshold,
+} from './eventLoopGuard';
+export {
+  AdmissionGate,
+  DEFAULT_RETRY,
+  type AdmissionGateOptions,
+  type AdmissionSnapshot,
+  type Admitted,
+  type ConcurrencyCheck,
+  type Decision,
+  type EventLoopCheck,
+  type GateRequest,
+  type LimitCheck,
+  type RateCheck,
+  type RetryOptions,
+  type SoldOutCheck,
+} from './gate';
+export {
+  RejectionCache,
+  SHED_REASONS,
+  SoldOutAnswers,
+  soldOutRejection,
+  writeRejection,
+  type Rejection,
+  type RejectionCode,
+  type ShedReason,
+} from './rejection';
+export { RequestLimiter, type LimitVerdict, type RequestLimitOptions } from './requestLimiter';
+export {
+  retryAfterSeconds,
+  type AtHint,
+  type BackoffHint,
+  type FinalHint,
+  type RetryHint,
+} from './retryAfter';
+export {
+  DEFAULT_SOLD_OUT_CACHE,
+  SoldOutCache,
+  type SoldOutCacheOptions,
+  type SoldOutEntry,
+} from './soldOutCache';
+export { BlockList, DEFAULT_MAX_BLOCKED } from './blockList';
+export { TokenBucket, type TokenBucketOptions } from './tokenBucket';

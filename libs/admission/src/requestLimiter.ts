@@ -1,0 +1,112 @@
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { BlockList, DEFAULT_MAX_BLOCKED } from './blockList';
+
+export interface RequestLimitOptions {
+  /** Requests allowed per window, counting every request (replays included). */
+  points: number;
+  durationSeconds: number;
+  /** Redis key prefix, e.g. `coupons:rl:user`; the key is `${keyPrefix}:${id}`, one key per id. */
+  keyPrefix: string;
+  /**
+   * This pod's allowance per window while Redis cannot be reached (the insurance limiter). With
+   * requests spread over N pods, points / N keeps the fleet near the real limit; default `points`.
+   */
+  insurancePoints?: number;
+  /** Ids remembered as blocked in memory at most (default 100,000). */
+  maxBlocked?: number;
+}
+
+export type LimitVerdict = { limited: false } | { limited: true; retryAfterMs: number };
+
+const ALLOWED: LimitVerdict = Object.freeze({ limited: false });
+
+/** The in-memory insurance limiter, counting how often it had to answer for Redis. */
+class InsuranceLimiter extends RateLimiterMemory {
+  answers = 0;
+
+  override consume(key: string | number, points?: number, options?: Record<string, unknown>) {
+    this.answers++;
+    return super.consume(key, points, options);
+  }
+}
+
+/**
+ * A per-id request limit in Redis: rate-limiter-flexible's RateLimiterRedis (one Lua call on one
+ * key, so it runs on Redis Cluster too) with an in-memory RateLimiterMemory as insurance, which
+ * answers when Redis is not ready or fails, so a Redis hiccup limits ids per pod rather than
+ * stopping every request. An id that reaches its limit is then refused from memory until its
+ * window ends (`blockedMs`, synchronous), costing no Redis call and no promise.
+ */
+export class RequestLimiter {
+  /** Faults neither Redis nor the insurance limiter answered (admitted: fails open). */
+  faults = 0;
+  private readonly insurance: InsuranceLimiter;
+  private readonly limiter: RateLimiterRedis;
+  private readonly blocked: BlockList;
+
+  /** @param storeClient an ioredis Redis or Cluster (any client RateLimiterRedis accepts). */
+  constructor(
+    storeClient: unknown,
+    readonly options: RequestLimitOptions,
+  ) {
+    const { points, durationSeconds, keyPrefix } = options;
+    this.blocked = new BlockList(options.maxBlocked ?? DEFAULT_MAX_BLOCKED);
+    this.insurance = new InsuranceLimiter({
+      points: options.insurancePoints ?? points,
+      duration: durationSeconds,
+      keyPrefix: `${keyPrefix}:insurance`,
+    });
+    this.limiter = new RateLimiterRedis({
+      storeClient,
+      points,
+      duration: durationSeconds,
+      keyPrefix,
+      insuranceLimiter: this.insurance,
+      // A client that is not connected goes straight to the insurance limiter, without waiting.
+      rejectIfRedisNotReady: true,
+    });
+  }
+
+  /** Requests the insurance limiter answered because Redis could not (a counter for metrics). */
+  get insuranceAnswers(): number {
+    return this.insurance.answers;
+  }
+
+  /** Ids blocked in memory now (a gauge). */
+  get blockedIds(): number {
+    return this.blocked.size;
+  }
+
+  /**
+   * How long `id` is still refused without asking Redis; 0 when it is not blocked. `now` on the
+   * same clock as `consume`'s (the gate's).
+   */
+  blockedMs(id: string, now: number): number {
+    return this.blocked.blockedMs(id, now);
+  }
+
+  /**
+   * Counts one request for `id`, made at `now` (epoch ms on the gate's clock). Never rejects: a
+   * limit that cannot be checked admits.
+   */
+  consume(id: string, now: number): Promise<LimitVerdict> {
+    return this.limiter.consume(id).then(
+      (res) => {
+        // The request that reaches the limit is served; the next ones are refused from memory.
+        if (res.remainingPoints <= 0 && res.msBeforeNext > 0) {
+          this.blocked.block(id, now + res.msBeforeNext, now);
+        }
+        return ALLOWED;
+      },
+      (reason: unknown): LimitVerdict => {
+        if (reason instanceof RateLimiterRes) {
+          const retryAfterMs = Math.max(0, reason.msBeforeNext);
+          if (retryAfterMs > 0) this.blocked.block(id, now + retryAfterMs, now);
+          return { limited: true, retryAfterMs };
+        }
+        this.faults++;
+        return ALLOWED;
+      },
+    );
+  }
+}

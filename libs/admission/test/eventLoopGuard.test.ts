@@ -1,0 +1,130 @@
+import {
+  EventLoopGuard,
+  perfHooksSampler,
+  type EventLoopSample,
+  type EventLoopSampler,
+} from '../src';
+
+/** A sampler that answers whatever the test sets next. */
+function scripted(): EventLoopSampler & { next: EventLoopSample; closed: boolean } {
+  return {
+    next: { delayP99Ms: 5, utilization: 0.3, activeMs: 30 },
+    closed: false,
+    sample() {
+      return this.next;
+    },
+    close() {
+      this.closed = true;
+    },
+  };
+}
+
+const admitted = (guard: EventLoopGuard, priority: 'claim' | 'redeem', n: number) =>
+  Array.from({ length: n }, () => guard.admits(priority)).filter(Boolean).length;
+
+describe('EventLoopGuard', () => {
+  it('admits everything while the loop is healthy', () => {
+    const sampler = scripted();
+    const guard = new EventLoopGuard({}, sampler);
+    guard.tick();
+    expect(admitted(guard, 'claim', 100)).toBe(100);
+  });
+
+  it('throttles claims first when delay or utilisation crosses the claim threshold', () => {
+    for (const bad of [
+      { delayP99Ms: 250, utilization: 0.5, activeMs: 50 },
+      { delayP99Ms: 5, utilization: 0.99, activeMs: 99 },
+    ]) {
+      const sampler = scripted();
+      const guard = new EventLoopGuard({}, sampler);
+      sampler.next = bad;
+      guard.tick();
+      expect(guard.fraction).toBe(0.5);
+      expect(admitted(guard, 'claim', 100)).toBe(50);
+      expect(admitted(guard, 'redeem', 100)).toBe(100);
+    }
+  });
+
+  it('halves the fraction per bad sample down to its floor, never to zero', () => {
+    const sampler = scripted();
+    const guard = new EventLoopGuard({ minFraction: 0.1 }, sampler);
+    sampler.next = { delayP99Ms: 300, utilization: 1, activeMs: 100 };
+    for (let i = 0; i < 20; i++) guard.tick();
+    expect(guard.fraction).toBe(0.1);
+    expect(admitted(guard, 'claim', 1000)).toBe(100);
+  });
+
+  it('throttles every priority past the all threshold', () => {
+    const sampler = scripted();
+    const guard = new EventLoopGuard({}, sampler);
+    sampler.next = { delayP99Ms: 1500, utilization: 1, activeMs: 100 };
+    guard.tick();
+    guard.tick();
+    expect(guard.throttlingAll).toBe(true);
+    expect(admitted(guard, 'redeem', 100)).toBe(25);
+  });
+
+  it('recovers additively once the loop is healthy again', () => {
+    const sampler = scripted();
+    const guard = new EventLoopGuard({ increase: 0.25 }, sampler);
+    sampler.next = { delayP99Ms: 1500, utilization: 1, activeMs: 100 };
+    guard.tick();
+    sampler.next = { delayP99Ms: 5, utilization: 0.3, activeMs: 30 };
+    guard.tick();
+    expect(guard.throttlingAll).toBe(false);
+    expect(guard.fraction).toBe(0.75);
+    expect(admitted(guard, 'redeem', 100)).toBe(100);
+    guard.tick();
+    expect(guard.fraction).toBe(1);
+    expect(admitted(guard, 'claim', 100)).toBe(100);
+  });
+
+  it('adds up active time for a counter and keeps the last readings', () => {
+    const sampler = scripted();
+    const guard = new EventLoopGuard({}, sampler);
+    guard.tick();
+    sampler.next = { delayP99Ms: 12, utilization: 0.9, activeMs: 90 };
+    guard.tick();
+    expect(guard.activeSeconds).toBeCloseTo(0.12);
+    expect(guard.utilization).toBe(0.9);
+    expect(guard.delayP99Ms).toBe(12);
+    guard.stop();
+    expect(sampler.closed).toBe(true);
+  });
+
+  it('samples on an unref-ed timer it can stop', () => {
+    jest.useFakeTimers();
+    try {
+      const sampler = scripted();
+      const guard = new EventLoopGuard({ intervalMs: 100 }, sampler).start();
+      jest.advanceTimersByTime(1000);
+      expect(guard.activeSeconds).toBeCloseTo(0.3);
+      guard.stop();
+      jest.advanceTimersByTime(1000);
+      expect(guard.activeSeconds).toBeCloseTo(0.3);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+});
+
+describe('perfHooksSampler', () => {
+  it('reads delay and utilisation from perf_hooks, active time included', () => {
+    const sampler = perfHooksSampler();
+    try {
+      sampler.sample();
+      const busyUntil = performance.now() + 30;
+      while (performance.now() < busyUntil) {
+        // keep the loop busy: active time, not sleeping
+      }
+      const s = sampler.sample();
+      expect(s.activeMs).toBeGreaterThanOrEqual(25);
+      expect(s.utilization).toBeGreaterThan(0);
+      expect(s.utilization).toBeLessThanOrEqual(1);
+      expect(Number.isFinite(s.delayP99Ms)).toBe(true);
+      expect(s.delayP99Ms).toBeGreaterThanOrEqual(0);
+    } finally {
+      sampler.close();
+    }
+  });
+});

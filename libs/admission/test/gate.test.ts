@@ -1,0 +1,350 @@
+import {
+  AdmissionGate,
+  ConcurrencyLimit,
+  EventLoopGuard,
+  SoldOutCache,
+  TokenBucket,
+  type AdmissionGateOptions,
+  type Admitted,
+  type Decision,
+  type EventLoopSample,
+  type GateRequest,
+  type LimitCheck,
+  type LimitVerdict,
+  type Rejection,
+} from '../src';
+
+const NOW = Date.UTC(2027, 1, 10, 3, 0, 0);
+const RELEASE = NOW + 3_600_000;
+const RELEASE_ISO = '2027-02-10T12:00:00.000+08:00';
+const C = '/v1/campaigns/c1';
+
+const claim = (userId = 'u1', headers: Record<string, string> = {}): GateRequest => ({
+  method: 'POST',
+  url: `${C}/coupons`,
+  headers: { 'x-user-id': userId, ...headers },
+});
+const redeem: GateRequest = { method: 'POST', url: `${C}/coupons/ABCD/redemptions`, headers: {} };
+const read: GateRequest = { method: 'GET', url: `${C}/budget`, headers: {} };
+
+/** A per-id limit in memory: `points` per id, then blocked; spied on by the tests. */
+class FakeLimit implements LimitCheck {
+  readonly used = new Map<string, number>();
+  constructor(private readonly points: number) {}
+  blockedMs(id: string): number {
+    return (this.used.get(id) ?? 0) >= this.points ? 30_000 : 0;
+  }
+  consume(id: string): Promise<LimitVerdict> {
+    const used = (this.used.get(id) ?? 0) + 1;
+    this.used.set(id, used);
+    return Promise.resolve(
+      used > this.points ? { limited: true, retryAfterMs: 30_000 } : { limited: false },
+    );
+  }
+}
+
+function layers() {
+  let sample: EventLoopSample = { delayP99Ms: 1, utilization: 0.2, activeMs: 20 };
+  const eventLoop = new EventLoopGuard({}, { sample: () => sample, close: () => undefined });
+  return {
+    clock: { now: () => NOW },
+    random: () => 0.5,
+    eventLoop,
+    setLoop(next: EventLoopSample) {
+      sample = next;
+      eventLoop.tick();
+    },
+    tokenBucket: new TokenBucket({ ratePerSecond: 100, burst: 100 }),
+    concurrency: new ConcurrencyLimit({ initialLimit: 10, minLimit: 1, maxLimit: 100 }),
+    user: new FakeLimit(2),
+    key: new FakeLimit(1000),
+    soldOut: new SoldOutCache(),
+  };
+}
+type Layers = ReturnType<typeof layers>;
+
+function gateOf(l: Layers, extra: Partial<AdmissionGateOptions> = {}): AdmissionGate {
+  return new AdmissionGate({
+    clock: l.clock,
+    random: l.random,
+    eventLoop: l.eventLoop,
+    tokenBucket: l.tokenBucket,
+    concurrency: l.concurrency,
+    userLimit: { limiter: l.user },
+    keyLimit: { limiter: l.key, keyIdOf: (auth) => (auth === 'Bearer k1' ? 'k1' : undefined) },
+    soldOut: { cache: l.soldOut, shardOf: (_campaign, userId) => (userId === 'sold' ? 3 : 0) },
+    ...extra,
+  });
+}
+
+/** Spies on every layer's entry point. */
+function spies(l: Layers) {
+  return {
+    eventLoop: jest.spyOn(l.eventLoop, 'admits'),
+    tokenBucket: jest.spyOn(l.tokenBucket, 'tryTake'),
+    concurrency: jest.spyOn(l.concurrency, 'tryAcquire'),
+    userBlocked: jest.spyOn(l.user, 'blockedMs'),
+    userConsume: jest.spyOn(l.user, 'consume'),
+    keyBlocked: jest.spyOn(l.key, 'blockedMs'),
+    keyConsume: jest.spyOn(l.key, 'consume'),
+    soldOut: jest.spyOn(l.soldOut, 'lookup'),
+  };
+}
+type Spies = ReturnType<typeof spies>;
+
+function expectCalled(s: Spies, called: (keyof Spies)[]): void {
+  for (const [name, spy] of Object.entries(s)) {
+    if (called.includes(name as keyof Spies)) expect(spy).toHaveBeenCalled();
+    else expect(spy).not.toHaveBeenCalled();
+  }
+}
+
+function admittedNow(d: Decision | Promise<Decision>): Admitted {
+  if (d instanceof Promise) throw new Error('expected a synchronous answer');
+  if (!d.admitted) throw new Error(`expected an admission, got ${d.reason}`);
+  return d;
+}
+
+function rejected(d: Decision | Promise<Decision>): Rejection {
+  if (d instanceof Promise) throw new Error('expected a synchronous answer');
+  if (d.admitted) throw new Error('expected a rejection');
+  return d;
+}
+
+/** The contract's error shape, Retry-After agreeing with the body. */
+function expectWellFormed(r: Rejection): void {
+  const body = JSON.parse(r.body.toString('utf8')) as { error: Record<string, unknown> };
+  expect(body.error).toMatchObject({
+    code: r.code,
+    message: expect.any(String),
+    retryAfterSeconds: r.retryAfterSeconds,
+  });
+  expect(Number.isInteger(r.retryAfterSeconds) && r.retryAfterSeconds >= 1).toBe(true);
+  expect(r.headers['retry-after']).toBe(String(r.retryAfterSeconds));
+  expect(r.headers['content-length']).toBe(r.body.length);
+  expect(r.headers['content-type']).toBe('application/json');
+}
+
+describe('AdmissionGate order: a shed answer never calls a later layer', () => {
+  it('draining answers UNAVAILABLE before touching anything else', () => {
+    const l = layers();
+    const gate = gateOf(l);
+    const s = spies(l);
+    gate.startDraining();
+    const r = rejected(gate.admit(claim()));
+    expect(r).toMatchObject({
+      status: 503,
+      code: 'UNAVAILABLE',
+      reason: 'draining',
+      priority: 'claim',
+    });
+    expect(r.headers.connection).toBe('close');
+    expectWellFormed(r);
+    expectCalled(s, []);
+  });
+
+  it('event loop: sheds claims before the token bucket', () => {
+    const l = layers();
+    const gate = gateOf(l, { userLimit: undefined });
+    l.setLoop({ delayP99Ms: 500, utilization: 1, activeMs: 100 }); // claims at half
+    const s = spies(l);
+    const r = rejected(gate.admit(claim()));
+    expect(r).toMatchObject({ status: 503, code: 'OVERLOADED', reason: 'event_loop' });
+    expectWellFormed(r);
+    expectCalled(s, ['eventLoop']);
+    admittedNow(gate.admit(claim()));
+    expect(s.tokenBucket).toHaveBeenCalledTimes(1);
+    // Redemptions pass the claim threshold.
+    admittedNow(gate.admit(redeem));
+  });
+
+  it('token bucket: sheds before the concurrency limit', () => {
+    const l = layers();
+    const gate = gateOf(l, { tokenBucket: new TokenBucket({ ratePerSecond: 1, burst: 1 }) });
+    admittedNow(gate.admit(read));
+    const s = spies(l);
+    const r = rejected(gate.admit(read));
+    expect(r).toMatchObject({
+      status: 503,
+      code: 'OVERLOADED',
+      reason: 'token_bucket',
+      priority: 'read',
+    });
+    expectCalled(s, ['eventLoop']);
+  });
+
+  it('concurrency: sheds before deadline, limits and sold-out', () => {
+    const l = layers();
+    const gate = gateOf(l, { userLimit: undefined });
+    for (let i = 0; i < 8; i++) admittedNow(gate.admit(claim(`u${i}`)));
+    const s = spies(l);
+    const r = rejected(gate.admit(claim()));
+    expect(r).toMatchObject({ status: 503, reason: 'concurrency', priority: 'claim' });
+    expectCalled(s, ['eventLoop', 'tokenBucket', 'concurrency']);
+  });
+
+  it('deadline: a caller that will not wait long enough is refused, its slot given back', () => {
+    const l = layers();
+    const gate = gateOf(l, { deadline: { minRemainingMs: 50 } });
+    const s = spies(l);
+    const r = rejected(gate.admit(claim('u1', { 'x-request-timeout-ms': '40' })));
+    expect(r).toMatchObject({ status: 503, code: 'OVERLOADED', reason: 'deadline' });
+    expectCalled(s, ['eventLoop', 'tokenBucket', 'concurrency']);
+    expect(l.concurrency.inflight).toBe(0);
+  });
+
+  it('deadline: the floor follows the median service time', () => {
+    const l = layers();
+    const gate = gateOf(l, { userLimit: undefined });
+    for (let i = 0; i < 20; i++)
+      l.concurrency.tryAcquire('read')?.release({ latencyMs: 300, dropped: false });
+    expect(rejected(gate.admit(claim('u1', { 'x-request-timeout-ms': '250' }))).reason).toBe(
+      'deadline',
+    );
+    const ok = admittedNow(gate.admit(claim('u1', { 'x-request-timeout-ms': '400' })));
+    expect(ok.deadline.remainingMs(NOW)).toBe(400);
+  });
+
+  it('user limit: a user blocked in memory is refused synchronously, Redis untouched', () => {
+    const l = layers();
+    const gate = gateOf(l);
+    l.user.used.set('u1', 2);
+    const s = spies(l);
+    const r = rejected(gate.admit(claim('u1')));
+    expect(r).toMatchObject({ status: 429, code: 'RATE_LIMITED', reason: 'user_rate' });
+    expect(r.retryAfterSeconds).toBeGreaterThanOrEqual(30);
+    expect(r.retryAfterSeconds).toBeLessThanOrEqual(32);
+    expectWellFormed(r);
+    expectCalled(s, ['eventLoop', 'tokenBucket', 'concurrency', 'userBlocked']);
+    expect(l.concurrency.inflight).toBe(0);
+  });
+
+  it('user limit: counted once per request in the store, then RATE_LIMITED, sold-out never asked', async () => {
+    const l = layers();
+    const gate = gateOf(l);
+    const s = spies(l);
+    const first = gate.admit(claim('u1'));
+    expect(first).toBeInstanceOf(Promise);
+    expect(await first).toMatchObject({ admitted: true, userLimitChecked: true, userId: 'u1' });
+    expect(s.soldOut).toHaveBeenCalledTimes(1);
+    expect(l.user.used.get('u1')).toBe(1);
+    // Another pod used the rest meanwhile: not blocked here, the store says no.
+    l.user.used.set('u1', 2);
+    s.userBlocked.mockReturnValue(0);
+    s.soldOut.mockClear();
+    expect(await gate.admit(claim('u1'))).toMatchObject({
+      admitted: false,
+      status: 429,
+      reason: 'user_rate',
+    });
+    expect(s.soldOut).not.toHaveBeenCalled();
+    expect(l.user.used.get('u1')).toBe(3);
+    expect(l.concurrency.inflight).toBe(1);
+    // Reads are not per-user limited by default: no store call, no promise.
+    s.userConsume.mockClear();
+    admittedNow(gate.admit({ ...read, headers: { 'x-user-id': 'u1' } }));
+    expect(s.userConsume).not.toHaveBeenCalled();
+  });
+
+  it('key limit: only when configured, keyed by the id the service derives from Authorization', async () => {
+    const l = layers();
+    l.key = new FakeLimit(1);
+    const gate = gateOf(l, { userLimit: undefined });
+    const withKey = (): GateRequest => ({ ...read, headers: { authorization: 'Bearer k1' } });
+    expect(await gate.admit(withKey())).toMatchObject({ admitted: true });
+    expect(rejected(gate.admit(withKey()))).toMatchObject({ status: 429, reason: 'key_rate' });
+    // An unknown key is left to authentication (401), not counted.
+    admittedNow(gate.admit({ ...read, headers: { authorization: 'Bearer nope' } }));
+    const noKeyLimit = gateOf(layers(), { userLimit: undefined, keyLimit: undefined });
+    admittedNow(noKeyLimit.admit(withKey()));
+  });
+
+  it('sold out: TRANCHE_EXHAUSTED without Redis, Retry-After past the next release', () => {
+    const l = layers();
+    const gate = gateOf(l, { userLimit: undefined });
+    l.soldOut.markSoldOut('c1', 3, RELEASE, RELEASE_ISO);
+    const r = rejected(gate.admit(claim('sold')));
+    expect(r).toMatchObject({ status: 409, code: 'TRANCHE_EXHAUSTED', reason: 'sold_out' });
+    expectWellFormed(r);
+    expect(JSON.parse(r.body.toString()).error.nextReleaseAt).toBe(RELEASE_ISO);
+    expect(NOW + r.retryAfterSeconds * 1000).toBeGreaterThanOrEqual(RELEASE);
+    expect(r.retryAfterSeconds).toBeLessThanOrEqual(3600 + 60);
+    expect(l.concurrency.inflight).toBe(0);
+    // Other shards, and other priorities, are not sold out.
+    admittedNow(gate.admit(claim('u1')));
+    admittedNow(gate.admit({ ...redeem, headers: { 'x-user-id': 'sold' } }));
+  });
+
+  it('never rejects its promise: a limiter that throws admits', async () => {
+    const l = layers();
+    jest.spyOn(l.user, 'consume').mockRejectedValue(new Error('boom'));
+    const gate = gateOf(l);
+    await expect(gate.admit(claim('u1'))).resolves.toMatchObject({ admitted: true });
+  });
+});
+
+describe('AdmissionGate priorities', () => {
+  it('limit 10, share 0.8: the 9th claim is refused, a redemption still admitted', () => {
+    const l = layers();
+    const gate = gateOf(l, { userLimit: undefined });
+    for (let i = 0; i < 8; i++) admittedNow(gate.admit(claim(`u${i}`)));
+    expect(rejected(gate.admit(claim('u9'))).reason).toBe('concurrency');
+    expect(admittedNow(gate.admit(redeem)).priority).toBe('redeem');
+    expect(admittedNow(gate.admit(read)).priority).toBe('read');
+    expect(rejected(gate.admit(redeem)).reason).toBe('concurrency');
+  });
+
+  it('claims cannot empty the token bucket either: they leave the redemption share', () => {
+    const l = layers();
+    const gate = gateOf(l, {
+      userLimit: undefined,
+      tokenBucket: new TokenBucket({ ratePerSecond: 1, burst: 10 }),
+      concurrency: new ConcurrencyLimit({ initialLimit: 100, minLimit: 1, maxLimit: 100 }),
+    });
+    for (let i = 0; i < 8; i++) admittedNow(gate.admit(claim(`u${i}`)));
+    expect(rejected(gate.admit(claim('u9'))).reason).toBe('token_bucket');
+    admittedNow(gate.admit(redeem));
+    admittedNow(gate.admit(redeem));
+    expect(rejected(gate.admit(redeem)).reason).toBe('token_bucket');
+  });
+});
+
+describe('AdmissionGate answers and stats', () => {
+  it('spreads Retry-After of overload answers and reuses the precomputed bodies', () => {
+    const l = layers();
+    let r = 0;
+    const gate = gateOf(l, { random: () => (r = (r + 0.37) % 1) });
+    gate.startDraining();
+    const answers = Array.from({ length: 200 }, () => rejected(gate.admit(read)));
+    const seconds = new Set(answers.map((a) => a.retryAfterSeconds));
+    expect([...seconds].sort()).toEqual([1, 2]);
+    const overloaded = gateOf(layers(), {
+      random: () => (r = (r + 0.37) % 1),
+      tokenBucket: new TokenBucket({ ratePerSecond: 1, burst: 1 }),
+    });
+    admittedNow(overloaded.admit(read));
+    const shed = Array.from({ length: 200 }, () => rejected(overloaded.admit(read)));
+    expect(new Set(shed.map((a) => a.retryAfterSeconds))).toEqual(new Set([1, 2, 3, 4, 5]));
+    const twice = shed.filter((a) => a.retryAfterSeconds === 3);
+    expect(twice[0]).toBe(twice[1]);
+  });
+
+  it('counts demand before shedding, sheds by reason and priority, in-flight and saturation', () => {
+    const l = layers();
+    const gate = gateOf(l, { userLimit: undefined });
+    for (let i = 0; i < 9; i++) void gate.admit(claim(`u${i}`));
+    admittedNow(gate.admit(redeem));
+    const snap = gate.snapshot();
+    expect(snap.received).toEqual({ redeem: 1, read: 0, claim: 9, other: 0 });
+    expect(snap.shed.concurrency).toEqual({ redeem: 0, read: 0, claim: 1, other: 0 });
+    expect(snap.inflight).toEqual({ redeem: 1, read: 0, claim: 8, other: 0 });
+    expect(snap.concurrencyLimit).toBe(10);
+    expect(snap.saturation).toBeCloseTo(0.9);
+    expect(snap.eventLoopActiveSeconds).toBe(0);
+    l.eventLoop.tick();
+    expect(gate.snapshot().eventLoopActiveSeconds).toBeCloseTo(0.02);
+    // The snapshot is a copy: later requests do not change it.
+    admittedNow(gate.admit(read));
+    expect(snap.received.read).toBe(0);
+  });
+});
