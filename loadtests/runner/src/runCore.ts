@@ -108,7 +108,8 @@ export abstract class RunCore implements ExchangeOwner {
       exchange.abandon();
       if (!exchange.settled) this.settle(exchange, 'timeout', now);
     }
-    this.afterSweep(now);
+    // Connections may open again now that the generator has caught up.
+    if (this.waiting.length > 0) this.pump();
   };
 
   /**
@@ -119,9 +120,6 @@ export abstract class RunCore implements ExchangeOwner {
   protected mayGrow(): boolean {
     return true;
   }
-
-  /** Hook for a run that finishes on time rather than on an answer. */
-  protected afterSweep(_now: number): void {}
 
   private settle(exchange: Exchange, outcome: Outcome, now: number): void {
     exchange.settled = true;
