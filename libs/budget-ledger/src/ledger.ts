@@ -143,11 +143,16 @@ export class BudgetLedger {
     return shardOfUser(userId, this.calendar.campaign.shards);
   }
 
-  private shardCapAt(t: number, shard: number): { scope: 'campaign' | 'day'; coupons: number } {
+  /** The shard's cap at t, and t's campaign day (spendableCapAt finds it anyway). */
+  private shardCapAt(
+    t: number,
+    shard: number,
+  ): { scope: 'campaign' | 'day'; coupons: number; day: string } {
     const cap = this.calendar.spendableCapAt(t);
     return {
       scope: cap.scope,
       coupons: shareOf(cap.releasedCoupons, this.calendar.campaign.shards, shard),
+      day: cap.day ?? '-',
     };
   }
 
@@ -174,7 +179,7 @@ export class BudgetLedger {
     for (let attempt = 0; ; attempt += 1) {
       const code = generateCouponCode(shard);
       const cap = this.shardCapAt(at, shard);
-      const day = this.calendar.dayAt(at)?.day ?? '-';
+      const { day } = cap;
       const reply = await this.scripts.issueCoupon(
         [
           keys.ledger,
