@@ -67,7 +67,13 @@ function gate(opts: { rate?: number; draining?: boolean; soldOut?: boolean } = {
   const fixedNow = 1_800_000_000_000;
   const cache = new SoldOutCache();
   if (opts.soldOut === true)
-    cache.markSoldOut('spring-festival-2027', 3, fixedNow + 3_600_000, '2027-02-10T12:00:00+08:00');
+    cache.markSoldOut(
+      'spring-festival-2027',
+      3,
+      fixedNow + 3_600_000,
+      '2027-02-10T12:00:00+08:00',
+      fixedNow,
+    );
   const g = new AdmissionGate({
     clock: { now: () => fixedNow },
     eventLoop: new EventLoopGuard({}, quietLoop),

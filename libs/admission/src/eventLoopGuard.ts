@@ -62,15 +62,23 @@ export interface EventLoopGuardOptions {
   increase: number;
   /** Never admit less than this fraction: a loop busy answering 503s must still serve some work. */
   minFraction: number;
+  /**
+   * Consecutive samples over a threshold before throttling starts: one busy interval (a GC, a
+   * burst of JIT, a pod's first requests) is not an overload, a sustained one is.
+   */
+  sustainSamples: number;
 }
 
 export const DEFAULT_EVENT_LOOP_GUARD: EventLoopGuardOptions = Object.freeze({
   intervalMs: 100,
-  claims: Object.freeze({ delayP99Ms: 200, utilization: 0.98 }),
+  // Utilisation alone is no overload: a pod at capacity is rightly ~100% busy (a closed loop keeps
+  // it there). The delay says when work queues; utilisation is a threshold only when configured.
+  claims: Object.freeze({ delayP99Ms: 200, utilization: Infinity }),
   all: Object.freeze({ delayP99Ms: 1000, utilization: Infinity }),
   decrease: 0.5,
   increase: 0.1,
   minFraction: 0.1,
+  sustainSamples: 3,
 });
 
 /**
@@ -92,6 +100,7 @@ export class EventLoopGuard {
   /** Cumulative active time of the loop since the guard started, for a counter. */
   activeSeconds = 0;
   private credit = 0;
+  private crossedSamples = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -121,15 +130,18 @@ export class EventLoopGuard {
     this.delayP99Ms = s.delayP99Ms;
     this.utilization = s.utilization;
     this.activeSeconds += s.activeMs / 1000;
-    const { claims, all, decrease, increase, minFraction } = this.options;
+    const { claims, all, decrease, increase, minFraction, sustainSamples } = this.options;
     const overAll = crossed(s, all);
     if (overAll || crossed(s, claims)) {
-      this.fraction = Math.max(minFraction, this.fraction * decrease);
+      this.crossedSamples++;
+      if (this.crossedSamples >= sustainSamples)
+        this.fraction = Math.max(minFraction, this.fraction * decrease);
     } else {
+      this.crossedSamples = 0;
       this.fraction = Math.min(1, this.fraction + increase);
       if (this.fraction === 1) this.credit = 0;
     }
-    this.throttlingAll = overAll;
+    this.throttlingAll = overAll && this.crossedSamples >= sustainSamples;
   }
 
   admits(priority: Priority): boolean {

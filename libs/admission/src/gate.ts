@@ -232,6 +232,23 @@ export class AdmissionGate {
     return this.checkLimits(admitted, user, keyId, key, now);
   }
 
+  /**
+   * The per-user layers for a request whose user id the gate could not see (a claim without the
+   * X-User-Id header): the route calls this once it has parsed the body, so the per-user limit
+   * and the sold-out fast path still apply. Same answers, same counters as at the gate.
+   */
+  admitUser(admitted: Admitted, userId: string): Decision | Promise<Decision> {
+    const withUser: Admitted = { ...admitted, userId, userLimitChecked: true };
+    const now = this.clock.now();
+    const user = this.userPriorities.has(admitted.priority)
+      ? this.options.userLimit?.limiter
+      : undefined;
+    if (user === undefined || admitted.userLimitChecked) return this.soldOutOrAdmit(withUser, now);
+    const blockedMs = user.blockedMs(userId, now);
+    if (blockedMs > 0) return this.rateLimited('user_rate', withUser, blockedMs);
+    return this.checkLimits(withUser, user, undefined, undefined, now);
+  }
+
   /** Counters and gauges for the service's metrics, read on scrape. */
   snapshot(): AdmissionSnapshot {
     const o = this.options;

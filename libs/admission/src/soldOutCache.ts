@@ -1,8 +1,10 @@
 export interface SoldOutEntry {
   /** Epoch ms of the shard's next release: sold out strictly before it. */
-  untilMs: number;
+  readonly untilMs: number;
   /** The same moment as the contract writes it (ISO-8601 in the campaign's zone), for the answer. */
-  nextReleaseAt: string;
+  readonly nextReleaseAt: string;
+  /** When one claim may next go through to Redis to look for budget moved in (rebalancing). */
+  probeAtMs: number;
 }
 
 export interface SoldOutCacheOptions {
@@ -10,11 +12,18 @@ export interface SoldOutCacheOptions {
   maxCampaigns: number;
   /** Shards per campaign; a shard number outside 0..maxShards-1 is never cached. */
   maxShards: number;
+  /**
+   * Every this many ms one claim on a sold-out shard goes through to Redis (Infinity: never).
+   * Rebalancing may move budget into a shard before its next release, on any pod; the probe
+   * finds it, and the service clears the entry when that claim is issued.
+   */
+  probeIntervalMs: number;
 }
 
 export const DEFAULT_SOLD_OUT_CACHE: SoldOutCacheOptions = Object.freeze({
   maxCampaigns: 64,
   maxShards: 1024,
+  probeIntervalMs: 1000,
 });
 
 /**
@@ -30,7 +39,14 @@ export class SoldOutCache {
     this.options = { ...DEFAULT_SOLD_OUT_CACHE, ...options };
   }
 
-  markSoldOut(campaignId: string, shard: number, untilMs: number, nextReleaseAt: string): void {
+  /** `now`: when the ledger answered; the first probe is one interval later. */
+  markSoldOut(
+    campaignId: string,
+    shard: number,
+    untilMs: number,
+    nextReleaseAt: string,
+    now: number,
+  ): void {
     if (!this.validShard(shard) || !Number.isFinite(untilMs)) return;
     let shards = this.campaigns.get(campaignId);
     if (shards === undefined) {
@@ -41,18 +57,38 @@ export class SoldOutCache {
       shards = [];
       this.campaigns.set(campaignId, shards);
     }
-    shards[shard] = { untilMs, nextReleaseAt };
+    shards[shard] = { untilMs, nextReleaseAt, probeAtMs: now + this.options.probeIntervalMs };
   }
 
-  /** The entry while `now < untilMs`; from `untilMs` on, nothing (and the entry is dropped). */
+  /** Whether any shard of the campaign was marked (and not forgotten) since start. */
+  holds(campaignId: string): boolean {
+    return this.campaigns.has(campaignId);
+  }
+
+  /** A claim on the shard was issued: budget is there again (moved in by rebalancing). */
+  clear(campaignId: string, shard: number): void {
+    const shards = this.campaigns.get(campaignId);
+    if (shards !== undefined && this.validShard(shard)) shards[shard] = undefined;
+  }
+
+  /**
+   * The entry while `now < untilMs`; from `untilMs` on, nothing (and the entry is dropped).
+   * Once per probe interval it also answers nothing, so that one claim asks Redis.
+   */
   lookup(campaignId: string, shard: number, now: number): SoldOutEntry | undefined {
     const shards = this.campaigns.get(campaignId);
     if (shards === undefined || !this.validShard(shard)) return undefined;
     const entry = shards[shard];
     if (entry === undefined) return undefined;
-    if (now < entry.untilMs) return entry;
-    shards[shard] = undefined;
-    return undefined;
+    if (now >= entry.untilMs) {
+      shards[shard] = undefined;
+      return undefined;
+    }
+    if (now >= entry.probeAtMs) {
+      entry.probeAtMs = now + this.options.probeIntervalMs;
+      return undefined;
+    }
+    return entry;
   }
 
   isSoldOut(campaignId: string, shard: number, now: number): boolean {

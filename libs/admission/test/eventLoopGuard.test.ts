@@ -23,9 +23,18 @@ const admitted = (guard: EventLoopGuard, priority: 'claim' | 'redeem', n: number
   Array.from({ length: n }, () => guard.admits(priority)).filter(Boolean).length;
 
 describe('EventLoopGuard', () => {
+  it('does not take a busy loop for an overloaded one unless told to: the delay decides', () => {
+    const sampler = scripted();
+    const guard = new EventLoopGuard({ sustainSamples: 1 }, sampler);
+    sampler.next = { delayP99Ms: 20, utilization: 1, activeMs: 100 };
+    guard.tick();
+    expect(guard.fraction).toBe(1);
+    expect(admitted(guard, 'claim', 100)).toBe(100);
+  });
+
   it('admits everything while the loop is healthy', () => {
     const sampler = scripted();
-    const guard = new EventLoopGuard({}, sampler);
+    const guard = new EventLoopGuard({ sustainSamples: 1 }, sampler);
     guard.tick();
     expect(admitted(guard, 'claim', 100)).toBe(100);
   });
@@ -36,7 +45,8 @@ describe('EventLoopGuard', () => {
       { delayP99Ms: 5, utilization: 0.99, activeMs: 99 },
     ]) {
       const sampler = scripted();
-      const guard = new EventLoopGuard({}, sampler);
+      const claims = { delayP99Ms: 200, utilization: 0.98 };
+      const guard = new EventLoopGuard({ sustainSamples: 1, claims }, sampler);
       sampler.next = bad;
       guard.tick();
       expect(guard.fraction).toBe(0.5);
@@ -45,9 +55,25 @@ describe('EventLoopGuard', () => {
     }
   });
 
+  it('waits for sustainSamples bad samples in a row before throttling', () => {
+    const sampler = scripted();
+    const claims = { delayP99Ms: 200, utilization: 0.98 };
+    const guard = new EventLoopGuard({ sustainSamples: 3, claims }, sampler);
+    const bad = { delayP99Ms: 5, utilization: 0.99, activeMs: 99 };
+    const good = { delayP99Ms: 5, utilization: 0.3, activeMs: 30 };
+    for (const next of [bad, bad, good, bad, bad]) {
+      sampler.next = next;
+      guard.tick();
+      expect(guard.fraction).toBe(1);
+    }
+    guard.tick(); // the third bad sample in a row
+    expect(guard.fraction).toBe(0.5);
+    expect(admitted(guard, 'claim', 100)).toBe(50);
+  });
+
   it('halves the fraction per bad sample down to its floor, never to zero', () => {
     const sampler = scripted();
-    const guard = new EventLoopGuard({ minFraction: 0.1 }, sampler);
+    const guard = new EventLoopGuard({ minFraction: 0.1, sustainSamples: 1 }, sampler);
     sampler.next = { delayP99Ms: 300, utilization: 1, activeMs: 100 };
     for (let i = 0; i < 20; i++) guard.tick();
     expect(guard.fraction).toBe(0.1);
@@ -56,7 +82,7 @@ describe('EventLoopGuard', () => {
 
   it('throttles every priority past the all threshold', () => {
     const sampler = scripted();
-    const guard = new EventLoopGuard({}, sampler);
+    const guard = new EventLoopGuard({ sustainSamples: 1 }, sampler);
     sampler.next = { delayP99Ms: 1500, utilization: 1, activeMs: 100 };
     guard.tick();
     guard.tick();
@@ -66,7 +92,7 @@ describe('EventLoopGuard', () => {
 
   it('recovers additively once the loop is healthy again', () => {
     const sampler = scripted();
-    const guard = new EventLoopGuard({ increase: 0.25 }, sampler);
+    const guard = new EventLoopGuard({ increase: 0.25, sustainSamples: 1 }, sampler);
     sampler.next = { delayP99Ms: 1500, utilization: 1, activeMs: 100 };
     guard.tick();
     sampler.next = { delayP99Ms: 5, utilization: 0.3, activeMs: 30 };
@@ -81,7 +107,7 @@ describe('EventLoopGuard', () => {
 
   it('adds up active time for a counter and keeps the last readings', () => {
     const sampler = scripted();
-    const guard = new EventLoopGuard({}, sampler);
+    const guard = new EventLoopGuard({ sustainSamples: 1 }, sampler);
     guard.tick();
     sampler.next = { delayP99Ms: 12, utilization: 0.9, activeMs: 90 };
     guard.tick();

@@ -45,7 +45,10 @@ class FakeLimit implements LimitCheck {
 
 function layers() {
   let sample: EventLoopSample = { delayP99Ms: 1, utilization: 0.2, activeMs: 20 };
-  const eventLoop = new EventLoopGuard({}, { sample: () => sample, close: () => undefined });
+  const eventLoop = new EventLoopGuard(
+    { sustainSamples: 1 },
+    { sample: () => sample, close: () => undefined },
+  );
   return {
     clock: { now: () => NOW },
     random: () => 0.5,
@@ -262,7 +265,7 @@ describe('AdmissionGate order: a shed answer never calls a later layer', () => {
   it('sold out: TRANCHE_EXHAUSTED without Redis, Retry-After past the next release', () => {
     const l = layers();
     const gate = gateOf(l, { userLimit: undefined });
-    l.soldOut.markSoldOut('c1', 3, RELEASE, RELEASE_ISO);
+    l.soldOut.markSoldOut('c1', 3, RELEASE, RELEASE_ISO, NOW);
     const r = rejected(gate.admit(claim('sold')));
     expect(r).toMatchObject({ status: 409, code: 'TRANCHE_EXHAUSTED', reason: 'sold_out' });
     expectWellFormed(r);
@@ -273,6 +276,29 @@ describe('AdmissionGate order: a shed answer never calls a later layer', () => {
     // Other shards, and other priorities, are not sold out.
     admittedNow(gate.admit(claim('u1')));
     admittedNow(gate.admit({ ...redeem, headers: { 'x-user-id': 'sold' } }));
+  });
+
+  it('admitUser: a claim without X-User-Id gets the per-user layers once its body is parsed', async () => {
+    const l = layers();
+    const gate = gateOf(l);
+    const noHeader: GateRequest = { method: 'POST', url: `${C}/coupons`, headers: {} };
+    const first = admittedNow(gate.admit(noHeader));
+    expect(first).toMatchObject({ userId: undefined, userLimitChecked: false });
+    expect(await gate.admitUser(first, 'u7')).toMatchObject({ admitted: true, userId: 'u7' });
+    expect(await gate.admitUser(admittedNow(gate.admit(noHeader)), 'u7')).toMatchObject({
+      admitted: true,
+    });
+    const third = admittedNow(gate.admit(noHeader));
+    expect(rejected(await gate.admitUser(third, 'u7'))).toMatchObject({ reason: 'user_rate' });
+    // Blocked in memory now: the next answer is synchronous, the store not asked again.
+    const used = l.user.used.get('u7');
+    expect(rejected(gate.admitUser(admittedNow(gate.admit(noHeader)), 'u7')).status).toBe(429);
+    expect(l.user.used.get('u7')).toBe(used);
+    // Sold out applies as at the gate; the refused requests gave their slots back.
+    l.soldOut.markSoldOut('c1', 3, RELEASE, RELEASE_ISO, NOW);
+    const sold = await gate.admitUser(admittedNow(gate.admit(noHeader)), 'sold');
+    expect(rejected(sold).code).toBe('TRANCHE_EXHAUSTED');
+    expect(l.concurrency.inflight).toBe(2);
   });
 
   it('never rejects its promise: a limiter that throws admits', async () => {

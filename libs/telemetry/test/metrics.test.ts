@@ -1,5 +1,5 @@
 import { Registry } from 'prom-client';
-import { createServiceMetrics } from '../src';
+import { createServiceMetrics, registerAdmissionMetrics, type AdmissionReading } from '../src';
 
 describe('createServiceMetrics', () => {
   it('registers default node metrics and the http metrics in the registry it is given', async () => {
@@ -20,5 +20,39 @@ describe('createServiceMetrics', () => {
     const b = createServiceMetrics(new Registry());
     a.http.requests.inc({ method: 'GET', route: '/x', status: '200' });
     expect(await b.registry.metrics()).not.toMatch(/^coupon_http_requests_total\{/m);
+  });
+});
+
+describe('registerAdmissionMetrics', () => {
+  it("exposes the gate's reading at scrape time: demand, shed by reason, in-flight, saturation", async () => {
+    const registry = new Registry();
+    const reading: AdmissionReading = {
+      received: { claim: 10, redeem: 2 },
+      shed: { concurrency: { claim: 4, redeem: 0 }, sold_out: { claim: 1 } },
+      inflight: { claim: 3, redeem: 1 },
+      concurrencyLimit: 40,
+      saturation: 0.25,
+      eventLoopActiveSeconds: 1.5,
+      eventLoopUtilization: 0.4,
+      limitChecksPending: 2,
+      limiterInsuranceAnswers: 7,
+    };
+    registerAdmissionMetrics(registry, () => reading);
+    const text = await registry.metrics();
+    expect(text).toMatch(/^coupon_requests_received_total\{priority="claim"\} 10$/m);
+    expect(text).toMatch(
+      /^coupon_admission_shed_total\{reason="concurrency",priority="claim"\} 4$/m,
+    );
+    expect(text).toMatch(/^coupon_admission_shed_total\{reason="sold_out",priority="claim"\} 1$/m);
+    expect(text).toMatch(/^coupon_admission_inflight\{priority="redeem"\} 1$/m);
+    expect(text).toMatch(/^coupon_admission_concurrency_limit 40$/m);
+    expect(text).toMatch(/^coupon_admission_saturation 0.25$/m);
+    expect(text).toMatch(/^coupon_event_loop_active_seconds_total 1.5$/m);
+    expect(text).toMatch(/^coupon_admission_limiter_insurance_total 7$/m);
+    // Counters follow the gate's cumulative counts, scrape after scrape (not added up twice).
+    reading.received = { claim: 25, redeem: 2 };
+    const again = await registry.metrics();
+    expect(again).toMatch(/^coupon_requests_received_total\{priority="claim"\} 25$/m);
+    expect(again).toMatch(/^coupon_requests_received_total\{priority="redeem"\} 2$/m);
   });
 });

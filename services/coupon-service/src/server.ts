@@ -1,6 +1,5 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Express } from 'express';
 import type { Logger } from '@coupons/telemetry';
 import type { Registry } from 'prom-client';
 import type { Readiness } from './readiness';
@@ -11,6 +10,8 @@ export interface ServerOptions {
   port: number;
   metricsPort: number;
   shutdownGraceMs: number;
+  /** Called first when draining starts (admission answers 503 UNAVAILABLE from then on). */
+  onDrain?: () => void;
   /** Stops what uses Redis in the background (the Redis-tracked clock) before Redis closes. */
   beforeRedisQuit?: () => void;
 }
@@ -31,14 +32,15 @@ export class CouponServer {
   private shutdownPromise: Promise<ShutdownOutcome> | undefined;
 
   constructor(
-    app: Express,
+    /** The API's request handler: admission in front of express. */
+    handler: RequestListener,
     registry: Registry,
     private readonly redis: RedisClient,
     private readonly readiness: Readiness,
     private readonly logger: Logger,
     private readonly options: ServerOptions,
   ) {
-    this.api = createServer(app);
+    this.api = createServer(handler);
     // Slow-loris guard: a client gets 10 s to send its headers and body.
     this.api.headersTimeout = 10_000;
     this.api.requestTimeout = 10_000;
@@ -75,6 +77,7 @@ export class CouponServer {
   private async drain(reason: string): Promise<ShutdownOutcome> {
     const started = Date.now();
     this.readiness.startDraining(started);
+    this.options.onDrain?.();
     this.logger.info(
       { reason, graceMs: this.options.shutdownGraceMs },
       'draining: readiness is false, finishing in-flight requests',

@@ -1,7 +1,8 @@
 import { RedisTimeClock } from '@coupons/budget-ledger';
 import type { Campaign, Clock } from '@coupons/campaign';
-import { createServiceMetrics, type Logger } from '@coupons/telemetry';
+import { createServiceMetrics, registerAdmissionMetrics, type Logger } from '@coupons/telemetry';
 import { Registry } from 'prom-client';
+import { ServiceAdmission } from './admission';
 import { ApiKeyStore, type ApiKeyRecord } from './auth/apiKeys';
 import { CampaignCatalog } from './campaignCatalog';
 import type { ServiceConfig } from './config/env';
@@ -20,6 +21,8 @@ export interface ServiceDeps {
   logger: Logger;
   /** Tests inject time; otherwise the service follows Redis TIME (money rule 6). */
   clock?: Clock;
+  /** Retry-After jitter (0 <= r < 1); tests fix it. */
+  random?: () => number;
 }
 
 export interface RunningService {
@@ -30,6 +33,7 @@ export interface RunningService {
   ledgers: LedgerRegistry;
   clock: Clock;
   redis: RedisClient;
+  admission: ServiceAdmission;
 }
 
 /** How often the Redis-tracked clock re-reads TIME (it runs on the monotonic clock between). */
@@ -71,24 +75,47 @@ export async function startService(deps: ServiceDeps): Promise<RunningService> {
     metrics.coupons.issuedValueFen.inc({ campaign: campaign.id }, 0);
   }
   const readiness = new Readiness(redis, deps.campaigns.length, config.redisCommandTimeoutMs);
+  const apiKeys = new ApiKeyStore(deps.apiKeys);
+  const admission = new ServiceAdmission({
+    config: config.admission,
+    redis,
+    catalog,
+    apiKeys,
+    clock,
+    ...(deps.random === undefined ? {} : { random: deps.random }),
+  });
+  registerAdmissionMetrics(metrics.registry, () => admission.reading());
   const app = createApp({
     catalog,
     ledgers,
-    apiKeys: new ApiKeyStore(deps.apiKeys),
+    apiKeys,
     clock,
     logger,
     metrics,
     readiness,
+    admission,
+    redisCommandTimeoutMs: config.redisCommandTimeoutMs,
   });
-  const server = new CouponServer(app, metrics.registry, redis, readiness, logger, {
-    host: config.http.host,
-    port: config.http.port,
-    metricsPort: config.http.metricsPort,
-    shutdownGraceMs: config.shutdownGraceMs,
-    beforeRedisQuit: () => redisClock.stop(),
-  });
+  const server = new CouponServer(
+    admission.listener(app),
+    metrics.registry,
+    redis,
+    readiness,
+    logger,
+    {
+      host: config.http.host,
+      port: config.http.port,
+      metricsPort: config.http.metricsPort,
+      shutdownGraceMs: config.shutdownGraceMs,
+      onDrain: () => admission.startDraining(),
+      beforeRedisQuit: () => {
+        redisClock.stop();
+        admission.stop();
+      },
+    },
+  );
   const { port, metricsPort } = await server.listen();
-  return { server, port, metricsPort, catalog, ledgers, clock, redis };
+  return { server, port, metricsPort, catalog, ledgers, clock, redis, admission };
 }
 
 /** Resolves true once the client is ready (and its clock has read TIME), false after timeoutMs. */

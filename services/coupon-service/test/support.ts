@@ -156,6 +156,10 @@ export async function startTestService(
     clock?: Clock | 'redis';
     campaigns?: readonly CampaignInput[];
     shutdownGraceMs?: number;
+    /** More environment (ADMISSION_*, USER_RATE_LIMIT...). */
+    env?: Record<string, string>;
+    /** Retry-After jitter; 0 (none) by default, so hints are exact. */
+    random?: () => number;
   } = {},
 ): Promise<TestService> {
   const redisEnv =
@@ -170,6 +174,7 @@ export async function startTestService(
       ...redisEnv,
       REDIS_COMMAND_TIMEOUT_MS: '300',
       SHUTDOWN_GRACE_MS: String(options.shutdownGraceMs ?? 5000),
+      ...options.env,
     },
     process.cwd(),
   );
@@ -193,6 +198,7 @@ export async function startTestService(
     ],
     logger: createLogger({ level: 'info', destination: log.stream }),
     ...(clock === undefined ? {} : { clock }),
+    random: options.random ?? (() => 0),
   });
   return {
     ...service,

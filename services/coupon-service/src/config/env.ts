@@ -17,6 +17,32 @@ export interface ServiceConfig {
   readonly apiKeys: readonly ApiKeyRecord[] | undefined;
   readonly logLevel: string;
   readonly shutdownGraceMs: number;
+  readonly admission: AdmissionConfig;
+}
+
+/** A request limit: `points` requests per `durationSeconds`, per id. */
+export interface RateLimitConfig {
+  readonly points: number;
+  readonly durationSeconds: number;
+}
+
+/** Load shedding before express (DESIGN.md "Admission"); `enabled: false` only to measure or in an emergency. */
+export interface AdmissionConfig {
+  readonly enabled: boolean;
+  /** The per-pod token bucket; off unless ADMISSION_RATE is set. */
+  readonly tokenBucket: { readonly ratePerSecond: number; readonly burst: number } | undefined;
+  readonly concurrency: {
+    readonly minLimit: number;
+    readonly maxLimit: number;
+    readonly claimShare: number;
+    readonly latencyTargetMs: number;
+  };
+  readonly eventLoop: { readonly delayP99Ms: number; readonly utilization: number };
+  /** The deadline of a request without X-Request-Timeout-Ms. */
+  readonly defaultTimeoutMs: number;
+  readonly userLimit: RateLimitConfig | undefined;
+  readonly keyLimit: RateLimitConfig | undefined;
+  readonly soldOut: { readonly retrySpreadSeconds: number; readonly probeIntervalMs: number };
 }
 
 export class ConfigError extends Error {
@@ -61,6 +87,16 @@ const hostPort = z
     return { host: entry.slice(0, at), port: Number(entry.slice(at + 1)) };
   });
 
+/** `N/S`: N requests per S seconds; `off` (or `0`) disables the limit. */
+const rateLimit = z
+  .string()
+  .regex(/^(off|0|[1-9]\d{0,8}\/[1-9]\d{0,5})$/, '"N/S" (N requests per S seconds) or "off"')
+  .transform((text): RateLimitConfig | undefined => {
+    if (text === 'off' || text === '0') return undefined;
+    const [points, seconds] = text.split('/').map(Number) as [number, number];
+    return { points, durationSeconds: seconds };
+  });
+
 const envSchema = z.object({
   NODE_ENV: z.string().default('development'),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -86,6 +122,20 @@ const envSchema = z.object({
   COUPON_API_KEYS_FILE: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(100).max(600000).default(10000),
+  ADMISSION: z.enum(['on', 'off']).default('on'),
+  ADMISSION_RATE: z.coerce.number().positive().max(1e7).optional(),
+  ADMISSION_BURST: z.coerce.number().int().min(1).max(1e7).optional(),
+  ADMISSION_CONCURRENCY_MIN: z.coerce.number().int().min(1).max(100000).default(8),
+  ADMISSION_CONCURRENCY_MAX: z.coerce.number().int().min(1).max(100000).default(512),
+  ADMISSION_CLAIM_SHARE: z.coerce.number().gt(0).max(1).default(0.8),
+  ADMISSION_LATENCY_TARGET_MS: z.coerce.number().positive().max(60000).default(100),
+  ADMISSION_EVENT_LOOP_DELAY_MS: z.coerce.number().positive().max(60000).default(200),
+  ADMISSION_EVENT_LOOP_UTILIZATION: z.coerce.number().gt(0).max(1).optional(),
+  REQUEST_TIMEOUT_DEFAULT_MS: z.coerce.number().int().min(1).max(10000).default(2000),
+  USER_RATE_LIMIT: rateLimit.prefault('30/60'),
+  API_KEY_RATE_LIMIT: rateLimit.prefault('off'),
+  SOLD_OUT_RETRY_SPREAD_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+  SOLD_OUT_PROBE_MS: z.coerce.number().int().min(10).max(3600000).default(1000),
 });
 
 function formatIssues(prefix: string, error: z.ZodError): string[] {
@@ -167,6 +217,11 @@ export function parseEnv(
   )
     issues.push('COUPON_API_KEYS or COUPON_API_KEYS_FILE: required when NODE_ENV=production');
 
+  if (present.ADMISSION_BURST !== undefined && present.ADMISSION_RATE === undefined)
+    issues.push('ADMISSION_BURST: needs ADMISSION_RATE (the token bucket is off without it)');
+  if (data !== undefined && data.ADMISSION_CONCURRENCY_MIN > data.ADMISSION_CONCURRENCY_MAX)
+    issues.push('ADMISSION_CONCURRENCY_MIN, ADMISSION_CONCURRENCY_MAX: min must not exceed max');
+
   if (issues.length > 0 || data === undefined) throw new ConfigError(issues);
 
   const config: ServiceConfig = {
@@ -186,6 +241,35 @@ export function parseEnv(
     apiKeys,
     logLevel: data.LOG_LEVEL,
     shutdownGraceMs: data.SHUTDOWN_GRACE_MS,
+    admission: {
+      enabled: data.ADMISSION === 'on',
+      tokenBucket:
+        data.ADMISSION_RATE === undefined
+          ? undefined
+          : {
+              ratePerSecond: data.ADMISSION_RATE,
+              // One second of tokens unless told otherwise.
+              burst: data.ADMISSION_BURST ?? Math.max(1, Math.ceil(data.ADMISSION_RATE)),
+            },
+      concurrency: {
+        minLimit: data.ADMISSION_CONCURRENCY_MIN,
+        maxLimit: data.ADMISSION_CONCURRENCY_MAX,
+        claimShare: data.ADMISSION_CLAIM_SHARE,
+        latencyTargetMs: data.ADMISSION_LATENCY_TARGET_MS,
+      },
+      eventLoop: {
+        delayP99Ms: data.ADMISSION_EVENT_LOOP_DELAY_MS,
+        // Unset: utilisation is measured and exported, never a reason to shed by itself.
+        utilization: data.ADMISSION_EVENT_LOOP_UTILIZATION ?? Infinity,
+      },
+      defaultTimeoutMs: data.REQUEST_TIMEOUT_DEFAULT_MS,
+      userLimit: data.USER_RATE_LIMIT,
+      keyLimit: data.API_KEY_RATE_LIMIT,
+      soldOut: {
+        retrySpreadSeconds: data.SOLD_OUT_RETRY_SPREAD_SECONDS,
+        probeIntervalMs: data.SOLD_OUT_PROBE_MS,
+      },
+    },
   };
   return deepFreeze(config);
 }

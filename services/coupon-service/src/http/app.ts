@@ -3,6 +3,7 @@ import { pinoHttp } from 'pino-http';
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '@coupons/campaign';
 import { redactUrl, type Logger, type ServiceMetrics } from '@coupons/telemetry';
+import type { ServiceAdmission } from '../admission';
 import type { ApiKeyStore } from '../auth/apiKeys';
 import type { CampaignCatalog } from '../campaignCatalog';
 import type { LedgerRegistry } from '../ledgers';
@@ -25,6 +26,9 @@ export interface AppDeps {
   logger: Logger;
   metrics: ServiceMetrics;
   readiness: Readiness;
+  admission: ServiceAdmission;
+  /** The Redis client's command timeout: a request deadline shorter than it bounds the call. */
+  redisCommandTimeoutMs: number;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -62,11 +66,17 @@ export function createApp(deps: AppDeps): Express {
   );
   app.use(healthRouter(deps.readiness));
   app.use('/v1', authenticate(deps.apiKeys), ...jsonBody());
-  const gateway = new LedgerGateway(deps.metrics.coupons);
+  const gateway = new LedgerGateway(deps.metrics.coupons, deps.clock, deps.redisCommandTimeoutMs);
   app.use(campaignsRouter(deps.catalog, deps.clock));
   app.use(budgetRouter({ catalog: deps.catalog, ledgers: deps.ledgers, gateway }));
   app.use(
-    couponsRouter({ catalog: deps.catalog, ledgers: deps.ledgers, gateway, clock: deps.clock }),
+    couponsRouter({
+      catalog: deps.catalog,
+      ledgers: deps.ledgers,
+      gateway,
+      clock: deps.clock,
+      admission: deps.admission,
+    }),
   );
   app.use((req, _res, next) => {
     next(new ApiError('NOT_FOUND', `no route ${req.method} ${redactUrl(req.path).slice(0, 200)}`));

@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import type { ApiKeyStore, ApiPrincipal, ApiScope } from '../auth/apiKeys';
 import { ApiError } from './errors';
 
-const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/;
+export const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/;
 
 export function principalOf(res: { locals: Record<string, unknown> }): ApiPrincipal {
   const principal = res.locals.principal as ApiPrincipal | undefined;

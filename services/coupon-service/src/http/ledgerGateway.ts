@@ -7,9 +7,33 @@ import type {
   RedeemResult,
   ReverseResult,
 } from '@coupons/budget-ledger';
+import type { IncomingMessage } from 'node:http';
+import type { Clock } from '@coupons/campaign';
 import type { CouponMetrics, Logger } from '@coupons/telemetry';
+import { admissionOf } from '../admission';
 import { classifyFault, faultRetryAfterSeconds, type Fault } from '../redis/faults';
 import { ApiError } from './errors';
+
+/** The context of a ledger call made for `req` (express's request, with pino-http's logger). */
+export function callContext(req: IncomingMessage & { log: Logger }): CallContext {
+  return { log: req.log, deadline: admissionOf(req)?.deadline };
+}
+
+/** What a route passes along with a ledger call: its logger, and when its caller stops waiting. */
+export interface CallContext {
+  log: Logger;
+  /** From admission (X-Request-Timeout-Ms or the default); absent when admission is off. */
+  deadline?: { atMs: number } | undefined;
+}
+
+/** The caller's deadline passed before the ledger answered (or before it was asked). */
+class DeadlinePassed extends Error {
+  constructor(readonly before: boolean) {
+    super(
+      before ? 'deadline passed before the ledger call' : 'deadline passed during the ledger call',
+    );
+  }
+}
 
 export type LedgerCommand = 'issue' | 'redeem' | 'reverse' | 'read' | 'budget';
 
@@ -46,12 +70,20 @@ function reverseOutcome(result: ReverseResult): string {
  * error middleware as a 500, stripped of ioredis's command arguments (they hold coupon codes).
  */
 export class LedgerGateway {
-  constructor(private readonly metrics: CouponMetrics) {}
+  /**
+   * @param clock the clock deadlines are on (the gate's, the service's)
+   * @param commandTimeoutMs the Redis client's own timeout: a deadline further away changes nothing
+   */
+  constructor(
+    private readonly metrics: CouponMetrics,
+    private readonly clock: Clock,
+    private readonly commandTimeoutMs: number,
+  ) {}
 
-  async issue(ledger: BudgetLedger, request: ClaimRequest, log: Logger): Promise<IssueResult> {
+  async issue(ledger: BudgetLedger, request: ClaimRequest, ctx: CallContext): Promise<IssueResult> {
     const campaign = ledger.campaignId;
     const result = await this.counted(this.metrics.claims, campaign, () =>
-      this.run('issue', ledger, log, () => ledger.issue(request)),
+      this.run('issue', ledger, ctx, () => ledger.issue(request)),
     );
     this.metrics.claims.inc({ campaign, outcome: claimOutcome(result) });
     if (result.kind === 'issued' && !result.replayed) {
@@ -64,11 +96,11 @@ export class LedgerGateway {
   async redeem(
     ledger: BudgetLedger,
     request: Parameters<BudgetLedger['redeem']>[0],
-    log: Logger,
+    ctx: CallContext,
   ): Promise<RedeemResult> {
     const campaign = ledger.campaignId;
     const result = await this.counted(this.metrics.redemptions, campaign, () =>
-      this.run('redeem', ledger, log, () => ledger.redeem(request)),
+      this.run('redeem', ledger, ctx, () => ledger.redeem(request)),
     );
     this.metrics.redemptions.inc({ campaign, outcome: redeemOutcome(result) });
     return result;
@@ -77,11 +109,11 @@ export class LedgerGateway {
   async reverse(
     ledger: BudgetLedger,
     request: Parameters<BudgetLedger['reverse']>[0],
-    log: Logger,
+    ctx: CallContext,
   ): Promise<ReverseResult> {
     const campaign = ledger.campaignId;
     const result = await this.counted(this.metrics.redemptions, campaign, () =>
-      this.run('reverse', ledger, log, () => ledger.reverse(request)),
+      this.run('reverse', ledger, ctx, () => ledger.reverse(request)),
     );
     this.metrics.redemptions.inc({ campaign, outcome: reverseOutcome(result) });
     return result;
@@ -92,13 +124,13 @@ export class LedgerGateway {
     code: string,
     shard: number,
     userId: string,
-    log: Logger,
+    ctx: CallContext,
   ): Promise<CouponRecord | undefined> {
-    return this.run('read', ledger, log, () => ledger.readCoupon(code, shard, userId));
+    return this.run('read', ledger, ctx, () => ledger.readCoupon(code, shard, userId));
   }
 
-  budget(ledger: BudgetLedger, log: Logger): Promise<BudgetSnapshot> {
-    return this.run('budget', ledger, log, () => ledger.snapshot());
+  budget(ledger: BudgetLedger, ctx: CallContext): Promise<BudgetSnapshot> {
+    return this.run('budget', ledger, ctx, () => ledger.snapshot());
   }
 
   /** Counts a call that ended without a result: a fault (unavailable) or a bug (error). */
@@ -110,7 +142,13 @@ export class LedgerGateway {
     try {
       return await call();
     } catch (err) {
-      counter.inc({ campaign, outcome: err instanceof ApiError ? 'unavailable' : 'error' });
+      const outcome =
+        err instanceof ApiError
+          ? err.code === 'OVERLOADED'
+            ? 'deadline'
+            : 'unavailable'
+          : 'error';
+      counter.inc({ campaign, outcome });
       throw err;
     }
   }
@@ -118,19 +156,38 @@ export class LedgerGateway {
   private async run<T>(
     command: LedgerCommand,
     ledger: BudgetLedger,
-    log: Logger,
+    ctx: CallContext,
     call: () => Promise<T>,
   ): Promise<T> {
+    const { log, deadline } = ctx;
+    const remainingMs = deadline === undefined ? Infinity : deadline.atMs - this.clock.now();
+    // Work whose caller has gone (it waited for a slot, a limit check, the body) is dropped here.
+    if (remainingMs <= 0) throw this.deadlinePassed(new DeadlinePassed(true), command, log);
     const stopTimer = this.metrics.redisDuration.startTimer({ command });
     try {
-      return await call();
+      return await (remainingMs < this.commandTimeoutMs ? within(remainingMs, call) : call());
     } catch (err) {
+      if (err instanceof DeadlinePassed) throw this.deadlinePassed(err, command, log);
       const fault = classifyFault(err);
       if (fault === undefined) throw withoutCommandArgs(err, command);
       throw this.unavailable(fault, command, ledger.campaignId, log);
     } finally {
       stopTimer();
     }
+  }
+
+  /**
+   * 503 OVERLOADED: the caller has stopped waiting. When the call was already sent it may still
+   * complete in Redis (as after a command timeout): a retry with the same Idempotency-Key or
+   * orderId then replays it, so nothing is issued twice.
+   */
+  private deadlinePassed(err: DeadlinePassed, command: LedgerCommand, log: Logger): ApiError {
+    log.warn({ command }, `${err.message}: answered 503`);
+    return new ApiError(
+      'OVERLOADED',
+      `the request's deadline (X-Request-Timeout-Ms) passed ${err.before ? 'before' : 'while'} the coupon ledger was asked; retry with the same request`,
+      { retryAfterSeconds: 1 },
+    );
   }
 
   private unavailable(fault: Fault, command: LedgerCommand, campaign: string, log: Logger) {
@@ -147,6 +204,23 @@ export class LedgerGateway {
     );
     return new ApiError('UNAVAILABLE', FAULT_MESSAGE[fault.reason], { retryAfterSeconds });
   }
+}
+
+/** The call's result if it comes within `ms`, else DeadlinePassed (the call is not cancelled). */
+function within<T>(ms: number, call: () => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new DeadlinePassed(false)), ms);
+    call().then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
 }
 
 /** A bug's error for the 500 log: name, message and stack, but not ioredis's `command.args`. */

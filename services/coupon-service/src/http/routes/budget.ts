@@ -5,7 +5,7 @@ import type { CampaignCatalog } from '../../campaignCatalog';
 import type { LedgerRegistry } from '../../ledgers';
 import { requireScope } from '../auth';
 import { campaignFromPath } from '../campaignParam';
-import type { LedgerGateway } from '../ledgerGateway';
+import { callContext, type LedgerGateway } from '../ledgerGateway';
 
 /**
  * The budget in fen: coupons x couponValueFen, so every figure is a whole number of coupons.
@@ -57,7 +57,7 @@ export function budgetRouter(deps: {
     const calendar = campaignFromPath(deps.catalog, req.params.campaignId);
     const ledger = deps.ledgers.get(calendar.campaign.id);
     if (ledger === undefined) throw new Error(`no ledger for campaign ${calendar.campaign.id}`);
-    const snapshot = await deps.gateway.budget(ledger, req.log);
+    const snapshot = await deps.gateway.budget(ledger, callContext(req));
     res.json(budgetView(snapshot, calendar));
   });
   return router;

@@ -1,4 +1,5 @@
 import { Router, type RequestHandler } from 'express';
+import { writeRejection } from '@coupons/admission';
 import type {
   BudgetLedger,
   IssueResult,
@@ -6,13 +7,14 @@ import type {
   ReverseResult,
 } from '@coupons/budget-ledger';
 import { toZonedIso, type CampaignCalendar, type Clock } from '@coupons/campaign';
+import { admissionOf, type ServiceAdmission } from '../../admission';
 import type { CampaignCatalog } from '../../campaignCatalog';
 import type { LedgerRegistry } from '../../ledgers';
 import { principalOf, requireScope } from '../auth';
 import { campaignFromPath } from '../campaignParam';
 import { ApiError } from '../errors';
-import type { LedgerGateway } from '../ledgerGateway';
-import { retryAfterSeconds } from '../retryAfter';
+import { callContext, type LedgerGateway } from '../ledgerGateway';
+import { retryAfterSeconds, type RetrySpread } from '../retryAfter';
 import {
   claimBodyHash,
   claimBodySchema,
@@ -31,7 +33,10 @@ export interface CouponRouteDeps {
   ledgers: LedgerRegistry;
   gateway: LedgerGateway;
   clock: Clock;
+  admission: ServiceAdmission;
 }
+
+const USER_ID_HEADER = 'X-User-Id';
 
 type Refused<R extends { kind: string }, OK extends string> = Exclude<R, { kind: OK }>;
 
@@ -40,6 +45,7 @@ export function claimRefusal(
   result: Refused<IssueResult, 'issued'>,
   calendar: CampaignCalendar,
   now: number,
+  spread: RetrySpread,
 ): ApiError {
   const { campaign } = calendar;
   const iso = (ms: number) => toZonedIso(ms, campaign.timeZone);
@@ -49,7 +55,7 @@ export function claimRefusal(
         'CAMPAIGN_NOT_STARTED',
         `campaign ${campaign.id} starts at ${iso(result.startsAt)}`,
         {
-          retryAfterSeconds: retryAfterSeconds(result.startsAt, now),
+          retryAfterSeconds: retryAfterSeconds(result.startsAt, now, spread),
           startsAt: iso(result.startsAt),
         },
       );
@@ -63,7 +69,7 @@ export function claimRefusal(
         'TRANCHE_EXHAUSTED',
         `the budget released so far is gone; more is released at ${iso(result.nextReleaseAt)}`,
         {
-          retryAfterSeconds: retryAfterSeconds(result.nextReleaseAt, now),
+          retryAfterSeconds: retryAfterSeconds(result.nextReleaseAt, now, spread),
           nextReleaseAt: iso(result.nextReleaseAt),
         },
       );
@@ -90,7 +96,7 @@ export function claimRefusal(
             `this user has the daily limit of ${campaign.perUser.daily} coupons; a new day starts at ${iso(result.retryAt)}`,
             {
               limit: 'daily',
-              retryAfterSeconds: retryAfterSeconds(result.retryAt, now),
+              retryAfterSeconds: retryAfterSeconds(result.retryAt, now, spread),
               retryAt: iso(result.retryAt),
             },
           );
@@ -166,24 +172,61 @@ export function couponsRouter(deps: CouponRouteDeps): Router {
     return ledger;
   };
 
+  const spread: RetrySpread = {
+    spreadSeconds: deps.admission.soldOutSpreadSeconds,
+    random: deps.admission.random,
+  };
   router.post(base, requireScope('coupons:issue'), noStore, async (req, res) => {
     const calendar = campaignFromPath(deps.catalog, req.params.campaignId);
     const input = validate({
       body: [claimBodySchema, req.body],
       'Idempotency-Key': [idempotencyKeySchema, req.get('Idempotency-Key')],
     });
+    const { userId } = input.body;
+    // The gate charged the header's user; a different body would charge someone else's limit.
+    const headerUserId = req.get(USER_ID_HEADER);
+    if (headerUserId !== undefined && headerUserId !== userId)
+      throw new ApiError('INVALID_REQUEST', `${USER_ID_HEADER} must equal the body's userId`, {
+        details: [{ field: USER_ID_HEADER, problem: "differs from the body's userId" }],
+      });
+    const admitted = admissionOf(req);
+    const gate = deps.admission.gate;
+    if (admitted !== undefined && admitted.userId === undefined && gate !== undefined) {
+      // No X-User-Id: the per-user limit and the sold-out fast path apply now, from the body.
+      const decision = await gate.admitUser(admitted, userId);
+      if (!decision.admitted) {
+        writeRejection(res, decision);
+        return;
+      }
+    }
+    const ledger = ledgerOf(calendar);
     const result = await deps.gateway.issue(
-      ledgerOf(calendar),
+      ledger,
       {
         apiKeyId: principalOf(res).keyId,
-        userId: input.body.userId,
+        userId,
         idempotencyKey: input['Idempotency-Key'],
         bodyHash: claimBodyHash(input.body),
       },
-      req.log,
+      callContext(req),
     );
     const now = deps.clock.now();
-    if (result.kind !== 'issued') throw claimRefusal(result, calendar, now);
+    const soldOut = deps.admission.soldOut;
+    if (result.kind === 'tranche_exhausted') {
+      const zone = calendar.campaign.timeZone;
+      const iso = toZonedIso(result.nextReleaseAt, zone);
+      soldOut.markSoldOut(
+        calendar.campaign.id,
+        ledger.shardOf(userId),
+        result.nextReleaseAt,
+        iso,
+        now,
+      );
+    }
+    if (result.kind !== 'issued') throw claimRefusal(result, calendar, now, spread);
+    // Issued on a shard marked sold out (a probe): rebalancing moved budget in, so open it again.
+    if (!result.replayed && soldOut.holds(calendar.campaign.id))
+      soldOut.clear(calendar.campaign.id, ledger.shardOf(userId));
     if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
     res.status(201).json({ coupon: couponView(result.coupon, calendar, now) });
   });
@@ -195,7 +238,13 @@ export function couponsRouter(deps: CouponRouteDeps): Router {
       userId: [userIdSchema, req.query.userId],
     });
     const { code, shard } = couponTarget(input.code, calendar);
-    const record = await deps.gateway.read(ledgerOf(calendar), code, shard, input.userId, req.log);
+    const record = await deps.gateway.read(
+      ledgerOf(calendar),
+      code,
+      shard,
+      input.userId,
+      callContext(req),
+    );
     if (record === undefined) throw couponNotFound();
     res.json({ coupon: couponView(record, calendar, deps.clock.now()) });
   });
@@ -214,7 +263,7 @@ export function couponsRouter(deps: CouponRouteDeps): Router {
       const result = await deps.gateway.redeem(
         ledgerOf(calendar),
         { code, shard, ...input.body },
-        req.log,
+        callContext(req),
       );
       if (result.kind !== 'redeemed') throw redemptionRefusal(result, calendar);
       if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
@@ -240,7 +289,7 @@ export function couponsRouter(deps: CouponRouteDeps): Router {
       const result = await deps.gateway.reverse(
         ledgerOf(calendar),
         { code, shard, userId: input.userId, orderId: input.orderId },
-        req.log,
+        callContext(req),
       );
       if (result.kind !== 'reversed') throw reversalRefusal(result, input.orderId);
       if (!result.changed) res.setHeader('Idempotent-Replayed', 'true');

@@ -1,0 +1,186 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import {
+  AdmissionGate,
+  ConcurrencyLimit,
+  EventLoopGuard,
+  RequestLimiter,
+  SoldOutCache,
+  TokenBucket,
+  writeRejection,
+  type Admitted,
+  type Decision,
+} from '@coupons/admission';
+import { shardOfUser } from '@coupons/budget-ledger';
+import type { Clock } from '@coupons/campaign';
+import type { AdmissionReading } from '@coupons/telemetry';
+import type { ApiKeyStore } from './auth/apiKeys';
+import type { CampaignCatalog } from './campaignCatalog';
+import type { AdmissionConfig } from './config/env';
+import { BEARER } from './http/auth';
+import type { RedisClient } from './redis/client';
+
+/** Probes are never shed: a pod busy shedding is alive, and its readiness says what it is. */
+const PROBES = new Set(['/healthz', '/readyz']);
+
+const admittedRequests = new WeakMap<IncomingMessage, Admitted>();
+
+/** What the gate decided for a request express is serving; undefined when admission is off. */
+export function admissionOf(req: IncomingMessage): Admitted | undefined {
+  return admittedRequests.get(req);
+}
+
+export interface AdmissionDeps {
+  config: AdmissionConfig;
+  redis: RedisClient;
+  catalog: CampaignCatalog;
+  apiKeys: ApiKeyStore;
+  /** The service's (Redis-tracked) clock: a sold-out shard opens exactly at the ledger's release. */
+  clock: Clock;
+  random?: () => number;
+}
+
+/**
+ * The service's admission control (DESIGN.md "Admission"), assembled from @coupons/admission:
+ * the gate the raw request handler asks first, the sold-out cache the claim route feeds, and the
+ * reading the metrics scrape. Disabled (ADMISSION=off) it is a pass-through.
+ */
+export class ServiceAdmission {
+  readonly gate: AdmissionGate | undefined;
+  readonly soldOut: SoldOutCache;
+  readonly soldOutSpreadSeconds: number;
+  readonly random: () => number;
+  private readonly eventLoop: EventLoopGuard | undefined;
+  private readonly limiters: RequestLimiter[] = [];
+
+  constructor(deps: AdmissionDeps) {
+    const { config } = deps;
+    this.random = deps.random ?? Math.random;
+    this.soldOutSpreadSeconds = config.soldOut.retrySpreadSeconds;
+    this.soldOut = new SoldOutCache({ probeIntervalMs: config.soldOut.probeIntervalMs });
+    if (!config.enabled) return;
+
+    this.eventLoop = new EventLoopGuard({
+      claims: {
+        delayP99Ms: config.eventLoop.delayP99Ms,
+        utilization: config.eventLoop.utilization,
+      },
+    }).start();
+    const userLimit =
+      config.userLimit === undefined
+        ? undefined
+        : this.limiter(deps.redis, 'coupons:rl:user', config.userLimit);
+    const keyLimit =
+      config.keyLimit === undefined
+        ? undefined
+        : this.limiter(deps.redis, 'coupons:rl:key', config.keyLimit);
+    const { catalog, apiKeys } = deps;
+    this.gate = new AdmissionGate({
+      clock: deps.clock,
+      random: this.random,
+      eventLoop: this.eventLoop,
+      ...(config.tokenBucket === undefined
+        ? {}
+        : { tokenBucket: new TokenBucket(config.tokenBucket) }),
+      concurrency: new ConcurrencyLimit(config.concurrency),
+      deadline: { defaultMs: config.defaultTimeoutMs },
+      ...(userLimit === undefined ? {} : { userLimit: { limiter: userLimit } }),
+      ...(keyLimit === undefined
+        ? {}
+        : {
+            keyLimit: {
+              limiter: keyLimit,
+              keyIdOf: (authorization: string) => {
+                const key = BEARER.exec(authorization)?.[1];
+                return key === undefined ? undefined : apiKeys.authenticate(key)?.keyId;
+              },
+            },
+          }),
+      soldOut: {
+        cache: this.soldOut,
+        // The raw path segment: an unknown (or percent-encoded) id is no shard, so no fast path.
+        shardOf: (campaignId, userId) => {
+          const calendar = catalog.get(campaignId);
+          return calendar === undefined ? undefined : shardOfUser(userId, calendar.campaign.shards);
+        },
+      },
+      retry: { soldOutSpreadSeconds: config.soldOut.retrySpreadSeconds },
+    });
+  }
+
+  /**
+   * The API server's request handler: the gate first, express only for admitted work. A shed
+   * request is answered here, from a precomputed body, without parsing, routing, auth or Redis.
+   */
+  listener(app: RequestListener): RequestListener {
+    const gate = this.gate;
+    if (gate === undefined) return app;
+    const serve = (req: IncomingMessage, res: ServerResponse, decision: Decision): void => {
+      if (!decision.admitted) {
+        writeRejection(res, decision);
+        return;
+      }
+      if (res.destroyed) {
+        // The caller left while its limit was checked: free the slot, learn nothing.
+        decision.permit.release();
+        return;
+      }
+      const started = performance.now();
+      res.once('close', () => {
+        decision.permit.release({
+          latencyMs: performance.now() - started,
+          dropped: !res.writableFinished,
+        });
+      });
+      admittedRequests.set(req, decision);
+      void app(req, res);
+    };
+    return (req, res) => {
+      if (PROBES.has(req.url ?? '')) {
+        void app(req, res);
+        return;
+      }
+      const decision = gate.admit(req);
+      if (decision instanceof Promise) void decision.then((d) => serve(req, res, d));
+      else serve(req, res, decision);
+    };
+  }
+
+  /** Shutdown: every request from now on is answered 503 UNAVAILABLE with Connection: close. */
+  startDraining(): void {
+    this.gate?.startDraining();
+  }
+
+  stop(): void {
+    this.eventLoop?.stop();
+  }
+
+  /** For the metrics scrape; zeros when admission is off. */
+  reading(): AdmissionReading {
+    const limiterInsuranceAnswers = this.limiters.reduce((n, l) => n + l.insuranceAnswers, 0);
+    if (this.gate === undefined) {
+      return {
+        received: {},
+        shed: {},
+        inflight: {},
+        concurrencyLimit: 0,
+        saturation: 0,
+        eventLoopActiveSeconds: 0,
+        eventLoopUtilization: 0,
+        limitChecksPending: 0,
+        limiterInsuranceAnswers,
+      };
+    }
+    return { ...this.gate.snapshot(), limiterInsuranceAnswers };
+  }
+
+  private limiter(
+    redis: RedisClient,
+    keyPrefix: string,
+    limit: { points: number; durationSeconds: number },
+  ): RequestLimiter {
+    const limiter = new RequestLimiter(redis, { ...limit, keyPrefix });
+    this.limiters.push(limiter);
+    return limiter;
+  }
+}
