@@ -9,6 +9,7 @@ export const SERVER_NAMES = [
   'naive',
   'protected',
   'service',
+  'service-off',
   'service-info',
 ] as const;
 export type ServerName = (typeof SERVER_NAMES)[number];
@@ -19,6 +20,7 @@ export const LABELS: Record<ServerName, string> = {
   naive: 'naive twin',
   protected: 'protected twin',
   service: 'service (LOG_LEVEL=warn)',
+  'service-off': 'service, ADMISSION=off',
   'service-info': 'service (LOG_LEVEL=info)',
 };
 
@@ -29,6 +31,7 @@ export const CLAIMS: Record<ServerName, boolean> = {
   naive: true,
   protected: true,
   service: true,
+  'service-off': true,
   'service-info': true,
 };
 
@@ -57,14 +60,15 @@ export function launchFor(
     logFile: join(ctx.dir, `${name}.log`),
     nodeArgs: options.nodeArgs ?? [],
   };
-  if (name === 'service' || name === 'service-info') {
+  if (name === 'service' || name === 'service-off' || name === 'service-info') {
     return {
       ...common,
       script: SERVICE_MAIN,
       env: {
         ...base,
         ...ctx.service.env,
-        LOG_LEVEL: name === 'service' ? 'warn' : 'info',
+        LOG_LEVEL: name === 'service-info' ? 'info' : 'warn',
+        ...(name === 'service-off' ? { ADMISSION: 'off' } : {}),
         ...options.env,
       },
       // main.ts prints this on stderr once the ledger is initialised; pino logs go to stdout.

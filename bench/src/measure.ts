@@ -61,7 +61,8 @@ async function checkAnswers(
   server: RunningServer,
   expectShed: boolean,
 ): Promise<void> {
-  if (name === 'service' || name === 'service-info') await waitReady(`${server.baseUrl}/readyz`);
+  if (name === 'service' || name === 'service-off' || name === 'service-info')
+    await waitReady(`${server.baseUrl}/readyz`);
   const spec = bench.requests('check')(0);
   const res = await fetch(`${server.baseUrl}${spec.path}`, {
     method: spec.method,
@@ -182,6 +183,9 @@ export function openPoint(
   // The runner's schedule: arrival k comes when the area under the rate reaches k.
   const firstHoldArrival = Math.ceil((targetRate * rampMs) / 1000 / 2);
   let holdServed = 0;
+  // 2xx per second of the hold, by when each request was scheduled: a collapse shows as a dip.
+  const holdSeconds = Math.max(1, Math.floor(holdMs / 1000));
+  const perHoldSecond = new Array<number>(holdSeconds).fill(0);
   return withServer(bench, name, { env }, async (server) => {
     const measured = await measure(bench, name, server, () =>
       runOpenModel({
@@ -194,7 +198,10 @@ export function openPoint(
         timeoutMs: bench.settings.timeoutMs,
         makeRequest: bench.requests(nextTag()),
         onResponse: (i, status) => {
-          if (i >= firstHoldArrival && status >= 200 && status < 300) holdServed += 1;
+          if (i < firstHoldArrival || status < 200 || status >= 300) return;
+          holdServed += 1;
+          const second = Math.floor((i - firstHoldArrival) / targetRate);
+          if (second < holdSeconds) perHoldSecond[second] = (perHoldSecond[second] ?? 0) + 1;
         },
       }),
     );
@@ -206,6 +213,7 @@ export function openPoint(
       multiple,
       targetRate,
       holdGoodputPerSecond,
+      holdWorstSecondGoodput: Math.min(...perHoldSecond),
       ...measured,
     };
   });

@@ -15,6 +15,8 @@ export interface PointResult {
   targetRate?: number;
   /** open model: 2xx within the timeout per second, for requests scheduled after the ramp */
   holdGoodputPerSecond?: number;
+  /** open model: the fewest 2xx of any one second of the hold (requests scheduled in it) */
+  holdWorstSecondGoodput?: number;
   report: LoadReport & { throughputPerSecond?: number };
   /** wall time of the measured run, ms */
   wallMs: number;

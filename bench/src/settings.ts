@@ -19,7 +19,8 @@ const USAGE = `usage: node bench/dist/src/run.js [--quick] [--repeat N] [--profi
   --quick       one repeat, shorter points, offered load 1x and 3x only (under 2 minutes)
   --repeat N    repeats of every point (default 3; medians with min-max are reported)
   --profile     always profile the service (node --cpu-prof) during a closed-loop run
-  --no-profile  never profile (default: profile when service < 0.9x naive twin)`;
+  --no-profile  never profile (default: profile when service < 0.9x naive twin)
+  --multiples L offered loads of the open model, e.g. 3,10 (default 0.5,1,3,10; --quick 1,3)`;
 
 export function parseSettings(argv: readonly string[]): BenchSettings {
   const { values } = parseArgs({
@@ -29,6 +30,7 @@ export function parseSettings(argv: readonly string[]): BenchSettings {
       repeat: { type: 'string' },
       profile: { type: 'boolean' },
       'no-profile': { type: 'boolean' },
+      multiples: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -38,6 +40,9 @@ export function parseSettings(argv: readonly string[]): BenchSettings {
   const repeat = values.repeat === undefined ? (quick ? 1 : 3) : Number(values.repeat);
   if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20)
     throw new UsageError(`--repeat must be an integer from 1 to 20\n${USAGE}`);
+  const multiples = values.multiples?.split(',').map(Number);
+  if (multiples !== undefined && !multiples.every((m) => m > 0 && m <= 100))
+    throw new UsageError(`--multiples must be numbers from 0 to 100, comma-separated\n${USAGE}`);
   return {
     quick,
     repeat,
@@ -48,18 +53,27 @@ export function parseSettings(argv: readonly string[]): BenchSettings {
       ? {
           warmupMs: 1000,
           durationMs: 4000,
-          servers: ['node-http', 'express', 'naive', 'protected', 'service'],
+          servers: ['node-http', 'express', 'naive', 'protected', 'service-off', 'service'],
         }
       : {
           warmupMs: 2000,
           durationMs: 10_000,
-          servers: ['node-http', 'express', 'naive', 'protected', 'service', 'service-info'],
+          servers: [
+            'node-http',
+            'express',
+            'naive',
+            'protected',
+            'service-off',
+            'service',
+            'service-info',
+          ],
         },
     shed: quick ? { warmupMs: 500, durationMs: 3000 } : { warmupMs: 1000, durationMs: 5000 },
     open: {
       ...(quick
         ? { rampMs: 1000, holdMs: 5000, multiples: [1, 3] }
         : { rampMs: 2000, holdMs: 10_000, multiples: [0.5, 1, 3, 10] }),
+      ...(multiples === undefined ? {} : { multiples }),
       servers: ['naive', 'protected', 'service'],
     },
   };

@@ -58,6 +58,8 @@ export interface ConcurrencyCheck {
 export interface LimitCheck {
   /** Synchronous: ms the id stays refused without asking the store (0 = not blocked). */
   blockedMs(id: string, now: number): number;
+  /** Synchronous: admit this request without `consume` (an id's first in the window); optional. */
+  freePass?(id: string, now: number): boolean;
   consume(id: string, now: number): Promise<LimitVerdict>;
 }
 export interface SoldOutCheck {
@@ -210,7 +212,7 @@ export class AdmissionGate {
     }
 
     const userId = this.userIdOf(req.headers, cls.userId);
-    const user =
+    let user =
       userId !== undefined && this.userPriorities.has(p) ? o.userLimit?.limiter : undefined;
     const keyId = this.keyIdOf(req.headers, p);
     const key = keyId !== undefined ? o.keyLimit?.limiter : undefined;
@@ -227,6 +229,8 @@ export class AdmissionGate {
     // An id over its limit is refused from memory, synchronously; only the others ask Redis.
     const userBlockedMs = user !== undefined ? user.blockedMs(userId as string, now) : 0;
     if (userBlockedMs > 0) return this.rateLimited('user_rate', admitted, userBlockedMs);
+    if (user?.freePass?.(userId as string, now) === true) user = undefined;
+    if (user === undefined && key === undefined) return this.soldOutOrAdmit(admitted, now);
     const keyBlockedMs = key !== undefined ? key.blockedMs(keyId as string, now) : 0;
     if (keyBlockedMs > 0) return this.rateLimited('key_rate', admitted, keyBlockedMs);
     return this.checkLimits(admitted, user, keyId, key, now);
@@ -246,6 +250,7 @@ export class AdmissionGate {
     if (user === undefined || admitted.userLimitChecked) return this.soldOutOrAdmit(withUser, now);
     const blockedMs = user.blockedMs(userId, now);
     if (blockedMs > 0) return this.rateLimited('user_rate', withUser, blockedMs);
+    if (user.freePass?.(userId, now) === true) return this.soldOutOrAdmit(withUser, now);
     return this.checkLimits(withUser, user, undefined, undefined, now);
   }
 

@@ -29,6 +29,8 @@ export interface Rejection {
   readonly body: Buffer;
   /** Content-Type, Content-Length, Retry-After, Cache-Control (and Connection: close when draining). */
   readonly headers: Readonly<OutgoingHttpHeaders>;
+  /** The same headers as a flat [name, value, ...] list: writeHead takes it without copying. */
+  readonly rawHeaders: readonly string[];
 }
 
 const ANSWER: Record<Exclude<ShedReason, 'sold_out'>, [503 | 429, RejectionCode, string]> = {
@@ -122,7 +124,7 @@ export function soldOutRejection(
 
 /** Writes a shed answer: one writeHead, one end. Keep-alive stays (but for draining). */
 export function writeRejection(res: ServerResponse, r: Rejection): void {
-  res.writeHead(r.status, r.headers as OutgoingHttpHeaders).end(r.body);
+  res.writeHead(r.status, r.rawHeaders as string[]).end(r.body);
 }
 
 function errorBody(code: RejectionCode, message: string, seconds: number): string {
@@ -146,6 +148,7 @@ function rejection(
   };
   // A draining instance tells keep-alive clients to reconnect, and so to reach another pod.
   if (reason === 'draining') headers.connection = 'close';
+  const rawHeaders = Object.entries(headers).flatMap(([name, value]) => [name, String(value)]);
   return Object.freeze({
     admitted: false,
     status,
@@ -155,5 +158,6 @@ function rejection(
     retryAfterSeconds,
     body,
     headers: Object.freeze(headers),
+    rawHeaders: Object.freeze(rawHeaders),
   });
 }

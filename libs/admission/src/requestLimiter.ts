@@ -14,6 +14,15 @@ export interface RequestLimitOptions {
   insurancePoints?: number;
   /** Ids remembered as blocked in memory at most (default 100,000). */
   maxBlocked?: number;
+  /**
+   * An id's first request in a window on this pod is admitted without asking Redis (`freePass`),
+   * and not counted there: in a flash crowd most users send one claim, and the Redis round trip
+   * would cost them ~10% of a claim's CPU for nothing. An id then gets at most `points` + one per
+   * pod per window fleet-wide. Ids remembered per window at most: `maxFirstSeen` (default
+   * 200,000; past it, every request asks Redis). Off unless true.
+   */
+  firstRequestLocal?: boolean;
+  maxFirstSeen?: number;
 }
 
 export type LimitVerdict = { limited: false } | { limited: true; retryAfterMs: number };
@@ -43,6 +52,7 @@ export class RequestLimiter {
   private readonly insurance: InsuranceLimiter;
   private readonly limiter: RateLimiterRedis;
   private readonly blocked: BlockList;
+  private readonly firstSeen: FirstSeen | undefined;
 
   /** @param storeClient an ioredis Redis or Cluster (any client RateLimiterRedis accepts). */
   constructor(
@@ -51,6 +61,10 @@ export class RequestLimiter {
   ) {
     const { points, durationSeconds, keyPrefix } = options;
     this.blocked = new BlockList(options.maxBlocked ?? DEFAULT_MAX_BLOCKED);
+    this.firstSeen =
+      options.firstRequestLocal === true
+        ? new FirstSeen(durationSeconds * 1000, options.maxFirstSeen ?? DEFAULT_MAX_FIRST_SEEN)
+        : undefined;
     this.insurance = new InsuranceLimiter({
       points: options.insurancePoints ?? points,
       duration: durationSeconds,
@@ -86,6 +100,14 @@ export class RequestLimiter {
   }
 
   /**
+   * Synchronous: true when this is `id`'s first request in the window on this pod (and
+   * firstRequestLocal is on), so it is admitted without `consume`; the id is remembered.
+   */
+  freePass(id: string, now: number): boolean {
+    return this.firstSeen?.firstTime(id, now) ?? false;
+  }
+
+  /**
    * Counts one request for `id`, made at `now` (epoch ms on the gate's clock). Never rejects: a
    * limit that cannot be checked admits.
    */
@@ -108,5 +130,36 @@ export class RequestLimiter {
         return ALLOWED;
       },
     );
+  }
+}
+
+export const DEFAULT_MAX_FIRST_SEEN = 200_000;
+
+/**
+ * Ids seen in the current or the previous window (two generations of a Set, rotated every
+ * window), so an id is "first" at most once per one to two windows. Bounded: when the current
+ * generation is full, nobody is first any more until it rotates.
+ */
+class FirstSeen {
+  private current = new Set<string>();
+  private previous = new Set<string>();
+  private rotateAt = -Infinity;
+
+  constructor(
+    private readonly windowMs: number,
+    private readonly max: number,
+  ) {}
+
+  firstTime(id: string, now: number): boolean {
+    if (now >= this.rotateAt) {
+      // A clock that jumped a whole window ahead forgets both generations.
+      this.previous = now - this.rotateAt >= this.windowMs ? new Set() : this.current;
+      this.current = new Set();
+      this.rotateAt = now + this.windowMs;
+    }
+    if (this.current.has(id) || this.previous.has(id)) return false;
+    if (this.current.size >= this.max) return false;
+    this.current.add(id);
+    return true;
   }
 }

@@ -208,6 +208,21 @@ describe('AdmissionGate order: a shed answer never calls a later layer', () => {
     expect(ok.deadline.remainingMs(NOW)).toBe(400);
   });
 
+  it('user limit: a free pass (an id first seen in the window) admits synchronously, no store call', () => {
+    const l = layers();
+    const passes = new Set(['fresh']);
+    const limiter = Object.assign(l.user, {
+      freePass: (id: string) => passes.delete(id),
+    });
+    const gate = gateOf(l, { userLimit: { limiter } });
+    const s = spies(l);
+    expect(admittedNow(gate.admit(claim('fresh'))).userLimitChecked).toBe(true);
+    expect(s.userConsume).not.toHaveBeenCalled();
+    // Its next request is no longer free: counted in the store (a promise).
+    expect(gate.admit(claim('fresh'))).toBeInstanceOf(Promise);
+    expect(s.userConsume).toHaveBeenCalledTimes(1);
+  });
+
   it('user limit: a user blocked in memory is refused synchronously, Redis untouched', () => {
     const l = layers();
     const gate = gateOf(l);

@@ -49,6 +49,33 @@ describeWithRedis('RequestLimiter (rate-limiter-flexible RateLimiterRedis)', (ta
     expect(limiter.insuranceAnswers).toBe(0);
   });
 
+  it("firstRequestLocal: an id's first request per window on this pod costs no Redis call", async () => {
+    const keyPrefix = prefix();
+    const limiter = new RequestLimiter(client, {
+      points: 2,
+      durationSeconds: 60,
+      keyPrefix,
+      firstRequestLocal: true,
+      maxFirstSeen: 2,
+    });
+    expect(limiter.freePass('u1', NOW)).toBe(true);
+    expect(await client.get(`${keyPrefix}:u1`)).toBeNull();
+    // The second request of the window is not free: it is counted in Redis, then the limit holds.
+    expect(limiter.freePass('u1', NOW + 1000)).toBe(false);
+    await expect(limiter.consume('u1', NOW + 1000)).resolves.toEqual({ limited: false });
+    await expect(limiter.consume('u1', NOW + 1000)).resolves.toEqual({ limited: false });
+    await expect(limiter.consume('u1', NOW + 1000)).resolves.toMatchObject({ limited: true });
+    // Still remembered in the next window (two generations), forgotten after it.
+    expect(limiter.freePass('u1', NOW + 61_000)).toBe(false);
+    expect(limiter.freePass('u1', NOW + 121_000)).toBe(true);
+    // Bounded: past maxFirstSeen ids in a window, nobody gets a free pass.
+    expect(limiter.freePass('u2', NOW + 121_000)).toBe(true);
+    expect(limiter.freePass('u3', NOW + 121_000)).toBe(false);
+    // Off by default.
+    const plain = new RequestLimiter(client, { points: 2, durationSeconds: 60, keyPrefix });
+    expect(plain.freePass('u9', NOW)).toBe(false);
+  });
+
   it('shares the count between pods, so a request over the limit is refused and counted', async () => {
     const keyPrefix = prefix();
     const podA = new RequestLimiter(client, { points: 3, durationSeconds: 60, keyPrefix });

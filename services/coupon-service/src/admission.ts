@@ -69,11 +69,11 @@ export class ServiceAdmission {
     const userLimit =
       config.userLimit === undefined
         ? undefined
-        : this.limiter(deps.redis, 'coupons:rl:user', config.userLimit);
+        : this.limiter(deps.redis, 'coupons:rl:user', config.userLimit, true);
     const keyLimit =
       config.keyLimit === undefined
         ? undefined
-        : this.limiter(deps.redis, 'coupons:rl:key', config.keyLimit);
+        : this.limiter(deps.redis, 'coupons:rl:key', config.keyLimit, false);
     const { catalog, apiKeys } = deps;
     this.gate = new AdmissionGate({
       clock: deps.clock,
@@ -178,8 +178,10 @@ export class ServiceAdmission {
     redis: RedisClient,
     keyPrefix: string,
     limit: { points: number; durationSeconds: number },
+    /** Users: most of a crowd claims once, so a first claim per window skips Redis. */
+    firstRequestLocal: boolean,
   ): RequestLimiter {
-    const limiter = new RequestLimiter(redis, { ...limit, keyPrefix });
+    const limiter = new RequestLimiter(redis, { ...limit, keyPrefix, firstRequestLocal });
     this.limiters.push(limiter);
     return limiter;
   }

@@ -9,6 +9,10 @@ export interface ServerOptions {
   host: string;
   port: number;
   metricsPort: number;
+  /** Bounded connections: past this many a new API connection is closed at once. */
+  maxConnections?: number;
+  /** The kernel's accept queue for the API port. */
+  listenBacklog?: number;
   shutdownGraceMs: number;
   /** Called first when draining starts (admission answers 503 UNAVAILABLE from then on). */
   onDrain?: () => void;
@@ -45,6 +49,9 @@ export class CouponServer {
     this.api.headersTimeout = 10_000;
     this.api.requestTimeout = 10_000;
     this.api.keepAliveTimeout = 5_000;
+    // Beyond what the shed path can answer, work waits in the kernel (the accept queue, socket
+    // buffers) and the caller's timeout takes over; these bound what this process holds.
+    if (options.maxConnections !== undefined) this.api.maxConnections = options.maxConnections;
     this.metrics = createServer((req, res) => {
       if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
         res
@@ -63,7 +70,12 @@ export class CouponServer {
   }
 
   async listen(): Promise<{ port: number; metricsPort: number }> {
-    const port = await listenOn(this.api, this.options.host, this.options.port);
+    const port = await listenOn(
+      this.api,
+      this.options.host,
+      this.options.port,
+      this.options.listenBacklog,
+    );
     const metricsPort = await listenOn(this.metrics, this.options.host, this.options.metricsPort);
     return { port, metricsPort };
   }
@@ -109,10 +121,10 @@ export class CouponServer {
   }
 }
 
-function listenOn(server: Server, host: string, port: number): Promise<number> {
+function listenOn(server: Server, host: string, port: number, backlog?: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, ...(backlog === undefined ? {} : { backlog }) }, () => {
       server.off('error', reject);
       resolve((server.address() as AddressInfo).port);
     });

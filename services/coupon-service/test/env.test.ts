@@ -46,11 +46,19 @@ describe('parseEnv', () => {
         COUPON_API_KEYS: JSON.stringify([key('chat', 's3cret', ['coupons:issue', 'coupons:read'])]),
         LOG_LEVEL: 'warn',
         SHUTDOWN_GRACE_MS: '25000',
+        HTTP_MAX_CONNECTIONS: '1000',
+        HTTP_LISTEN_BACKLOG: '128',
       },
       '/srv',
     );
     expect(config.production).toBe(true);
-    expect(config.http).toEqual({ host: '0.0.0.0', port: 9000, metricsPort: 9100 });
+    expect(config.http).toEqual({
+      host: '0.0.0.0',
+      port: 9000,
+      metricsPort: 9100,
+      maxConnections: 1000,
+      listenBacklog: 128,
+    });
     expect(config.redis).toEqual({
       mode: 'cluster',
       nodes: [
@@ -64,6 +72,64 @@ describe('parseEnv', () => {
     ]);
     expect(config.logLevel).toBe('warn');
     expect(config.shutdownGraceMs).toBe(25000);
+  });
+
+  it('reads the admission settings, with defaults that shed before express', () => {
+    expect(parseEnv({}, '/srv').admission).toEqual({
+      enabled: true,
+      tokenBucket: undefined,
+      concurrency: { minLimit: 8, maxLimit: 256, claimShare: 0.8, latencyTargetMs: 20 },
+      eventLoop: { delayP99Ms: 200, utilization: Infinity },
+      defaultTimeoutMs: 2000,
+      userLimit: { points: 30, durationSeconds: 60 },
+      keyLimit: undefined,
+      soldOut: { retrySpreadSeconds: 60, probeIntervalMs: 1000 },
+    });
+    const config = parseEnv(
+      {
+        ADMISSION: 'off',
+        ADMISSION_RATE: '1500',
+        ADMISSION_CONCURRENCY_MIN: '4',
+        ADMISSION_CONCURRENCY_MAX: '64',
+        ADMISSION_CLAIM_SHARE: '0.5',
+        ADMISSION_LATENCY_TARGET_MS: '50',
+        ADMISSION_EVENT_LOOP_DELAY_MS: '100',
+        ADMISSION_EVENT_LOOP_UTILIZATION: '0.95',
+        REQUEST_TIMEOUT_DEFAULT_MS: '800',
+        USER_RATE_LIMIT: 'off',
+        API_KEY_RATE_LIMIT: '5000/1',
+        SOLD_OUT_RETRY_SPREAD_SECONDS: '120',
+        SOLD_OUT_PROBE_MS: '250',
+      },
+      '/srv',
+    );
+    expect(config.admission).toEqual({
+      enabled: false,
+      // One second of tokens when ADMISSION_BURST is not set.
+      tokenBucket: { ratePerSecond: 1500, burst: 1500 },
+      concurrency: { minLimit: 4, maxLimit: 64, claimShare: 0.5, latencyTargetMs: 50 },
+      eventLoop: { delayP99Ms: 100, utilization: 0.95 },
+      defaultTimeoutMs: 800,
+      userLimit: undefined,
+      keyLimit: { points: 5000, durationSeconds: 1 },
+      soldOut: { retrySpreadSeconds: 120, probeIntervalMs: 250 },
+    });
+    expect(
+      parseEnv({ ADMISSION_RATE: '10', ADMISSION_BURST: '3' }, '/srv').admission.tokenBucket,
+    ).toEqual({ ratePerSecond: 10, burst: 3 });
+  });
+
+  it('refuses admission settings that cannot work', () => {
+    const fields = (env: Record<string, string>) =>
+      issuesOf(env).map((issue) => issue.split(':')[0]);
+    expect(fields({ ADMISSION_BURST: '5' })).toEqual(['ADMISSION_BURST']);
+    expect(fields({ ADMISSION_CONCURRENCY_MIN: '10', ADMISSION_CONCURRENCY_MAX: '5' })).toEqual([
+      'ADMISSION_CONCURRENCY_MIN, ADMISSION_CONCURRENCY_MAX',
+    ]);
+    expect(fields({ ADMISSION: 'maybe' })).toEqual(['ADMISSION']);
+    expect(fields({ ADMISSION_CLAIM_SHARE: '0' })).toEqual(['ADMISSION_CLAIM_SHARE']);
+    expect(fields({ USER_RATE_LIMIT: '10 per minute' })).toEqual(['USER_RATE_LIMIT']);
+    expect(fields({ ADMISSION_RATE: '-1' })).toEqual(['ADMISSION_RATE']);
   });
 
   it('reports every problem at once', () => {

@@ -7,7 +7,15 @@ import { API_SCOPES, type ApiKeyRecord } from '../auth/apiKeys';
 export interface ServiceConfig {
   readonly nodeEnv: string;
   readonly production: boolean;
-  readonly http: { readonly host: string; readonly port: number; readonly metricsPort: number };
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    readonly metricsPort: number;
+    /** Open API connections at most; past it a new connection is closed at once. */
+    readonly maxConnections: number;
+    /** The kernel's queue of connections not yet accepted (listen backlog). */
+    readonly listenBacklog: number;
+  };
   readonly redis:
     | { readonly mode: 'standalone'; readonly url: string; readonly urlFromEnv: boolean }
     | { readonly mode: 'cluster'; readonly nodes: readonly { host: string; port: number }[] };
@@ -102,6 +110,8 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: port(8080),
   METRICS_PORT: port(9464),
+  HTTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(4096),
+  HTTP_LISTEN_BACKLOG: z.coerce.number().int().min(1).max(65535).default(511),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\/[^\s]+$/, 'a redis:// or rediss:// URL')
@@ -126,9 +136,9 @@ const envSchema = z.object({
   ADMISSION_RATE: z.coerce.number().positive().max(1e7).optional(),
   ADMISSION_BURST: z.coerce.number().int().min(1).max(1e7).optional(),
   ADMISSION_CONCURRENCY_MIN: z.coerce.number().int().min(1).max(100000).default(8),
-  ADMISSION_CONCURRENCY_MAX: z.coerce.number().int().min(1).max(100000).default(512),
+  ADMISSION_CONCURRENCY_MAX: z.coerce.number().int().min(1).max(100000).default(256),
   ADMISSION_CLAIM_SHARE: z.coerce.number().gt(0).max(1).default(0.8),
-  ADMISSION_LATENCY_TARGET_MS: z.coerce.number().positive().max(60000).default(100),
+  ADMISSION_LATENCY_TARGET_MS: z.coerce.number().positive().max(60000).default(20),
   ADMISSION_EVENT_LOOP_DELAY_MS: z.coerce.number().positive().max(60000).default(200),
   ADMISSION_EVENT_LOOP_UTILIZATION: z.coerce.number().gt(0).max(1).optional(),
   REQUEST_TIMEOUT_DEFAULT_MS: z.coerce.number().int().min(1).max(10000).default(2000),
@@ -227,7 +237,13 @@ export function parseEnv(
   const config: ServiceConfig = {
     nodeEnv: data.NODE_ENV,
     production,
-    http: { host: data.HOST, port: data.PORT, metricsPort: data.METRICS_PORT },
+    http: {
+      host: data.HOST,
+      port: data.PORT,
+      metricsPort: data.METRICS_PORT,
+      maxConnections: data.HTTP_MAX_CONNECTIONS,
+      listenBacklog: data.HTTP_LISTEN_BACKLOG,
+    },
     redis:
       data.REDIS_CLUSTER_NODES !== undefined
         ? { mode: 'cluster', nodes: data.REDIS_CLUSTER_NODES }
