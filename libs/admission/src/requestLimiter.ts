@@ -15,11 +15,13 @@ export interface RequestLimitOptions {
   /** Ids remembered as blocked in memory at most (default 100,000). */
   maxBlocked?: number;
   /**
-   * An id's first request in a window on this pod is admitted without asking Redis (`freePass`),
-   * and not counted there: in a flash crowd most users send one claim, and the Redis round trip
-   * would cost them ~10% of a claim's CPU for nothing. An id then gets at most `points` + one per
-   * pod per window fleet-wide. Ids remembered per window at most: `maxFirstSeen` (default
-   * 200,000; past it, every request asks Redis). Off unless true.
+   * An id's first request in a window on this pod is admitted without asking Redis (`freePass`)
+   * and counted there with its next one (that `consume` takes 2 points): in a flash crowd most
+   * users send one claim, and the Redis round trip would cost them ~10% of a claim's CPU for
+   * nothing. The limit stays exact for an id that sends two or more through one pod; an id that
+   * sends exactly one to each of N pods gets up to N requests uncounted per window. Ids
+   * remembered per window at most: `maxFirstSeen` (default 200,000; past it, every request asks
+   * Redis). Off unless true.
    */
   firstRequestLocal?: boolean;
   maxFirstSeen?: number;
@@ -112,7 +114,8 @@ export class RequestLimiter {
    * limit that cannot be checked admits.
    */
   consume(id: string, now: number): Promise<LimitVerdict> {
-    return this.limiter.consume(id).then(
+    const points = this.firstSeen?.settle(id) === true ? 2 : 1;
+    return this.limiter.consume(id, points).then(
       (res) => {
         // The request that reaches the limit is served; the next ones are refused from memory.
         if (res.remainingPoints <= 0 && res.msBeforeNext > 0) {
@@ -136,13 +139,15 @@ export class RequestLimiter {
 export const DEFAULT_MAX_FIRST_SEEN = 200_000;
 
 /**
- * Ids seen in the current or the previous window (two generations of a Set, rotated every
- * window), so an id is "first" at most once per one to two windows. Bounded: when the current
- * generation is full, nobody is first any more until it rotates.
+ * Ids seen in the current or the previous window (two generations, rotated every window), so an
+ * id is "first" at most once per one to two windows; each remembers whether its free request is
+ * still to be counted in Redis. Bounded: when the current generation is full, nobody is first
+ * any more until it rotates.
  */
 class FirstSeen {
-  private current = new Set<string>();
-  private previous = new Set<string>();
+  /** id -> its free request is not counted in Redis yet */
+  private current = new Map<string, boolean>();
+  private previous = new Map<string, boolean>();
   private rotateAt = -Infinity;
 
   constructor(
@@ -153,13 +158,24 @@ class FirstSeen {
   firstTime(id: string, now: number): boolean {
     if (now >= this.rotateAt) {
       // A clock that jumped a whole window ahead forgets both generations.
-      this.previous = now - this.rotateAt >= this.windowMs ? new Set() : this.current;
-      this.current = new Set();
+      this.previous = now - this.rotateAt >= this.windowMs ? new Map() : this.current;
+      this.current = new Map();
       this.rotateAt = now + this.windowMs;
     }
     if (this.current.has(id) || this.previous.has(id)) return false;
     if (this.current.size >= this.max) return false;
-    this.current.add(id);
+    this.current.set(id, true);
     return true;
+  }
+
+  /** True once if `id` had a free request not yet counted (the caller counts it now). */
+  settle(id: string): boolean {
+    for (const generation of [this.current, this.previous]) {
+      if (generation.get(id) === true) {
+        generation.set(id, false);
+        return true;
+      }
+    }
+    return false;
   }
 }
