@@ -1,0 +1,112 @@
+import {
+  createServer,
+  request,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ManualClock, parseCampaigns } from '@coupons/campaign';
+import { Redis } from 'ioredis';
+import { admissionOf, ServiceAdmission } from '../src/admission';
+import { ApiKeyStore } from '../src/auth/apiKeys';
+import { CampaignCatalog } from '../src/campaignCatalog';
+import { parseEnv } from '../src';
+import { liveCampaign, standaloneRedisUrl, uniqueCampaignId } from './support';
+
+/**
+ * The raw request handler in front of the app, with a stand-in app that records what reaches it:
+ * what the gate decides is visible without express in the way.
+ */
+describe('the admission front door', () => {
+  const campaign = liveCampaign(uniqueCampaignId('front-door'));
+  let redis: Redis;
+  let admission: ServiceAdmission;
+  let server: Server;
+  let base: string;
+  const reached: string[] = [];
+  /** Requests the stand-in app holds open until the test answers them. */
+  const held = new Map<string, () => void>();
+
+  beforeAll(async () => {
+    redis = new Redis(standaloneRedisUrl(), { maxRetriesPerRequest: 1 });
+    const config = parseEnv({ USER_RATE_LIMIT: 'off' }, process.cwd(), { apiKeys: 'ignore' });
+    admission = new ServiceAdmission({
+      config: config.admission,
+      redis,
+      catalog: new CampaignCatalog(parseCampaigns({ campaigns: [campaign] })),
+      apiKeys: new ApiKeyStore([]),
+      clock: new ManualClock(Date.now()),
+    });
+    const app = (req: IncomingMessage, res: ServerResponse) => {
+      reached.push(`${req.method} ${req.url}`);
+      const admitted = admissionOf(req);
+      const answer = () =>
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ priority: admitted?.priority ?? null }));
+      const hold = req.headers['x-hold'];
+      if (typeof hold === 'string') held.set(hold, answer);
+      else answer();
+    };
+    server = createServer(admission.listener(app));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    admission.stop();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    await redis.quit();
+  });
+
+  const inflight = () => Object.values(admission.reading().inflight).reduce((a, b) => a + b, 0);
+
+  it('passes admitted work to the app with its decision, and frees the slot when answered', async () => {
+    const answer = await fetch(`${base}/v1/campaigns/${campaign.id}/budget`);
+    expect(await answer.json()).toEqual({ priority: 'read' });
+    expect(reached.at(-1)).toBe(`GET /v1/campaigns/${campaign.id}/budget`);
+    expect(inflight()).toBe(0);
+  });
+
+  it('frees the slot of a request whose caller went away before the answer', async () => {
+    const gone = request(`${base}/v1/campaigns/${campaign.id}/budget`, {
+      headers: { 'x-hold': 'gone' },
+    });
+    gone.on('error', () => undefined);
+    gone.end();
+    await until(() => held.has('gone'));
+    expect(inflight()).toBe(1);
+    gone.destroy();
+    await until(() => inflight() === 0);
+    held.get('gone')?.();
+  });
+
+  it('while draining answers 503 UNAVAILABLE with Connection: close, the app never reached; probes still pass', async () => {
+    const before = reached.length;
+    admission.startDraining();
+    const answer = await fetch(`${base}/v1/campaigns/${campaign.id}/coupons`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"userId":"u1"}',
+    });
+    expect(answer.status).toBe(503);
+    expect(answer.headers.get('connection')).toBe('close');
+    const body = (await answer.json()) as { error: { code: string; retryAfterSeconds: number } };
+    expect(body.error.code).toBe('UNAVAILABLE');
+    expect(answer.headers.get('retry-after')).toBe(String(body.error.retryAfterSeconds));
+    expect(reached.length).toBe(before);
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    expect(reached.at(-1)).toBe('GET /readyz');
+    expect(admission.reading().shed.draining?.claim).toBe(1);
+  });
+});
+
+async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
