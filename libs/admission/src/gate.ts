@@ -282,21 +282,32 @@ export class AdmissionGate {
     now: number,
   ): Promise<Decision> {
     this.pending++;
+    // The caller's deadline bounds the wait for the store (a hung Redis answers only at its
+    // command timeout); past it the request is shed, whatever the store says later.
+    const wait = new DeadlineWait(admitted.deadline.remainingMs(now));
     try {
       if (user !== undefined && admitted.userId !== undefined) {
-        const verdict = await user.consume(admitted.userId, now);
+        const verdict = await wait.for(user.consume(admitted.userId, now));
+        if (verdict === undefined) return this.deadlinePassed(admitted);
         if (verdict.limited) return this.rateLimited('user_rate', admitted, verdict.retryAfterMs);
       }
       if (key !== undefined && keyId !== undefined) {
-        const verdict = await key.consume(keyId, now);
+        const verdict = await wait.for(key.consume(keyId, now));
+        if (verdict === undefined) return this.deadlinePassed(admitted);
         if (verdict.limited) return this.rateLimited('key_rate', admitted, verdict.retryAfterMs);
       }
     } catch {
       // A limiter that throws (RequestLimiter never does) admits: a request limit fails open.
     } finally {
+      wait.done();
       this.pending--;
     }
     return this.soldOutOrAdmit(admitted, this.clock.now());
+  }
+
+  private deadlinePassed(admitted: Admitted): Rejection {
+    admitted.permit.release();
+    return this.reject('deadline', admitted.priority, this.retry.overloaded);
   }
 
   /** The last layer: claims on a shard known to be sold out until its next release. */
@@ -363,4 +374,24 @@ export class AdmissionGate {
 
 function perPriority(): Record<Priority, number> {
   return { redeem: 0, read: 0, claim: 0, other: 0 };
+}
+
+/** One timer for the whole limit check: `for` resolves undefined once `ms` have passed. */
+class DeadlineWait {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly expired: Promise<undefined>;
+
+  constructor(ms: number) {
+    this.expired = new Promise((resolve) => {
+      this.timer = setTimeout(() => resolve(undefined), Math.max(0, ms));
+    });
+  }
+
+  for<T>(work: Promise<T>): Promise<T | undefined> {
+    return Promise.race([work, this.expired]);
+  }
+
+  done(): void {
+    clearTimeout(this.timer);
+  }
 }

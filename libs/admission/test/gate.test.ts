@@ -316,6 +316,16 @@ describe('AdmissionGate order: a shed answer never calls a later layer', () => {
     expect(l.concurrency.inflight).toBe(2);
   });
 
+  it("user limit: a store that does not answer is waited for only until the caller's deadline", async () => {
+    const l = layers();
+    jest.spyOn(l.user, 'consume').mockReturnValue(new Promise<LimitVerdict>(() => undefined));
+    const gate = gateOf(l, { deadline: { minRemainingMs: 1 } });
+    const r = rejected(await gate.admit(claim('u1', { 'x-request-timeout-ms': '20' })));
+    expect(r).toMatchObject({ status: 503, code: 'OVERLOADED', reason: 'deadline' });
+    expect(l.concurrency.inflight).toBe(0);
+    expect(gate.snapshot().limitChecksPending).toBe(0);
+  });
+
   it('never rejects its promise: a limiter that throws admits', async () => {
     const l = layers();
     jest.spyOn(l.user, 'consume').mockRejectedValue(new Error('boom'));

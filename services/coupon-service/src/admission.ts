@@ -100,6 +100,8 @@ export class ServiceAdmission {
         cache: this.soldOut,
         // The raw path segment: an unknown (or percent-encoded) id is no shard, so no fast path.
         shardOf: (campaignId, userId) => {
+          // Hashing the user is the only cost here: skip it while nothing of the campaign sold out.
+          if (!this.soldOut.holds(campaignId)) return undefined;
           const calendar = catalog.get(campaignId);
           return calendar === undefined ? undefined : shardOfUser(userId, calendar.campaign.shards);
         },
@@ -120,7 +122,7 @@ export class ServiceAdmission {
         writeRejection(res, decision);
         return;
       }
-      if (res.destroyed) {
+      if (res.destroyed || req.socket.destroyed) {
         // The caller left while its limit was checked: free the slot, learn nothing.
         decision.permit.release();
         return;

@@ -138,7 +138,7 @@ const envSchema = z.object({
   ADMISSION_CONCURRENCY_MIN: z.coerce.number().int().min(1).max(100000).default(8),
   ADMISSION_CONCURRENCY_MAX: z.coerce.number().int().min(1).max(100000).default(256),
   ADMISSION_CLAIM_SHARE: z.coerce.number().gt(0).max(1).default(0.8),
-  ADMISSION_LATENCY_TARGET_MS: z.coerce.number().positive().max(60000).default(20),
+  ADMISSION_LATENCY_TARGET_MS: z.coerce.number().positive().max(60000).default(50),
   ADMISSION_EVENT_LOOP_DELAY_MS: z.coerce.number().positive().max(60000).default(200),
   ADMISSION_EVENT_LOOP_UTILIZATION: z.coerce.number().gt(0).max(1).optional(),
   REQUEST_TIMEOUT_DEFAULT_MS: z.coerce.number().int().min(1).max(10000).default(2000),

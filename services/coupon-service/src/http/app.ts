@@ -66,7 +66,12 @@ export function createApp(deps: AppDeps): Express {
   );
   app.use(healthRouter(deps.readiness));
   app.use('/v1', authenticate(deps.apiKeys), ...jsonBody());
-  const gateway = new LedgerGateway(deps.metrics.coupons, deps.clock, deps.redisCommandTimeoutMs);
+  const gateway = new LedgerGateway(
+    deps.metrics.coupons,
+    deps.clock,
+    deps.redisCommandTimeoutMs,
+    deps.admission.random,
+  );
   app.use(campaignsRouter(deps.catalog, deps.clock));
   app.use(budgetRouter({ catalog: deps.catalog, ledgers: deps.ledgers, gateway }));
   app.use(

@@ -10,9 +10,12 @@ import type {
 import type { IncomingMessage } from 'node:http';
 import type { Clock } from '@coupons/campaign';
 import type { CouponMetrics, Logger } from '@coupons/telemetry';
+import { DEFAULT_RETRY, retryAfterSeconds } from '@coupons/admission';
 import { admissionOf } from '../admission';
 import { classifyFault, faultRetryAfterSeconds, type Fault } from '../redis/faults';
 import { ApiError } from './errors';
+
+const OVERLOADED_RETRY = { kind: 'backoff', ...DEFAULT_RETRY.overloaded } as const;
 
 /** The context of a ledger call made for `req` (express's request, with pino-http's logger). */
 export function callContext(req: IncomingMessage & { log: Logger }): CallContext {
@@ -78,6 +81,8 @@ export class LedgerGateway {
     private readonly metrics: CouponMetrics,
     private readonly clock: Clock,
     private readonly commandTimeoutMs: number,
+    /** Retry-After jitter of overload answers (0 <= r < 1). */
+    private readonly random: () => number = Math.random,
   ) {}
 
   async issue(ledger: BudgetLedger, request: ClaimRequest, ctx: CallContext): Promise<IssueResult> {
@@ -186,7 +191,8 @@ export class LedgerGateway {
     return new ApiError(
       'OVERLOADED',
       `the request's deadline (X-Request-Timeout-Ms) passed ${err.before ? 'before' : 'while'} the coupon ledger was asked; retry with the same request`,
-      { retryAfterSeconds: 1 },
+      // As the gate's overload answers: 1-5 s, so the retries spread out.
+      { retryAfterSeconds: retryAfterSeconds(OVERLOADED_RETRY, this.random) },
     );
   }
 

@@ -19,7 +19,6 @@ export function createRedisClient(target: RedisTarget, commandTimeoutMs: number)
     maxRetriesPerRequest: 0,
     connectTimeout: 2000,
     lazyConnect: true,
-    enableAutoPipelining: true,
   };
   if (target.mode === 'cluster') {
     return new Cluster(
@@ -27,7 +26,6 @@ export function createRedisClient(target: RedisTarget, commandTimeoutMs: number)
       {
         enableOfflineQueue: false,
         lazyConnect: true,
-        enableAutoPipelining: true,
         clusterRetryStrategy: reconnectDelayMs,
         slotsRefreshTimeout: 2000,
         redisOptions: common,
