@@ -66,6 +66,9 @@ export function sendClaim(config: Config, ids: ClaimIds, tags: Record<string, st
       'Idempotency-Key': ids.idempotencyKey,
       // The caller's deadline: admission drops work nobody will wait for.
       'X-Request-Timeout-Ms': String(config.requestTimeoutMs),
+      // The body's userId again, so the gate applies the per-user limit and the sold-out fast
+      // path before the body is read (the chat backend's client does the same).
+      'X-User-Id': ids.userId,
     },
     timeout: `${config.requestTimeoutMs}ms`,
     tags: { name: ROUTE.claim, ...tags },

@@ -15,16 +15,21 @@ export interface ClaimTarget {
 export function claimRequests(target: ClaimTarget): (i: number) => RequestSpec {
   const path = `/v1/campaigns/${encodeURIComponent(target.campaign)}/coupons`;
   const authorization = `Bearer ${target.apiKey}`;
-  return (i) => ({
-    method: 'POST',
-    path,
-    headers: {
-      authorization,
-      'content-type': 'application/json',
-      'idempotency-key': `${target.runId}-${i}`,
-    },
-    body: `{"userId":"load-${target.runId}-${i}"}`,
-  });
+  return (i) => {
+    const userId = `load-${target.runId}-${i}`;
+    return {
+      method: 'POST',
+      path,
+      headers: {
+        authorization,
+        'content-type': 'application/json',
+        'idempotency-key': `${target.runId}-${i}`,
+        // As the chat backend sends it: the gate's per-user layers see the user without the body.
+        'x-user-id': userId,
+      },
+      body: `{"userId":"${userId}"}`,
+    };
+  };
 }
 
 /** Retry-After in ms (delta-seconds or an HTTP date), or undefined when absent or unreadable. */

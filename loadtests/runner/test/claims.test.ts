@@ -8,7 +8,7 @@ import {
 } from '../src';
 
 describe('claimRequests', () => {
-  it('makes one user and one Idempotency-Key per logical claim, with the bearer key', () => {
+  it('makes one user and one Idempotency-Key per logical claim, with the bearer key and X-User-Id', () => {
     const claim = claimRequests({ campaign: 'spring festival', apiKey: 'k1', runId: 'r7' });
     expect(claim(42)).toEqual({
       method: 'POST',
@@ -17,6 +17,7 @@ describe('claimRequests', () => {
         authorization: 'Bearer k1',
         'content-type': 'application/json',
         'idempotency-key': 'r7-42',
+        'x-user-id': 'load-r7-42',
       },
       body: '{"userId":"load-r7-42"}',
     });

@@ -55,6 +55,23 @@ describe('input validation, without Redis', () => {
     expect(redemption.status).toBe(503);
   });
 
+  it('spreads that Retry-After over 2-4 s, so a fleet of callers does not come back at once', async () => {
+    const port = await findFreePort();
+    const late = await startTestService({
+      redisUrl: `redis://127.0.0.1:${port}`,
+      clock: 'redis',
+      campaigns: [campaign],
+      random: () => 0.999,
+    });
+    try {
+      const answer = await couponApi(late, campaign.id).claim('alice', 'k-2');
+      expect(answer.body.error).toMatchObject({ code: 'UNAVAILABLE', retryAfterSeconds: 4 });
+      expect(answer.headers.get('retry-after')).toBe('4');
+    } finally {
+      await late.stop();
+    }
+  });
+
   it('requires an Idempotency-Key of 1-255 printable ASCII characters', async () => {
     expectInvalid(await claimWith({ userId: 'alice' }, {}), 'Idempotency-Key');
     expectInvalid(

@@ -197,18 +197,25 @@ export class LedgerGateway {
   }
 
   private unavailable(fault: Fault, command: LedgerCommand, campaign: string, log: Logger) {
-    const retryAfterSeconds = faultRetryAfterSeconds(fault);
+    // The fault's base, up to twice it: a fleet of callers told "2 s" must not all return at 2 s.
+    const base = faultRetryAfterSeconds(fault);
+    const retryAfter = retryAfterSeconds(
+      { kind: 'backoff', minSeconds: base, spreadSeconds: base },
+      this.random,
+    );
     if (fault.kind === 'redis') {
       this.metrics.redisErrors.inc({ command });
       log.warn({ campaign, command, redisError: fault.message }, 'redis unavailable: answered 503');
-      return new ApiError('UNAVAILABLE', FAULT_MESSAGE.redis, { retryAfterSeconds });
+      return new ApiError('UNAVAILABLE', FAULT_MESSAGE.redis, { retryAfterSeconds: retryAfter });
     }
     this.metrics.ledgerFaults.inc({ campaign, reason: fault.reason });
     log.error(
       { campaign, command, reason: fault.reason, fault: fault.message },
       `ledger fault (${fault.reason}): answered 503`,
     );
-    return new ApiError('UNAVAILABLE', FAULT_MESSAGE[fault.reason], { retryAfterSeconds });
+    return new ApiError('UNAVAILABLE', FAULT_MESSAGE[fault.reason], {
+      retryAfterSeconds: retryAfter,
+    });
   }
 }
 
