@@ -65,6 +65,8 @@ export class ConcurrencyLimit {
     claim: 0,
     other: 0,
   };
+  /** Claims (and `other`) released with an outcome: served to the end, cumulative. */
+  bulkCompleted = 0;
   private inflightCount = 0;
   private bulkInflight = 0;
   private estimate: number;
@@ -119,7 +121,9 @@ export class ConcurrencyLimit {
     this.inflightCount--;
     if (slot.bulk) this.bulkInflight--;
     this.inflightByPriority[slot.priority]--;
-    if (outcome !== undefined) this.update(outcome, slot.inflightAtStart);
+    if (outcome === undefined) return;
+    if (slot.bulk && !outcome.dropped) this.bulkCompleted++;
+    this.update(outcome, slot.inflightAtStart);
   }
 
   private update({ latencyMs, dropped }: PermitOutcome, inflight: number): void {

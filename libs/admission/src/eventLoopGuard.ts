@@ -67,18 +67,33 @@ export interface EventLoopGuardOptions {
    * burst of JIT, a pod's first requests) is not an overload, a sustained one is.
    */
   sustainSamples: number;
+  /**
+   * Utilisation counts as overload only while claims arrive faster than they complete by this
+   * ratio (when a demand source is set, `watchDemand`): a closed loop at capacity keeps the loop
+   * 100% busy with arrivals equal to completions, and must not be throttled into a spiral of
+   * instant retries; a crowd beyond capacity shows as arrivals well above completions.
+   */
+  excessDemand: number;
+}
+
+/** Cumulative counts of claims (and `other`) seen at the gate and served to the end. */
+export interface DemandCounts {
+  arrivals: number;
+  completions: number;
 }
 
 export const DEFAULT_EVENT_LOOP_GUARD: EventLoopGuardOptions = Object.freeze({
-  intervalMs: 100,
+  intervalMs: 50,
   // Utilisation alone is no overload: a pod at capacity is rightly ~100% busy (a closed loop keeps
-  // it there). The delay says when work queues; utilisation is a threshold only when configured.
-  claims: Object.freeze({ delayP99Ms: 200, utilization: Infinity }),
+  // it there). It counts only with excess demand (see excessDemand); the delay always counts.
+  claims: Object.freeze({ delayP99Ms: 200, utilization: 0.9 }),
   all: Object.freeze({ delayP99Ms: 1000, utilization: Infinity }),
   decrease: 0.5,
-  increase: 0.1,
-  minFraction: 0.1,
-  sustainSamples: 3,
+  increase: 0.05,
+  // At 10x offered load a tenth of the claims is already the whole core: go lower.
+  minFraction: 0.02,
+  sustainSamples: 2,
+  excessDemand: 1.25,
 });
 
 /**
@@ -101,6 +116,8 @@ export class EventLoopGuard {
   activeSeconds = 0;
   private credit = 0;
   private crossedSamples = 0;
+  private demand: (() => DemandCounts) | undefined;
+  private lastDemand: DemandCounts = { arrivals: 0, completions: 0 };
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -131,8 +148,9 @@ export class EventLoopGuard {
     this.utilization = s.utilization;
     this.activeSeconds += s.activeMs / 1000;
     const { claims, all, decrease, increase, minFraction, sustainSamples } = this.options;
-    const overAll = crossed(s, all);
-    if (overAll || crossed(s, claims)) {
+    const excess = this.excessDemandSince();
+    const overAll = crossed(s, all, excess);
+    if (overAll || crossed(s, claims, excess)) {
       this.crossedSamples++;
       if (this.crossedSamples >= sustainSamples)
         this.fraction = Math.max(minFraction, this.fraction * decrease);
@@ -142,6 +160,23 @@ export class EventLoopGuard {
       if (this.fraction === 1) this.credit = 0;
     }
     this.throttlingAll = overAll && this.crossedSamples >= sustainSamples;
+  }
+
+  /** Where claim arrivals and completions are counted (the gate); see `excessDemand`. */
+  watchDemand(source: () => DemandCounts): this {
+    this.demand = source;
+    this.lastDemand = { ...source() };
+    return this;
+  }
+
+  /** Whether claims arrived faster than they completed since the last sample (true without a source). */
+  private excessDemandSince(): boolean {
+    if (this.demand === undefined) return true;
+    const now = this.demand();
+    const arrivals = now.arrivals - this.lastDemand.arrivals;
+    const completions = now.completions - this.lastDemand.completions;
+    this.lastDemand = { ...now };
+    return arrivals > completions * this.options.excessDemand;
   }
 
   admits(priority: Priority): boolean {
@@ -157,6 +192,6 @@ export class EventLoopGuard {
 /** Just under 1, so that ten additions of 0.1 make a whole credit. */
 const CREDIT_EPSILON = 1 - 1e-9;
 
-function crossed(s: EventLoopSample, t: EventLoopThreshold): boolean {
-  return s.delayP99Ms > t.delayP99Ms || s.utilization > t.utilization;
+function crossed(s: EventLoopSample, t: EventLoopThreshold, excessDemand: boolean): boolean {
+  return s.delayP99Ms > t.delayP99Ms || (excessDemand && s.utilization > t.utilization);
 }

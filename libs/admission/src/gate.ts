@@ -54,6 +54,8 @@ export interface ConcurrencyCheck {
   readonly inflightByPriority: Readonly<Record<Priority, number>>;
   readonly medianLatencyMs: number;
   readonly options: { claimShare: number };
+  /** Claims (and `other`) served to the end, cumulative (optional). */
+  readonly bulkCompleted?: number;
 }
 export interface LimitCheck {
   /** Synchronous: ms the id stays refused without asking the store (0 = not blocked). */
@@ -252,6 +254,23 @@ export class AdmissionGate {
     if (blockedMs > 0) return this.rateLimited('user_rate', withUser, blockedMs);
     if (user.freePass?.(userId, now) === true) return this.soldOutOrAdmit(withUser, now);
     return this.checkLimits(withUser, user, undefined, undefined, now);
+  }
+
+  /**
+   * Claims (and `other`) that reached the gate, and those it kept up with: served to the end, or
+   * answered for what they are (sold out, over a rate limit), not for lack of capacity. For the
+   * event-loop guard: a pod 100% busy answering a sold-out crowd is not short of capacity.
+   */
+  bulkDemand(): { arrivals: number; completions: number } {
+    const answered = (reason: ShedReason) => this.shed[reason].claim + this.shed[reason].other;
+    return {
+      arrivals: this.received.claim + this.received.other,
+      completions:
+        (this.options.concurrency.bulkCompleted ?? 0) +
+        answered('sold_out') +
+        answered('user_rate') +
+        answered('key_rate'),
+    };
   }
 
   /** Counters and gauges for the service's metrics, read on scrape. */

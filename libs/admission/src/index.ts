@@ -17,6 +17,7 @@ export {
 export {
   DEFAULT_EVENT_LOOP_GUARD,
   EventLoopGuard,
+  type DemandCounts,
   perfHooksSampler,
   type EventLoopGuardOptions,
   type EventLoopSample,

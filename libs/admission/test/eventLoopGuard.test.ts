@@ -23,13 +23,39 @@ const admitted = (guard: EventLoopGuard, priority: 'claim' | 'redeem', n: number
   Array.from({ length: n }, () => guard.admits(priority)).filter(Boolean).length;
 
 describe('EventLoopGuard', () => {
-  it('does not take a busy loop for an overloaded one unless told to: the delay decides', () => {
+  it('takes a busy loop for an overloaded one only while claims arrive faster than they complete', () => {
     const sampler = scripted();
     const guard = new EventLoopGuard({ sustainSamples: 1 }, sampler);
+    const demand = { arrivals: 0, completions: 0 };
+    guard.watchDemand(() => demand);
     sampler.next = { delayP99Ms: 20, utilization: 1, activeMs: 100 };
+    // A closed loop at capacity: 100% busy, every arrival completes. Not an overload.
+    demand.arrivals += 1000;
+    demand.completions += 1000;
     guard.tick();
     expect(guard.fraction).toBe(1);
     expect(admitted(guard, 'claim', 100)).toBe(100);
+    // A crowd: three arrivals for each completion while the loop is pinned. Claims are throttled.
+    demand.arrivals += 3000;
+    demand.completions += 1000;
+    guard.tick();
+    expect(guard.fraction).toBe(0.5);
+    // Below the utilisation threshold, excess demand alone changes nothing (the limit and the
+    // bucket handle it): the fraction climbs back.
+    sampler.next = { delayP99Ms: 5, utilization: 0.5, activeMs: 50 };
+    demand.arrivals += 3000;
+    demand.completions += 1000;
+    guard.tick();
+    expect(guard.fraction).toBeGreaterThan(0.5);
+  });
+
+  it('reacts to delay whatever the demand', () => {
+    const sampler = scripted();
+    const guard = new EventLoopGuard({ sustainSamples: 1 }, sampler);
+    guard.watchDemand(() => ({ arrivals: 0, completions: 0 }));
+    sampler.next = { delayP99Ms: 250, utilization: 0.5, activeMs: 50 };
+    guard.tick();
+    expect(guard.fraction).toBe(0.5);
   });
 
   it('admits everything while the loop is healthy', () => {

@@ -326,6 +326,27 @@ describe('AdmissionGate order: a shed answer never calls a later layer', () => {
     expect(gate.snapshot().limitChecksPending).toBe(0);
   });
 
+  it('bulkDemand: claims that reached the gate against claims served to the end', () => {
+    const l = layers();
+    const gate = gateOf(l, { userLimit: undefined });
+    const served = admittedNow(gate.admit(claim('u1')));
+    const dropped = admittedNow(gate.admit(claim('u2')));
+    admittedNow(gate.admit(redeem)).permit.release({ latencyMs: 2, dropped: false });
+    served.permit.release({ latencyMs: 2, dropped: false });
+    dropped.permit.release({ latencyMs: 2000, dropped: true });
+    l.soldOut.markSoldOut('c1', 3, RELEASE, RELEASE_ISO, NOW);
+    rejected(gate.admit(claim('sold')));
+    // Three claims arrived, one was served and one answered sold out (kept up with); the dropped
+    // one was not; the redemption is not a claim.
+    expect(gate.bulkDemand()).toEqual({ arrivals: 3, completions: 2 });
+    l.concurrency = new ConcurrencyLimit({ initialLimit: 1, minLimit: 1, maxLimit: 1 });
+    const full = gateOf(l, { userLimit: undefined });
+    admittedNow(full.admit(claim('u1')));
+    rejected(full.admit(claim('u2')));
+    // Shed for lack of capacity: demand the pod did not keep up with.
+    expect(full.bulkDemand()).toEqual({ arrivals: 2, completions: 0 });
+  });
+
   it('never rejects its promise: a limiter that throws admits', async () => {
     const l = layers();
     jest.spyOn(l.user, 'consume').mockRejectedValue(new Error('boom'));

@@ -108,6 +108,8 @@ export class ServiceAdmission {
       },
       retry: { soldOutSpreadSeconds: config.soldOut.retrySpreadSeconds },
     });
+    const gate = this.gate;
+    this.eventLoop.watchDemand(() => gate.bulkDemand());
   }
 
   /**

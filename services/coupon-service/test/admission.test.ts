@@ -35,7 +35,10 @@ const describeIfRedis =
  * Every service here: the event-loop guard out of the way (a shared 2-core machine may be slow
  * for reasons of its own; the guard is not what these tests are about).
  */
-const BASE_ENV = { ADMISSION_EVENT_LOOP_DELAY_MS: '60000' };
+const BASE_ENV = {
+  ADMISSION_EVENT_LOOP_DELAY_MS: '60000',
+  ADMISSION_EVENT_LOOP_UTILIZATION: '1',
+};
 
 type Api = ReturnType<typeof couponApi>;
 

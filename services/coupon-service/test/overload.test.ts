@@ -51,6 +51,7 @@ describeIfRedis('overload: goodput holds at capacity under 4x offered load', () 
         USER_RATE_LIMIT: 'off',
         // Only the token bucket is under test: the generator shares this process's event loop.
         ADMISSION_EVENT_LOOP_DELAY_MS: '60000',
+        ADMISSION_EVENT_LOOP_UTILIZATION: '1',
         // The harness's 300 ms is for fault tests; a busy loopback must not turn into 503s here.
         REDIS_COMMAND_TIMEOUT_MS: '2000',
       },
