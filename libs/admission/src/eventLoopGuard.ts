@@ -85,8 +85,8 @@ export interface DemandCounts {
 export const DEFAULT_EVENT_LOOP_GUARD: EventLoopGuardOptions = Object.freeze({
   intervalMs: 50,
   // Utilisation alone is no overload: a pod at capacity is rightly ~100% busy (a closed loop keeps
-  // it there). It counts only with excess demand (see excessDemand); the delay always counts.
-  claims: Object.freeze({ delayP99Ms: 200, utilization: 0.9 }),
+  // it there). Off by default; when set it counts only with excess demand (see excessDemand).
+  claims: Object.freeze({ delayP99Ms: 200, utilization: Infinity }),
   all: Object.freeze({ delayP99Ms: 1000, utilization: Infinity }),
   decrease: 0.5,
   increase: 0.05,

@@ -25,7 +25,8 @@ const admitted = (guard: EventLoopGuard, priority: 'claim' | 'redeem', n: number
 describe('EventLoopGuard', () => {
   it('takes a busy loop for an overloaded one only while claims arrive faster than they complete', () => {
     const sampler = scripted();
-    const guard = new EventLoopGuard({ sustainSamples: 1 }, sampler);
+    const claims = { delayP99Ms: 200, utilization: 0.9 };
+    const guard = new EventLoopGuard({ sustainSamples: 1, claims }, sampler);
     const demand = { arrivals: 0, completions: 0 };
     guard.watchDemand(() => demand);
     sampler.next = { delayP99Ms: 20, utilization: 1, activeMs: 100 };
@@ -56,6 +57,14 @@ describe('EventLoopGuard', () => {
     sampler.next = { delayP99Ms: 250, utilization: 0.5, activeMs: 50 };
     guard.tick();
     expect(guard.fraction).toBe(0.5);
+  });
+
+  it('ignores utilisation by default', () => {
+    const sampler = scripted();
+    const guard = new EventLoopGuard({ sustainSamples: 1 }, sampler);
+    sampler.next = { delayP99Ms: 20, utilization: 1, activeMs: 100 };
+    guard.tick();
+    expect(guard.fraction).toBe(1);
   });
 
   it('admits everything while the loop is healthy', () => {

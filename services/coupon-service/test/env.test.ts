@@ -79,7 +79,7 @@ describe('parseEnv', () => {
       enabled: true,
       tokenBucket: undefined,
       concurrency: { minLimit: 8, maxLimit: 256, claimShare: 0.8, latencyTargetMs: 50 },
-      eventLoop: { delayP99Ms: 200, utilization: 0.9 },
+      eventLoop: { delayP99Ms: 200, utilization: Infinity },
       defaultTimeoutMs: 2000,
       userLimit: { points: 30, durationSeconds: 60 },
       keyLimit: undefined,

@@ -140,7 +140,7 @@ const envSchema = z.object({
   ADMISSION_CLAIM_SHARE: z.coerce.number().gt(0).max(1).default(0.8),
   ADMISSION_LATENCY_TARGET_MS: z.coerce.number().positive().max(60000).default(50),
   ADMISSION_EVENT_LOOP_DELAY_MS: z.coerce.number().positive().max(60000).default(200),
-  ADMISSION_EVENT_LOOP_UTILIZATION: z.coerce.number().gt(0).max(1).default(0.9),
+  ADMISSION_EVENT_LOOP_UTILIZATION: z.coerce.number().gt(0).max(1).optional(),
   REQUEST_TIMEOUT_DEFAULT_MS: z.coerce.number().int().min(1).max(10000).default(2000),
   USER_RATE_LIMIT: rateLimit.prefault('30/60'),
   API_KEY_RATE_LIMIT: rateLimit.prefault('off'),
@@ -275,8 +275,9 @@ export function parseEnv(
       },
       eventLoop: {
         delayP99Ms: data.ADMISSION_EVENT_LOOP_DELAY_MS,
-        // Acts only while claims arrive faster than they complete (EventLoopGuard.excessDemand).
-        utilization: data.ADMISSION_EVENT_LOOP_UTILIZATION,
+        // Off unless set: measured, it throttled pods at 1x and amplified instant-retry spirals
+        // (docs/capacity.md). Set, it acts only under excess demand (EventLoopGuard.excessDemand).
+        utilization: data.ADMISSION_EVENT_LOOP_UTILIZATION ?? Infinity,
       },
       defaultTimeoutMs: data.REQUEST_TIMEOUT_DEFAULT_MS,
       userLimit: data.USER_RATE_LIMIT,
