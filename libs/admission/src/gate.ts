@@ -227,7 +227,6 @@ export class AdmissionGate {
       deadline,
       userLimitChecked: user !== undefined,
     };
-    if (user === undefined && key === undefined) return this.soldOutOrAdmit(admitted, now);
     // An id over its limit is refused from memory, synchronously; only the others ask Redis.
     const userBlockedMs = user !== undefined ? user.blockedMs(userId as string, now) : 0;
     if (userBlockedMs > 0) return this.rateLimited('user_rate', admitted, userBlockedMs);

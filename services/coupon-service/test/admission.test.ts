@@ -16,6 +16,7 @@ import {
   type ApiAnswer,
   type CampaignInput,
   type TestService,
+  until,
 } from './support';
 
 /**
@@ -102,20 +103,6 @@ async function metricNow(
   labels: Record<string, string> = {},
 ): Promise<number> {
   return metric(await metricsText(service), name, labels);
-}
-
-async function until<T>(
-  what: string,
-  attempt: () => Promise<T | undefined>,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await attempt();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** Polls the service's metrics until `name{labels}` reads `expected`. */

@@ -16,6 +16,7 @@ import {
   waitUntilReady,
   type ApiAnswer,
   type TestService,
+  until,
 } from './support';
 
 const MINUTE_MS = 60_000;
@@ -33,20 +34,6 @@ function expectUnavailable(answer: ApiAnswer): void {
   expect(answer.body.error.code).toBe('UNAVAILABLE');
   expect(Number(answer.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
   expect(answer.ms).toBeLessThan(1000);
-}
-
-async function until<T>(
-  what: string,
-  attempt: () => Promise<T | undefined>,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await attempt();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /**

@@ -12,7 +12,7 @@ import { admissionOf, ServiceAdmission } from '../src/admission';
 import { ApiKeyStore } from '../src/auth/apiKeys';
 import { CampaignCatalog } from '../src/campaignCatalog';
 import { parseEnv } from '../src';
-import { liveCampaign, standaloneRedisUrl, uniqueCampaignId } from './support';
+import { liveCampaign, standaloneRedisUrl, uniqueCampaignId, until } from './support';
 
 /**
  * The raw request handler in front of the app, with a stand-in app that records what reaches it:
@@ -76,10 +76,10 @@ describe('the admission front door', () => {
     });
     gone.on('error', () => undefined);
     gone.end();
-    await until(() => held.has('gone'));
+    await until('the held request', () => held.has('gone') || undefined);
     expect(inflight()).toBe(1);
     gone.destroy();
-    await until(() => inflight() === 0);
+    await until('the slot freed', () => inflight() === 0 || undefined);
     held.get('gone')?.();
   });
 
@@ -102,11 +102,3 @@ describe('the admission front door', () => {
     expect(admission.reading().shed.draining?.claim).toBe(1);
   });
 });
-
-async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

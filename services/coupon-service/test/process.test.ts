@@ -4,7 +4,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { findFreePort } from '@coupons/redis-local';
-import { liveCampaign, standaloneRedisUrl, uniqueCampaignId } from './support';
+import { liveCampaign, standaloneRedisUrl, uniqueCampaignId, until } from './support';
 
 const MAIN = resolve(__dirname, '../dist/src/main.js');
 const REPO_ROOT = resolve(__dirname, '../../..');
@@ -32,14 +32,6 @@ function run(env: Record<string, string>): Started {
   return { child, stderr: () => stderr, stdout: () => stdout, exited };
 }
 
-async function until(predicate: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('the service as a process (built main.js)', () => {
   it('prints a ready line whose curl works, and drains slow requests on SIGTERM before exiting 0', async () => {
     const [port, metricsPort] = [await findFreePort(), await findFreePort()];
@@ -50,7 +42,7 @@ describe('the service as a process (built main.js)', () => {
       SHUTDOWN_GRACE_MS: '8000',
     });
     try {
-      await until(() => svc.stderr().includes('try: curl'), 'the ready line');
+      await until('the ready line', () => svc.stderr().includes('try: curl') || undefined);
       const curl = /try: curl -s -H "Authorization: Bearer ([^"]+)" (\S+)/.exec(svc.stderr());
       expect(curl).not.toBeNull();
       const [, key, url] = curl as unknown as [string, string, string];
@@ -87,7 +79,7 @@ describe('the service as a process (built main.js)', () => {
         setTimeout(() => {
           svc.child.kill('SIGTERM');
           // Once draining, the listener refuses new connections; then the slow client finishes.
-          void until(() => svc.stdout().includes('draining'), 'draining').then(
+          void until('draining', () => svc.stdout().includes('draining') || undefined).then(
             () => req.end(body.slice(5)),
             fail,
           );
@@ -120,7 +112,7 @@ describe('the service as a process (built main.js)', () => {
     };
     const first = run(env);
     try {
-      await until(() => first.stderr().includes('try: curl'), 'the ready line');
+      await until('the ready line', () => first.stderr().includes('try: curl') || undefined);
       const logged = first
         .stdout()
         .split('\n')
@@ -157,7 +149,7 @@ describe('the service as a process (built main.js)', () => {
     // A second start finds the ledgers and leaves them alone.
     const second = run({ ...env, PORT: String(await findFreePort()) });
     try {
-      await until(() => second.stderr().includes('try: curl'), 'the ready line');
+      await until('the ready line', () => second.stderr().includes('try: curl') || undefined);
       expect(second.stdout()).not.toMatch(/development: .*initialised/);
     } finally {
       second.child.kill('SIGTERM');
