@@ -23,7 +23,23 @@ export interface SpendableCap {
   /** The campaign day containing t (for either scope); undefined outside the campaign's days. */
   day: string | undefined;
   releasedCoupons: number;
+  /**
+   * Day scope: what the days before `day` released, so that a shard's share of each day can be
+   * taken cumulatively and the shares of all days sum to the shard's share of the pool. 0 in the
+   * campaign scope.
+   */
+  releasedBeforeDayCoupons: number;
+  /**
+   * The cap and the day are the same for every instant in [fromMs, untilMs) (between two
+   * releases, inside one day): the ledger script checks its own clock is in there.
+   */
+  fromMs: number;
+  untilMs: number;
 }
+
+/** Before the first and after the last boundary of a calendar: no instant is outside these. */
+export const UNBOUNDED_PAST_MS = -8.64e15;
+export const UNBOUNDED_FUTURE_MS = 8.64e15;
 
 /**
  * The pool split into one tranche per calendar day of the campaign's zone, from the day of
@@ -194,15 +210,43 @@ export class CampaignCalendar {
 
   /** What issuance may not exceed at t: everything released so far, or only today's release. */
   spendableCapAt(t: number): SpendableCap {
-    const today = this.dayAt(t)?.day;
+    const dayIndex = this.dayIndexAt(t);
+    const today = dayIndex < 0 ? undefined : this.days[dayIndex]!.day;
+    const window = this.constantWindowAt(t);
     if (this.campaign.release.rollover) {
-      return { scope: 'campaign', day: today, releasedCoupons: this.releasedCouponsAt(t) };
+      return {
+        scope: 'campaign',
+        day: today,
+        releasedCoupons: this.releasedCouponsAt(t),
+        releasedBeforeDayCoupons: 0,
+        ...window,
+      };
     }
     return {
       scope: 'day',
       day: today,
       releasedCoupons: today === undefined ? 0 : this.releasedOnDayAt(today, t),
+      releasedBeforeDayCoupons:
+        dayIndex < 0 ? 0 : this.releasedBefore[dayIndex * this.slicesPerDay]!,
+      ...window,
     };
+  }
+
+  /** The span around t between the nearest release or day boundary before it and after it. */
+  private constantWindowAt(t: number): { fromMs: number; untilMs: number } {
+    const slice = upperBound(this.sliceAtMs, t);
+    const day = upperBound(this.dayStartMs, t);
+    let fromMs = Math.max(
+      slice > 0 ? this.sliceAtMs[slice - 1]! : UNBOUNDED_PAST_MS,
+      day > 0 ? this.dayStartMs[day - 1]! : UNBOUNDED_PAST_MS,
+    );
+    let untilMs = Math.min(
+      slice < this.sliceAtMs.length ? this.sliceAtMs[slice]! : UNBOUNDED_FUTURE_MS,
+      day < this.dayStartMs.length ? this.dayStartMs[day]! : UNBOUNDED_FUTURE_MS,
+    );
+    if (t >= this.lastDayEndMs) fromMs = Math.max(fromMs, this.lastDayEndMs);
+    else untilMs = Math.min(untilMs, this.lastDayEndMs);
+    return { fromMs, untilMs };
   }
 
   /**

@@ -140,11 +140,15 @@ describe('spendableCapAt', () => {
       scope: 'campaign',
       day: '2026-02-07',
       releasedCoupons: 5_217_392 + 6 * 217_392,
+      releasedBeforeDayCoupons: 0,
+      fromMs: ms('2026-02-07T05:00:00+08:00'),
+      untilMs: ms('2026-02-07T06:00:00+08:00'),
     });
-    expect(historic.spendableCapAt(startsAt - 1)).toEqual({
+    expect(historic.spendableCapAt(startsAt - 1)).toMatchObject({
       scope: 'campaign',
       day: undefined,
       releasedCoupons: 0,
+      untilMs: startsAt,
     });
     expect(historic.spendableCapAt(endsAt).releasedCoupons).toBe(120_000_000);
   });
@@ -153,26 +157,54 @@ describe('spendableCapAt', () => {
     const noRollover = new CampaignCalendar(
       campaignFrom({ release: { slicesPerDay: 24, rollover: false } }),
     );
-    expect(noRollover.spendableCapAt(t)).toEqual({
+    expect(noRollover.spendableCapAt(t)).toMatchObject({
       scope: 'day',
       day: '2026-02-07',
       releasedCoupons: 6 * 217_392,
+      releasedBeforeDayCoupons: 5_217_392,
     });
-    expect(noRollover.spendableCapAt(ms('2026-02-07T00:00:00+08:00') - 1)).toEqual({
+    expect(noRollover.spendableCapAt(ms('2026-02-07T00:00:00+08:00') - 1)).toMatchObject({
       scope: 'day',
       day: '2026-02-06',
       releasedCoupons: 5_217_392,
+      releasedBeforeDayCoupons: 0,
+      fromMs: ms('2026-02-06T23:00:00+08:00'),
+      untilMs: ms('2026-02-07T00:00:00+08:00'),
     });
-    expect(noRollover.spendableCapAt(startsAt - 1)).toEqual({
+    expect(noRollover.spendableCapAt(startsAt - 1)).toMatchObject({
       scope: 'day',
       day: undefined,
       releasedCoupons: 0,
     });
-    expect(noRollover.spendableCapAt(endsAt + 1)).toEqual({
+    expect(noRollover.spendableCapAt(endsAt + 1)).toMatchObject({
       scope: 'day',
       day: undefined,
       releasedCoupons: 0,
+      fromMs: endsAt + 1,
     });
+  });
+
+  it('holds the same cap and day over its window, and another one just outside it', () => {
+    for (const calendar of [
+      historic,
+      new CampaignCalendar(campaignFrom({ release: { slicesPerDay: 7, rollover: false } })),
+    ]) {
+      for (const at of [startsAt - 5, startsAt, t, ms('2026-02-15T23:59:59.999+08:00'), endsAt]) {
+        const cap = calendar.spendableCapAt(at);
+        expect(cap.fromMs).toBeLessThanOrEqual(at);
+        expect(cap.untilMs).toBeGreaterThan(at);
+        const same = (c: typeof cap) => [
+          c.scope,
+          c.day,
+          c.releasedCoupons,
+          c.releasedBeforeDayCoupons,
+        ];
+        for (const inside of [cap.fromMs, cap.untilMs - 1].filter((x) => Math.abs(x) < 1e15))
+          expect(same(calendar.spendableCapAt(inside))).toEqual(same(cap));
+        if (cap.untilMs < 1e15)
+          expect(calendar.spendableCapAt(cap.untilMs).fromMs).toBe(cap.untilMs);
+      }
+    }
   });
 });
 
