@@ -15,7 +15,10 @@ VALUE_OF.set('O', 0);
 VALUE_OF.set('I', 1);
 VALUE_OF.set('L', 1);
 
-/** Luhn mod 32 over the payload: catches every single-character error and adjacent swaps. */
+/**
+ * Luhn mod 32 over the payload: catches every single-character error and every swap of two
+ * neighbours but one, 0 and Z (values 0 and 31), which Luhn mod N cannot tell apart.
+ */
 function checkValue(values: readonly number[]): number {
   let sum = 0;
   let factor = 2;

@@ -13,8 +13,10 @@ export interface ShardKeys {
   tag: string;
   /** HASH: fingerprint, shardPoolCoupons, issued, day:<YYYY-MM-DD>, redeemed, redeemedFen, adj... */
   ledger: string;
-  /** STREAM: every state change of the shard (issued, redeemed, reversed). */
+  /** STREAM: every state change of the shard (issued, redeemed, reversed, transfers, inits). */
   audit: string;
+  /** SET: rebalancing transfers taken from this shard and not yet settled. */
+  transit: string;
   /** HASH per user: total, d:<YYYY-MM-DD>. */
   user(userId: string): string;
   /** STRING: "<code>\n<bodyHash>" for a remembered successful claim. */
@@ -23,6 +25,8 @@ export interface ShardKeys {
   coupon(code: string): string;
   userPattern: string;
   couponPattern: string;
+  /** Every key of the shard. */
+  allPattern: string;
 }
 
 export function shardKeys(campaignId: string, shard: number): ShardKeys {
@@ -31,11 +35,13 @@ export function shardKeys(campaignId: string, shard: number): ShardKeys {
     tag,
     ledger: `${tag}:ledger`,
     audit: `${tag}:audit`,
+    transit: `${tag}:transit`,
     user: (userId) => `${tag}:user:${userId}`,
     idempotency: (scopeHash) => `${tag}:idem:${scopeHash}`,
     coupon: (code) => `${tag}:coupon:${code}`,
     userPattern: `${tag}:user:*`,
     couponPattern: `${tag}:coupon:*`,
+    allPattern: `${tag}*`,
   };
 }
 

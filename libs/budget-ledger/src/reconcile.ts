@@ -1,7 +1,8 @@
-import { Cluster, type Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { CampaignCalendar } from '@coupons/campaign';
-import { shareOf } from './fingerprint';
 import { shardKeys } from './keys';
+import { keysOfShard } from './keyspace';
+import { shardReleaseOf, shareOf } from './shares';
 
 export interface ShardReconciliation {
   shard: number;
@@ -22,49 +23,28 @@ export interface Reconciliation {
   issuedFen: number;
   /** Budget taken from a shard by a rebalancing transfer and not yet given (a crash between). */
   inTransitCoupons: number;
+  /** Budget of transfers whose target was lost: spent, never credited. */
+  writtenOffTransferCoupons: number;
   shards: ShardReconciliation[];
   problems: string[];
 }
 
 const MAX_LISTED = 20;
 
-/** Every key of one shard: SCAN on a single node; on a cluster, the keys of the tag's slot. */
-async function keysOfShard(
-  redis: Redis | Cluster,
-  tag: string,
-  pattern: string,
-): Promise<string[]> {
-  const prefix = pattern.slice(0, -1);
-  if (!(redis instanceof Cluster)) {
-    const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      keys.push(...batch);
-      cursor = next;
-    } while (cursor !== '0');
-    return keys;
-  }
-  const slot = Number(await redis.call('CLUSTER', 'KEYSLOT', tag));
-  const keys = new Set<string>();
-  for (const node of redis.nodes('master')) {
-    const count = Number(await node.call('CLUSTER', 'COUNTKEYSINSLOT', slot));
-    if (count === 0) continue;
-    const inSlot = (await node.call('CLUSTER', 'GETKEYSINSLOT', slot, count)) as string[];
-    for (const key of inSlot) if (key.startsWith(prefix)) keys.add(key);
-  }
-  return [...keys];
+interface AuditEvent {
+  id: string;
+  fields: Record<string, string>;
 }
 
-async function readStream(redis: Redis | Cluster, key: string): Promise<Record<string, string>[]> {
-  const events: Record<string, string>[] = [];
+async function readStream(redis: Redis | Cluster, key: string): Promise<AuditEvent[]> {
+  const events: AuditEvent[] = [];
   let start = '-';
   for (;;) {
     const batch = await redis.xrange(key, start, '+', 'COUNT', 5000);
-    for (const [, fields] of batch) {
-      const event: Record<string, string> = {};
-      for (let i = 0; i + 1 < fields.length; i += 2) event[fields[i]!] = fields[i + 1]!;
-      events.push(event);
+    for (const [id, flat] of batch) {
+      const fields: Record<string, string> = {};
+      for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
+      events.push({ id, fields });
     }
     if (batch.length < 5000) return events;
     start = `(${batch[batch.length - 1]![0]}`;
@@ -79,10 +59,27 @@ function listed(values: Iterable<string>): string {
   );
 }
 
+interface TransferOut {
+  source: number;
+  state: string;
+  target: number;
+  coupons: number;
+  targetGen: string;
+}
+interface TransferIn {
+  target: number;
+  source: number;
+  coupons: number;
+  sourceGen: string;
+}
+
 /**
  * Proves, shard by shard, that the counters, the coupon records and the audit stream tell one
- * story: issued = records (+ written off at a re-init) = issued events; issued <= released;
- * no user over a limit; redeemed counters = redeemed records = redeemed - reversed events.
+ * story: issued = records (+ written off) = issued events; issued <= released; no user over a
+ * limit; redeemed counters = redeemed records = redeemed - reversed events; the ledger's event
+ * count and last event id are the stream's; no shard is marked rolled back. Across shards, the
+ * rebalancing adjustments are what the transfer records say, and every transfer was credited at
+ * most once: given, in transit, or written off with a lost target.
  */
 export async function reconcile(
   redis: Redis | Cluster,
@@ -91,41 +88,81 @@ export async function reconcile(
 ): Promise<Reconciliation> {
   const { campaign } = calendar;
   const shards: ShardReconciliation[] = [];
-  const transfersOut = new Map<string, number>();
-  const transfersIn = new Map<string, number>();
+  const transfersOut = new Map<string, TransferOut>();
+  const transfersIn = new Map<string, TransferIn>();
+  const gens = new Map<number, string>();
   let adjustmentTotal = 0;
   const spendable = calendar.spendableCapAt(now);
   for (let shard = 0; shard < campaign.shards; shard += 1) {
     const keys = shardKeys(campaign.id, shard);
     const problems: string[] = [];
     const ledger = await redis.hgetall(keys.ledger);
-    if (ledger.fingerprint === undefined) {
-      problems.push('no ledger');
-    }
+    if (ledger.fingerprint === undefined) problems.push('no ledger');
+    if (ledger.rolledBack !== undefined)
+      problems.push(
+        `rolled back (${ledger.rolledBack}); refused until npm run ledger:init -- --after-loss`,
+      );
+    gens.set(shard, ledger.gen ?? '');
     const ledgerIssued = Number(ledger.issued ?? 0);
     const writtenOff = Number(ledger.writtenOff ?? 0);
     const adj = Number(ledger.adj ?? 0);
     for (const [field, value] of Object.entries(ledger)) {
       if (field === 'adj' || field.startsWith('adj:')) adjustmentTotal += Number(value);
-      else if (field.startsWith('xout:'))
-        transfersOut.set(field.slice(5), Number(value.split(':')[1]));
-      else if (field.startsWith('xin:'))
-        transfersIn.set(field.slice(4), Number(value.split(':')[1]));
+      else if (field.startsWith('xout:')) {
+        const [state = '', target = '', coupons = '', targetGen = ''] = value.split(':');
+        transfersOut.set(field.slice(5), {
+          source: shard,
+          state,
+          target: Number(target),
+          coupons: Number(coupons),
+          targetGen,
+        });
+      } else if (field.startsWith('xin:')) {
+        const [source = '', coupons = '', sourceGen = ''] = value.split(':');
+        transfersIn.set(field.slice(4), {
+          target: shard,
+          source: Number(source),
+          coupons: Number(coupons),
+          sourceGen,
+        });
+      }
     }
 
     const events = await readStream(redis, keys.audit);
     const issuedCodes = new Set<string>();
-    let dayWrittenOff: { day: string; coupons: number } | undefined;
+    const dayWrittenOff = new Map<string, number>();
     let netRedemptions = 0;
-    for (const event of events) {
+    let generationStart: number | undefined;
+    events.forEach(({ fields: event }, index) => {
       if (event.type === 'issued' && event.code !== undefined) {
         if (issuedCodes.has(event.code))
           problems.push(`code ${event.code} issued twice in the audit stream`);
         issuedCodes.add(event.code);
       } else if (event.type === 'redeemed') netRedemptions += 1;
       else if (event.type === 'reversed') netRedemptions -= 1;
-      else if (event.type === 'init' && Number(event.dayWrittenOff ?? 0) > 0)
-        dayWrittenOff = { day: event.day ?? '', coupons: Number(event.dayWrittenOff) };
+      else if (event.type === 'init' || event.type === 'restore') {
+        const day = event.day ?? '';
+        dayWrittenOff.set(day, (dayWrittenOff.get(day) ?? 0) + Number(event.dayWrittenOff ?? 0));
+        if (event.gen === ledger.gen) generationStart = index;
+      }
+    });
+
+    // The ledger and its stream must be from the same moment: a restore of one without the
+    // other, or a stream entry lost, shows here.
+    const last = events[events.length - 1];
+    if (ledger.fingerprint !== undefined) {
+      if (last === undefined || ledger.lastEventId !== last.id)
+        problems.push(
+          `the ledger's last event is ${ledger.lastEventId ?? 'none'} but the stream ends at ${last?.id ?? 'nothing'}`,
+        );
+      if (generationStart === undefined) {
+        problems.push(`the stream holds no start of the ledger's generation ${ledger.gen ?? '?'}`);
+      } else {
+        const start = events[generationStart]!;
+        const counted = Number(start.fields.events ?? 0) + (events.length - 1 - generationStart);
+        if (Number(ledger.events ?? 0) !== counted)
+          problems.push(`the ledger counts ${ledger.events ?? 0} events, the stream ${counted}`);
+      }
     }
 
     const recordCodes = new Set<string>();
@@ -170,14 +207,22 @@ export async function reconcile(
       if (!field.startsWith('day:')) continue;
       const day = field.slice(4);
       const counted = Number(value);
-      const expected =
-        (perDay.get(day) ?? 0) + (dayWrittenOff?.day === day ? dayWrittenOff.coupons : 0);
+      const expected = (perDay.get(day) ?? 0) + (dayWrittenOff.get(day) ?? 0);
       if (counted !== expected)
         problems.push(`day ${day}: ledger says ${counted}, records say ${expected}`);
-      if (spendable.scope === 'day') {
+      const tranche = calendar.days.find((d) => d.day === day);
+      if (spendable.scope === 'day' && tranche !== undefined) {
         const dayCap =
-          shareOf(calendar.releasedOnDayAt(day, now), campaign.shards, shard) +
-          Number(ledger[`adj:${day}`] ?? 0);
+          shardReleaseOf(
+            {
+              scope: 'day',
+              releasedCoupons: calendar.releasedOnDayAt(day, now),
+              releasedBeforeDayCoupons: calendar.spendableCapAt(tranche.startMs)
+                .releasedBeforeDayCoupons,
+            },
+            campaign.shards,
+            shard,
+          ) + Number(ledger[`adj:${day}`] ?? 0);
         if (counted > dayCap) problems.push(`day ${day}: issued ${counted} > released ${dayCap}`);
       }
     }
@@ -220,16 +265,35 @@ export async function reconcile(
   const problems = shards.flatMap((s) =>
     s.problems.map((problem) => `shard ${s.shard}: ${problem}`),
   );
+
+  // Every transfer is debited at most once and credited at most once; a credit without its
+  // debit, or a debit settled as given that its target has no record of, is money made or lost.
   let inTransitCoupons = 0;
-  for (const [id, coupons] of transfersOut) if (!transfersIn.has(id)) inTransitCoupons += coupons;
-  for (const [id, coupons] of transfersIn) {
-    if (transfersOut.get(id) !== coupons)
-      problems.push(`transfer ${id}: given ${coupons} without the same taken`);
+  let writtenOffTransferCoupons = 0;
+  let expectedAdjustment = 0;
+  for (const [id, out] of transfersOut) {
+    expectedAdjustment -= out.coupons;
+    const given = transfersIn.get(id);
+    const targetSameGen = gens.get(out.target) === out.targetGen;
+    if (given !== undefined) {
+      if (given.coupons !== out.coupons)
+        problems.push(`transfer ${id}: taken ${out.coupons}, given ${given.coupons}`);
+      if (out.state === 'void') problems.push(`transfer ${id}: written off and given`);
+    } else if (out.state === 'sent' && targetSameGen) inTransitCoupons += out.coupons;
+    else if (out.state === 'done' && targetSameGen)
+      problems.push(
+        `transfer ${id}: settled as given, but shard ${out.target} has no record of it (rolled back?)`,
+      );
+    else writtenOffTransferCoupons += out.coupons;
   }
-  // Rebalancing moves budget, never makes it: what was taken is given or still in transit.
-  if (adjustmentTotal + inTransitCoupons !== 0)
+  for (const [id, given] of transfersIn) {
+    expectedAdjustment += given.coupons;
+    if (!transfersOut.has(id) && gens.get(given.source) === given.sourceGen)
+      problems.push(`transfer ${id}: given ${given.coupons} without the same taken`);
+  }
+  if (adjustmentTotal !== expectedAdjustment)
     problems.push(
-      `rebalancing adjustments sum to ${adjustmentTotal} with ${inTransitCoupons} in transit (must be 0)`,
+      `rebalancing adjustments sum to ${adjustmentTotal}, the transfer records to ${expectedAdjustment}`,
     );
   const issuedCoupons = shards.reduce((sum, s) => sum + s.ledgerIssued, 0);
   return {
@@ -239,6 +303,7 @@ export async function reconcile(
     issuedCoupons,
     issuedFen: issuedCoupons * campaign.couponValueFen,
     inTransitCoupons,
+    writtenOffTransferCoupons,
     shards,
     problems,
   };

@@ -5,8 +5,10 @@ export enum LedgerCode {
   NoChange = 3,
   LedgerMissing = -1,
   ConfigMismatch = -2,
-  ClockAhead = -3,
-  ClockStale = -4,
+  /** Redis time is outside the window the caller computed the cap and the day for. */
+  OutsideWindow = -3,
+  /** Redis time is behind what this caller saw of the shard (a failover to a slower clock). */
+  RedisClockBehind = -4,
   NotStarted = -5,
   Ended = -6,
   TrancheExhausted = -7,
@@ -22,6 +24,13 @@ export enum LedgerCode {
   RedemptionNotFound = -17,
   AlreadyInitialised = -18,
   InsufficientRelease = -19,
+  /** The shard holds less than a caller saw: restored from an older state; refused until written off. */
+  RolledBack = -20,
+  /** A rebalancing transfer taken for a ledger generation the target no longer is. */
+  StaleTransfer = -22,
+  /** This order's redemption was reversed: it never redeems again. */
+  OrderReversed = -23,
+  NotRolledBack = -24,
 }
 
 export type ScriptReply = (number | string)[];
@@ -65,6 +74,7 @@ export interface Redemption {
 
 export type RedeemResult =
   | { kind: 'redeemed'; redemption: Redemption; coupon: CouponRecord; replayed: boolean }
+  | { kind: 'order_reversed'; reversedAt: number; coupon: CouponRecord }
   | { kind: 'not_found' }
   | { kind: 'expired'; coupon: CouponRecord }
   | { kind: 'already_redeemed' }
@@ -75,11 +85,18 @@ export type ReverseResult =
   | { kind: 'not_found' }
   | { kind: 'redemption_not_found' };
 
-export type LedgerFaultReason = 'ledger_missing' | 'config_mismatch' | 'clock' | 'code_collision';
+export type LedgerFaultReason =
+  | 'ledger_missing'
+  | 'config_mismatch'
+  | 'clock'
+  | 'code_collision'
+  | 'rolled_back'
+  | 'redis_settings';
 
 /**
- * A fault, not a result: the ledger cannot be trusted to answer (missing after a Redis loss, or
- * set up for other money settings). Money fails closed: the caller answers 503.
+ * A fault, not a result: the ledger cannot be trusted to answer (missing after a Redis loss, rolled
+ * back to an older state, set up for other money settings, or on a Redis that may evict its keys).
+ * Money fails closed: the caller answers 503.
  */
 export class LedgerFault extends Error {
   constructor(

@@ -4,17 +4,19 @@ import type { Cluster, Redis } from 'ioredis';
 import type { ScriptReply } from './results';
 
 /** One entry per Lua file: the command name ioredis gets, and how many of its arguments are keys. */
-const SCRIPT_FILES = {
+export const SCRIPT_FILES = {
   ledgerIssueCoupon: { file: 'issueCoupon-5.lua', keys: 5 },
   ledgerRedeemCoupon: { file: 'redeemCoupon-3.lua', keys: 3 },
   ledgerReverseRedemption: { file: 'reverseRedemption-3.lua', keys: 3 },
+  ledgerReadCoupon: { file: 'readCoupon-3.lua', keys: 3 },
   ledgerInit: { file: 'initLedger-2.lua', keys: 2 },
-  ledgerTakeRelease: { file: 'takeRelease-2.lua', keys: 2 },
+  ledgerTakeRelease: { file: 'takeRelease-3.lua', keys: 3 },
   ledgerGiveRelease: { file: 'giveRelease-2.lua', keys: 2 },
+  ledgerSettleTransfer: { file: 'settleTransfer-3.lua', keys: 3 },
+  ledgerWriteOffShard: { file: 'writeOffShard-2.lua', keys: 2 },
 } as const;
 
 type ScriptName = keyof typeof SCRIPT_FILES;
-type Arg = string | number;
 
 /** The .lua files sit in src/lua; from dist/src they are found beside the sources. */
 function luaDir(): string {
@@ -27,27 +29,33 @@ function luaDir(): string {
   return found;
 }
 
+const INCLUDE = /^-- @include ([\w.-]+\.lua)$/gm;
+
+/** A script's source with every `-- @include <file>` line replaced by lua/includes/<file>. */
 export function readLua(file: string): string {
-  return readFileSync(join(luaDir(), file), 'utf8');
+  const dir = luaDir();
+  return readFileSync(join(dir, file), 'utf8').replace(INCLUDE, (_, included: string) =>
+    readFileSync(join(dir, 'includes', included), 'utf8'),
+  );
 }
 
-/** Typed wrappers, one per script; arguments are documented in each .lua header. */
-export interface LedgerScripts {
-  issueCoupon(
-    keys: readonly [string, string, string, string, string],
-    args: readonly Arg[],
-  ): Promise<ScriptReply>;
-  redeemCoupon(keys: readonly [string, string, string], args: readonly Arg[]): Promise<ScriptReply>;
-  reverseRedemption(
-    keys: readonly [string, string, string],
-    args: readonly Arg[],
-  ): Promise<ScriptReply>;
-  initLedger(keys: readonly [string, string], args: readonly Arg[]): Promise<ScriptReply>;
-  takeRelease(keys: readonly [string, string], args: readonly Arg[]): Promise<ScriptReply>;
-  giveRelease(keys: readonly [string, string], args: readonly Arg[]): Promise<ScriptReply>;
-}
+type Keys<N extends number> = N extends 2
+  ? readonly [string, string]
+  : N extends 3
+    ? readonly [string, string, string]
+    : readonly [string, string, string, string, string];
 
-type Scripted = Record<ScriptName, (...args: Arg[]) => Promise<ScriptReply>>;
+/** Typed wrappers, one per script; the ARGV lists are built by name (scriptArgs.ts). */
+export type LedgerScripts = {
+  readonly [
+    Name in ScriptName as Name extends `ledger${infer Rest}` ? Uncapitalize<Rest> : never
+  ]: (
+    keys: Keys<(typeof SCRIPT_FILES)[Name]['keys']>,
+    argv: readonly string[],
+  ) => Promise<ScriptReply>;
+};
+
+type Scripted = Record<ScriptName, (...args: string[]) => Promise<ScriptReply>>;
 
 /**
  * Registers every script with defineCommand (EVALSHA, falling back to EVAL when a node does not
@@ -58,14 +66,11 @@ export function registerLedgerScripts(redis: Redis | Cluster): LedgerScripts {
     if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: keys, lua: readLua(file) });
   }
   const scripted = redis as unknown as Scripted;
-  const call = (name: ScriptName, keys: readonly string[], args: readonly Arg[]) =>
-    scripted[name](...keys, ...args.map(String));
-  return {
-    issueCoupon: (keys, args) => call('ledgerIssueCoupon', keys, args),
-    redeemCoupon: (keys, args) => call('ledgerRedeemCoupon', keys, args),
-    reverseRedemption: (keys, args) => call('ledgerReverseRedemption', keys, args),
-    initLedger: (keys, args) => call('ledgerInit', keys, args),
-    takeRelease: (keys, args) => call('ledgerTakeRelease', keys, args),
-    giveRelease: (keys, args) => call('ledgerGiveRelease', keys, args),
-  };
+  const wrappers = Object.fromEntries(
+    (Object.keys(SCRIPT_FILES) as ScriptName[]).map((name) => [
+      name.charAt(6).toLowerCase() + name.slice(7),
+      (keys: readonly string[], argv: readonly string[]) => scripted[name](...keys, ...argv),
+    ]),
+  );
+  return wrappers as unknown as LedgerScripts;
 }

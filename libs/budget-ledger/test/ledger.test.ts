@@ -125,7 +125,9 @@ describeWithRedis('BudgetLedger', (target) => {
     it('refuses, as a fault, a campaign whose ledger is missing or was set up for other money', async () => {
       const missing = await ledgerAt(redis, '2026-02-10T12:00:00+08:00', {}, { init: false });
       await expect(missing.ledger.issue(claim('u'))).rejects.toThrow(LedgerFault);
-      expect((await missing.ledger.snapshot()).missingShards).toEqual([0, 1, 2, 3]);
+      expect((await missing.ledger.snapshot()).unknownShards.map((s) => s.shard)).toEqual([
+        0, 1, 2, 3,
+      ]);
 
       const { ledger, calendar } = await ledgerAt(redis, '2026-02-10T12:00:00+08:00');
       const otherMoney = new CampaignCalendar({

@@ -47,6 +47,29 @@ describeWithRedis('redeemCoupon-3.lua and reverseRedemption-3.lua', (target) => 
     });
   });
 
+  it('a late retry of a redemption whose order was reversed does not redeem again', async () => {
+    const { redeem, reverse, ledger, calendar, clock } = await issuedCoupon();
+    const first = await redeem('order-1', 1999);
+    expect(first).toMatchObject({ kind: 'redeemed', replayed: false });
+    const reversedAt = clock.now() + 1_000;
+    clock.set(reversedAt);
+    expect(await reverse('order-1')).toMatchObject({ kind: 'reversed', changed: true });
+
+    // The first request's retry arrives late: the order is cancelled, it never redeems again.
+    clock.advance(1_000);
+    const retry = await redeem('order-1', 1999);
+    expect(retry).toMatchObject({
+      kind: 'order_reversed',
+      reversedAt,
+      coupon: { status: 'issued' },
+    });
+    // The coupon is free for the user's next real order.
+    expect(await redeem('order-2', 3000)).toMatchObject({ kind: 'redeemed', replayed: false });
+    const report = await reconcile(redis, calendar, clock.now());
+    expect(report.problems).toEqual([]);
+    expect(ledger.campaignId).toBe(calendar.campaign.id);
+  });
+
   it('one coupon redeemed by 50 different orders at once: one wins, 49 already redeemed', async () => {
     const { redeem, reverse, ledger, calendar, clock } = await issuedCoupon();
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => redeem(`race-${i}`)));

@@ -34,12 +34,16 @@ export async function ledgerAt(
   redis: Redis | Cluster,
   iso: string,
   overrides: Record<string, unknown> = {},
-  options: LedgerOptions & { init?: boolean } = {},
+  options: LedgerOptions & { init?: boolean; campaign?: Campaign } = {},
 ): Promise<{ ledger: BudgetLedger; clock: ManualClock; calendar: CampaignCalendar }> {
-  const calendar = new CampaignCalendar(campaign(overrides));
+  const { campaign: given, init, ...ledgerOptions } = options;
+  const calendar = new CampaignCalendar(given ?? campaign(overrides));
   const clock = new ManualClock(at(iso));
-  const ledger = new BudgetLedger(redis, calendar, clock, { trustCallerClock: true, ...options });
-  if (options.init !== false) {
+  const ledger = new BudgetLedger(redis, calendar, clock, {
+    trustCallerClock: true,
+    ...ledgerOptions,
+  });
+  if (init !== false) {
     clock.set(Math.min(clock.now(), calendar.campaign.startsAt - 1));
     await ledger.init();
     clock.set(at(iso));

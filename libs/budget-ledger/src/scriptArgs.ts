@@ -1,0 +1,111 @@
+/**
+ * The ledger scripts take their arguments by position (ARGV[i]); these lists name every position,
+ * in the order of each script's header, so an argument is given by name and cannot move silently
+ * (test/scriptArgs.test.ts reads the headers and compares).
+ */
+
+/** First in every script that reads or moves money: lua/includes/guard.lua. */
+export const GUARD_ARGV = [
+  'trustCallerTime',
+  'callerNowMs',
+  'fingerprint',
+  'markGen',
+  'markEvents',
+  'markEventId',
+  'notBeforeMs',
+] as const;
+
+export const ISSUE_ARGV = [
+  ...GUARD_ARGV,
+  'windowFromMs',
+  'windowUntilMs',
+  'capCoupons',
+  'capScope',
+  'day',
+  'dailyLimit',
+  'totalLimit',
+  'startsAtMs',
+  'endsAtMs',
+  'code',
+  'userId',
+  'valueFen',
+  'expiresAtMs',
+  'bodyHash',
+  'keepUntilMs',
+] as const;
+
+export const REDEEM_ARGV = [
+  ...GUARD_ARGV,
+  'userId',
+  'orderId',
+  'orderAmountFen',
+  'minOrderFen',
+] as const;
+export const REVERSE_ARGV = [...GUARD_ARGV, 'userId', 'orderId'] as const;
+export const READ_ARGV = [...GUARD_ARGV, 'userId'] as const;
+
+export const INIT_ARGV = [
+  'fingerprint',
+  'shardPoolCoupons',
+  'writtenOff',
+  'campaignId',
+  'shard',
+  'day',
+  'dayWrittenOff',
+] as const;
+
+export const TAKE_ARGV = [
+  ...GUARD_ARGV,
+  'transferId',
+  'coupons',
+  'capCoupons',
+  'scope',
+  'day',
+  'windowFromMs',
+  'windowUntilMs',
+  'target',
+  'targetGen',
+] as const;
+
+export const GIVE_ARGV = [
+  ...GUARD_ARGV,
+  'transferId',
+  'coupons',
+  'field',
+  'source',
+  'sourceGen',
+  'targetGen',
+] as const;
+
+export const SETTLE_ARGV = ['transferId', 'outcome'] as const;
+
+export const WRITE_OFF_ARGV = [
+  'capCoupons',
+  'scope',
+  'day',
+  'windowFromMs',
+  'windowUntilMs',
+] as const;
+
+export type ArgValue = string | number | boolean;
+export type NamedArgs<Names extends readonly string[]> = Readonly<Record<Names[number], ArgValue>>;
+
+/**
+ * The ARGV list for `names`: integers as exact decimal text (no exponent), booleans as "1"/"0".
+ * A number that is not a safe integer is a bug in the caller, never rounded here.
+ */
+export function toArgv<Names extends readonly string[]>(
+  names: Names,
+  args: NamedArgs<Names>,
+): string[] {
+  return names.map((name: Names[number]) => {
+    const value: ArgValue = args[name];
+    if (typeof value === 'boolean') return value ? '1' : '0';
+    if (typeof value === 'number') {
+      if (!Number.isSafeInteger(value))
+        throw new RangeError(`ledger script argument ${name} is not an integer: ${value}`);
+      return String(value);
+    }
+    return value;
+  });
+}

@@ -1,0 +1,70 @@
+import { startRedisServer, type RedisServerHandle } from '@coupons/redis-local';
+import { Redis } from 'ioredis';
+import { BudgetLedger, RedisSettingsGuard } from '../src';
+import { claim, ledgerAt } from './support';
+
+/**
+ * The user, idempotency and coupon keys carry TTLs: under an eviction policy Redis may drop them
+ * while the ledger stays, and limits and idempotency would vanish without anything failing. A
+ * private server, since the tests change its configuration.
+ */
+describe('a Redis whose settings could lose coupons', () => {
+  let server: RedisServerHandle;
+  let redis: Redis;
+  beforeAll(async () => {
+    server = await startRedisServer({ args: ['--maxmemory-policy', 'volatile-lru'] });
+    redis = new Redis(server.url);
+  });
+  afterAll(async () => {
+    await redis.quit();
+    await server.stop();
+  });
+
+  async function guarded(mode: 'enforce' | 'warn' | 'skip', requirePersistence = false) {
+    const settings = new RedisSettingsGuard(redis, { mode, requirePersistence });
+    const setup = await ledgerAt(redis, '2026-02-10T12:00:00+08:00', { shards: 1 });
+    const ledger = new BudgetLedger(redis, setup.calendar, setup.clock, {
+      trustCallerClock: true,
+      settings,
+    });
+    return { settings, ledger };
+  }
+
+  it('refuses claims under an evicting policy, says why, and serves once it is noeviction', async () => {
+    await redis.config('SET', 'maxmemory-policy', 'volatile-lru');
+    const { settings, ledger } = await guarded('enforce');
+    // Not read yet on a connected Redis: refused as well.
+    await expect(ledger.issue(claim('early'))).rejects.toMatchObject({ reason: 'redis_settings' });
+    const report = await settings.check();
+    expect(report.nodes[0]).toMatchObject({ maxmemoryPolicy: 'volatile-lru' });
+    expect(report.problems.join('\n')).toMatch(/maxmemory-policy is volatile-lru/);
+    await expect(ledger.issue(claim('u'))).rejects.toMatchObject({ reason: 'redis_settings' });
+
+    await redis.config('SET', 'maxmemory-policy', 'noeviction');
+    expect((await settings.check()).problems).toEqual([]);
+    expect((await ledger.issue(claim('u'))).kind).toBe('issued');
+  });
+
+  it('in production also wants the append-only file', async () => {
+    await redis.config('SET', 'maxmemory-policy', 'noeviction');
+    await redis.config('SET', 'appendonly', 'no');
+    const { settings, ledger } = await guarded('enforce', true);
+    expect((await settings.check()).problems.join('\n')).toMatch(/appendonly is no/);
+    await expect(ledger.issue(claim('u'))).rejects.toMatchObject({ reason: 'redis_settings' });
+    await redis.config('SET', 'appendonly', 'yes');
+    expect((await settings.check()).problems).toEqual([]);
+    expect((await ledger.issue(claim('v'))).kind).toBe('issued');
+    await redis.config('SET', 'appendonly', 'no');
+  });
+
+  it('warn reports and serves; skip does not read CONFIG at all (a managed Redis without it)', async () => {
+    await redis.config('SET', 'maxmemory-policy', 'allkeys-lru');
+    const warned = await guarded('warn');
+    expect((await warned.settings.check()).problems).toHaveLength(1);
+    expect((await warned.ledger.issue(claim('w'))).kind).toBe('issued');
+    const skipped = await guarded('skip');
+    expect(await skipped.settings.check()).toEqual({ nodes: [], problems: [] });
+    expect((await skipped.ledger.issue(claim('s'))).kind).toBe('issued');
+    await redis.config('SET', 'maxmemory-policy', 'noeviction');
+  });
+});

@@ -1,0 +1,68 @@
+import {
+  GIVE_ARGV,
+  GUARD_ARGV,
+  INIT_ARGV,
+  ISSUE_ARGV,
+  READ_ARGV,
+  readLua,
+  REDEEM_ARGV,
+  REVERSE_ARGV,
+  SCRIPT_FILES,
+  SETTLE_ARGV,
+  TAKE_ARGV,
+  toArgv,
+  WRITE_OFF_ARGV,
+} from '../src';
+
+const ARGV_OF: Record<keyof typeof SCRIPT_FILES, readonly string[]> = {
+  ledgerIssueCoupon: ISSUE_ARGV,
+  ledgerRedeemCoupon: REDEEM_ARGV,
+  ledgerReverseRedemption: REVERSE_ARGV,
+  ledgerReadCoupon: READ_ARGV,
+  ledgerInit: INIT_ARGV,
+  ledgerTakeRelease: TAKE_ARGV,
+  ledgerGiveRelease: GIVE_ARGV,
+  ledgerSettleTransfer: SETTLE_ARGV,
+  ledgerWriteOffShard: WRITE_OFF_ARGV,
+};
+
+/** "ARGV[3] name ..." lines of a script's header, and the guard's "ARGV[1..7]" line. */
+function headerArgv(source: string): string[] {
+  const header = source.slice(0, source.indexOf(']]'));
+  const names: string[] = [];
+  for (const line of header.split('\n')) {
+    if (/^\s*ARGV\[1\.\.7\]/.test(line)) names.push(...GUARD_ARGV);
+    const match = /^\s*ARGV\[(\d+)\]\s+(\w+)/.exec(line);
+    if (match !== null) {
+      expect(Number(match[1])).toBe(names.length + 1);
+      names.push(match[2]!);
+    }
+  }
+  return names;
+}
+
+describe('script arguments by name', () => {
+  it.each(Object.entries(SCRIPT_FILES))(
+    '%s: the TypeScript list names every ARGV of the Lua header, in order',
+    (name, { file }) => {
+      const source = readLua(file);
+      expect(headerArgv(source)).toEqual([...ARGV_OF[name as keyof typeof SCRIPT_FILES]]);
+      // Every KEYS[i] of the header, 1..keys, and no include left unexpanded.
+      const keys = [...source.matchAll(/^\s*KEYS\[(\d+)\]/gm)].map((m) => Number(m[1]));
+      expect(keys).toEqual(Array.from({ length: keys.length }, (_, i) => i + 1));
+      expect(source).not.toMatch(/^-- @include/m);
+    },
+  );
+
+  it('writes integers exactly, even past 10^14, and refuses what is not an integer', () => {
+    const argv = toArgv(['a', 'b', 'c', 'd'] as const, {
+      a: 123_456_789_012_345,
+      b: Number.MAX_SAFE_INTEGER,
+      c: true,
+      d: 'text',
+    });
+    expect(argv).toEqual(['123456789012345', '9007199254740991', '1', 'text']);
+    expect(() => toArgv(['a'] as const, { a: 1.5 })).toThrow(RangeError);
+    expect(() => toArgv(['a'] as const, { a: 2 ** 60 })).toThrow(RangeError);
+  });
+});
