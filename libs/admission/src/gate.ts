@@ -93,6 +93,15 @@ export interface AdmissionGateOptions {
   soldOut?: {
     cache: SoldOutCheck;
     shardOf: (campaignId: string, userId: string) => number | undefined;
+    /**
+     * Whether this claim is the replay of one that was served (same idempotency scope): it is
+     * admitted, so its caller gets its coupon, never "sold out". A promise that rejects admits
+     * too (the ledger then answers). Absent: every claim on a sold-out shard is refused.
+     */
+    served?: (
+      claim: { campaignId: string; shard: number; userId: string },
+      headers: IncomingHttpHeaders,
+    ) => boolean | Promise<boolean>;
   };
   retry?: Partial<RetryOptions>;
   /** Header the caller puts a claim's userId in (the body is not read here); default x-user-id. */
@@ -231,10 +240,11 @@ export class AdmissionGate {
     const userBlockedMs = user !== undefined ? user.blockedMs(userId as string, now) : 0;
     if (userBlockedMs > 0) return this.rateLimited('user_rate', admitted, userBlockedMs);
     if (user?.freePass?.(userId as string, now) === true) user = undefined;
-    if (user === undefined && key === undefined) return this.soldOutOrAdmit(admitted, now);
+    if (user === undefined && key === undefined)
+      return this.soldOutOrAdmit(admitted, now, req.headers);
     const keyBlockedMs = key !== undefined ? key.blockedMs(keyId as string, now) : 0;
     if (keyBlockedMs > 0) return this.rateLimited('key_rate', admitted, keyBlockedMs);
-    return this.checkLimits(admitted, user, keyId, key, now);
+    return this.checkLimits(admitted, user, keyId, key, now, req.headers);
   }
 
   /**
@@ -242,17 +252,22 @@ export class AdmissionGate {
    * X-User-Id header): the route calls this once it has parsed the body, so the per-user limit
    * and the sold-out fast path still apply. Same answers, same counters as at the gate.
    */
-  admitUser(admitted: Admitted, userId: string): Decision | Promise<Decision> {
+  admitUser(
+    admitted: Admitted,
+    userId: string,
+    headers: IncomingHttpHeaders,
+  ): Decision | Promise<Decision> {
     const withUser: Admitted = { ...admitted, userId, userLimitChecked: true };
     const now = this.clock.now();
     const user = this.userPriorities.has(admitted.priority)
       ? this.options.userLimit?.limiter
       : undefined;
-    if (user === undefined || admitted.userLimitChecked) return this.soldOutOrAdmit(withUser, now);
+    if (user === undefined || admitted.userLimitChecked)
+      return this.soldOutOrAdmit(withUser, now, headers);
     const blockedMs = user.blockedMs(userId, now);
     if (blockedMs > 0) return this.rateLimited('user_rate', withUser, blockedMs);
-    if (user.freePass?.(userId, now) === true) return this.soldOutOrAdmit(withUser, now);
-    return this.checkLimits(withUser, user, undefined, undefined, now);
+    if (user.freePass?.(userId, now) === true) return this.soldOutOrAdmit(withUser, now, headers);
+    return this.checkLimits(withUser, user, undefined, undefined, now, headers);
   }
 
   /**
@@ -298,6 +313,7 @@ export class AdmissionGate {
     keyId: string | undefined,
     key: LimitCheck | undefined,
     now: number,
+    headers: IncomingHttpHeaders,
   ): Promise<Decision> {
     this.pending++;
     // The caller's deadline bounds the wait for the store (a hung Redis answers only at its
@@ -320,7 +336,7 @@ export class AdmissionGate {
       wait.done();
       this.pending--;
     }
-    return this.soldOutOrAdmit(admitted, this.clock.now());
+    return this.soldOutOrAdmit(admitted, this.clock.now(), headers);
   }
 
   private deadlinePassed(admitted: Admitted): Rejection {
@@ -328,15 +344,39 @@ export class AdmissionGate {
     return this.reject('deadline', admitted.priority, this.retry.overloaded);
   }
 
-  /** The last layer: claims on a shard known to be sold out until its next release. */
-  private soldOutOrAdmit(admitted: Admitted, now: number): Decision {
+  /**
+   * The last layer: claims on a shard known to be sold out until its next release, unless the
+   * claim is the replay of a served one (its caller gets its coupon).
+   */
+  private soldOutOrAdmit(
+    admitted: Admitted,
+    now: number,
+    headers: IncomingHttpHeaders,
+  ): Decision | Promise<Decision> {
     const soldOut = this.options.soldOut;
     const { priority, campaignId, userId } = admitted;
     if (soldOut === undefined || priority !== 'claim') return admitted;
     if (campaignId === undefined || userId === undefined) return admitted;
     const shard = soldOut.shardOf(campaignId, userId);
-    const entry = shard === undefined ? undefined : soldOut.cache.lookup(campaignId, shard, now);
+    if (shard === undefined) return admitted;
+    const entry = soldOut.cache.lookup(campaignId, shard, now);
     if (entry === undefined) return admitted;
+    const served = soldOut.served?.({ campaignId, shard, userId }, headers) ?? false;
+    if (served === true) return admitted;
+    if (served === false) return this.soldOutAnswer(admitted, entry, now);
+    this.pending++;
+    return served
+      .then(
+        (yes) => (yes ? admitted : this.soldOutAnswer(admitted, entry, this.clock.now())),
+        () => admitted,
+      )
+      .finally(() => {
+        this.pending--;
+      });
+  }
+
+  private soldOutAnswer(admitted: Admitted, entry: SoldOutEntry, now: number): Rejection {
+    const { priority } = admitted;
     admitted.permit.release();
     this.shed.sold_out[priority]++;
     const spreadSeconds = this.retry.soldOutSpreadSeconds;

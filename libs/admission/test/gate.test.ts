@@ -299,19 +299,19 @@ describe('AdmissionGate order: a shed answer never calls a later layer', () => {
     const noHeader: GateRequest = { method: 'POST', url: `${C}/coupons`, headers: {} };
     const first = admittedNow(gate.admit(noHeader));
     expect(first).toMatchObject({ userId: undefined, userLimitChecked: false });
-    expect(await gate.admitUser(first, 'u7')).toMatchObject({ admitted: true, userId: 'u7' });
-    expect(await gate.admitUser(admittedNow(gate.admit(noHeader)), 'u7')).toMatchObject({
+    expect(await gate.admitUser(first, 'u7', {})).toMatchObject({ admitted: true, userId: 'u7' });
+    expect(await gate.admitUser(admittedNow(gate.admit(noHeader)), 'u7', {})).toMatchObject({
       admitted: true,
     });
     const third = admittedNow(gate.admit(noHeader));
-    expect(rejected(await gate.admitUser(third, 'u7'))).toMatchObject({ reason: 'user_rate' });
+    expect(rejected(await gate.admitUser(third, 'u7', {}))).toMatchObject({ reason: 'user_rate' });
     // Blocked in memory now: the next answer is synchronous, the store not asked again.
     const used = l.user.used.get('u7');
-    expect(rejected(gate.admitUser(admittedNow(gate.admit(noHeader)), 'u7')).status).toBe(429);
+    expect(rejected(gate.admitUser(admittedNow(gate.admit(noHeader)), 'u7', {})).status).toBe(429);
     expect(l.user.used.get('u7')).toBe(used);
     // Sold out applies as at the gate; the refused requests gave their slots back.
     l.soldOut.markSoldOut('c1', 3, RELEASE, RELEASE_ISO, NOW);
-    const sold = await gate.admitUser(admittedNow(gate.admit(noHeader)), 'sold');
+    const sold = await gate.admitUser(admittedNow(gate.admit(noHeader)), 'sold', {});
     expect(rejected(sold).code).toBe('TRANCHE_EXHAUSTED');
     expect(l.concurrency.inflight).toBe(2);
   });

@@ -11,14 +11,15 @@ import {
   type Admitted,
   type Decision,
 } from '@coupons/admission';
-import { shardOfUser } from '@coupons/budget-ledger';
-import type { Clock } from '@coupons/campaign';
+import { idempotencyScopeHash, shardOfUser, type IssueResult } from '@coupons/budget-ledger';
+import { toZonedIso, type Clock } from '@coupons/campaign';
 import type { AdmissionReading } from '@coupons/telemetry';
 import type { ApiKeyStore } from './auth/apiKeys';
 import type { CampaignCatalog } from './campaignCatalog';
 import type { AdmissionConfig } from './config/env';
 import { BEARER } from './http/auth';
 import type { RedisClient } from './redis/client';
+import { ServedClaims } from './servedClaims';
 
 /** Probes are never shed: a pod busy shedding is alive, and its readiness says what it is. */
 const PROBES = new Set(['/healthz', '/readyz']);
@@ -50,6 +51,7 @@ export class ServiceAdmission {
   readonly soldOut: SoldOutCache;
   readonly soldOutSpreadSeconds: number;
   readonly random: () => number;
+  private readonly servedClaims: ServedClaims;
   private readonly eventLoop: EventLoopGuard | undefined;
   private readonly limiters: RequestLimiter[] = [];
 
@@ -58,6 +60,7 @@ export class ServiceAdmission {
     this.random = deps.random ?? Math.random;
     this.soldOutSpreadSeconds = config.soldOut.retrySpreadSeconds;
     this.soldOut = new SoldOutCache({ probeIntervalMs: config.soldOut.probeIntervalMs });
+    this.servedClaims = new ServedClaims(deps.redis, { maxMemoryBytes: 16 * 1024 * 1024 });
     if (!config.enabled) return;
 
     this.eventLoop = new EventLoopGuard({
@@ -105,6 +108,14 @@ export class ServiceAdmission {
           const calendar = catalog.get(campaignId);
           return calendar === undefined ? undefined : shardOfUser(userId, calendar.campaign.shards);
         },
+        served: ({ campaignId, shard, userId }, headers) => {
+          const key = BEARER.exec(headers.authorization ?? '')?.[1];
+          const keyId = key === undefined ? undefined : apiKeys.authenticate(key)?.keyId;
+          const idempotencyKey = headers['idempotency-key'];
+          if (keyId === undefined || typeof idempotencyKey !== 'string') return false;
+          const scopeHash = idempotencyScopeHash(keyId, userId, idempotencyKey);
+          return this.servedClaims.served({ campaignId, shard, scopeHash });
+        },
       },
       retry: { soldOutSpreadSeconds: config.soldOut.retrySpreadSeconds },
     });
@@ -148,6 +159,28 @@ export class ServiceAdmission {
       if (decision instanceof Promise) void decision.then((d) => serve(req, res, d));
       else serve(req, res, decision);
     };
+  }
+
+  /**
+   * What a ledger answer to a claim teaches admission, in one place: a shard sold out until its
+   * next release, a shard open again (budget moved in), a claim served (its replays must get the
+   * coupon even while its shard is sold out).
+   */
+  learnFromClaim(
+    claim: { campaignId: string; timeZone: string; shard: number; scopeHash: string },
+    result: IssueResult,
+    now: number,
+  ): void {
+    const { campaignId, shard } = claim;
+    if (result.kind === 'tranche_exhausted') {
+      const iso = toZonedIso(result.nextReleaseAt, claim.timeZone);
+      this.soldOut.markSoldOut(campaignId, shard, result.nextReleaseAt, iso, now);
+      return;
+    }
+    if (result.kind !== 'issued') return;
+    this.servedClaims.remember(campaignId, claim.scopeHash);
+    // Issued on a shard marked sold out (a probe): rebalancing moved budget in, so open it again.
+    if (!result.replayed && this.soldOut.holds(campaignId)) this.soldOut.clear(campaignId, shard);
   }
 
   /** Shutdown: every request from now on is answered 503 UNAVAILABLE with Connection: close. */

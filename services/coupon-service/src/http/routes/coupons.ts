@@ -1,10 +1,11 @@
 import { Router, type RequestHandler } from 'express';
 import { writeRejection } from '@coupons/admission';
-import type {
-  BudgetLedger,
-  IssueResult,
-  RedeemResult,
-  ReverseResult,
+import {
+  idempotencyScopeHash,
+  type BudgetLedger,
+  type IssueResult,
+  type RedeemResult,
+  type ReverseResult,
 } from '@coupons/budget-ledger';
 import { toZonedIso, type CampaignCalendar, type Clock } from '@coupons/campaign';
 import { admissionOf, type ServiceAdmission } from '../../admission';
@@ -133,6 +134,12 @@ export function redemptionRefusal(
         `the coupon applies to orders of at least ${result.minOrderFen} fen`,
         { minOrderFen: result.minOrderFen },
       );
+    case 'order_reversed':
+      return new ApiError(
+        'ORDER_REVERSED',
+        `this order's redemption of the coupon was reversed at ${toZonedIso(result.reversedAt, zone)}; a cancelled order cannot redeem it again`,
+        { reversedAt: toZonedIso(result.reversedAt, zone) },
+      );
   }
 }
 
@@ -193,40 +200,34 @@ export function couponsRouter(deps: CouponRouteDeps): Router {
     const gate = deps.admission.gate;
     if (admitted !== undefined && admitted.userId === undefined && gate !== undefined) {
       // No X-User-Id: the per-user limit and the sold-out fast path apply now, from the body.
-      const decision = await gate.admitUser(admitted, userId);
+      const decision = await gate.admitUser(admitted, userId, req.headers);
       if (!decision.admitted) {
         writeRejection(res, decision);
         return;
       }
     }
     const ledger = ledgerOf(calendar);
+    const apiKeyId = principalOf(res).keyId;
+    const shard = ledger.shardOf(userId);
+    const idempotencyKey = input['Idempotency-Key'];
     const result = await deps.gateway.issue(
       ledger,
-      {
-        apiKeyId: principalOf(res).keyId,
-        userId,
-        idempotencyKey: input['Idempotency-Key'],
-        bodyHash: claimBodyHash(input.body),
-      },
+      { apiKeyId, userId, idempotencyKey, bodyHash: claimBodyHash(input.body) },
+      shard,
       callContext(req),
     );
     const now = deps.clock.now();
-    const soldOut = deps.admission.soldOut;
-    if (result.kind === 'tranche_exhausted') {
-      const zone = calendar.campaign.timeZone;
-      const iso = toZonedIso(result.nextReleaseAt, zone);
-      soldOut.markSoldOut(
-        calendar.campaign.id,
-        ledger.shardOf(userId),
-        result.nextReleaseAt,
-        iso,
-        now,
-      );
-    }
+    deps.admission.learnFromClaim(
+      {
+        campaignId: calendar.campaign.id,
+        timeZone: calendar.campaign.timeZone,
+        shard,
+        scopeHash: idempotencyScopeHash(apiKeyId, userId, idempotencyKey),
+      },
+      result,
+      now,
+    );
     if (result.kind !== 'issued') throw claimRefusal(result, calendar, now, spread);
-    // Issued on a shard marked sold out (a probe): rebalancing moved budget in, so open it again.
-    if (!result.replayed && soldOut.holds(calendar.campaign.id))
-      soldOut.clear(calendar.campaign.id, ledger.shardOf(userId));
     if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
     res.status(201).json({ coupon: couponView(result.coupon, calendar, now) });
   });
