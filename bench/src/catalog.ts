@@ -11,6 +11,7 @@ export const SERVER_NAMES = [
   'service',
   'service-off',
   'service-info',
+  'service-soldout',
 ] as const;
 export type ServerName = (typeof SERVER_NAMES)[number];
 
@@ -22,6 +23,7 @@ export const LABELS: Record<ServerName, string> = {
   service: 'service (LOG_LEVEL=warn)',
   'service-off': 'service, ADMISSION=off',
   'service-info': 'service (LOG_LEVEL=info)',
+  'service-soldout': 'service, every shard sold out',
 };
 
 /** Servers that issue coupons through Redis (the hello servers answer without it). */
@@ -33,7 +35,13 @@ export const CLAIMS: Record<ServerName, boolean> = {
   service: true,
   'service-off': true,
   'service-info': true,
+  'service-soldout': true,
 };
+
+/** The servers that are the real service (in some configuration). */
+export function isService(name: ServerName): name is Extract<ServerName, `service${string}`> {
+  return name.startsWith('service');
+}
 
 export const REPO_ROOT = join(__dirname, '..', '..', '..');
 const SERVERS_DIR = join(__dirname, '..', 'servers');
@@ -60,7 +68,7 @@ export function launchFor(
     logFile: join(ctx.dir, `${name}.log`),
     nodeArgs: options.nodeArgs ?? [],
   };
-  if (name === 'service' || name === 'service-off' || name === 'service-info') {
+  if (isService(name)) {
     return {
       ...common,
       script: SERVICE_MAIN,
@@ -69,6 +77,7 @@ export function launchFor(
         ...ctx.service.env,
         LOG_LEVEL: name === 'service-info' ? 'info' : 'warn',
         ...(name === 'service-off' ? { ADMISSION: 'off' } : {}),
+        ...(name === 'service-soldout' ? { CAMPAIGNS_FILE: ctx.service.soldOutCampaignsFile } : {}),
         ...options.env,
       },
       // main.ts prints this on stderr once the ledger is initialised; pino logs go to stdout.
@@ -90,8 +99,9 @@ export function launchFor(
 }
 
 /**
- * The one request every server gets, the service's claim: hello servers ignore it, the twins
- * ignore the headers. Each call of the returned factory's result is a new user with a new key.
+ * The one request every server gets, the service's claim as the chat backend sends it (the user
+ * in X-User-Id too, so the gate sees who claims): hello servers ignore it, the twins ignore the
+ * headers. Each call of the returned factory's result is a new user with a new key.
  */
 export function claimRequests(service: ServiceSetup): (tag: string) => (i: number) => RequestSpec {
   const path = `/v1/campaigns/${service.campaignId}/coupons`;
@@ -103,6 +113,7 @@ export function claimRequests(service: ServiceSetup): (tag: string) => (i: numbe
       authorization,
       'content-type': 'application/json',
       'idempotency-key': `k${tag}-${i}`,
+      'x-user-id': `u${tag}-${i}`,
     },
     body: `{"userId":"u${tag}-${i}"}`,
   });

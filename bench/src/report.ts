@@ -134,8 +134,10 @@ export function ratioTable(r: BenchResults): string {
 export function shedCost(
   r: BenchResults,
   server: ServerName,
+  /** The server whose served claims the shed answer is compared with (itself by default). */
+  servedBy: ServerName = server,
 ): { shedUs?: Spread; servedUs?: Spread; ratio?: Spread; note: string } {
-  const served = pointsOf(r, server, 'closed');
+  const served = pointsOf(r, servedBy, 'closed');
   const servedUs = spreadOf(served, cpuPerAnswerUs);
   const shedPoints = pointsOf(r, server, 'shed');
   if (shedPoints.length === 0) return { servedUs, note: 'never sheds: nothing to measure' };
@@ -160,7 +162,8 @@ export function shedCost(
 }
 
 export function shedTable(r: BenchResults, how: Partial<Record<ServerName, string>>): string {
-  const servers: ServerName[] = ['naive', 'protected', 'service'];
+  const servers: ServerName[] = ['naive', 'protected', 'service', 'service-soldout'];
+  const servedBy = (s: ServerName): ServerName => (s === 'service-soldout' ? 'service' : s);
   return markdownTable(
     [
       'server',
@@ -171,9 +174,10 @@ export function shedTable(r: BenchResults, how: Partial<Record<ServerName, strin
       'note',
     ],
     servers
-      .filter((s) => r.settings.closed.servers.includes(s))
+      .filter((s) => r.settings.closed.servers.includes(servedBy(s)))
+      .filter((s) => s !== 'service-soldout' || pointsOf(r, s, 'shed').length > 0)
       .map((server) => {
-        const cost = shedCost(r, server);
+        const cost = shedCost(r, server, servedBy(server));
         return [
           LABELS[server],
           how[server] ?? '',

@@ -86,10 +86,13 @@ export function scriptUsecPerCall(point: PointResult): number | undefined {
   return point.scriptUsec / point.scriptCalls;
 }
 
-/** Share of the answers that were shed (429/503 with Retry-After). */
+/**
+ * Share of the answers that refused work: shed (429/503 with Retry-After), or sold out (409, the
+ * sold-out point's answer).
+ */
 export function shedShare(report: LoadReport): number {
   const n = answered(report);
-  return n === 0 ? 0 : report.shed / n;
+  return n === 0 ? 0 : (report.shed + (report.otherStatus['409'] ?? 0)) / n;
 }
 
 /** Share of the server's core taken by anything else (other processes, the hypervisor). */

@@ -32,6 +32,12 @@ const SHED_SETUP: Partial<Record<ServerName, { env: Record<string, string>; how:
     env: { ADMISSION_RATE: '1', ADMISSION_BURST: '1' },
     how: 'ADMISSION_RATE=1, ADMISSION_BURST=1',
   },
+  // Every shard sold out: the gate answers 409, after looking up whether the claim's
+  // Idempotency-Key was served (a replay gets its coupon): one MGET per shard and event-loop turn.
+  'service-soldout': {
+    env: { SOLD_OUT_PROBE_MS: '3600000', USER_RATE_LIMIT: 'off' },
+    how: 'one coupon per shard a day, all taken: 409 TRANCHE_EXHAUSTED after the served-claim lookup',
+  },
 };
 
 const log = (line: string) => process.stderr.write(`${line}\n`);

@@ -8,6 +8,11 @@ const DAY_MS = 86_400_000;
 export interface ServiceSetup {
   apiKey: string;
   campaignId: string;
+  /**
+   * The same campaign id with one coupon per shard a day: once the first claims took them, every
+   * shard is sold out until tomorrow (the sold-out point).
+   */
+  soldOutCampaignsFile: string;
   /** what the real service needs besides PORT, REDIS_URL and LOG_LEVEL */
   env: Record<string, string>;
 }
@@ -38,11 +43,18 @@ export function prepareService(dir: string, now = Date.now()): ServiceSetup {
   };
   const campaignsFile = join(dir, 'campaigns.json');
   writeFileSync(campaignsFile, JSON.stringify({ campaigns: [campaign] }, null, 2));
+  const soldOutCampaignsFile = join(dir, 'campaigns-soldout.json');
+  const days = 9; // the window's calendar days (UTC): from yesterday to a week ahead
+  const soldOut = { ...campaign, poolFen: 2500 * campaign.shards * days };
+  writeFileSync(soldOutCampaignsFile, JSON.stringify({ campaigns: [soldOut] }, null, 2));
   return {
     apiKey,
     campaignId: BENCH_CAMPAIGN_ID,
+    soldOutCampaignsFile,
     env: {
-      NODE_ENV: 'development', // its start-up initialises the ledger in the (flushed) private Redis
+      NODE_ENV: 'development',
+      // Its start-up initialises the ledger in the (flushed) private Redis.
+      LEDGER_AUTO_INIT: 'true',
       HOST: '127.0.0.1',
       METRICS_PORT: '0',
       CAMPAIGNS_FILE: campaignsFile,
