@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Latency buckets in seconds: dense below 100 ms (the SLO), sparse up to the 2 s client timeout. */
 export const LATENCY_BUCKETS_SECONDS: readonly number[] = [
@@ -27,6 +27,8 @@ export interface CouponMetrics {
   redisDuration: Histogram<'command'>;
   redisErrors: Counter<'command'>;
   ledgerFaults: Counter<'campaign' | 'reason'>;
+  /** 1 while the Redis settings money depends on are safe (or not enforced), else 0. */
+  redisSettingsOk: Gauge;
 }
 
 export interface ServiceMetrics {
@@ -105,8 +107,13 @@ function createCouponMetrics(registry: Registry): CouponMetrics {
     }),
     ledgerFaults: new Counter({
       name: 'coupon_ledger_faults_total',
-      help: 'Claims refused with 503 because the ledger cannot be trusted (missing, other settings, clock)',
+      help: 'Claims and redemptions refused with 503 because the ledger cannot be trusted (missing, rolled back, other settings, clock, unsafe Redis settings)',
       labelNames: ['campaign', 'reason'],
+      registers,
+    }),
+    redisSettingsOk: new Gauge({
+      name: 'coupon_redis_settings_ok',
+      help: '1 while Redis has settings that cannot lose coupons (noeviction; AOF in production), 0 while money is refused for them',
       registers,
     }),
   };

@@ -3,9 +3,11 @@ import type { Logger } from '@coupons/telemetry';
 import type { LedgerRegistry } from './ledgers';
 
 /**
- * Development start-up only (main.ts, NODE_ENV not production): a campaign with no ledger at all
- * in this Redis gets one, and the log says so. A campaign with some shards missing is a loss, not
- * a fresh Redis: it is left alone for an operator (claims on those shards answer 503).
+ * Start-up only, and only when asked for (LEDGER_AUTO_INIT=true, or the private Redis `npm start`
+ * started for itself): a campaign with no trace at all in this Redis gets a ledger, and the log
+ * says so. A campaign with any trace (a shard, a coupon, an audit entry, a user's counters) is
+ * never initialised here: if some of its ledger is missing, that is a loss for an operator
+ * (claims on those shards answer 503), not a fresh start.
  */
 export async function initDevelopmentLedgers(
   ledgers: LedgerRegistry,
@@ -14,29 +16,24 @@ export async function initDevelopmentLedgers(
 ): Promise<void> {
   for (const ledger of ledgers.all()) {
     const { campaign } = ledger.calendar;
-    const { missingShards } = await ledger.snapshot();
-    if (missingShards.length === 0) continue;
     const campaignLog = logger.child({ campaign: campaign.id });
-    if (missingShards.length < campaign.shards) {
-      campaignLog.error(
-        { missingShards },
-        `campaign ${campaign.id}: some shards have no ledger (state lost?); claims on them answer 503 until an operator runs: npm run ledger:init -- --campaign ${campaign.id} --after-loss`,
-      );
-      continue;
-    }
+    const { unknownShards } = await ledger.snapshot();
+    if (unknownShards.length === 0) continue;
     const phase = ledger.calendar.phase(clock.now());
-    if (phase === 'scheduled') {
-      const report = await ledger.init();
-      campaignLog.info(
-        { created: report.created.length },
-        `development: initialised the ledger of campaign ${campaign.id} (not started yet)`,
+    try {
+      const report = await ledger.init(phase === 'scheduled' ? {} : { neverIssued: true });
+      const message = `auto-init: initialised the ledger of campaign ${campaign.id}, which had no trace in this Redis`;
+      if (phase === 'scheduled') campaignLog.info({ created: report.created.length }, message);
+      else
+        campaignLog.warn(
+          { created: report.created.length, phase },
+          `${message}; it is ${phase}, so it starts from zero as if nothing had been issued (never do this where it ran before: there, run npm run ledger:init)`,
+        );
+    } catch (err) {
+      campaignLog.error(
+        { unknownShards, err: { message: (err as Error).message } },
+        `auto-init: campaign ${campaign.id} has traces in this Redis but shards without a ledger (state lost?); left for an operator: npm run ledger:init -- --campaign ${campaign.id} --after-loss`,
       );
-      continue;
     }
-    const report = await ledger.init({ neverIssued: true });
-    campaignLog.warn(
-      { created: report.created.length, phase },
-      `development: campaign ${campaign.id} is ${phase} but this Redis had no ledger for it; initialised it from zero, as if nothing had been issued. Production never does this: there, run npm run ledger:init`,
-    );
   }
 }

@@ -75,7 +75,9 @@ async function main(): Promise<void> {
     throw err;
   }
 
-  if (!config.production) await initLedgersForDevelopment(service, logger);
+  // Explicit opt-in only; the private Redis started just now cannot hold anything issued.
+  if (config.ledger.autoInit || devServer !== undefined)
+    await initLedgersForDevelopment(service, logger);
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -111,20 +113,20 @@ async function main(): Promise<void> {
 }
 
 /**
- * Development only, at start-up only (money rule 8): campaigns with no ledger in this Redis get
- * one, and the log says so. Production never initialises by itself: npm run ledger:init does.
+ * At start-up only, when asked for: campaigns without any trace in this Redis get a ledger, and
+ * the log says so. Without LEDGER_AUTO_INIT nothing initialises by itself: npm run ledger:init does.
  */
 async function initLedgersForDevelopment(service: RunningService, logger: Logger): Promise<void> {
   if (!(await redisReady(service.redis, 5000))) {
     logger.warn(
-      'development: Redis not ready within 5 s, so no ledger was initialised; claims answer 503 until npm run ledger:init',
+      'auto-init: Redis not ready within 5 s, so no ledger was initialised; claims answer 503 until npm run ledger:init',
     );
     return;
   }
   try {
     await initDevelopmentLedgers(service.ledgers, service.clock, logger);
   } catch (err) {
-    logger.error({ err }, 'development: initialising the ledgers failed');
+    logger.error({ err }, 'auto-init: initialising the ledgers failed');
   }
 }
 

@@ -62,13 +62,14 @@ export async function startService(deps: ServiceDeps): Promise<RunningService> {
     .catch((err: unknown) => logger.error({ err }, 'redis: first connection failed, retrying'));
 
   const catalog = new CampaignCatalog(deps.campaigns);
-  const ledgers = new LedgerRegistry(redis, catalog, clock, logger);
-  redis.once('ready', () => {
-    ledgers
-      .completeTransfers(logger)
-      .catch((err: unknown) => logger.warn({ err }, 'completing rebalancing transfers failed'));
-  });
   const metrics = createServiceMetrics(new Registry());
+  metrics.coupons.redisSettingsOk.set(0);
+  const ledgers = new LedgerRegistry(redis, catalog, clock, logger, {
+    config: config.ledger,
+    production: config.production,
+    onSettings: (safe) => metrics.coupons.redisSettingsOk.set(safe ? 1 : 0),
+  });
+  ledgers.start();
   for (const { campaign } of catalog.all()) {
     // Zero, not absent, before the first coupon: rate() and alerts need the series to exist.
     metrics.coupons.issued.inc({ campaign: campaign.id }, 0);
@@ -110,6 +111,7 @@ export async function startService(deps: ServiceDeps): Promise<RunningService> {
       onDrain: () => admission.startDraining(),
       beforeRedisQuit: () => {
         redisClock.stop();
+        ledgers.stop();
         admission.stop();
       },
     },

@@ -209,7 +209,9 @@ async function withRedisStopped<T>(
 }
 
 async function issuedCoupons(service: TestService, campaign: CampaignInput): Promise<number> {
-  return (await service.ledgers.get(campaign.id)!.snapshot()).issuedCoupons;
+  const { issuedCoupons } = await service.ledgers.get(campaign.id)!.snapshot();
+  if (issuedCoupons === null) throw new Error('the ledger does not know what it issued');
+  return issuedCoupons;
 }
 
 /** One coupon released per calendar day, all at the day's start: the day's one is gone at once. */

@@ -114,6 +114,57 @@ describeEachRedisMode('the operator CLIs (built)', (mode) => {
     );
   });
 
+  it('ledger:init --never-issued starts a running campaign from zero only when Redis has no trace of it', async () => {
+    const fresh = liveCampaign(uniqueCampaignId('cli-new'), { shards: 2 });
+    const traced = liveCampaign(uniqueCampaignId('cli-traced'), { shards: 2 });
+    const both = { ...env, CAMPAIGNS_FILE: campaignsFile([fresh, traced]) };
+    // A trace: a coupon record left on shard 1 by a ledger that is gone.
+    await redis.hset(shardKeys(traced.id, 1).coupon('0100000000000000'), 'userId', 'someone');
+
+    const refused = await cli('ledger-init', ['--campaign', traced.id, '--never-issued'], both);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/Redis holds a trace of it/);
+    expect(await redis.exists(shardKeys(traced.id, 0).ledger)).toBe(0);
+
+    const started = await cli('ledger-init', ['--campaign', fresh.id, '--never-issued'], both);
+    expect(started.code).toBe(0);
+    expect(started.stdout).toMatch(/^created: {2}shards 0-1$/m);
+    expect(started.stdout).not.toMatch(/written off/);
+    expect(await redis.hget(shardKeys(fresh.id, 0).ledger, 'issued')).toBe('0');
+
+    const both2 = await cli(
+      'ledger-init',
+      ['--campaign', fresh.id, '--never-issued', '--after-loss'],
+      both,
+    );
+    expect(both2.code).toBe(2);
+  });
+
+  it('ledger:init reports rolled-back shards (exit 1) and --after-loss writes them off', async () => {
+    const rolled = liveCampaign(uniqueCampaignId('cli-rolled'), { shards: 2 });
+    const files = { ...env, CAMPAIGNS_FILE: campaignsFile([rolled]) };
+    expect(
+      (await cli('ledger-init', ['--campaign', rolled.id, '--never-issued'], files)).code,
+    ).toBe(0);
+    const ledgerKey = shardKeys(rolled.id, 1).ledger;
+    await redis.hset(ledgerKey, 'rolledBack', 'a pod saw more');
+
+    const reported = await cli('ledger-init', ['--campaign', rolled.id], files);
+    expect(reported.code).toBe(1);
+    expect(reported.stderr).toMatch(/^shards 1 are marked rolled back/m);
+    const reconciled = await cli('reconcile', ['--campaign', rolled.id], files);
+    expect(reconciled.code).toBe(1);
+    expect(reconciled.stderr).toMatch(/shard 1: rolled back \(a pod saw more\)/);
+
+    const written = await cli('ledger-init', ['--campaign', rolled.id, '--after-loss'], files);
+    expect(written.code).toBe(0);
+    expect(written.stdout).toMatch(/^restored: shards 1 /m);
+    expect(written.stdout).toMatch(/^written off: [1-9]\d* coupons/m);
+    expect(await redis.hget(ledgerKey, 'rolledBack')).toBeNull();
+    expect(Number(await redis.hget(ledgerKey, 'writtenOff'))).toBeGreaterThan(0);
+    expect((await cli('reconcile', ['--campaign', rolled.id], files)).code).toBe(0);
+  });
+
   it('reconcile exits 0 on a clean ledger and 1 naming the shard after tampering', async () => {
     // A few real coupons through the ledger, with the Redis-tracked clock the service uses.
     const calendar = new CampaignCalendar(parseCampaigns({ campaigns: [running] })[0]!);

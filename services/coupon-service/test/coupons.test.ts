@@ -204,7 +204,7 @@ describeEachRedisMode('the coupon routes, claim to reversal', (mode) => {
       issuedFen: issued.size * 2500,
       remainingFen: released - issued.size * 2500,
       unreleasedFen: campaign.poolFen - released,
-      missingShards: [],
+      unknownShards: [],
     });
     expect(budget.nextReleaseAt).toMatch(ZONED_ISO);
     expect(Date.parse(budget.nextReleaseAt)).toBe(calendar.nextReleaseAt(asOf));

@@ -176,3 +176,51 @@ describeIfRedis('faults fail closed, fast, and recover by themselves', () => {
     expect(budget.status).toBe(200);
   });
 });
+
+describeIfRedis('a Redis whose settings could lose coupons', () => {
+  const campaign = liveCampaign(uniqueCampaignId('evicting'), { shards: 1 });
+  let server: RedisServerHandle;
+  let service: TestService;
+  let probe: Redis;
+
+  beforeAll(async () => {
+    server = await startRedisServer({ args: ['--maxmemory-policy', 'volatile-lru'] });
+    service = await startTestService({
+      redisUrl: server.url,
+      clock: 'redis',
+      campaigns: [campaign],
+    });
+    probe = testRedisClient({ url: server.url }) as Redis;
+    await waitUntilReady(service);
+    await until('the first settings check', () => service.ledgers.settings.report);
+  });
+  afterAll(async () => {
+    await service.stop();
+    probe.disconnect();
+    await server.stop();
+  });
+
+  it('refuses claims (503, metric, error log naming the setting), and serves once it is fixed', async () => {
+    const ledger = service.ledgers.get(campaign.id)!;
+    await expect(ledger.init({ neverIssued: true })).resolves.toMatchObject({ created: [0] });
+    const api = couponApi(service, campaign.id);
+    const refused = await api.claim('alice', 'k1');
+    expectUnavailable(refused);
+    expect(refused.body.error.message).toMatch(/settings could lose coupons/);
+    expect(await metricsText(service)).toMatch(/^coupon_redis_settings_ok 0$/m);
+    expect(await metricsText(service)).toMatch(
+      new RegExp(
+        `^coupon_ledger_faults_total\\{campaign="${campaign.id}",reason="redis_settings"\\} 1$`,
+        'm',
+      ),
+    );
+    expect(service.log()).toMatch(/"level":"error".*maxmemory-policy is volatile-lru/);
+    // Readiness is Redis answering: a setting is an operator's fix, not a reason to drain pods.
+    expect((await fetch(`${service.base}/readyz`)).status).toBe(200);
+
+    await probe.config('SET', 'maxmemory-policy', 'noeviction');
+    expect(await service.ledgers.checkSettings()).toBe(true);
+    expect((await api.claim('alice', 'k1')).status).toBe(201);
+    expect(await metricsText(service)).toMatch(/^coupon_redis_settings_ok 1$/m);
+  });
+});

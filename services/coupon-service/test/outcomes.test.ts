@@ -62,6 +62,8 @@ describeEachRedisMode('claim outcomes and faults at the HTTP level', (mode) => {
     missing: liveCampaign(id('missing'), { now }),
     partial: liveCampaign(id('partial'), { shards: 4, now }),
     foreign: liveCampaign(id('foreign'), { shards: 1, now }),
+    rolled: liveCampaign(id('rolled'), { shards: 2, now }),
+    reversed: liveCampaign(id('reversed'), { shards: 1, now }),
   };
   let service: TestService;
   let redis: Redis | Cluster;
@@ -240,8 +242,12 @@ describeEachRedisMode('claim outcomes and faults at the HTTP level', (mode) => {
 
     const budget = await api.budget();
     expect(budget.status).toBe(200);
-    expect(budget.body.missingShards).toEqual([0, 1, 2, 3]);
-    expect(budget.body.issuedFen).toBe(0);
+    // Nobody knows what lost shards gave away: unknown, never zero.
+    expect(budget.body.unknownShards).toEqual(
+      [0, 1, 2, 3].map((shard) => ({ shard, reason: 'missing' })),
+    );
+    expect(budget.body).toMatchObject({ issuedFen: null, remainingFen: null });
+    expect(budget.body.today.issuedFen).toBeNull();
   });
 
   it('refuses only the users of a shard whose ledger is gone, and the budget names it', async () => {
@@ -256,7 +262,10 @@ describeEachRedisMode('claim outcomes and faults at the HTTP level', (mode) => {
     expect((await api.claim(elsewhere, 'k1')).status).toBe(201);
     const budget = await api.budget();
     expect(budget.status).toBe(200);
-    expect(budget.body.missingShards).toEqual([2]);
+    expect(budget.body.unknownShards).toEqual([{ shard: 2, reason: 'missing' }]);
+    expect(budget.body.issuedFen).toBeNull();
+    expect(budget.body.shards[2]).toMatchObject({ state: 'missing', issuedFen: null });
+    expect(budget.body.shards[1]).toMatchObject({ state: 'ok', issuedFen: expect.any(Number) });
     // Nothing was written for the refused claim: no record, no counter, no audit event.
     expect(await redis.exists(shardKeys(campaign.id, 2).ledger)).toBe(0);
     expect(await redis.exists(shardKeys(campaign.id, 2).user(onTwo))).toBe(0);
@@ -272,5 +281,59 @@ describeEachRedisMode('claim outcomes and faults at the HTTP level', (mode) => {
     expect(service.log()).toMatch(
       new RegExp(`"campaign":"${campaign.id}".*"reason":"config_mismatch"`),
     );
+  });
+
+  it('answers 503 for a shard a pod saw ahead of what Redis holds (rolled back): error log, metric, budget unknown, readiness unchanged', async () => {
+    const campaign = campaigns.rolled;
+    const ledger = ledgerOf(campaign);
+    const api = apiFor(campaign);
+    const users = Array.from({ length: 40 }, (_, i) => `user-${i}`);
+    const onOne = users.filter((u) => ledger.shardOf(u) === 1);
+    const onZero = users.find((u) => ledger.shardOf(u) === 0)!;
+    expect((await api.claim(onOne[0]!, 'k1')).status).toBe(201);
+    // Redis goes back to an older state of shard 1: its last event vanishes with the counters.
+    const keys = shardKeys(campaign.id, 1);
+    const [last] = await redis.xrevrange(keys.audit, '+', '-', 'COUNT', 1);
+    await redis.xdel(keys.audit, last![0]);
+    await redis.hincrby(keys.ledger, 'events', -1);
+
+    const refused = await api.claim(onOne[1]!, 'k1');
+    expect(refused.status).toBe(503);
+    expect(refused.body.error).toMatchObject({ code: 'UNAVAILABLE', retryAfterSeconds: 30 });
+    expect(await redis.hget(keys.ledger, 'rolledBack')).toMatch(/caller saw/);
+    // A retry of the claim answered before: refused, never a second coupon.
+    expect((await api.claim(onOne[0]!, 'k1')).status).toBe(503);
+    expect((await api.claim(onZero, 'k1')).status).toBe(201);
+    expect(service.log()).toMatch(
+      new RegExp(`"level":"error".*"campaign":"${campaign.id}".*"reason":"rolled_back"`),
+    );
+    expect(await metricsText(service)).toMatch(
+      new RegExp(
+        `^coupon_ledger_faults_total\\{campaign="${campaign.id}",reason="rolled_back"\\} 2$`,
+        'm',
+      ),
+    );
+    const budget = await api.budget();
+    expect(budget.body.unknownShards).toEqual([{ shard: 1, reason: 'rolled_back' }]);
+    expect(budget.body.issuedFen).toBeNull();
+    expect((await fetch(`${service.base}/readyz`)).status).toBe(200);
+  });
+
+  it('answers 409 ORDER_REVERSED to a late retry of a redemption whose order was reversed', async () => {
+    const api = apiFor(campaigns.reversed);
+    const claimed = await api.claim('shopper', 'k1');
+    const code = claimed.body.coupon.code as string;
+    const order = { userId: 'shopper', orderId: 'order-1', orderAmountFen: 1999 };
+    expect((await api.redeem(code, order)).status).toBe(201);
+    expect((await api.reverse(code, 'order-1', 'shopper')).status).toBe(200);
+    const retry = await api.redeem(code, order);
+    expect(retry.status).toBe(409);
+    expect(retry.body.error).toMatchObject({
+      code: 'ORDER_REVERSED',
+      reversedAt: expect.stringMatching(/\+08:00$/),
+    });
+    expect(retry.headers.get('retry-after')).toBeNull();
+    const read = await api.read(code, 'shopper');
+    expect(read.body.coupon.status).toBe('issued');
   });
 });

@@ -3,7 +3,9 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { shardKeys } from '@coupons/budget-ledger';
 import { findFreePort } from '@coupons/redis-local';
+import { Redis } from 'ioredis';
 import { liveCampaign, standaloneRedisUrl, uniqueCampaignId, until } from './support';
 
 const MAIN = resolve(__dirname, '../dist/src/main.js');
@@ -97,23 +99,52 @@ describe('the service as a process (built main.js)', () => {
     }
   });
 
-  it('in development, initialises a campaign that has no ledger at all, says so, and issues', async () => {
+  it('initialises a campaign without any trace only when LEDGER_AUTO_INIT=true, says so, and issues', async () => {
     const running = liveCampaign(uniqueCampaignId('dev-start'));
     const scheduled = liveCampaign(uniqueCampaignId('dev-soon'), { startsInMs: 3_600_000 });
     const dir = mkdtempSync(join(tmpdir(), 'coupon-campaigns-'));
     const file = join(dir, 'campaigns.json');
     writeFileSync(file, JSON.stringify({ campaigns: [running, scheduled] }));
-    const port = await findFreePort();
     const env = {
-      PORT: String(port),
       METRICS_PORT: '0',
       REDIS_URL: standaloneRedisUrl(),
       CAMPAIGNS_FILE: file,
     };
-    const first = run(env);
+    const claimOn = async (port: number, stderr: string) => {
+      const key = /Bearer (dev_[^"]+)"/.exec(stderr)![1]!;
+      return fetch(`http://127.0.0.1:${port}/v1/campaigns/${running.id}/coupons`, {
+        method: 'POST',
+        headers: {
+          Authorization: `Bearer ${key}`,
+          'Content-Type': 'application/json',
+          'Idempotency-Key': 'dev-1',
+        },
+        body: JSON.stringify({ userId: 'newcomer' }),
+      });
+    };
+    const started = async (extra: Record<string, string>) => {
+      const port = await findFreePort();
+      const svc = run({ ...env, PORT: String(port), ...extra });
+      await until('the ready line', () => svc.stderr().includes('try: curl') || undefined);
+      return { svc, port };
+    };
+    const stop = async (svc: ReturnType<typeof run>) => {
+      svc.child.kill('SIGTERM');
+      await svc.exited;
+    };
+
+    // Not asked: nothing is initialised, whatever NODE_ENV says (a missing variable never does).
+    const plain = await started({});
     try {
-      await until('the ready line', () => first.stderr().includes('try: curl') || undefined);
-      const logged = first
+      expect(plain.svc.stdout()).not.toMatch(/auto-init/);
+      expect((await claimOn(plain.port, plain.svc.stderr())).status).toBe(503);
+    } finally {
+      await stop(plain.svc);
+    }
+
+    const first = await started({ LEDGER_AUTO_INIT: 'true' });
+    try {
+      const logged = first.svc
         .stdout()
         .split('\n')
         .filter(Boolean)
@@ -123,38 +154,58 @@ describe('the service as a process (built main.js)', () => {
           level: 'warn',
           campaign: running.id,
           msg: expect.stringMatching(
-            /is running but this Redis had no ledger for it; initialised it from zero/,
+            /had no trace in this Redis; it is running, so it starts from zero/,
           ),
         }),
       );
       expect(logged).toContainEqual(
         expect.objectContaining({ level: 'info', campaign: scheduled.id, created: 4 }),
       );
-      const key = /Bearer (dev_[^"]+)"/.exec(first.stderr())![1]!;
-      const claim = await fetch(`http://127.0.0.1:${port}/v1/campaigns/${running.id}/coupons`, {
-        method: 'POST',
-        headers: {
-          Authorization: `Bearer ${key}`,
-          'Content-Type': 'application/json',
-          'Idempotency-Key': 'dev-1',
-        },
-        body: JSON.stringify({ userId: 'newcomer' }),
-      });
-      expect(claim.status).toBe(201);
+      expect((await claimOn(first.port, first.svc.stderr())).status).toBe(201);
     } finally {
-      first.child.kill('SIGTERM');
-      await first.exited;
+      await stop(first.svc);
     }
 
     // A second start finds the ledgers and leaves them alone.
-    const second = run({ ...env, PORT: String(await findFreePort()) });
+    const second = await started({ LEDGER_AUTO_INIT: 'true' });
     try {
-      await until('the ready line', () => second.stderr().includes('try: curl') || undefined);
-      expect(second.stdout()).not.toMatch(/development: .*initialised/);
+      expect(second.svc.stdout()).not.toMatch(/auto-init: initialised/);
     } finally {
-      second.child.kill('SIGTERM');
-      await second.exited;
+      await stop(second.svc);
     }
+  });
+
+  it('never auto-initialises a campaign with a trace in Redis, even with a shard missing', async () => {
+    const running = liveCampaign(uniqueCampaignId('dev-trace'));
+    const dir = mkdtempSync(join(tmpdir(), 'coupon-campaigns-'));
+    const file = join(dir, 'campaigns.json');
+    writeFileSync(file, JSON.stringify({ campaigns: [running] }));
+    // A trace: one user's counters, as a lost ledger leaves them.
+    const redis = new Redis(standaloneRedisUrl());
+    await redis.hset(shardKeys(running.id, 1).user('someone'), 'total', 1);
+    await redis.quit();
+    const port = await findFreePort();
+    const svc = run({
+      PORT: String(port),
+      METRICS_PORT: '0',
+      REDIS_URL: standaloneRedisUrl(),
+      CAMPAIGNS_FILE: file,
+      LEDGER_AUTO_INIT: 'true',
+    });
+    try {
+      await until('the ready line', () => svc.stderr().includes('try: curl') || undefined);
+      expect(svc.stdout()).toMatch(/has traces in this Redis but shards without a ledger/);
+      expect(svc.stdout()).not.toMatch(/auto-init: initialised/);
+    } finally {
+      svc.child.kill('SIGTERM');
+      await svc.exited;
+    }
+  });
+
+  it('refuses LEDGER_AUTO_INIT in production', async () => {
+    const svc = run({ NODE_ENV: 'production', LEDGER_AUTO_INIT: 'true', COUPON_API_KEYS: '[]' });
+    expect(await svc.exited).toBe(1);
+    expect(svc.stderr()).toMatch(/LEDGER_AUTO_INIT: never with NODE_ENV=production/);
   });
 
   it('exits 1 with one message listing every bad variable', async () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import type { RedisSettingsMode } from '@coupons/budget-ledger';
 import { API_SCOPES, type ApiKeyRecord } from '../auth/apiKeys';
 
 /** The whole environment, parsed once at start-up into one frozen object. */
@@ -25,7 +26,22 @@ export interface ServiceConfig {
   readonly apiKeys: readonly ApiKeyRecord[] | undefined;
   readonly logLevel: string;
   readonly shutdownGraceMs: number;
+  readonly ledger: LedgerConfig;
   readonly admission: AdmissionConfig;
+}
+
+/** How the service treats the Redis ledgers beyond single claims. */
+export interface LedgerConfig {
+  /**
+   * Initialise at start-up the ledgers of campaigns without any trace in Redis (never one with a
+   * trace). Off unless LEDGER_AUTO_INIT=true; the private Redis `npm start` starts for itself
+   * opts in on its own, since nothing can have been issued there.
+   */
+  readonly autoInit: boolean;
+  /** enforce | warn | skip: whether money moves on a Redis whose settings could lose it. */
+  readonly settingsCheck: RedisSettingsMode;
+  /** How often transfers left in transit (a crashed pod) are completed or written off. */
+  readonly transferSweepMs: number;
 }
 
 /** A request limit: `points` requests per `durationSeconds`, per id. */
@@ -132,6 +148,9 @@ const envSchema = z.object({
   COUPON_API_KEYS_FILE: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(100).max(600000).default(10000),
+  LEDGER_AUTO_INIT: z.enum(['true', 'false']).default('false'),
+  REDIS_SETTINGS_CHECK: z.enum(['enforce', 'warn', 'skip']).default('enforce'),
+  TRANSFER_SWEEP_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
   ADMISSION: z.enum(['on', 'off']).default('on'),
   ADMISSION_RATE: z.coerce.number().positive().max(1e7).optional(),
   ADMISSION_BURST: z.coerce.number().int().min(1).max(1e7).optional(),
@@ -227,6 +246,10 @@ export function parseEnv(
   )
     issues.push('COUPON_API_KEYS or COUPON_API_KEYS_FILE: required when NODE_ENV=production');
 
+  if (production && present.LEDGER_AUTO_INIT === 'true')
+    issues.push(
+      'LEDGER_AUTO_INIT: never with NODE_ENV=production (a Redis that lost everything would start the campaign from zero); run npm run ledger:init',
+    );
   if (present.ADMISSION_BURST !== undefined && present.ADMISSION_RATE === undefined)
     issues.push('ADMISSION_BURST: needs ADMISSION_RATE (the token bucket is off without it)');
   if (data !== undefined && data.ADMISSION_CONCURRENCY_MIN > data.ADMISSION_CONCURRENCY_MAX)
@@ -257,6 +280,11 @@ export function parseEnv(
     apiKeys,
     logLevel: data.LOG_LEVEL,
     shutdownGraceMs: data.SHUTDOWN_GRACE_MS,
+    ledger: {
+      autoInit: data.LEDGER_AUTO_INIT === 'true',
+      settingsCheck: data.REDIS_SETTINGS_CHECK,
+      transferSweepMs: data.TRANSFER_SWEEP_MS,
+    },
     admission: {
       enabled: data.ADMISSION === 'on',
       tokenBucket:

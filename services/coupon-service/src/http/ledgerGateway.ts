@@ -49,6 +49,10 @@ const FAULT_MESSAGE = {
     'the budget ledger of this campaign was set up for other settings; issuance is paused until an operator resolves it',
   clock: 'could not agree on the time with the coupon ledger; try again shortly',
   code_collision: 'could not allocate a coupon code; try again shortly',
+  rolled_back:
+    'the budget ledger of this part of the campaign holds less than was seen of it (restored from an older state); claims and redemptions on it are paused until an operator resolves it',
+  redis_settings:
+    'the coupon ledger runs on a Redis whose settings could lose coupons; claims and redemptions are paused until an operator fixes them',
 } as const;
 
 function claimOutcome(result: IssueResult): string {
@@ -85,10 +89,15 @@ export class LedgerGateway {
     private readonly random: () => number = Math.random,
   ) {}
 
-  async issue(ledger: BudgetLedger, request: ClaimRequest, ctx: CallContext): Promise<IssueResult> {
+  async issue(
+    ledger: BudgetLedger,
+    request: ClaimRequest,
+    shard: number,
+    ctx: CallContext,
+  ): Promise<IssueResult> {
     const campaign = ledger.campaignId;
     const result = await this.counted(this.metrics.claims, campaign, () =>
-      this.run('issue', ledger, ctx, () => ledger.issue(request)),
+      this.run('issue', ledger, ctx, () => ledger.issue(request, shard)),
     );
     this.metrics.claims.inc({ campaign, outcome: claimOutcome(result) });
     if (result.kind === 'issued' && !result.replayed) {

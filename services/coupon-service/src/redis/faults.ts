@@ -76,6 +76,8 @@ export function faultRetryAfterSeconds(fault: Fault): number {
   switch (fault.reason) {
     case 'ledger_missing':
     case 'config_mismatch':
+    case 'rolled_back':
+    case 'redis_settings':
       return 30;
     case 'clock':
     case 'code_collision':

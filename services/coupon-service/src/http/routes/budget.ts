@@ -9,11 +9,15 @@ import { callContext, type LedgerGateway } from '../ledgerGateway';
 
 /**
  * The budget in fen: coupons x couponValueFen, so every figure is a whole number of coupons.
- * issuedFen counts what a re-initialisation after a loss wrote off as issued.
+ * issuedFen counts what a re-initialisation after a loss wrote off as issued. A shard whose state
+ * is lost or rolled back has no known figures: they are null (listed in unknownShards with the
+ * reason), never zero, and so are the totals they are part of.
  */
 export function budgetView(snapshot: BudgetSnapshot, calendar: CampaignCalendar) {
   const { campaign } = calendar;
   const fen = (coupons: number) => coupons * campaign.couponValueFen;
+  const fenOrNull = (coupons: number | null) => (coupons === null ? null : fen(coupons));
+  const minus = (a: number, b: number | null) => (b === null ? null : fen(a - b));
   const iso = (ms: number | undefined) =>
     ms === undefined ? null : toZonedIso(ms, campaign.timeZone);
   return {
@@ -21,8 +25,8 @@ export function budgetView(snapshot: BudgetSnapshot, calendar: CampaignCalendar)
     currency: campaign.currency,
     poolFen: fen(snapshot.poolCoupons),
     releasedFen: fen(snapshot.releasedCoupons),
-    issuedFen: fen(snapshot.issuedCoupons),
-    remainingFen: fen(snapshot.releasedCoupons - snapshot.issuedCoupons),
+    issuedFen: fenOrNull(snapshot.issuedCoupons),
+    remainingFen: minus(snapshot.releasedCoupons, snapshot.issuedCoupons),
     unreleasedFen: fen(snapshot.poolCoupons - snapshot.releasedCoupons),
     today:
       snapshot.today === undefined
@@ -31,19 +35,20 @@ export function budgetView(snapshot: BudgetSnapshot, calendar: CampaignCalendar)
             day: snapshot.today.day,
             trancheFen: fen(snapshot.today.trancheCoupons),
             releasedFen: fen(snapshot.today.releasedCoupons),
-            issuedFen: fen(snapshot.today.issuedCoupons),
+            issuedFen: fenOrNull(snapshot.today.issuedCoupons),
           },
     nextReleaseAt: iso(snapshot.nextReleaseAt),
     asOf: iso(snapshot.asOf),
-    // For operators: a shard out of budget while others have some is stranding; a missing
+    // For operators: a shard out of budget while others have some is stranding; an unknown
     // shard refuses its users' claims (503) until an operator restores it.
     shards: snapshot.shards.map((shard) => ({
       shard: shard.shard,
+      state: shard.state,
       releasedFen: fen(shard.releasedCoupons),
-      issuedFen: fen(shard.issuedCoupons),
-      remainingFen: fen(shard.releasedCoupons - shard.issuedCoupons),
+      issuedFen: fenOrNull(shard.issuedCoupons),
+      remainingFen: minus(shard.releasedCoupons, shard.issuedCoupons),
     })),
-    missingShards: snapshot.missingShards,
+    unknownShards: snapshot.unknownShards,
   };
 }
 
