@@ -48,10 +48,12 @@ const quietLoop: EventLoopSampler = {
   close: () => undefined,
 };
 
-/** A claim as node:http hands it over (headers lower-cased, the usual set a client sends). */
+/** A claim as the service hands it over: routed, authenticated, headers as node:http has them. */
 const claim: GateRequest = {
-  method: 'POST',
-  url: '/v1/campaigns/spring-festival-2027/coupons',
+  priority: 'claim',
+  campaignId: 'spring-festival-2027',
+  userId: 'user-42',
+  keyId: 'chat',
   headers: {
     host: '127.0.0.1:8080',
     'content-type': 'application/json',

@@ -1,4 +1,4 @@
-import { isBulk, type Priority } from './classify';
+import { isBulk, type Priority } from './priority';
 
 export interface ConcurrencyLimitOptions {
   initialLimit: number;

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { classify, isBulk, PRIORITIES, type Priority } from './classify';
+import { isBulk, PRIORITIES, type Priority } from './priority';
 import { systemClock, type Clock } from './clock';
 import type { Permit } from './concurrencyLimit';
 import { DEFAULT_DEADLINE, deadlineFrom, type Deadline, type DeadlineOptions } from './deadline';
@@ -14,11 +14,18 @@ import {
 import { retryAfterSeconds } from './retryAfter';
 import type { SoldOutEntry } from './soldOutCache';
 
-/** What the gate reads of a request: an IncomingMessage fits. */
+/**
+ * What the gate is told of a request: the service has routed it (priority, campaign), checked
+ * its key (keyId) and the user it is for (userId, when a header names one), so nothing the gate
+ * remembers or asks Redis about comes from an unchecked value.
+ */
 export interface GateRequest {
-  method?: string | undefined;
-  url?: string | undefined;
-  headers: IncomingHttpHeaders;
+  readonly priority: Priority;
+  readonly headers: IncomingHttpHeaders;
+  readonly campaignId?: string | undefined;
+  readonly userId?: string | undefined;
+  /** The authenticated API key: per-user limits count per (key, user), per-key limits per key. */
+  readonly keyId?: string | undefined;
 }
 
 export interface Admitted {
@@ -26,6 +33,7 @@ export interface Admitted {
   readonly priority: Priority;
   readonly campaignId: string | undefined;
   readonly userId: string | undefined;
+  readonly keyId: string | undefined;
   /** Release when the answer is written: `permit.release({ latencyMs, dropped })`. */
   readonly permit: Permit;
   /** When the caller stops waiting: drop work past it, give Redis at most `remainingMs`. */
@@ -81,14 +89,13 @@ export interface AdmissionGateOptions {
     /** Refuse when less than max(this, the median service time) remains. */
     minRemainingMs?: number;
   };
-  /** Per-user request limit; counts requests of `priorities` (default claims) that carry a user id. */
+  /**
+   * Per-user request limit; counts requests of `priorities` (default claims) that carry a user
+   * id, per (key, user): one tenant cannot exhaust another tenant's users.
+   */
   userLimit?: { limiter: LimitCheck; priorities?: readonly Priority[] };
-  /** Per-API-key limit, off unless given; `keyIdOf` maps the Authorization header to a key id. */
-  keyLimit?: {
-    limiter: LimitCheck;
-    keyIdOf: (authorization: string) => string | undefined;
-    priorities?: readonly Priority[];
-  };
+  /** Per-API-key limit, off unless given. */
+  keyLimit?: { limiter: LimitCheck; priorities?: readonly Priority[] };
   /** Sold-out fast path for claims; `shardOf` is the ledger's user -> shard pinning. */
   soldOut?: {
     cache: SoldOutCheck;
@@ -99,13 +106,11 @@ export interface AdmissionGateOptions {
      * too (the ledger then answers). Absent: every claim on a sold-out shard is refused.
      */
     served?: (
-      claim: { campaignId: string; shard: number; userId: string },
+      claim: { campaignId: string; shard: number; userId: string; keyId: string | undefined },
       headers: IncomingHttpHeaders,
     ) => boolean | Promise<boolean>;
   };
   retry?: Partial<RetryOptions>;
-  /** Header the caller puts a claim's userId in (the body is not read here); default x-user-id. */
-  userIdHeader?: string;
 }
 
 export interface RetryOptions {
@@ -139,8 +144,6 @@ export interface AdmissionSnapshot {
   limitChecksPending: number;
 }
 
-const MAX_USER_ID_LENGTH = 256;
-
 /**
  * Admission before the framework, cheapest layer first (DESIGN.md): draining -> event loop ->
  * token bucket -> concurrency (priority partitions) -> deadline -> per-user / per-key limits ->
@@ -154,7 +157,6 @@ export class AdmissionGate {
   private readonly retry: RetryOptions;
   private readonly deadlineOptions: DeadlineOptions;
   private readonly minRemainingMs: number;
-  private readonly userIdHeader: string;
   private readonly userPriorities: ReadonlySet<Priority>;
   private readonly keyPriorities: ReadonlySet<Priority>;
   private readonly bucketReserve: number;
@@ -174,7 +176,6 @@ export class AdmissionGate {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.deadlineOptions = { ...DEFAULT_DEADLINE, ...options.deadline };
     this.minRemainingMs = options.deadline?.minRemainingMs ?? 5;
-    this.userIdHeader = (options.userIdHeader ?? 'x-user-id').toLowerCase();
     this.userPriorities = new Set(options.userLimit?.priorities ?? ['claim']);
     this.keyPriorities = new Set(options.keyLimit?.priorities ?? PRIORITIES);
     // Claims leave redemptions and reads a reserve of tokens, as they leave them slots.
@@ -195,11 +196,17 @@ export class AdmissionGate {
     return this.isDraining;
   }
 
+  /** Draining's answer, when draining: asked first, before anything else is looked at. */
+  drainingAnswer(priority: Priority): Rejection | undefined {
+    if (!this.isDraining) return undefined;
+    this.received[priority]++;
+    return this.reject('draining', priority, this.retry.draining);
+  }
+
   admit(req: GateRequest): Decision | Promise<Decision> {
     const o = this.options;
     const now = this.clock.now();
-    const cls = classify(req.method, req.url);
-    const p = cls.priority;
+    const p = req.priority;
     this.received[p]++;
 
     if (this.isDraining) return this.reject('draining', p, this.retry.draining);
@@ -222,24 +229,25 @@ export class AdmissionGate {
       return this.reject('deadline', p, this.retry.overloaded);
     }
 
-    const userId = this.userIdOf(req.headers, cls.userId);
+    const { userId, keyId } = req;
     let user =
       userId !== undefined && this.userPriorities.has(p) ? o.userLimit?.limiter : undefined;
-    const keyId = this.keyIdOf(req.headers, p);
-    const key = keyId !== undefined ? o.keyLimit?.limiter : undefined;
+    const key = keyId !== undefined && this.keyPriorities.has(p) ? o.keyLimit?.limiter : undefined;
     const admitted: Admitted = {
       admitted: true,
       priority: p,
-      campaignId: cls.campaignId,
+      campaignId: req.campaignId,
       userId,
+      keyId,
       permit,
       deadline,
       userLimitChecked: user !== undefined,
     };
+    const userKey = userId === undefined ? '' : userLimitId(keyId, userId);
     // An id over its limit is refused from memory, synchronously; only the others ask Redis.
-    const userBlockedMs = user !== undefined ? user.blockedMs(userId as string, now) : 0;
+    const userBlockedMs = user !== undefined ? user.blockedMs(userKey, now) : 0;
     if (userBlockedMs > 0) return this.rateLimited('user_rate', admitted, userBlockedMs);
-    if (user?.freePass?.(userId as string, now) === true) user = undefined;
+    if (user?.freePass?.(userKey, now) === true) user = undefined;
     if (user === undefined && key === undefined)
       return this.soldOutOrAdmit(admitted, now, req.headers);
     const keyBlockedMs = key !== undefined ? key.blockedMs(keyId as string, now) : 0;
@@ -264,9 +272,10 @@ export class AdmissionGate {
       : undefined;
     if (user === undefined || admitted.userLimitChecked)
       return this.soldOutOrAdmit(withUser, now, headers);
-    const blockedMs = user.blockedMs(userId, now);
+    const userKey = userLimitId(admitted.keyId, userId);
+    const blockedMs = user.blockedMs(userKey, now);
     if (blockedMs > 0) return this.rateLimited('user_rate', withUser, blockedMs);
-    if (user.freePass?.(userId, now) === true) return this.soldOutOrAdmit(withUser, now, headers);
+    if (user.freePass?.(userKey, now) === true) return this.soldOutOrAdmit(withUser, now, headers);
     return this.checkLimits(withUser, user, undefined, undefined, now, headers);
   }
 
@@ -321,7 +330,8 @@ export class AdmissionGate {
     const wait = new DeadlineWait(admitted.deadline.remainingMs(now));
     try {
       if (user !== undefined && admitted.userId !== undefined) {
-        const verdict = await wait.for(user.consume(admitted.userId, now));
+        const id = userLimitId(admitted.keyId, admitted.userId);
+        const verdict = await wait.for(user.consume(id, now));
         if (verdict === undefined) return this.deadlinePassed(admitted);
         if (verdict.limited) return this.rateLimited('user_rate', admitted, verdict.retryAfterMs);
       }
@@ -361,7 +371,8 @@ export class AdmissionGate {
     if (shard === undefined) return admitted;
     const entry = soldOut.cache.lookup(campaignId, shard, now);
     if (entry === undefined) return admitted;
-    const served = soldOut.served?.({ campaignId, shard, userId }, headers) ?? false;
+    const served =
+      soldOut.served?.({ campaignId, shard, userId, keyId: admitted.keyId }, headers) ?? false;
     if (served === true) return admitted;
     if (served === false) return this.soldOutAnswer(admitted, entry, now);
     this.pending++;
@@ -411,23 +422,11 @@ export class AdmissionGate {
     );
     return this.rejections.get(reason, admitted.priority, seconds);
   }
+}
 
-  private userIdOf(
-    headers: IncomingHttpHeaders,
-    fromQuery: string | undefined,
-  ): string | undefined {
-    const header = headers[this.userIdHeader];
-    if (typeof header === 'string' && header.length > 0 && header.length <= MAX_USER_ID_LENGTH)
-      return header;
-    return fromQuery;
-  }
-
-  private keyIdOf(headers: IncomingHttpHeaders, p: Priority): string | undefined {
-    const keyLimit = this.options.keyLimit;
-    if (keyLimit === undefined || !this.keyPriorities.has(p)) return undefined;
-    const authorization = headers.authorization;
-    return authorization === undefined ? undefined : keyLimit.keyIdOf(authorization);
-  }
+/** The per-user limit's id: the user within the key that sent it. */
+function userLimitId(keyId: string | undefined, userId: string): string {
+  return keyId === undefined ? userId : `${keyId}:${userId}`;
 }
 
 function perPriority(): Record<Priority, number> {

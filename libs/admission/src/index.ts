@@ -1,4 +1,4 @@
-export { classify, isBulk, PRIORITIES, type Priority, type RequestClass } from './classify';
+export { isBulk, PRIORITIES, type Priority } from './priority';
 export { systemClock, type Clock } from './clock';
 export {
   ConcurrencyLimit,
@@ -44,7 +44,9 @@ export {
   SHED_REASONS,
   SoldOutAnswers,
   soldOutRejection,
+  writeAnswer,
   writeRejection,
+  type PreparedAnswer,
   type Rejection,
   type RejectionCode,
   type ShedReason,

@@ -1,5 +1,5 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Priority } from './classify';
+import type { Priority } from './priority';
 import type { SoldOutEntry } from './soldOutCache';
 
 /** Why a request was shed: a bounded set, usable as a metric label. */
@@ -17,8 +17,16 @@ export type ShedReason = (typeof SHED_REASONS)[number];
 
 export type RejectionCode = 'OVERLOADED' | 'UNAVAILABLE' | 'RATE_LIMITED' | 'TRANCHE_EXHAUSTED';
 
+/** An answer built once and written many times: one writeHead, one end (writeAnswer). */
+export interface PreparedAnswer {
+  readonly status: number;
+  /** Headers as a flat [name, value, ...] list: writeHead takes it without copying. */
+  readonly rawHeaders: readonly string[];
+  readonly body: Buffer;
+}
+
 /** A shed answer, ready to write: `res.writeHead(r.status, r.headers).end(r.body)` (writeRejection). */
-export interface Rejection {
+export interface Rejection extends PreparedAnswer {
   readonly admitted: false;
   readonly status: 503 | 429 | 409;
   readonly code: RejectionCode;
@@ -122,10 +130,13 @@ export function soldOutRejection(
   return rejection(409, 'TRANCHE_EXHAUSTED', 'sold_out', priority, seconds, body);
 }
 
-/** Writes a shed answer: one writeHead, one end. Keep-alive stays (but for draining). */
-export function writeRejection(res: ServerResponse, r: Rejection): void {
-  res.writeHead(r.status, r.rawHeaders as string[]).end(r.body);
+/** Writes a prepared answer: one writeHead, one end. Keep-alive stays (but for draining). */
+export function writeAnswer(res: ServerResponse, answer: PreparedAnswer): void {
+  res.writeHead(answer.status, answer.rawHeaders as string[]).end(answer.body);
 }
+
+/** Writes a shed answer (see writeAnswer). */
+export const writeRejection: (res: ServerResponse, r: Rejection) => void = writeAnswer;
 
 function errorBody(code: RejectionCode, message: string, seconds: number): string {
   return JSON.stringify({ error: { code, message, retryAfterSeconds: seconds } });

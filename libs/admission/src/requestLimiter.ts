@@ -20,11 +20,13 @@ export interface RequestLimitOptions {
    * users send one claim, and the Redis round trip would cost them ~10% of a claim's CPU for
    * nothing. The limit stays exact for an id that sends two or more through one pod; an id that
    * sends exactly one to each of N pods gets up to N requests uncounted per window. Ids
-   * remembered per window at most: `maxFirstSeen` (default 200,000; past it, every request asks
-   * Redis). Off unless true.
+   * remembered per window at most: `maxFirstSeen` (default 200,000) and `maxFirstSeenBytes`
+   * (default 32 MiB, counting each id's characters and its map entry): past either, every
+   * request asks Redis. Off unless true.
    */
   firstRequestLocal?: boolean;
   maxFirstSeen?: number;
+  maxFirstSeenBytes?: number;
 }
 
 export type LimitVerdict = { limited: false } | { limited: true; retryAfterMs: number };
@@ -65,7 +67,11 @@ export class RequestLimiter {
     this.blocked = new BlockList(options.maxBlocked ?? DEFAULT_MAX_BLOCKED);
     this.firstSeen =
       options.firstRequestLocal === true
-        ? new FirstSeen(durationSeconds * 1000, options.maxFirstSeen ?? DEFAULT_MAX_FIRST_SEEN)
+        ? new FirstSeen(
+            durationSeconds * 1000,
+            options.maxFirstSeen ?? DEFAULT_MAX_FIRST_SEEN,
+            options.maxFirstSeenBytes ?? DEFAULT_MAX_FIRST_SEEN_BYTES,
+          )
         : undefined;
     this.insurance = new InsuranceLimiter({
       points: options.insurancePoints ?? points,
@@ -86,6 +92,11 @@ export class RequestLimiter {
   /** Requests the insurance limiter answered because Redis could not (a counter for metrics). */
   get insuranceAnswers(): number {
     return this.insurance.answers;
+  }
+
+  /** Approximate bytes the first-request memory holds now (both generations). */
+  get firstSeenBytes(): number {
+    return this.firstSeen?.bytes ?? 0;
   }
 
   /** Ids blocked in memory now (a gauge). */
@@ -137,6 +148,10 @@ export class RequestLimiter {
 }
 
 export const DEFAULT_MAX_FIRST_SEEN = 200_000;
+export const DEFAULT_MAX_FIRST_SEEN_BYTES = 32 * 1024 * 1024;
+/** What a Map entry costs besides its key's characters (two bytes each), measured roughly. */
+const ENTRY_OVERHEAD_BYTES = 80;
+const entryBytes = (id: string) => id.length * 2 + ENTRY_OVERHEAD_BYTES;
 
 /**
  * Ids seen in the current or the previous window (two generations, rotated every window), so an
@@ -148,23 +163,35 @@ class FirstSeen {
   /** id -> its free request is not counted in Redis yet */
   private current = new Map<string, boolean>();
   private previous = new Map<string, boolean>();
+  private currentBytes = 0;
+  private previousBytes = 0;
   private rotateAt = -Infinity;
 
   constructor(
     private readonly windowMs: number,
     private readonly max: number,
+    private readonly maxBytes: number,
   ) {}
+
+  get bytes(): number {
+    return this.currentBytes + this.previousBytes;
+  }
 
   firstTime(id: string, now: number): boolean {
     if (now >= this.rotateAt) {
       // A clock that jumped a whole window ahead forgets both generations.
-      this.previous = now - this.rotateAt >= this.windowMs ? new Map() : this.current;
+      const keep = now - this.rotateAt < this.windowMs;
+      this.previous = keep ? this.current : new Map();
+      this.previousBytes = keep ? this.currentBytes : 0;
       this.current = new Map();
+      this.currentBytes = 0;
       this.rotateAt = now + this.windowMs;
     }
     if (this.current.has(id) || this.previous.has(id)) return false;
-    if (this.current.size >= this.max) return false;
+    const bytes = entryBytes(id);
+    if (this.current.size >= this.max || this.currentBytes + bytes > this.maxBytes) return false;
     this.current.set(id, true);
+    this.currentBytes += bytes;
     return true;
   }
 

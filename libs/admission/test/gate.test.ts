@@ -17,15 +17,14 @@ import {
 const NOW = Date.UTC(2027, 1, 10, 3, 0, 0);
 const RELEASE = NOW + 3_600_000;
 const RELEASE_ISO = '2027-02-10T12:00:00.000+08:00';
-const C = '/v1/campaigns/c1';
-
 const claim = (userId = 'u1', headers: Record<string, string> = {}): GateRequest => ({
-  method: 'POST',
-  url: `${C}/coupons`,
-  headers: { 'x-user-id': userId, ...headers },
+  priority: 'claim',
+  campaignId: 'c1',
+  userId,
+  headers,
 });
-const redeem: GateRequest = { method: 'POST', url: `${C}/coupons/ABCD/redemptions`, headers: {} };
-const read: GateRequest = { method: 'GET', url: `${C}/budget`, headers: {} };
+const redeem: GateRequest = { priority: 'redeem', campaignId: 'c1', headers: {} };
+const read: GateRequest = { priority: 'read', campaignId: 'c1', headers: {} };
 
 /** A per-id limit in memory: `points` per id, then blocked; spied on by the tests. */
 class FakeLimit implements LimitCheck {
@@ -74,7 +73,7 @@ function gateOf(l: Layers, extra: Partial<AdmissionGateOptions> = {}): Admission
     tokenBucket: l.tokenBucket,
     concurrency: l.concurrency,
     userLimit: { limiter: l.user },
-    keyLimit: { limiter: l.key, keyIdOf: (auth) => (auth === 'Bearer k1' ? 'k1' : undefined) },
+    keyLimit: { limiter: l.key },
     soldOut: { cache: l.soldOut, shardOf: (_campaign, userId) => (userId === 'sold' ? 3 : 0) },
     ...extra,
   });
@@ -260,21 +259,36 @@ describe('AdmissionGate order: a shed answer never calls a later layer', () => {
     expect(l.concurrency.inflight).toBe(1);
     // Reads are not per-user limited by default: no store call, no promise.
     s.userConsume.mockClear();
-    admittedNow(gate.admit({ ...read, headers: { 'x-user-id': 'u1' } }));
+    admittedNow(gate.admit({ ...read, userId: 'u1' }));
     expect(s.userConsume).not.toHaveBeenCalled();
   });
 
-  it('key limit: only when configured, keyed by the id the service derives from Authorization', async () => {
+  it('key limit: only when configured, counted per authenticated key', async () => {
     const l = layers();
     l.key = new FakeLimit(1);
     const gate = gateOf(l, { userLimit: undefined });
-    const withKey = (): GateRequest => ({ ...read, headers: { authorization: 'Bearer k1' } });
-    expect(await gate.admit(withKey())).toMatchObject({ admitted: true });
+    const withKey = (keyId = 'k1'): GateRequest => ({ ...read, keyId });
+    expect(await gate.admit(withKey())).toMatchObject({ admitted: true, keyId: 'k1' });
     expect(rejected(gate.admit(withKey()))).toMatchObject({ status: 429, reason: 'key_rate' });
-    // An unknown key is left to authentication (401), not counted.
-    admittedNow(gate.admit({ ...read, headers: { authorization: 'Bearer nope' } }));
+    expect(await gate.admit(withKey('k2'))).toMatchObject({ admitted: true });
+    // A request the service did not authenticate carries no key: nothing counted.
+    admittedNow(gate.admit(read));
+    expect([...l.key.used.keys()]).toEqual(['k1', 'k2']);
     const noKeyLimit = gateOf(layers(), { userLimit: undefined, keyLimit: undefined });
     admittedNow(noKeyLimit.admit(withKey()));
+  });
+
+  it('user limit: counted per (key, user): one tenant cannot exhaust the users of another', async () => {
+    const l = layers();
+    const gate = gateOf(l);
+    for (let i = 0; i < 3; i += 1) await gate.admit({ ...claim('shared'), keyId: 'tenant-a' });
+    expect(rejected(gate.admit({ ...claim('shared'), keyId: 'tenant-a' })).reason).toBe(
+      'user_rate',
+    );
+    expect(await gate.admit({ ...claim('shared'), keyId: 'tenant-b' })).toMatchObject({
+      admitted: true,
+    });
+    expect([...l.user.used.keys()].sort()).toEqual(['tenant-a:shared', 'tenant-b:shared']);
   });
 
   it('sold out: TRANCHE_EXHAUSTED without Redis, Retry-After past the next release', () => {
@@ -290,13 +304,13 @@ describe('AdmissionGate order: a shed answer never calls a later layer', () => {
     expect(l.concurrency.inflight).toBe(0);
     // Other shards, and other priorities, are not sold out.
     admittedNow(gate.admit(claim('u1')));
-    admittedNow(gate.admit({ ...redeem, headers: { 'x-user-id': 'sold' } }));
+    admittedNow(gate.admit({ ...redeem, userId: 'sold' }));
   });
 
   it('admitUser: a claim without X-User-Id gets the per-user layers once its body is parsed', async () => {
     const l = layers();
     const gate = gateOf(l);
-    const noHeader: GateRequest = { method: 'POST', url: `${C}/coupons`, headers: {} };
+    const noHeader: GateRequest = { priority: 'claim', campaignId: 'c1', headers: {} };
     const first = admittedNow(gate.admit(noHeader));
     expect(first).toMatchObject({ userId: undefined, userLimitChecked: false });
     expect(await gate.admitUser(first, 'u7', {})).toMatchObject({ admitted: true, userId: 'u7' });

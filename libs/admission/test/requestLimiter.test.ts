@@ -73,6 +73,20 @@ describeWithRedis('RequestLimiter (rate-limiter-flexible RateLimiterRedis)', (ta
     // Bounded: past maxFirstSeen ids in a window, nobody gets a free pass.
     expect(limiter.freePass('u2', NOW + 121_000)).toBe(true);
     expect(limiter.freePass('u3', NOW + 121_000)).toBe(false);
+    // Bounded in bytes too: long ids fill it sooner than many short ones.
+    const byBytes = new RequestLimiter(client, {
+      points: 2,
+      durationSeconds: 60,
+      keyPrefix,
+      firstRequestLocal: true,
+      maxFirstSeenBytes: 1_100,
+    });
+    let passes = 0;
+    for (let i = 0; i < 100; i += 1)
+      if (byBytes.freePass(`${'x'.repeat(200)}-${i}`, NOW)) passes += 1;
+    expect(passes).toBe(2); // two ids of ~200 characters (2 bytes each, + 80 an entry) fit in 1,100
+    expect(byBytes.firstSeenBytes).toBeLessThanOrEqual(1_100);
+    expect(byBytes.freePass('short', NOW)).toBe(true);
     // Off by default.
     const plain = new RequestLimiter(client, { points: 2, durationSeconds: 60, keyPrefix });
     expect(plain.freePass('u9', NOW)).toBe(false);
@@ -119,11 +133,7 @@ describeWithRedis('RequestLimiter (rate-limiter-flexible RateLimiterRedis)', (ta
       concurrency: new ConcurrencyLimit(),
       userLimit: { limiter },
     });
-    const claim = {
-      method: 'POST',
-      url: '/v1/campaigns/c1/coupons',
-      headers: { 'x-user-id': 'u1' },
-    };
+    const claim = { priority: 'claim', campaignId: 'c1', userId: 'u1', headers: {} } as const;
     for (let i = 0; i < 2; i++) {
       const d = gate.admit(claim);
       expect(d).toBeInstanceOf(Promise);

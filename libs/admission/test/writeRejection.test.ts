@@ -62,7 +62,7 @@ describe('writeRejection on a raw node:http server', () => {
         d.permit.release();
         res.writeHead(201, { 'content-type': 'application/json' }).end('{}');
       };
-      const decision = gate.admit(req);
+      const decision = gate.admit({ priority: 'claim', headers: req.headers });
       if (decision instanceof Promise) void decision.then(handle);
       else handle(decision);
     });

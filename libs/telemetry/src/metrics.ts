@@ -8,6 +8,15 @@ export const LATENCY_BUCKETS_SECONDS: readonly number[] = [
 export interface HttpMetrics {
   requests: Counter<'method' | 'route' | 'status'>;
   duration: Histogram<'method' | 'route' | 'status'>;
+  /** Requests the front door answered itself (bad target, no key, wrong scope, 404, 405, 400). */
+  refused: Counter<'reason'>;
+}
+
+/** Methods a `method` label may take; anything else is `other`, so a caller cannot mint series. */
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+export function methodLabel(method: string | undefined): string {
+  return method !== undefined && KNOWN_METHODS.has(method) ? method : 'other';
 }
 
 /** Sub-millisecond to the command timeout: a Lua script on a healthy Redis takes ~0.1-1 ms. */
@@ -58,6 +67,12 @@ export function createServiceMetrics(registry: Registry = new Registry()): Servi
         help: 'Time from request start to response finish, by route pattern and status',
         labelNames,
         buckets: [...LATENCY_BUCKETS_SECONDS],
+        registers: [registry],
+      }),
+      refused: new Counter({
+        name: 'coupon_http_refused_total',
+        help: 'Requests the front door answered before any other work: target, unauthenticated, forbidden, not_found, method_not_allowed, bad_request',
+        labelNames: ['reason'],
         registers: [registry],
       }),
     },

@@ -1,5 +1,3 @@
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import {
   AdmissionGate,
   ConcurrencyLimit,
@@ -7,44 +5,28 @@ import {
   RequestLimiter,
   SoldOutCache,
   TokenBucket,
-  writeRejection,
-  type Admitted,
-  type Decision,
 } from '@coupons/admission';
 import { idempotencyScopeHash, shardOfUser, type IssueResult } from '@coupons/budget-ledger';
 import { toZonedIso, type Clock } from '@coupons/campaign';
 import type { AdmissionReading } from '@coupons/telemetry';
-import type { ApiKeyStore } from './auth/apiKeys';
 import type { CampaignCatalog } from './campaignCatalog';
 import type { AdmissionConfig } from './config/env';
-import { BEARER } from './http/auth';
 import type { RedisClient } from './redis/client';
 import { ServedClaims } from './servedClaims';
-
-/** Probes are never shed: a pod busy shedding is alive, and its readiness says what it is. */
-const PROBES = new Set(['/healthz', '/readyz']);
-
-const admittedRequests = new WeakMap<IncomingMessage, Admitted>();
-
-/** What the gate decided for a request express is serving; undefined when admission is off. */
-export function admissionOf(req: IncomingMessage): Admitted | undefined {
-  return admittedRequests.get(req);
-}
 
 export interface AdmissionDeps {
   config: AdmissionConfig;
   redis: RedisClient;
   catalog: CampaignCatalog;
-  apiKeys: ApiKeyStore;
   /** The service's (Redis-tracked) clock: a sold-out shard opens exactly at the ledger's release. */
   clock: Clock;
   random?: () => number;
 }
 
 /**
- * The service's admission control (DESIGN.md "Admission"), assembled from @coupons/admission:
- * the gate the raw request handler asks first, the sold-out cache the claim route feeds, and the
- * reading the metrics scrape. Disabled (ADMISSION=off) it is a pass-through.
+ * The service's admission control, assembled from @coupons/admission: the gate the front door
+ * asks (frontDoor.ts), the sold-out cache what the ledger answers feeds (learnFromClaim), and the
+ * reading the metrics scrape. Disabled (ADMISSION=off) there is no gate.
  */
 export class ServiceAdmission {
   readonly gate: AdmissionGate | undefined;
@@ -77,7 +59,7 @@ export class ServiceAdmission {
       config.keyLimit === undefined
         ? undefined
         : this.limiter(deps.redis, 'coupons:rl:key', config.keyLimit, false);
-    const { catalog, apiKeys } = deps;
+    const { catalog } = deps;
     this.gate = new AdmissionGate({
       clock: deps.clock,
       random: this.random,
@@ -88,17 +70,7 @@ export class ServiceAdmission {
       concurrency: new ConcurrencyLimit(config.concurrency),
       deadline: { defaultMs: config.defaultTimeoutMs },
       ...(userLimit === undefined ? {} : { userLimit: { limiter: userLimit } }),
-      ...(keyLimit === undefined
-        ? {}
-        : {
-            keyLimit: {
-              limiter: keyLimit,
-              keyIdOf: (authorization: string) => {
-                const key = BEARER.exec(authorization)?.[1];
-                return key === undefined ? undefined : apiKeys.authenticate(key)?.keyId;
-              },
-            },
-          }),
+      ...(keyLimit === undefined ? {} : { keyLimit: { limiter: keyLimit } }),
       soldOut: {
         cache: this.soldOut,
         // The raw path segment: an unknown (or percent-encoded) id is no shard, so no fast path.
@@ -108,9 +80,7 @@ export class ServiceAdmission {
           const calendar = catalog.get(campaignId);
           return calendar === undefined ? undefined : shardOfUser(userId, calendar.campaign.shards);
         },
-        served: ({ campaignId, shard, userId }, headers) => {
-          const key = BEARER.exec(headers.authorization ?? '')?.[1];
-          const keyId = key === undefined ? undefined : apiKeys.authenticate(key)?.keyId;
+        served: ({ campaignId, shard, userId, keyId }, headers) => {
           const idempotencyKey = headers['idempotency-key'];
           if (keyId === undefined || typeof idempotencyKey !== 'string') return false;
           const scopeHash = idempotencyScopeHash(keyId, userId, idempotencyKey);
@@ -121,44 +91,6 @@ export class ServiceAdmission {
     });
     const gate = this.gate;
     this.eventLoop.watchDemand(() => gate.bulkDemand());
-  }
-
-  /**
-   * The API server's request handler: the gate first, express only for admitted work. A shed
-   * request is answered here, from a precomputed body, without parsing, routing, auth or Redis.
-   */
-  listener(app: RequestListener): RequestListener {
-    const gate = this.gate;
-    if (gate === undefined) return app;
-    const serve = (req: IncomingMessage, res: ServerResponse, decision: Decision): void => {
-      if (!decision.admitted) {
-        writeRejection(res, decision);
-        return;
-      }
-      if (res.destroyed || req.socket.destroyed) {
-        // The caller left while its limit was checked: free the slot, learn nothing.
-        decision.permit.release();
-        return;
-      }
-      const started = performance.now();
-      res.once('close', () => {
-        decision.permit.release({
-          latencyMs: performance.now() - started,
-          dropped: !res.writableFinished,
-        });
-      });
-      admittedRequests.set(req, decision);
-      void app(req, res);
-    };
-    return (req, res) => {
-      if (PROBES.has(req.url ?? '')) {
-        void app(req, res);
-        return;
-      }
-      const decision = gate.admit(req);
-      if (decision instanceof Promise) void decision.then((d) => serve(req, res, d));
-      else serve(req, res, decision);
-    };
   }
 
   /**

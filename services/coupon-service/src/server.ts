@@ -1,5 +1,5 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from '@coupons/telemetry';
 import type { Registry } from 'prom-client';
 import type { Readiness } from './readiness';
@@ -8,6 +8,8 @@ import type { RedisClient } from './redis/client';
 export interface ServerOptions {
   host: string;
   port: number;
+  /** Internal only (Prometheus); HOST unless set. */
+  metricsHost?: string;
   metricsPort: number;
   /** Bounded connections: past this many a new API connection is closed at once. */
   maxConnections?: number;
@@ -24,6 +26,55 @@ export type ShutdownOutcome = 'clean' | 'forced';
 
 /** How often idle keep-alive sockets are closed while in-flight requests finish. */
 const DRAIN_POLL_MS = 50;
+
+/** A client gets this long to send its headers, and its whole request. */
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 10_000;
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+/**
+ * How often node checks those timeouts (its default, 30 s, lets a slow client hold a socket up
+ * to 40 s past them): within a second of their value.
+ */
+const CONNECTIONS_CHECKING_INTERVAL_MS = 1_000;
+/** The metrics port serves one scraper or two. */
+const METRICS_MAX_CONNECTIONS = 64;
+
+const TIMEOUTS = {
+  headersTimeout: HEADERS_TIMEOUT_MS,
+  requestTimeout: REQUEST_TIMEOUT_MS,
+  keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+  connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS,
+} as const;
+
+/** What node answers itself (a malformed request, headers too large, too slow), in the contract's shape. */
+function clientErrorAnswer(err: NodeJS.ErrnoException): string {
+  const [status, reason, code, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [
+          431,
+          'Request Header Fields Too Large',
+          'HEADERS_TOO_LARGE',
+          'the request headers are too large',
+        ]
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'REQUEST_TIMEOUT', 'the request did not arrive in time']
+        : [400, 'Bad Request', 'INVALID_REQUEST', 'the request is not valid HTTP'];
+  const body = JSON.stringify({ error: { code, message } });
+  return (
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`
+  );
+}
+
+function answerClientErrors(server: Server): void {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    socket.end(clientErrorAnswer(err));
+  });
+}
 
 /**
  * The API listener and the metrics listener, and the one way to stop them: readiness goes false
@@ -44,15 +95,13 @@ export class CouponServer {
     private readonly logger: Logger,
     private readonly options: ServerOptions,
   ) {
-    this.api = createServer(handler);
-    // Slow-loris guard: a client gets 10 s to send its headers and body.
-    this.api.headersTimeout = 10_000;
-    this.api.requestTimeout = 10_000;
-    this.api.keepAliveTimeout = 5_000;
+    // Slow-loris guard: a client gets 10 s to send its headers and its request, checked each second.
+    this.api = createServer(TIMEOUTS, handler);
+    answerClientErrors(this.api);
     // Beyond what the shed path can answer, work waits in the kernel (the accept queue, socket
     // buffers) and the caller's timeout takes over; these bound what this process holds.
     if (options.maxConnections !== undefined) this.api.maxConnections = options.maxConnections;
-    this.metrics = createServer((req, res) => {
+    this.metrics = createServer(TIMEOUTS, (req, res) => {
       if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
         res
           .writeHead(404, { 'Content-Type': 'application/json' })
@@ -67,6 +116,8 @@ export class CouponServer {
         },
       );
     });
+    answerClientErrors(this.metrics);
+    this.metrics.maxConnections = METRICS_MAX_CONNECTIONS;
   }
 
   async listen(): Promise<{ port: number; metricsPort: number }> {
@@ -76,7 +127,11 @@ export class CouponServer {
       this.options.port,
       this.options.listenBacklog,
     );
-    const metricsPort = await listenOn(this.metrics, this.options.host, this.options.metricsPort);
+    const metricsPort = await listenOn(
+      this.metrics,
+      this.options.metricsHost ?? this.options.host,
+      this.options.metricsPort,
+    );
     return { port, metricsPort };
   }
 

@@ -3,9 +3,10 @@ import type { Campaign, Clock } from '@coupons/campaign';
 import { createServiceMetrics, registerAdmissionMetrics, type Logger } from '@coupons/telemetry';
 import { Registry } from 'prom-client';
 import { ServiceAdmission } from './admission';
-import { ApiKeyStore, type ApiKeyRecord } from './auth/apiKeys';
+import { ApiKeyStore, Authenticator, type ApiKeyRecord } from './auth/apiKeys';
 import { CampaignCatalog } from './campaignCatalog';
 import type { ServiceConfig } from './config/env';
+import { FrontDoor } from './frontDoor';
 import { createApp } from './http/app';
 import { LedgerRegistry } from './ledgers';
 import { Readiness } from './readiness';
@@ -76,12 +77,11 @@ export async function startService(deps: ServiceDeps): Promise<RunningService> {
     metrics.coupons.issuedValueFen.inc({ campaign: campaign.id }, 0);
   }
   const readiness = new Readiness(redis, deps.campaigns.length, config.redisCommandTimeoutMs);
-  const apiKeys = new ApiKeyStore(deps.apiKeys);
+  const authenticator = new Authenticator(new ApiKeyStore(deps.apiKeys));
   const admission = new ServiceAdmission({
     config: config.admission,
     redis,
     catalog,
-    apiKeys,
     clock,
     ...(deps.random === undefined ? {} : { random: deps.random }),
   });
@@ -89,16 +89,17 @@ export async function startService(deps: ServiceDeps): Promise<RunningService> {
   const app = createApp({
     catalog,
     ledgers,
-    apiKeys,
     clock,
     logger,
     metrics,
     readiness,
     admission,
     redisCommandTimeoutMs: config.redisCommandTimeoutMs,
+    bodyTimeoutMs: config.http.bodyTimeoutMs,
   });
+  const frontDoor = new FrontDoor({ authenticator, admission, metrics: metrics.http });
   const server = new CouponServer(
-    admission.listener(app),
+    frontDoor.listener(app),
     metrics.registry,
     redis,
     readiness,
@@ -106,7 +107,10 @@ export async function startService(deps: ServiceDeps): Promise<RunningService> {
     {
       host: config.http.host,
       port: config.http.port,
+      metricsHost: config.http.metricsHost,
       metricsPort: config.http.metricsPort,
+      maxConnections: config.http.maxConnections,
+      listenBacklog: config.http.listenBacklog,
       shutdownGraceMs: config.shutdownGraceMs,
       onDrain: () => admission.startDraining(),
       beforeRedisQuit: () => {

@@ -48,6 +48,8 @@ describe('parseEnv', () => {
         SHUTDOWN_GRACE_MS: '25000',
         HTTP_MAX_CONNECTIONS: '1000',
         HTTP_LISTEN_BACKLOG: '128',
+        METRICS_HOST: '10.1.2.3',
+        BODY_TIMEOUT_MS: '750',
       },
       '/srv',
     );
@@ -55,7 +57,9 @@ describe('parseEnv', () => {
     expect(config.http).toEqual({
       host: '0.0.0.0',
       port: 9000,
+      metricsHost: '10.1.2.3',
       metricsPort: 9100,
+      bodyTimeoutMs: 750,
       maxConnections: 1000,
       listenBacklog: 128,
     });

@@ -8,15 +8,22 @@ import {
 import type { AddressInfo } from 'node:net';
 import { ManualClock, parseCampaigns } from '@coupons/campaign';
 import { Redis } from 'ioredis';
-import { admissionOf, ServiceAdmission } from '../src/admission';
-import { ApiKeyStore } from '../src/auth/apiKeys';
+import { createServiceMetrics } from '@coupons/telemetry';
+import { Registry } from 'prom-client';
+import { ServiceAdmission } from '../src/admission';
+import { ApiKeyStore, Authenticator, sha256Hex } from '../src/auth/apiKeys';
 import { CampaignCatalog } from '../src/campaignCatalog';
+import { FrontDoor } from '../src/frontDoor';
+import { contextOf } from '../src/http/requestContext';
 import { parseEnv } from '../src';
 import { liveCampaign, standaloneRedisUrl, uniqueCampaignId, until } from './support';
 
+const KEY = 'front-door-key';
+const auth = { authorization: `Bearer ${KEY}` };
+
 /**
  * The raw request handler in front of the app, with a stand-in app that records what reaches it:
- * what the gate decides is visible without express in the way.
+ * what the front door decides is visible without express in the way.
  */
 describe('the admission front door', () => {
   const campaign = liveCampaign(uniqueCampaignId('front-door'));
@@ -35,12 +42,16 @@ describe('the admission front door', () => {
       config: config.admission,
       redis,
       catalog: new CampaignCatalog(parseCampaigns({ campaigns: [campaign] })),
-      apiKeys: new ApiKeyStore([]),
       clock: new ManualClock(Date.now()),
     });
+    const authenticator = new Authenticator(
+      new ApiKeyStore([{ id: 'k', sha256: sha256Hex(KEY), scopes: ['budget:read'] }]),
+    );
+    const metrics = createServiceMetrics(new Registry()).http;
+    const frontDoor = new FrontDoor({ authenticator, admission, metrics });
     const app = (req: IncomingMessage, res: ServerResponse) => {
       reached.push(`${req.method} ${req.url}`);
-      const admitted = admissionOf(req);
+      const admitted = contextOf(res as unknown as { locals: Record<string, unknown> }).admission;
       const answer = () =>
         res
           .writeHead(200, { 'content-type': 'application/json' })
@@ -49,7 +60,7 @@ describe('the admission front door', () => {
       if (typeof hold === 'string') held.set(hold, answer);
       else answer();
     };
-    server = createServer(admission.listener(app));
+    server = createServer(frontDoor.listener(app));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
@@ -64,7 +75,7 @@ describe('the admission front door', () => {
   const inflight = () => Object.values(admission.reading().inflight).reduce((a, b) => a + b, 0);
 
   it('passes admitted work to the app with its decision, and frees the slot when answered', async () => {
-    const answer = await fetch(`${base}/v1/campaigns/${campaign.id}/budget`);
+    const answer = await fetch(`${base}/v1/campaigns/${campaign.id}/budget`, { headers: auth });
     expect(await answer.json()).toEqual({ priority: 'read' });
     expect(reached.at(-1)).toBe(`GET /v1/campaigns/${campaign.id}/budget`);
     expect(inflight()).toBe(0);
@@ -72,7 +83,7 @@ describe('the admission front door', () => {
 
   it('frees the slot of a request whose caller went away before the answer', async () => {
     const gone = request(`${base}/v1/campaigns/${campaign.id}/budget`, {
-      headers: { 'x-hold': 'gone' },
+      headers: { 'x-hold': 'gone', ...auth },
     });
     gone.on('error', () => undefined);
     gone.end();

@@ -100,8 +100,11 @@ describe('coupon-service over real HTTP and real Redis', () => {
     expectErrorShape(await scoped.json(), 'FORBIDDEN');
   });
 
-  it('answers 404 in the contract shape for unknown routes and campaigns', async () => {
-    const route = await fetch(`${service.base}/nowhere`);
+  it('answers 404 in the contract shape for unknown routes and campaigns (401 first without a key)', async () => {
+    const anonymous = await fetch(`${service.base}/nowhere`);
+    expect(anonymous.status).toBe(401);
+    expectErrorShape(await anonymous.json(), 'UNAUTHENTICATED');
+    const route = await fetch(`${service.base}/nowhere`, { headers: auth() });
     expect(route.status).toBe(404);
     expectErrorShape(await route.json(), 'NOT_FOUND');
 
@@ -168,10 +171,12 @@ describe('coupon-service over real HTTP and real Redis', () => {
     expect(text).toMatch(
       /^coupon_http_requests_total\{method="GET",route="\/v1\/campaigns\/:campaignId",status="200"\} \d+$/m,
     );
-    expect(text).toMatch(
-      /^coupon_http_request_duration_seconds_bucket\{.*route="unmatched",status="404"\}/m,
-    );
-    expect((await fetch(`${service.base}/metrics`)).status).toBe(404);
+    // Answered by the front door, counted by why: the API port has no /metrics (401 without a key).
+    expect((await fetch(`${service.base}/metrics`)).status).toBe(401);
+    expect((await fetch(`${service.base}/metrics`, { headers: auth() })).status).toBe(404);
+    const after = await (await fetch(`http://127.0.0.1:${service.metricsPort}/metrics`)).text();
+    expect(after).toMatch(/^coupon_http_refused_total\{reason="not_found"\} [1-9]\d*$/m);
+    expect(after).toMatch(/^coupon_http_refused_total\{reason="unauthenticated"\} [1-9]\d*$/m);
   });
 });
 

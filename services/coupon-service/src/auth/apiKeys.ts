@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 
 export const API_SCOPES = [
   'coupons:issue',
@@ -45,6 +46,30 @@ export class ApiKeyStore {
       if (timingSafeEqual(entry.digest, digest) && found === undefined) found = entry.principal;
     }
     return found;
+  }
+}
+
+/** `Bearer <key>`: the scheme in any case (RFC 7235), one or more spaces, a printable key. */
+const BEARER = /^bearer +([\x21-\x7e]{1,512})$/i;
+
+/**
+ * Authorization header values to principals, with the valid ones remembered by their exact value
+ * (bounded), so a pod answering thousands of claims a second hashes each caller's key once.
+ * Unknown values are not remembered: nothing a caller without a valid key sends is kept.
+ */
+export class Authenticator {
+  private readonly known = new LRUCache<string, ApiPrincipal>({ max: 1024 });
+
+  constructor(private readonly store: ApiKeyStore) {}
+
+  principalOf(authorization: string | undefined): ApiPrincipal | undefined {
+    if (authorization === undefined) return undefined;
+    const cached = this.known.get(authorization);
+    if (cached !== undefined) return cached;
+    const key = BEARER.exec(authorization)?.[1];
+    const principal = key === undefined ? undefined : this.store.authenticate(key);
+    if (principal !== undefined) this.known.set(authorization, principal);
+    return principal;
   }
 }
 

@@ -11,7 +11,11 @@ export interface ServiceConfig {
   readonly http: {
     readonly host: string;
     readonly port: number;
+    /** The metrics port's address: internal only (Prometheus scrapes it), HOST unless set. */
+    readonly metricsHost: string;
     readonly metricsPort: number;
+    /** How long a body may take to arrive once its route accepted the request. */
+    readonly bodyTimeoutMs: number;
     /** Open API connections at most; past it a new connection is closed at once. */
     readonly maxConnections: number;
     /** The kernel's queue of connections not yet accepted (listen backlog). */
@@ -126,6 +130,8 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: port(8080),
   METRICS_PORT: port(9464),
+  METRICS_HOST: z.string().min(1).optional(),
+  BODY_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   HTTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(4096),
   HTTP_LISTEN_BACKLOG: z.coerce.number().int().min(1).max(65535).default(511),
   REDIS_URL: z
@@ -263,7 +269,9 @@ export function parseEnv(
     http: {
       host: data.HOST,
       port: data.PORT,
+      metricsHost: data.METRICS_HOST ?? data.HOST,
       metricsPort: data.METRICS_PORT,
+      bodyTimeoutMs: data.BODY_TIMEOUT_MS,
       maxConnections: data.HTTP_MAX_CONNECTIONS,
       listenBacklog: data.HTTP_LISTEN_BACKLOG,
     },

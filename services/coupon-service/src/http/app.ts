@@ -1,27 +1,25 @@
-import express, { type Express } from 'express';
+import express, { Router, type Express, type RequestHandler } from 'express';
 import { pinoHttp } from 'pino-http';
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '@coupons/campaign';
 import { redactUrl, type Logger, type ServiceMetrics } from '@coupons/telemetry';
 import type { ServiceAdmission } from '../admission';
-import type { ApiKeyStore } from '../auth/apiKeys';
 import type { CampaignCatalog } from '../campaignCatalog';
 import type { LedgerRegistry } from '../ledgers';
 import type { Readiness } from '../readiness';
-import { authenticate } from './auth';
 import { jsonBody } from './bodyGuard';
 import { ApiError, errorMiddleware } from './errors';
 import { LedgerGateway } from './ledgerGateway';
 import { requestMetrics } from './requestMetrics';
-import { budgetRouter } from './routes/budget';
-import { campaignsRouter } from './routes/campaigns';
-import { couponsRouter } from './routes/coupons';
-import { healthRouter } from './routes/health';
+import { EXPRESS_ROUTING, ROUTES, type RouteName } from './routeTable';
+import { budgetHandler } from './routes/budget';
+import { campaignHandler } from './routes/campaigns';
+import { couponHandlers } from './routes/coupons';
+import { healthHandlers } from './routes/health';
 
 export interface AppDeps {
   catalog: CampaignCatalog;
   ledgers: LedgerRegistry;
-  apiKeys: ApiKeyStore;
   clock: Clock;
   logger: Logger;
   metrics: ServiceMetrics;
@@ -29,9 +27,17 @@ export interface AppDeps {
   admission: ServiceAdmission;
   /** The Redis client's command timeout: a request deadline shorter than it bounds the call. */
   redisCommandTimeoutMs: number;
+  /** How long a body may take to arrive once its route accepted the request. */
+  bodyTimeoutMs: number;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Codes are secrets of their owners: no cache may keep an answer. */
+const noStore: RequestHandler = (_req, res, next) => {
+  res.setHeader('Cache-Control', 'no-store');
+  next();
+};
 
 export function createApp(deps: AppDeps): Express {
   const app = express();
@@ -64,25 +70,39 @@ export function createApp(deps: AppDeps): Express {
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
     }),
   );
-  app.use(healthRouter(deps.readiness));
-  app.use('/v1', authenticate(deps.apiKeys), ...jsonBody());
   const gateway = new LedgerGateway(
     deps.metrics.coupons,
     deps.clock,
     deps.redisCommandTimeoutMs,
     deps.admission.random,
   );
-  app.use(campaignsRouter(deps.catalog, deps.clock));
-  app.use(budgetRouter({ catalog: deps.catalog, ledgers: deps.ledgers, gateway }));
-  app.use(
-    couponsRouter({
-      catalog: deps.catalog,
-      ledgers: deps.ledgers,
-      gateway,
-      clock: deps.clock,
-      admission: deps.admission,
-    }),
-  );
+  const health = healthHandlers(deps.readiness);
+  const handlers: Record<RouteName, RequestHandler[]> = {
+    health: [health.health],
+    ready: [health.ready],
+    campaign: [campaignHandler(deps.catalog, deps.clock)],
+    budget: [budgetHandler({ catalog: deps.catalog, ledgers: deps.ledgers, gateway })],
+    ...Object.fromEntries(
+      Object.entries(
+        couponHandlers({
+          catalog: deps.catalog,
+          ledgers: deps.ledgers,
+          gateway,
+          clock: deps.clock,
+          admission: deps.admission,
+        }),
+      ).map(([name, handler]) => [name, [noStore, handler]]),
+    ),
+  } as Record<RouteName, RequestHandler[]>;
+  // The front door (frontDoor.ts) matched the route with the same table and the same matching
+  // rules, checked the key and its scope: bodies are read only here, only where routes take one.
+  const router = Router(EXPRESS_ROUTING);
+  const body = jsonBody(deps.bodyTimeoutMs);
+  for (const route of ROUTES) {
+    const method = route.method.toLowerCase() as 'get' | 'post' | 'delete';
+    router[method](route.path, ...(route.body ? body : []), ...handlers[route.name]);
+  }
+  app.use(router);
   app.use((req, _res, next) => {
     next(new ApiError('NOT_FOUND', `no route ${req.method} ${redactUrl(req.path).slice(0, 200)}`));
   });

@@ -1,5 +1,5 @@
 import express, { type RequestHandler } from 'express';
-import { ApiError } from './errors';
+import { ApiError, sendApiError } from './errors';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
@@ -11,10 +11,33 @@ function hasBody(headers: { 'content-length'?: string; 'transfer-encoding'?: str
 }
 
 /**
- * A body must be JSON (415 otherwise) of at most 16 KiB (413, refused from Content-Length before
- * reading when the client declares it). Bodies are parsed strictly: objects and arrays only.
+ * A body must arrive within `timeoutMs` of the route accepting the request (408, and the
+ * connection is closed: a slow upload must not hold an admission slot), be JSON (415 otherwise)
+ * of at most 16 KiB (413, refused from Content-Length before reading when the client declares
+ * it). Bodies are parsed strictly: objects and arrays only.
  */
-export function jsonBody(): RequestHandler[] {
+export function jsonBody(timeoutMs: number): RequestHandler[] {
+  const deadline: RequestHandler = (req, res, next) => {
+    if (req.complete || !hasBody(req.headers)) {
+      next();
+      return;
+    }
+    const timer = setTimeout(() => {
+      if (req.complete || res.headersSent) return;
+      res.setHeader('Connection', 'close');
+      sendApiError(
+        res,
+        new ApiError(
+          'REQUEST_TIMEOUT',
+          `the request body did not arrive within ${timeoutMs} ms; send it whole, then retry`,
+        ),
+      );
+    }, timeoutMs);
+    const done = () => clearTimeout(timer);
+    req.once('end', done);
+    req.once('close', done);
+    next();
+  };
   const requireJson: RequestHandler = (req, _res, next) => {
     if (hasBody(req.headers) && req.is('application/json') === false) {
       next(
@@ -25,6 +48,7 @@ export function jsonBody(): RequestHandler[] {
     next();
   };
   return [
+    deadline,
     requireJson,
     express.json({ limit: MAX_BODY_BYTES, strict: true, type: 'application/json' }),
   ];

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ErrorRequestHandler, Response } from 'express';
+import type { PreparedAnswer } from '@coupons/admission';
 import type { Logger } from '@coupons/telemetry';
 
 /** Every error code of the HTTP contract (DESIGN.md), with the status it travels with. */
@@ -10,6 +11,8 @@ export const ERROR_STATUS = {
   NOT_FOUND: 404,
   CAMPAIGN_NOT_FOUND: 404,
   COUPON_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  REQUEST_TIMEOUT: 408,
   USER_LIMIT_REACHED: 409,
   TRANCHE_EXHAUSTED: 409,
   CAMPAIGN_NOT_STARTED: 409,
@@ -23,6 +26,7 @@ export const ERROR_STATUS = {
   IDEMPOTENCY_KEY_REUSED: 422,
   ORDER_BELOW_MINIMUM: 422,
   RATE_LIMITED: 429,
+  HEADERS_TOO_LARGE: 431,
   INTERNAL: 500,
   OVERLOADED: 503,
   UNAVAILABLE: 503,
@@ -60,6 +64,36 @@ export function sendApiError(res: Response, error: ApiError): void {
     .json({ error: { code: error.code, message: error.message, ...error.extras } });
 }
 
+/** The contract's error body. */
+function errorJson(error: ApiError): string {
+  return JSON.stringify({ error: { code: error.code, message: error.message, ...error.extras } });
+}
+
+/**
+ * An error answer built once, for the front door to write without express (one writeHead, one
+ * end): the same status, headers and body sendApiError would write.
+ */
+export function preparedError(
+  error: ApiError,
+  headers: Readonly<Record<string, string>> = {},
+): PreparedAnswer {
+  const body = Buffer.from(errorJson(error));
+  const all: Record<string, string> = {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(body.length),
+    'cache-control': 'no-store',
+    ...headers,
+  };
+  if (error.extras.retryAfterSeconds !== undefined)
+    all['retry-after'] = String(error.extras.retryAfterSeconds);
+  if (error.code === 'UNAUTHENTICATED') all['www-authenticate'] = 'Bearer';
+  return Object.freeze({
+    status: error.status,
+    rawHeaders: Object.freeze(Object.entries(all).flat()),
+    body,
+  });
+}
+
 /** body-parser's error types, mapped to the contract. */
 function fromBodyParser(err: { type?: unknown; status?: unknown }): ApiError | undefined {
   switch (err.type) {
@@ -77,7 +111,11 @@ function fromBodyParser(err: { type?: unknown; status?: unknown }): ApiError | u
     case 'stream.encoding.set':
       return new ApiError('INVALID_REQUEST', 'request body could not be read');
     default:
-      return undefined;
+      // Any other client error express or a body parser raises (a 4xx with a status): the
+      // contract's 400, never a 500 for what the caller sent.
+      return typeof err.status === 'number' && err.status >= 400 && err.status < 500
+        ? new ApiError('INVALID_REQUEST', 'the request could not be read')
+        : undefined;
   }
 }
 

@@ -7,19 +7,21 @@ import type {
   RedeemResult,
   ReverseResult,
 } from '@coupons/budget-ledger';
-import type { IncomingMessage } from 'node:http';
 import type { Clock } from '@coupons/campaign';
 import type { CouponMetrics, Logger } from '@coupons/telemetry';
 import { DEFAULT_RETRY, retryAfterSeconds } from '@coupons/admission';
-import { admissionOf } from '../admission';
 import { classifyFault, faultRetryAfterSeconds, type Fault } from '../redis/faults';
 import { ApiError } from './errors';
+import { contextOf } from './requestContext';
 
 const OVERLOADED_RETRY = { kind: 'backoff', ...DEFAULT_RETRY.overloaded } as const;
 
-/** The context of a ledger call made for `req` (express's request, with pino-http's logger). */
-export function callContext(req: IncomingMessage & { log: Logger }): CallContext {
-  return { log: req.log, deadline: admissionOf(req)?.deadline };
+/** The context of a ledger call made for a request: its logger (pino-http's) and deadline. */
+export function callContext(
+  req: { log: Logger },
+  res: { locals: Record<string, unknown> },
+): CallContext {
+  return { log: req.log, deadline: contextOf(res).admission?.deadline };
 }
 
 /** What a route passes along with a ledger call: its logger, and when its caller stops waiting. */

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import type { HttpMetrics } from '@coupons/telemetry';
+import { methodLabel, type HttpMetrics } from '@coupons/telemetry';
 
 /** Labels stay bounded: the matched route pattern, never the raw URL (ids, codes). */
 export function requestMetrics(metrics: HttpMetrics): RequestHandler {
@@ -8,7 +8,7 @@ export function requestMetrics(metrics: HttpMetrics): RequestHandler {
     res.once('finish', () => {
       const route =
         req.route === undefined ? 'unmatched' : `${req.baseUrl}${String(req.route.path)}`;
-      const labels = { method: req.method, route, status: String(res.statusCode) };
+      const labels = { method: methodLabel(req.method), route, status: String(res.statusCode) };
       metrics.requests.inc(labels);
       metrics.duration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
     });

@@ -12,14 +12,19 @@ const required =
   (issue: { input?: unknown }): string =>
     issue.input === undefined ? 'is required' : `must be ${expected}`;
 
+const ID_CHARS = 'A-Za-z0-9._-';
+const USER_ID_MAX = 64;
+
 const identifier = (max: number) =>
   z
     .string({ error: required('a string') })
     .min(1, 'must not be empty')
     .max(max, `must be at most ${max} characters`)
-    .regex(/^[A-Za-z0-9._-]+$/, 'may contain only letters, digits, ".", "_" and "-"');
+    .regex(new RegExp(`^[${ID_CHARS}]+$`), 'may contain only letters, digits, ".", "_" and "-"');
 
-export const userIdSchema = identifier(64);
+/** A whole userId, valid or not in one test (the front door's check of X-User-Id). */
+export const USER_ID_PATTERN = new RegExp(`^[${ID_CHARS}]{1,${USER_ID_MAX}}$`);
+export const userIdSchema = identifier(USER_ID_MAX);
 export const orderIdSchema = identifier(128);
 
 export const orderAmountFenSchema = z

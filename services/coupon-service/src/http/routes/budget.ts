@@ -1,11 +1,11 @@
-import { Router } from 'express';
+import type { RequestHandler } from 'express';
 import type { BudgetSnapshot } from '@coupons/budget-ledger';
 import { toZonedIso, type CampaignCalendar } from '@coupons/campaign';
 import type { CampaignCatalog } from '../../campaignCatalog';
 import type { LedgerRegistry } from '../../ledgers';
-import { requireScope } from '../auth';
 import { campaignFromPath } from '../campaignParam';
 import { callContext, type LedgerGateway } from '../ledgerGateway';
+import { contextOf } from '../requestContext';
 
 /**
  * The budget in fen: coupons x couponValueFen, so every figure is a whole number of coupons.
@@ -52,18 +52,16 @@ export function budgetView(snapshot: BudgetSnapshot, calendar: CampaignCalendar)
   };
 }
 
-export function budgetRouter(deps: {
+export function budgetHandler(deps: {
   catalog: CampaignCatalog;
   ledgers: LedgerRegistry;
   gateway: LedgerGateway;
-}): Router {
-  const router = Router();
-  router.get('/v1/campaigns/:campaignId/budget', requireScope('budget:read'), async (req, res) => {
-    const calendar = campaignFromPath(deps.catalog, req.params.campaignId);
+}): RequestHandler {
+  return async (req, res) => {
+    const calendar = campaignFromPath(deps.catalog, contextOf(res).params.campaignId);
     const ledger = deps.ledgers.get(calendar.campaign.id);
     if (ledger === undefined) throw new Error(`no ledger for campaign ${calendar.campaign.id}`);
-    const snapshot = await deps.gateway.budget(ledger, callContext(req));
+    const snapshot = await deps.gateway.budget(ledger, callContext(req, res));
     res.json(budgetView(snapshot, calendar));
-  });
-  return router;
+  };
 }

@@ -1,8 +1,8 @@
-import { Router } from 'express';
+import type { RequestHandler } from 'express';
 import { toZonedIso, type CampaignCalendar, type Clock } from '@coupons/campaign';
 import type { CampaignCatalog } from '../../campaignCatalog';
-import { requireScope } from '../auth';
 import { campaignFromPath } from '../campaignParam';
+import { contextOf } from '../requestContext';
 
 /** The public view of a campaign at `now`: window, value, limits and release schedule, in fen. */
 export function campaignView(calendar: CampaignCalendar, now: number) {
@@ -51,11 +51,9 @@ export function campaignView(calendar: CampaignCalendar, now: number) {
   };
 }
 
-export function campaignsRouter(catalog: CampaignCatalog, clock: Clock): Router {
-  const router = Router();
-  router.get('/v1/campaigns/:campaignId', requireScope('budget:read'), (req, res) => {
-    const calendar = campaignFromPath(catalog, req.params.campaignId);
+export function campaignHandler(catalog: CampaignCatalog, clock: Clock): RequestHandler {
+  return (_req, res) => {
+    const calendar = campaignFromPath(catalog, contextOf(res).params.campaignId);
     res.json({ campaign: campaignView(calendar, clock.now()) });
-  });
-  return router;
+  };
 }

@@ -1,4 +1,4 @@
-import { Router, type RequestHandler } from 'express';
+import type { RequestHandler } from 'express';
 import { writeRejection } from '@coupons/admission';
 import {
   idempotencyScopeHash,
@@ -8,13 +8,13 @@ import {
   type ReverseResult,
 } from '@coupons/budget-ledger';
 import { toZonedIso, type CampaignCalendar, type Clock } from '@coupons/campaign';
-import { admissionOf, type ServiceAdmission } from '../../admission';
+import type { ServiceAdmission } from '../../admission';
 import type { CampaignCatalog } from '../../campaignCatalog';
 import type { LedgerRegistry } from '../../ledgers';
-import { principalOf, requireScope } from '../auth';
 import { campaignFromPath } from '../campaignParam';
 import { ApiError } from '../errors';
 import { callContext, type LedgerGateway } from '../ledgerGateway';
+import { contextOf, principalOf } from '../requestContext';
 import { retryAfterSeconds, type RetrySpread } from '../retryAfter';
 import {
   claimBodyHash,
@@ -164,39 +164,34 @@ function couponTarget(
   return input;
 }
 
-/** Codes are secrets of their owners: no cache may keep an answer. */
-const noStore: RequestHandler = (_req, res, next) => {
-  res.setHeader('Cache-Control', 'no-store');
-  next();
-};
+type CouponRoute = 'claim' | 'readCoupon' | 'redeem' | 'reverse';
 
-export function couponsRouter(deps: CouponRouteDeps): Router {
-  const router = Router();
-  const base = '/v1/campaigns/:campaignId/coupons';
+/** The coupon routes' handlers, by route name (mounted from the route table in app.ts). */
+export function couponHandlers(deps: CouponRouteDeps): Record<CouponRoute, RequestHandler> {
   const ledgerOf = (calendar: CampaignCalendar): BudgetLedger => {
     const ledger = deps.ledgers.get(calendar.campaign.id);
     if (ledger === undefined) throw new Error(`no ledger for campaign ${calendar.campaign.id}`);
     return ledger;
   };
-
   const spread: RetrySpread = {
     spreadSeconds: deps.admission.soldOutSpreadSeconds,
     random: deps.admission.random,
   };
-  router.post(base, requireScope('coupons:issue'), noStore, async (req, res) => {
-    const calendar = campaignFromPath(deps.catalog, req.params.campaignId);
+
+  const claim: RequestHandler = async (req, res) => {
+    const context = contextOf(res);
+    const calendar = campaignFromPath(deps.catalog, context.params.campaignId);
     const input = validate({
       body: [claimBodySchema, req.body],
       'Idempotency-Key': [idempotencyKeySchema, req.get('Idempotency-Key')],
     });
     const { userId } = input.body;
-    // The gate charged the header's user; a different body would charge someone else's limit.
-    const headerUserId = req.get(USER_ID_HEADER);
-    if (headerUserId !== undefined && headerUserId !== userId)
+    // Admission charged the header's user; a different body would charge someone else's limit.
+    if (context.userIdHeader !== undefined && context.userIdHeader !== userId)
       throw new ApiError('INVALID_REQUEST', `${USER_ID_HEADER} must equal the body's userId`, {
         details: [{ field: USER_ID_HEADER, problem: "differs from the body's userId" }],
       });
-    const admitted = admissionOf(req);
+    const admitted = context.admission;
     const gate = deps.admission.gate;
     if (admitted !== undefined && admitted.userId === undefined && gate !== undefined) {
       // No X-User-Id: the per-user limit and the sold-out fast path apply now, from the body.
@@ -214,7 +209,7 @@ export function couponsRouter(deps: CouponRouteDeps): Router {
       ledger,
       { apiKeyId, userId, idempotencyKey, bodyHash: claimBodyHash(input.body) },
       shard,
-      callContext(req),
+      callContext(req, res),
     );
     const now = deps.clock.now();
     deps.admission.learnFromClaim(
@@ -230,12 +225,13 @@ export function couponsRouter(deps: CouponRouteDeps): Router {
     if (result.kind !== 'issued') throw claimRefusal(result, calendar, now, spread);
     if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
     res.status(201).json({ coupon: couponView(result.coupon, calendar, now) });
-  });
+  };
 
-  router.get(`${base}/:code`, requireScope('coupons:read'), noStore, async (req, res) => {
-    const calendar = campaignFromPath(deps.catalog, req.params.campaignId);
+  const readCoupon: RequestHandler = async (req, res) => {
+    const { params } = contextOf(res);
+    const calendar = campaignFromPath(deps.catalog, params.campaignId);
     const input = validate({
-      code: [couponCodeSchema, req.params.code],
+      code: [couponCodeSchema, params.code],
       userId: [userIdSchema, req.query.userId],
     });
     const { code, shard } = couponTarget(input.code, calendar);
@@ -244,59 +240,51 @@ export function couponsRouter(deps: CouponRouteDeps): Router {
       code,
       shard,
       input.userId,
-      callContext(req),
+      callContext(req, res),
     );
     if (record === undefined) throw couponNotFound();
     res.json({ coupon: couponView(record, calendar, deps.clock.now()) });
-  });
+  };
 
-  router.post(
-    `${base}/:code/redemptions`,
-    requireScope('coupons:redeem'),
-    noStore,
-    async (req, res) => {
-      const calendar = campaignFromPath(deps.catalog, req.params.campaignId);
-      const input = validate({
-        code: [couponCodeSchema, req.params.code],
-        body: [redemptionBodySchema, req.body],
-      });
-      const { code, shard } = couponTarget(input.code, calendar);
-      const result = await deps.gateway.redeem(
-        ledgerOf(calendar),
-        { code, shard, ...input.body },
-        callContext(req),
-      );
-      if (result.kind !== 'redeemed') throw redemptionRefusal(result, calendar);
-      if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
-      res.status(201).json({
-        redemption: redemptionView(result.redemption, calendar),
-        coupon: couponView(result.coupon, calendar, deps.clock.now()),
-      });
-    },
-  );
+  const redeem: RequestHandler = async (req, res) => {
+    const { params } = contextOf(res);
+    const calendar = campaignFromPath(deps.catalog, params.campaignId);
+    const input = validate({
+      code: [couponCodeSchema, params.code],
+      body: [redemptionBodySchema, req.body],
+    });
+    const { code, shard } = couponTarget(input.code, calendar);
+    const result = await deps.gateway.redeem(
+      ledgerOf(calendar),
+      { code, shard, ...input.body },
+      callContext(req, res),
+    );
+    if (result.kind !== 'redeemed') throw redemptionRefusal(result, calendar);
+    if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
+    res.status(201).json({
+      redemption: redemptionView(result.redemption, calendar),
+      coupon: couponView(result.coupon, calendar, deps.clock.now()),
+    });
+  };
 
-  router.delete(
-    `${base}/:code/redemptions/:orderId`,
-    requireScope('coupons:redeem'),
-    noStore,
-    async (req, res) => {
-      const calendar = campaignFromPath(deps.catalog, req.params.campaignId);
-      const input = validate({
-        code: [couponCodeSchema, req.params.code],
-        orderId: [orderIdSchema, req.params.orderId],
-        userId: [userIdSchema, req.query.userId],
-      });
-      const { code, shard } = couponTarget(input.code, calendar);
-      const result = await deps.gateway.reverse(
-        ledgerOf(calendar),
-        { code, shard, userId: input.userId, orderId: input.orderId },
-        callContext(req),
-      );
-      if (result.kind !== 'reversed') throw reversalRefusal(result, input.orderId);
-      if (!result.changed) res.setHeader('Idempotent-Replayed', 'true');
-      res.json({ coupon: couponView(result.coupon, calendar, deps.clock.now()) });
-    },
-  );
+  const reverse: RequestHandler = async (req, res) => {
+    const { params } = contextOf(res);
+    const calendar = campaignFromPath(deps.catalog, params.campaignId);
+    const input = validate({
+      code: [couponCodeSchema, params.code],
+      orderId: [orderIdSchema, params.orderId],
+      userId: [userIdSchema, req.query.userId],
+    });
+    const { code, shard } = couponTarget(input.code, calendar);
+    const result = await deps.gateway.reverse(
+      ledgerOf(calendar),
+      { code, shard, userId: input.userId, orderId: input.orderId },
+      callContext(req, res),
+    );
+    if (result.kind !== 'reversed') throw reversalRefusal(result, input.orderId);
+    if (!result.changed) res.setHeader('Idempotent-Replayed', 'true');
+    res.json({ coupon: couponView(result.coupon, calendar, deps.clock.now()) });
+  };
 
-  return router;
+  return { claim, readCoupon, redeem, reverse };
 }

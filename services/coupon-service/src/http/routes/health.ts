@@ -1,14 +1,17 @@
-import { Router } from 'express';
+import type { RequestHandler } from 'express';
 import type { Readiness } from '../../readiness';
 
-export function healthRouter(readiness: Readiness): Router {
-  const router = Router();
-  router.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  router.get('/readyz', async (_req, res) => {
-    const report = await readiness.check();
-    res.status(report.ready ? 200 : 503).json(report);
-  });
-  return router;
+export function healthHandlers(readiness: Readiness): {
+  health: RequestHandler;
+  ready: RequestHandler;
+} {
+  return {
+    health: (_req, res) => {
+      res.json({ status: 'ok' });
+    },
+    ready: async (_req, res) => {
+      const report = await readiness.check();
+      res.status(report.ready ? 200 : 503).json(report);
+    },
+  };
 }

@@ -1,0 +1,226 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import parseurl from 'parseurl';
+import { writeAnswer, type Decision, type PreparedAnswer } from '@coupons/admission';
+import type { HttpMetrics } from '@coupons/telemetry';
+import type { ServiceAdmission } from './admission';
+import type { Authenticator, ApiPrincipal } from './auth/apiKeys';
+import { ApiError, preparedError } from './http/errors';
+import { attachContext, type RequestContext } from './http/requestContext';
+import { ROUTES, RouteTable, type RouteSpec } from './http/routeTable';
+import { USER_ID_PATTERN } from './http/schemas';
+
+/** Why the front door answered a request itself (a metric label: a fixed list). */
+export const REFUSALS = [
+  'target',
+  'unauthenticated',
+  'forbidden',
+  'not_found',
+  'method_not_allowed',
+  'bad_request',
+] as const;
+export type Refusal = (typeof REFUSALS)[number];
+
+/** Headers a request may carry once at most (two are ambiguous, so refused), as the contract names them. */
+const SINGLE_HEADERS = ['Authorization', 'Idempotency-Key', 'X-User-Id', 'X-Request-Timeout-Ms'];
+const SINGLE_LOWER = SINGLE_HEADERS.map((name) => name.toLowerCase());
+
+export interface FrontDoorDeps {
+  authenticator: Authenticator;
+  admission: ServiceAdmission;
+  metrics: HttpMetrics;
+  routes?: RouteTable;
+}
+
+const answer = (code: ConstructorParameters<typeof ApiError>[0], message: string) =>
+  preparedError(new ApiError(code, message));
+
+const NOT_A_PATH = answer(
+  'INVALID_REQUEST',
+  'the request target must be a path (origin-form, starting with "/")',
+);
+const UNAUTHENTICATED = answer('UNAUTHENTICATED', 'send Authorization: Bearer <api key>');
+const NOT_FOUND = answer('NOT_FOUND', 'no such route');
+
+/**
+ * The API port's request handler: everything a request must pass before express runs, cheapest
+ * first, each refusal a prepared answer (one writeHead, one end, nothing else touched):
+ * target form -> route (the one table express routes by too) -> draining -> API key -> 404 / 405
+ * -> scope -> ambiguous or bad headers, bad percent-escapes -> admission (event loop, token
+ * bucket, concurrency, deadline, per-user and per-key limits, sold out). Nothing a caller without
+ * a valid key sends reaches a limiter, a cache keyed by what it sent, Redis, or a metric label.
+ * Express gets the decision as the request's context (requestContext.ts).
+ */
+export class FrontDoor {
+  private readonly routes: RouteTable;
+  private readonly forbidden = new Map<string, PreparedAnswer>();
+  private readonly notAllowed = new Map<string, PreparedAnswer>();
+
+  constructor(private readonly deps: FrontDoorDeps) {
+    this.routes = deps.routes ?? new RouteTable(ROUTES);
+    for (const route of this.routes.routes)
+      if (route.access !== 'public' && !this.forbidden.has(route.access))
+        this.forbidden.set(
+          route.access,
+          answer('FORBIDDEN', `this API key lacks the scope ${route.access}`),
+        );
+  }
+
+  listener(app: RequestListener): RequestListener {
+    return (req, res) => {
+      const url = req.url ?? '';
+      // Absolute-form (a proxy's request) and asterisk-form are not ours to route.
+      if (url.charCodeAt(0) !== 47 /* '/' */) return this.refuse(res, 'target', NOT_A_PATH);
+      const pathname = parseurl(req)?.pathname ?? '';
+      const found = this.routes.match(req.method ?? '', pathname);
+      if (found.kind === 'route' && found.route.access === 'public') {
+        attachContext(res, {
+          route: found.route,
+          params: {},
+          principal: undefined,
+          userIdHeader: undefined,
+          admission: undefined,
+        });
+        void app(req, res);
+        return;
+      }
+      const priority = found.kind === 'route' ? found.route.priority : 'other';
+      const draining = this.deps.admission.gate?.drainingAnswer(priority);
+      if (draining !== undefined) return writeAnswer(res, draining);
+
+      const duplicated = duplicatedHeader(req);
+      if (duplicated === 'Authorization')
+        return this.refuse(res, 'bad_request', badHeader('Authorization', 'sent more than once'));
+      const principal = this.deps.authenticator.principalOf(req.headers.authorization);
+      if (principal === undefined) return this.refuse(res, 'unauthenticated', UNAUTHENTICATED);
+      if (found.kind === 'not_found') return this.refuse(res, 'not_found', NOT_FOUND);
+      if (found.kind === 'method_not_allowed')
+        return this.refuse(res, 'method_not_allowed', this.methodNotAllowed(found.allow));
+      const { route } = found;
+      if (!principal.scopes.has(route.access as never))
+        return this.refuse(res, 'forbidden', this.forbidden.get(route.access)!);
+      if (duplicated !== undefined)
+        return this.refuse(res, 'bad_request', badHeader(duplicated, 'sent more than once'));
+
+      const params: Record<string, string> = {};
+      for (const [name, raw] of Object.entries(found.rawParams)) {
+        const decoded = decodeParam(raw);
+        if (decoded === undefined)
+          return this.refuse(res, 'bad_request', badHeader(name, 'malformed percent-encoding'));
+        params[name] = decoded;
+      }
+      const userIdHeader = headerUserId(req, route);
+      if (userIdHeader === false)
+        return this.refuse(
+          res,
+          'bad_request',
+          badHeader('X-User-Id', 'must be 1-64 letters, digits, ".", "_" or "-"'),
+        );
+      this.admit(req, res, app, route, params, principal, userIdHeader);
+    };
+  }
+
+  private admit(
+    req: IncomingMessage,
+    res: ServerResponse,
+    app: RequestListener,
+    route: RouteSpec,
+    params: Record<string, string>,
+    principal: ApiPrincipal,
+    userIdHeader: string | undefined,
+  ): void {
+    const context = { route, params, principal, userIdHeader };
+    const gate = this.deps.admission.gate;
+    if (gate === undefined) {
+      attachContext(res, { ...context, admission: undefined });
+      void app(req, res);
+      return;
+    }
+    const serve = (decision: Decision): void => {
+      if (!decision.admitted) {
+        writeAnswer(res, decision);
+        return;
+      }
+      if (res.destroyed || req.socket.destroyed) {
+        // The caller left while its limit was checked: free the slot, learn nothing.
+        decision.permit.release();
+        return;
+      }
+      const started = performance.now();
+      res.once('close', () => {
+        // A request whose body never fully arrived says nothing about how long work takes.
+        if (!req.complete) decision.permit.release();
+        else
+          decision.permit.release({
+            latencyMs: performance.now() - started,
+            dropped: !res.writableFinished,
+          });
+      });
+      attachContext(res, { ...context, admission: decision } satisfies RequestContext);
+      void app(req, res);
+    };
+    const decision = gate.admit({
+      priority: route.priority,
+      headers: req.headers,
+      campaignId: params.campaignId,
+      userId: route.name === 'claim' ? userIdHeader : undefined,
+      keyId: principal.keyId,
+    });
+    if (decision instanceof Promise) void decision.then(serve);
+    else serve(decision);
+  }
+
+  private refuse(res: ServerResponse, reason: Refusal, prepared: PreparedAnswer): void {
+    this.deps.metrics.refused.inc({ reason });
+    writeAnswer(res, prepared);
+  }
+
+  private methodNotAllowed(allow: string): PreparedAnswer {
+    let prepared = this.notAllowed.get(allow);
+    if (prepared === undefined) {
+      prepared = preparedError(new ApiError('METHOD_NOT_ALLOWED', `this route takes ${allow}`), {
+        allow,
+      });
+      this.notAllowed.set(allow, prepared);
+    }
+    return prepared;
+  }
+}
+
+function badHeader(field: string, problem: string): PreparedAnswer {
+  return preparedError(
+    new ApiError('INVALID_REQUEST', `invalid ${field}`, { details: [{ field, problem }] }),
+  );
+}
+
+/** The first header of SINGLE_HEADERS the request carries more than once (raw, any case). */
+function duplicatedHeader(req: IncomingMessage): string | undefined {
+  const raw = req.rawHeaders;
+  let seen = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const index = SINGLE_LOWER.indexOf(raw[i]!.toLowerCase());
+    if (index < 0) continue;
+    const bit = 1 << index;
+    if ((seen & bit) !== 0) return SINGLE_HEADERS[index];
+    seen |= bit;
+  }
+  return undefined;
+}
+
+/** A path parameter decoded as express decodes it; undefined for a malformed escape. */
+function decodeParam(raw: string): string | undefined {
+  if (raw.indexOf('%') < 0) return raw;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The claim's X-User-Id: absent (undefined), valid (the value) or malformed (false). */
+function headerUserId(req: IncomingMessage, route: RouteSpec): string | undefined | false {
+  if (route.name !== 'claim') return undefined;
+  const header = req.headers['x-user-id'];
+  if (header === undefined) return undefined;
+  return typeof header === 'string' && USER_ID_PATTERN.test(header) ? header : false;
+}
