@@ -37,7 +37,15 @@ export function createLogger(config: LoggerConfig): Logger {
   return config.destination === undefined ? pino(options) : pino(options, config.destination);
 }
 
-/** Coupon codes travel in URL paths; a log line keeps the route shape, never the code. */
+/** Query parameters that carry secrets when a caller puts them there (never the API's own). */
+const SECRET_QUERY = /([?&](?:api[_-]?key|key|token|access[_-]?token|authorization)=)[^&#]*/gi;
+
+/**
+ * Coupon codes travel in URL paths, and a careless caller may put a key in the query; a log line
+ * keeps the route shape, never the code or the key, whatever the letter case.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/(\/coupons\/)[^/?#]+/g, '$1[redacted]');
+  return url
+    .replace(/(\/coupons\/)[^/?#]+/gi, '$1[redacted]')
+    .replace(SECRET_QUERY, '$1[redacted]');
 }

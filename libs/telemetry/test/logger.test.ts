@@ -65,4 +65,21 @@ describe('redactUrl', () => {
     );
     expect(redactUrl('/v1/campaigns/c1/coupons')).toBe('/v1/campaigns/c1/coupons');
   });
+
+  it('whatever the letter case of the path', () => {
+    expect(redactUrl('/V1/CAMPAIGNS/c1/COUPONS/7XK2-M9QP')).toBe(
+      '/V1/CAMPAIGNS/c1/COUPONS/[redacted]',
+    );
+    expect(redactUrl('/v1/campaigns/c1/Coupons/7xk2')).toBe('/v1/campaigns/c1/Coupons/[redacted]');
+  });
+
+  it('drops a key a caller put in the query string, keeping the rest', () => {
+    expect(redactUrl('/v1/campaigns/c1?api_key=s3cret&userId=u1')).toBe(
+      '/v1/campaigns/c1?api_key=[redacted]&userId=u1',
+    );
+    expect(redactUrl('/x?userId=u1&API-KEY=s3cret')).toBe('/x?userId=u1&API-KEY=[redacted]');
+    expect(redactUrl('/x?token=t&access_token=a')).toBe(
+      '/x?token=[redacted]&access_token=[redacted]',
+    );
+  });
 });

@@ -15,6 +15,8 @@ export interface ServerOptions {
   maxConnections?: number;
   /** The kernel's accept queue for the API port. */
   listenBacklog?: number;
+  /** A client's time to send its headers, and its whole request (both ports); default 10 s. */
+  requestTimeoutMs?: number;
   shutdownGraceMs: number;
   /** Called first when draining starts (admission answers 503 UNAVAILABLE from then on). */
   onDrain?: () => void;
@@ -27,8 +29,6 @@ export type ShutdownOutcome = 'clean' | 'forced';
 /** How often idle keep-alive sockets are closed while in-flight requests finish. */
 const DRAIN_POLL_MS = 50;
 
-/** A client gets this long to send its headers, and its whole request. */
-const HEADERS_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 10_000;
 const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 /**
@@ -39,12 +39,14 @@ const CONNECTIONS_CHECKING_INTERVAL_MS = 1_000;
 /** The metrics port serves one scraper or two. */
 const METRICS_MAX_CONNECTIONS = 64;
 
-const TIMEOUTS = {
-  headersTimeout: HEADERS_TIMEOUT_MS,
-  requestTimeout: REQUEST_TIMEOUT_MS,
-  keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-  connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS,
-} as const;
+function timeouts(requestTimeoutMs: number) {
+  return {
+    headersTimeout: requestTimeoutMs,
+    requestTimeout: requestTimeoutMs,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS,
+  };
+}
 
 /** What node answers itself (a malformed request, headers too large, too slow), in the contract's shape. */
 function clientErrorAnswer(err: NodeJS.ErrnoException): string {
@@ -96,12 +98,14 @@ export class CouponServer {
     private readonly options: ServerOptions,
   ) {
     // Slow-loris guard: a client gets 10 s to send its headers and its request, checked each second.
-    this.api = createServer(TIMEOUTS, handler);
+    const requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+    const limits = timeouts(requestTimeoutMs);
+    this.api = createServer(limits, handler);
     answerClientErrors(this.api);
     // Beyond what the shed path can answer, work waits in the kernel (the accept queue, socket
     // buffers) and the caller's timeout takes over; these bound what this process holds.
     if (options.maxConnections !== undefined) this.api.maxConnections = options.maxConnections;
-    this.metrics = createServer(TIMEOUTS, (req, res) => {
+    this.metrics = createServer(limits, (req, res) => {
       if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
         res
           .writeHead(404, { 'Content-Type': 'application/json' })

@@ -111,6 +111,7 @@ export async function startService(deps: ServiceDeps): Promise<RunningService> {
       metricsPort: config.http.metricsPort,
       maxConnections: config.http.maxConnections,
       listenBacklog: config.http.listenBacklog,
+      requestTimeoutMs: config.http.requestTimeoutMs,
       shutdownGraceMs: config.shutdownGraceMs,
       onDrain: () => admission.startDraining(),
       beforeRedisQuit: () => {

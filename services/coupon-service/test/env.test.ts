@@ -62,6 +62,7 @@ describe('parseEnv', () => {
       bodyTimeoutMs: 750,
       maxConnections: 1000,
       listenBacklog: 128,
+      requestTimeoutMs: 10_000,
     });
     expect(config.redis).toEqual({
       mode: 'cluster',

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { ManualClock, parseCampaigns, type Clock } from '@coupons/campaign';
 import { findRedisServerBinary, redisTestTargets } from '@coupons/redis-local';
@@ -9,7 +10,12 @@ import { parseEnv, sha256Hex, startService, type ApiScope, type RunningService }
 
 export const KEYS = {
   all: 'test-key-all-scopes',
-  readOnly: 'test-key-budget-read',
+  /** coupons:read only */
+  readOnly: 'test-key-coupons-read',
+  /** one scope each, for the auth matrix and for callers that may do one thing */
+  issueOnly: 'test-key-coupons-issue',
+  redeemOnly: 'test-key-coupons-redeem',
+  budgetOnly: 'test-key-budget-read',
 } as const;
 
 export const TEST_CAMPAIGN = {
@@ -195,6 +201,9 @@ export async function startTestService(
         scopes: scopes(['coupons:issue', 'coupons:read', 'coupons:redeem', 'budget:read']),
       },
       { id: 'reader', sha256: sha256Hex(KEYS.readOnly), scopes: scopes(['coupons:read']) },
+      { id: 'issuer', sha256: sha256Hex(KEYS.issueOnly), scopes: scopes(['coupons:issue']) },
+      { id: 'redeemer', sha256: sha256Hex(KEYS.redeemOnly), scopes: scopes(['coupons:redeem']) },
+      { id: 'budget', sha256: sha256Hex(KEYS.budgetOnly), scopes: scopes(['budget:read']) },
     ],
     logger: createLogger({ level: 'info', destination: log.stream }),
     ...(clock === undefined ? {} : { clock }),
@@ -318,5 +327,58 @@ export function rawRequest(
     });
     req.on('error', reject);
     req.end(init.body);
+  });
+}
+
+/** One HTTP/1.1 exchange written byte for byte on a socket (absolute-form, odd methods, broken
+ * headers): the response parsed from Content-Length, or `closed` when the server hung up. */
+export function rawExchange(
+  port: number,
+  request: string | Buffer,
+  timeoutMs = 5_000,
+): Promise<RawResponse & { closed: boolean }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const finish = () => {
+      clearTimeout(timer);
+      const text = Buffer.concat(chunks).toString('latin1');
+      const end = text.indexOf('\r\n\r\n');
+      if (end < 0) {
+        resolve({ status: 0, headers: {}, body: '', closed: true });
+        return;
+      }
+      const [statusLine = '', ...lines] = text.slice(0, end).split('\r\n');
+      const headers: Record<string, string> = {};
+      for (const line of lines) {
+        const colon = line.indexOf(':');
+        headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      const length = Number(headers['content-length'] ?? 0);
+      resolve({
+        status: Number(statusLine.split(' ')[1]),
+        headers,
+        body: text.slice(end + 4, end + 4 + length),
+        closed: false,
+      });
+    };
+    socket.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      const text = Buffer.concat(chunks).toString('latin1');
+      const end = text.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const length = Number(/content-length: *(\d+)/i.exec(text.slice(0, end))?.[1] ?? 0);
+      if (Buffer.byteLength(text, 'latin1') >= end + 4 + length) {
+        socket.destroy();
+        finish();
+      }
+    });
+    socket.on('close', finish);
+    socket.on('error', () => undefined);
+    socket.write(request);
   });
 }

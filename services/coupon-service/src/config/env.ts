@@ -20,6 +20,8 @@ export interface ServiceConfig {
     readonly maxConnections: number;
     /** The kernel's queue of connections not yet accepted (listen backlog). */
     readonly listenBacklog: number;
+    /** A client's time to send its headers, and its whole request. */
+    readonly requestTimeoutMs: number;
   };
   readonly redis:
     | { readonly mode: 'standalone'; readonly url: string; readonly urlFromEnv: boolean }
@@ -134,6 +136,7 @@ const envSchema = z.object({
   BODY_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   HTTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(4096),
   HTTP_LISTEN_BACKLOG: z.coerce.number().int().min(1).max(65535).default(511),
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\/[^\s]+$/, 'a redis:// or rediss:// URL')
@@ -274,6 +277,7 @@ export function parseEnv(
       bodyTimeoutMs: data.BODY_TIMEOUT_MS,
       maxConnections: data.HTTP_MAX_CONNECTIONS,
       listenBacklog: data.HTTP_LISTEN_BACKLOG,
+      requestTimeoutMs: data.HTTP_REQUEST_TIMEOUT_MS,
     },
     redis:
       data.REDIS_CLUSTER_NODES !== undefined
