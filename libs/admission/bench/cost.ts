@@ -53,6 +53,7 @@ const claim: GateRequest = {
   priority: 'claim',
   campaignId: 'spring-festival-2027',
   userId: 'user-42',
+  shard: 3,
   keyId: 'chat',
   headers: {
     host: '127.0.0.1:8080',
@@ -77,14 +78,18 @@ function gate(opts: { rate?: number; draining?: boolean; soldOut?: boolean } = {
       fixedNow,
     );
   const g = new AdmissionGate({
-    clock: { now: () => fixedNow },
+    now: () => fixedNow,
     eventLoop: new EventLoopGuard({}, quietLoop),
     tokenBucket: new TokenBucket({
       ratePerSecond: opts.rate ?? 1e9,
       burst: opts.rate === undefined ? 1e9 : 1,
     }),
     concurrency: new ConcurrencyLimit(),
-    soldOut: { cache, shardOf: () => 3 },
+    soldOut: {
+      cache,
+      body: (nextReleaseAt, retryAfterSeconds) =>
+        JSON.stringify({ error: { code: 'TRANCHE_EXHAUSTED', retryAfterSeconds, nextReleaseAt } }),
+    },
   });
   if (opts.draining === true) g.startDraining();
   return g;
@@ -147,7 +152,7 @@ async function main(): Promise<void> {
   const notReady = { status: 'end', defineCommand: () => undefined };
   const userGate = (points: number) =>
     new AdmissionGate({
-      clock: { now: () => 1_800_000_000_000 },
+      now: () => 1_800_000_000_000,
       concurrency: new ConcurrencyLimit(),
       userLimit: {
         limiter: new RequestLimiter(notReady, { points, durationSeconds: 60, keyPrefix: 'b' }),

@@ -44,3 +44,19 @@ function timeoutMs(header: string | string[] | undefined, options: DeadlineOptio
   }
   return ms === 0 ? options.defaultMs : Math.min(ms, options.maxMs);
 }
+
+/** What `within` gives when the time ran out first. */
+export const TIMED_OUT: unique symbol = Symbol('timed out');
+
+/**
+ * `work`'s result if it settles within `ms`, else TIMED_OUT: one timer, cleared when the work
+ * ends first. The work is not cancelled (it may still finish, and must be safe to finish); a
+ * rejection is passed on.
+ */
+export function within<T>(work: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), Math.max(0, ms));
+  });
+  return Promise.race([work, timedOut]).finally(() => clearTimeout(timer));
+}

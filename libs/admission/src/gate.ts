@@ -1,8 +1,14 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { isBulk, PRIORITIES, type Priority } from './priority';
-import { systemClock, type Clock } from './clock';
 import type { Permit } from './concurrencyLimit';
-import { DEFAULT_DEADLINE, deadlineFrom, type Deadline, type DeadlineOptions } from './deadline';
+import {
+  DEFAULT_DEADLINE,
+  deadlineFrom,
+  TIMED_OUT,
+  within,
+  type Deadline,
+  type DeadlineOptions,
+} from './deadline';
 import type { LimitVerdict } from './requestLimiter';
 import {
   RejectionCache,
@@ -10,6 +16,7 @@ import {
   SoldOutAnswers,
   type Rejection,
   type ShedReason,
+  type SoldOutBody,
 } from './rejection';
 import { retryAfterSeconds } from './retryAfter';
 import type { SoldOutEntry } from './soldOutCache';
@@ -24,6 +31,8 @@ export interface GateRequest {
   readonly headers: IncomingHttpHeaders;
   readonly campaignId?: string | undefined;
   readonly userId?: string | undefined;
+  /** The user's shard in the campaign (the sold-out layer's key), when the user is known. */
+  readonly shard?: number | undefined;
   /** The authenticated API key: per-user limits count per (key, user), per-key limits per key. */
   readonly keyId?: string | undefined;
 }
@@ -33,6 +42,7 @@ export interface Admitted {
   readonly priority: Priority;
   readonly campaignId: string | undefined;
   readonly userId: string | undefined;
+  readonly shard: number | undefined;
   readonly keyId: string | undefined;
   /** Release when the answer is written: `permit.release({ latencyMs, dropped })`. */
   readonly permit: Permit;
@@ -77,8 +87,11 @@ export interface SoldOutCheck {
 }
 
 export interface AdmissionGateOptions {
-  /** Epoch ms; the service passes its Redis-tracked clock so sold-out ends at the ledger's release. */
-  clock?: Clock;
+  /**
+   * Epoch ms now; the service passes its Redis-tracked clock so sold-out ends at the ledger's
+   * release. Default Date.now.
+   */
+  now?: () => number;
   /** 0 <= r < 1, for Retry-After jitter. */
   random?: () => number;
   eventLoop?: EventLoopCheck;
@@ -96,10 +109,11 @@ export interface AdmissionGateOptions {
   userLimit?: { limiter: LimitCheck; priorities?: readonly Priority[] };
   /** Per-API-key limit, off unless given. */
   keyLimit?: { limiter: LimitCheck; priorities?: readonly Priority[] };
-  /** Sold-out fast path for claims; `shardOf` is the ledger's user -> shard pinning. */
+  /** Sold-out fast path for claims (those that name their user's shard). */
   soldOut?: {
     cache: SoldOutCheck;
-    shardOf: (campaignId: string, userId: string) => number | undefined;
+    /** The answer's body, in the service's words. */
+    body: SoldOutBody;
     /**
      * Whether this claim is the replay of one that was served (same idempotency scope): it is
      * admitted, so its caller gets its coupon, never "sold out". A promise that rejects admits
@@ -152,7 +166,7 @@ export interface AdmissionSnapshot {
  * (that never rejects). A shed answer is precomputed: writing it is one writeHead and one end.
  */
 export class AdmissionGate {
-  private readonly clock: Clock;
+  private readonly now: () => number;
   private readonly random: () => number;
   private readonly retry: RetryOptions;
   private readonly deadlineOptions: DeadlineOptions;
@@ -161,7 +175,7 @@ export class AdmissionGate {
   private readonly keyPriorities: ReadonlySet<Priority>;
   private readonly bucketReserve: number;
   private readonly rejections = new RejectionCache();
-  private readonly soldOutAnswers = new SoldOutAnswers();
+  private readonly soldOutAnswers: SoldOutAnswers | undefined;
   private isDraining = false;
   private pending = 0;
   private readonly received: Record<Priority, number> = perPriority();
@@ -171,11 +185,13 @@ export class AdmissionGate {
   >;
 
   constructor(private readonly options: AdmissionGateOptions) {
-    this.clock = options.clock ?? systemClock;
+    this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.deadlineOptions = { ...DEFAULT_DEADLINE, ...options.deadline };
     this.minRemainingMs = options.deadline?.minRemainingMs ?? 5;
+    this.soldOutAnswers =
+      options.soldOut === undefined ? undefined : new SoldOutAnswers(options.soldOut.body);
     this.userPriorities = new Set(options.userLimit?.priorities ?? ['claim']);
     this.keyPriorities = new Set(options.keyLimit?.priorities ?? PRIORITIES);
     // Claims leave redemptions and reads a reserve of tokens, as they leave them slots.
@@ -205,7 +221,7 @@ export class AdmissionGate {
 
   admit(req: GateRequest): Decision | Promise<Decision> {
     const o = this.options;
-    const now = this.clock.now();
+    const now = this.now();
     const p = req.priority;
     this.received[p]++;
 
@@ -238,6 +254,7 @@ export class AdmissionGate {
       priority: p,
       campaignId: req.campaignId,
       userId,
+      shard: req.shard,
       keyId,
       permit,
       deadline,
@@ -262,11 +279,12 @@ export class AdmissionGate {
    */
   admitUser(
     admitted: Admitted,
-    userId: string,
+    named: { userId: string; shard: number },
     headers: IncomingHttpHeaders,
   ): Decision | Promise<Decision> {
-    const withUser: Admitted = { ...admitted, userId, userLimitChecked: true };
-    const now = this.clock.now();
+    const { userId } = named;
+    const withUser: Admitted = { ...admitted, ...named, userLimitChecked: true };
+    const now = this.now();
     const user = this.userPriorities.has(admitted.priority)
       ? this.options.userLimit?.limiter
       : undefined;
@@ -299,7 +317,7 @@ export class AdmissionGate {
   /** Counters and gauges for the service's metrics, read on scrape. */
   snapshot(): AdmissionSnapshot {
     const o = this.options;
-    const now = this.clock.now();
+    const now = this.now();
     const limit = o.concurrency.limit;
     const bucketUse = o.tokenBucket?.use(now) ?? 0;
     return {
@@ -327,26 +345,25 @@ export class AdmissionGate {
     this.pending++;
     // The caller's deadline bounds the wait for the store (a hung Redis answers only at its
     // command timeout); past it the request is shed, whatever the store says later.
-    const wait = new DeadlineWait(admitted.deadline.remainingMs(now));
+    const { deadline } = admitted;
     try {
       if (user !== undefined && admitted.userId !== undefined) {
         const id = userLimitId(admitted.keyId, admitted.userId);
-        const verdict = await wait.for(user.consume(id, now));
-        if (verdict === undefined) return this.deadlinePassed(admitted);
+        const verdict = await within(user.consume(id, now), deadline.remainingMs(this.now()));
+        if (verdict === TIMED_OUT) return this.deadlinePassed(admitted);
         if (verdict.limited) return this.rateLimited('user_rate', admitted, verdict.retryAfterMs);
       }
       if (key !== undefined && keyId !== undefined) {
-        const verdict = await wait.for(key.consume(keyId, now));
-        if (verdict === undefined) return this.deadlinePassed(admitted);
+        const verdict = await within(key.consume(keyId, now), deadline.remainingMs(this.now()));
+        if (verdict === TIMED_OUT) return this.deadlinePassed(admitted);
         if (verdict.limited) return this.rateLimited('key_rate', admitted, verdict.retryAfterMs);
       }
     } catch {
       // A limiter that throws (RequestLimiter never does) admits: a request limit fails open.
     } finally {
-      wait.done();
       this.pending--;
     }
-    return this.soldOutOrAdmit(admitted, this.clock.now(), headers);
+    return this.soldOutOrAdmit(admitted, this.now(), headers);
   }
 
   private deadlinePassed(admitted: Admitted): Rejection {
@@ -364,11 +381,9 @@ export class AdmissionGate {
     headers: IncomingHttpHeaders,
   ): Decision | Promise<Decision> {
     const soldOut = this.options.soldOut;
-    const { priority, campaignId, userId } = admitted;
+    const { priority, campaignId, userId, shard } = admitted;
     if (soldOut === undefined || priority !== 'claim') return admitted;
-    if (campaignId === undefined || userId === undefined) return admitted;
-    const shard = soldOut.shardOf(campaignId, userId);
-    if (shard === undefined) return admitted;
+    if (campaignId === undefined || userId === undefined || shard === undefined) return admitted;
     const entry = soldOut.cache.lookup(campaignId, shard, now);
     if (entry === undefined) return admitted;
     const served =
@@ -378,7 +393,7 @@ export class AdmissionGate {
     this.pending++;
     return served
       .then(
-        (yes) => (yes ? admitted : this.soldOutAnswer(admitted, entry, this.clock.now())),
+        (yes) => (yes ? admitted : this.soldOutAnswer(admitted, entry, this.now())),
         () => admitted,
       )
       .finally(() => {
@@ -395,7 +410,7 @@ export class AdmissionGate {
       { kind: 'at', nowMs: now, atMs: entry.untilMs, spreadSeconds },
       this.random,
     );
-    return this.soldOutAnswers.get(entry, seconds);
+    return this.soldOutAnswers!.get(entry, seconds);
   }
 
   private reject(
@@ -431,24 +446,4 @@ function userLimitId(keyId: string | undefined, userId: string): string {
 
 function perPriority(): Record<Priority, number> {
   return { redeem: 0, read: 0, claim: 0, other: 0 };
-}
-
-/** One timer for the whole limit check: `for` resolves undefined once `ms` have passed. */
-class DeadlineWait {
-  private timer: NodeJS.Timeout | undefined;
-  private readonly expired: Promise<undefined>;
-
-  constructor(ms: number) {
-    this.expired = new Promise((resolve) => {
-      this.timer = setTimeout(() => resolve(undefined), Math.max(0, ms));
-    });
-  }
-
-  for<T>(work: Promise<T>): Promise<T | undefined> {
-    return Promise.race([work, this.expired]);
-  }
-
-  done(): void {
-    clearTimeout(this.timer);
-  }
 }

@@ -1,5 +1,4 @@
 export { isBulk, PRIORITIES, type Priority } from './priority';
-export { systemClock, type Clock } from './clock';
 export {
   ConcurrencyLimit,
   DEFAULT_CONCURRENCY_LIMIT,
@@ -12,6 +11,8 @@ export {
   deadlineFrom,
   DEFAULT_DEADLINE,
   REQUEST_TIMEOUT_HEADER,
+  TIMED_OUT,
+  within,
   type DeadlineOptions,
 } from './deadline';
 export {
@@ -43,13 +44,13 @@ export {
   RejectionCache,
   SHED_REASONS,
   SoldOutAnswers,
-  soldOutRejection,
   writeAnswer,
   writeRejection,
   type PreparedAnswer,
   type Rejection,
   type RejectionCode,
   type ShedReason,
+  type SoldOutBody,
 } from './rejection';
 export { RequestLimiter, type LimitVerdict, type RequestLimitOptions } from './requestLimiter';
 export {

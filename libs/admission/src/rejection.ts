@@ -96,11 +96,19 @@ export class RejectionCache {
 const MAX_SOLD_OUT_ANSWERS = 256;
 
 /**
+ * A sold-out answer's JSON body, in the service's words: it says when the next release comes
+ * (`nextReleaseAt`, as the service writes times) and carries `retryAfterSeconds`.
+ */
+export type SoldOutBody = (nextReleaseAt: string, retryAfterSeconds: number) => string;
+
+/**
  * TRANCHE_EXHAUSTED answers of claims, memoised per sold-out entry and Retry-After: within a
  * second the jitter draws from about `soldOutSpreadSeconds` values, so most answers are reused.
  */
 export class SoldOutAnswers {
   private readonly byEntry = new WeakMap<SoldOutEntry, Map<number, Rejection>>();
+
+  constructor(private readonly body: SoldOutBody) {}
 
   get(entry: SoldOutEntry, seconds: number): Rejection {
     let memo = this.byEntry.get(entry);
@@ -111,23 +119,12 @@ export class SoldOutAnswers {
     let answer = memo.get(seconds);
     if (answer === undefined) {
       if (memo.size >= MAX_SOLD_OUT_ANSWERS) memo.clear();
-      answer = soldOutRejection('claim', seconds, entry.nextReleaseAt);
+      const json = this.body(entry.nextReleaseAt, seconds);
+      answer = rejection(409, 'TRANCHE_EXHAUSTED', 'sold_out', 'claim', seconds, json);
       memo.set(seconds, answer);
     }
     return answer;
   }
-}
-
-export function soldOutRejection(
-  priority: Priority,
-  seconds: number,
-  nextReleaseAt: string,
-): Rejection {
-  const message = `the budget released so far is gone; more is released at ${nextReleaseAt}`;
-  const body = JSON.stringify({
-    error: { code: 'TRANCHE_EXHAUSTED', message, retryAfterSeconds: seconds, nextReleaseAt },
-  });
-  return rejection(409, 'TRANCHE_EXHAUSTED', 'sold_out', priority, seconds, body);
 }
 
 /** Writes a prepared answer: one writeHead, one end. Keep-alive stays (but for draining). */

@@ -17,12 +17,20 @@ import {
 const NOW = Date.UTC(2027, 1, 10, 3, 0, 0);
 const RELEASE = NOW + 3_600_000;
 const RELEASE_ISO = '2027-02-10T12:00:00.000+08:00';
+/** Users named "sold" are on shard 3, everybody else on shard 0. */
+const shardOf = (userId: string) => (userId === 'sold' ? 3 : 0);
 const claim = (userId = 'u1', headers: Record<string, string> = {}): GateRequest => ({
   priority: 'claim',
   campaignId: 'c1',
   userId,
+  shard: shardOf(userId),
   headers,
 });
+/** The sold-out answer's body as a service would word it. */
+const soldOutBody = (nextReleaseAt: string, retryAfterSeconds: number) =>
+  JSON.stringify({
+    error: { code: 'TRANCHE_EXHAUSTED', message: 'sold out', retryAfterSeconds, nextReleaseAt },
+  });
 const redeem: GateRequest = { priority: 'redeem', campaignId: 'c1', headers: {} };
 const read: GateRequest = { priority: 'read', campaignId: 'c1', headers: {} };
 
@@ -49,7 +57,7 @@ function layers() {
     { sample: () => sample, close: () => undefined },
   );
   return {
-    clock: { now: () => NOW },
+    now: () => NOW,
     random: () => 0.5,
     eventLoop,
     setLoop(next: EventLoopSample) {
@@ -67,14 +75,14 @@ type Layers = ReturnType<typeof layers>;
 
 function gateOf(l: Layers, extra: Partial<AdmissionGateOptions> = {}): AdmissionGate {
   return new AdmissionGate({
-    clock: l.clock,
+    now: l.now,
     random: l.random,
     eventLoop: l.eventLoop,
     tokenBucket: l.tokenBucket,
     concurrency: l.concurrency,
     userLimit: { limiter: l.user },
     keyLimit: { limiter: l.key },
-    soldOut: { cache: l.soldOut, shardOf: (_campaign, userId) => (userId === 'sold' ? 3 : 0) },
+    soldOut: { cache: l.soldOut, body: soldOutBody },
     ...extra,
   });
 }
@@ -313,19 +321,42 @@ describe('AdmissionGate order: a shed answer never calls a later layer', () => {
     const noHeader: GateRequest = { priority: 'claim', campaignId: 'c1', headers: {} };
     const first = admittedNow(gate.admit(noHeader));
     expect(first).toMatchObject({ userId: undefined, userLimitChecked: false });
-    expect(await gate.admitUser(first, 'u7', {})).toMatchObject({ admitted: true, userId: 'u7' });
-    expect(await gate.admitUser(admittedNow(gate.admit(noHeader)), 'u7', {})).toMatchObject({
+    expect(await gate.admitUser(first, { userId: 'u7', shard: shardOf('u7') }, {})).toMatchObject({
+      admitted: true,
+      userId: 'u7',
+    });
+    expect(
+      await gate.admitUser(
+        admittedNow(gate.admit(noHeader)),
+        { userId: 'u7', shard: shardOf('u7') },
+        {},
+      ),
+    ).toMatchObject({
       admitted: true,
     });
     const third = admittedNow(gate.admit(noHeader));
-    expect(rejected(await gate.admitUser(third, 'u7', {}))).toMatchObject({ reason: 'user_rate' });
+    expect(
+      rejected(await gate.admitUser(third, { userId: 'u7', shard: shardOf('u7') }, {})),
+    ).toMatchObject({ reason: 'user_rate' });
     // Blocked in memory now: the next answer is synchronous, the store not asked again.
     const used = l.user.used.get('u7');
-    expect(rejected(gate.admitUser(admittedNow(gate.admit(noHeader)), 'u7', {})).status).toBe(429);
+    expect(
+      rejected(
+        gate.admitUser(
+          admittedNow(gate.admit(noHeader)),
+          { userId: 'u7', shard: shardOf('u7') },
+          {},
+        ),
+      ).status,
+    ).toBe(429);
     expect(l.user.used.get('u7')).toBe(used);
     // Sold out applies as at the gate; the refused requests gave their slots back.
     l.soldOut.markSoldOut('c1', 3, RELEASE, RELEASE_ISO, NOW);
-    const sold = await gate.admitUser(admittedNow(gate.admit(noHeader)), 'sold', {});
+    const sold = await gate.admitUser(
+      admittedNow(gate.admit(noHeader)),
+      { userId: 'sold', shard: shardOf('sold') },
+      {},
+    );
     expect(rejected(sold).code).toBe('TRANCHE_EXHAUSTED');
     expect(l.concurrency.inflight).toBe(2);
   });

@@ -129,7 +129,7 @@ describeWithRedis('RequestLimiter (rate-limiter-flexible RateLimiterRedis)', (ta
     const keyPrefix = prefix();
     const limiter = new RequestLimiter(client, { points: 2, durationSeconds: 60, keyPrefix });
     const gate = new AdmissionGate({
-      clock: { now: () => NOW },
+      now: () => NOW,
       concurrency: new ConcurrencyLimit(),
       userLimit: { limiter },
     });

@@ -33,6 +33,9 @@ export interface Campaign {
   readonly shards: number;
 }
 
+/** A campaign id: in a URL path and a Redis hash tag, so no braces, slashes or case. */
+export const CAMPAIGN_ID_PATTERN = /^[a-z0-9-]{1,64}$/;
+
 export const MAX_SLICES_PER_DAY = 1440;
 export const MAX_SHARDS = 1024;
 /** More than a year (with a leap day): bounds the precomputed calendar of a mistyped endsAt. */
@@ -157,7 +160,7 @@ const dayWeights = z.record(z.string(), z.unknown()).transform((record, ctx) => 
 const campaignShape = {
   id: z
     .string()
-    .regex(/^[a-z0-9-]{1,64}$/, { error: 'must be 1-64 characters of a-z, 0-9 and "-"' }),
+    .regex(CAMPAIGN_ID_PATTERN, { error: 'must be 1-64 characters of a-z, 0-9 and "-"' }),
   name: z.string().refine((name) => name.trim() !== '', { error: 'must not be empty' }),
   currency: z.literal('CNY'),
   poolFen: fen(0),
@@ -342,7 +345,8 @@ function checkCouponExpiry(
   return expiresAt;
 }
 
-function deepFreeze<T>(value: T): T {
+/** Freezes a parsed configuration object and everything in it. */
+export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     for (const child of Object.values(value)) deepFreeze(child);
     Object.freeze(value);

@@ -5,7 +5,7 @@ export {
   redisInstallHint,
 } from './binaries';
 export { canBind, CLUSTER_BUS_OFFSET, findFreePort, type FindFreePortOptions } from './ports';
-export { pingRedis, RedisReplyError, sendRawCommand, type RawReply } from './resp';
+export { RedisReplyError, sendRawCommand, type RawReply } from './resp';
 export {
   startRedisServer,
   stopPid,

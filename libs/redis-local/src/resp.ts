@@ -51,18 +51,6 @@ export function sendRawCommand(
   });
 }
 
-/** Whether something at host:port answers PING like Redis (PONG, or an error such as NOAUTH). */
-export async function pingRedis(
-  port: number,
-  opts: { host?: string; timeoutMs?: number } = {},
-): Promise<boolean> {
-  try {
-    return (await sendRawCommand(port, ['PING'], opts)) === 'PONG';
-  } catch (err) {
-    return err instanceof RedisReplyError;
-  }
-}
-
 function encodeCommand(args: readonly string[]): string {
   let out = `*${args.length}\r\n`;
   for (const arg of args) out += `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`;

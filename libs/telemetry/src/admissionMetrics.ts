@@ -16,6 +16,8 @@ export interface AdmissionReading {
   limitChecksPending: number;
   /** Per-user/per-key limit answers the in-memory insurance limiter gave for Redis. */
   limiterInsuranceAnswers: number;
+  /** Limit checks neither Redis nor the insurance limiter answered (admitted: limits fail open). */
+  limiterFaults: number;
 }
 
 /**
@@ -98,6 +100,15 @@ export function registerAdmissionMetrics(registry: Registry, read: () => Admissi
     registers,
     collect() {
       this.set(current().limitChecksPending);
+    },
+  });
+  new Counter({
+    name: 'coupon_admission_limiter_faults_total',
+    help: 'Per-user / per-key limit checks that neither Redis nor the insurance limiter answered (admitted: a request limit fails open)',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(current().limiterFaults);
     },
   });
   new Counter({

@@ -36,6 +36,7 @@ describe('registerAdmissionMetrics', () => {
       eventLoopUtilization: 0.4,
       limitChecksPending: 2,
       limiterInsuranceAnswers: 7,
+      limiterFaults: 3,
     };
     registerAdmissionMetrics(registry, () => reading);
     const text = await registry.metrics();
@@ -49,6 +50,7 @@ describe('registerAdmissionMetrics', () => {
     expect(text).toMatch(/^coupon_admission_saturation 0.25$/m);
     expect(text).toMatch(/^coupon_event_loop_active_seconds_total 1.5$/m);
     expect(text).toMatch(/^coupon_admission_limiter_insurance_total 7$/m);
+    expect(text).toMatch(/^coupon_admission_limiter_faults_total 3$/m);
     // Counters follow the gate's cumulative counts, scrape after scrape (not added up twice).
     reading.received = { claim: 25, redeem: 2 };
     const again = await registry.metrics();

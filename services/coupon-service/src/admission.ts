@@ -6,18 +6,18 @@ import {
   SoldOutCache,
   TokenBucket,
 } from '@coupons/admission';
-import { idempotencyScopeHash, shardOfUser, type IssueResult } from '@coupons/budget-ledger';
+import { idempotencyScopeHash, type IssueResult } from '@coupons/budget-ledger';
 import { toZonedIso, type Clock } from '@coupons/campaign';
 import type { AdmissionReading } from '@coupons/telemetry';
-import type { CampaignCatalog } from './campaignCatalog';
 import type { AdmissionConfig } from './config/env';
+import { soldOutBody } from './http/refusals';
+import { RetryPolicy } from './http/retryPolicy';
 import type { RedisClient } from './redis/client';
 import { ServedClaims } from './servedClaims';
 
 export interface AdmissionDeps {
   config: AdmissionConfig;
   redis: RedisClient;
-  catalog: CampaignCatalog;
   /** The service's (Redis-tracked) clock: a sold-out shard opens exactly at the ledger's release. */
   clock: Clock;
   random?: () => number;
@@ -31,16 +31,16 @@ export interface AdmissionDeps {
 export class ServiceAdmission {
   readonly gate: AdmissionGate | undefined;
   readonly soldOut: SoldOutCache;
-  readonly soldOutSpreadSeconds: number;
-  readonly random: () => number;
+  /** Every Retry-After the service gives (the gate's and the app's). */
+  readonly retry: RetryPolicy;
   private readonly servedClaims: ServedClaims;
   private readonly eventLoop: EventLoopGuard | undefined;
   private readonly limiters: RequestLimiter[] = [];
 
   constructor(deps: AdmissionDeps) {
     const { config } = deps;
-    this.random = deps.random ?? Math.random;
-    this.soldOutSpreadSeconds = config.soldOut.retrySpreadSeconds;
+    const random = deps.random ?? Math.random;
+    this.retry = new RetryPolicy(config.soldOut.retrySpreadSeconds, random);
     this.soldOut = new SoldOutCache({ probeIntervalMs: config.soldOut.probeIntervalMs });
     this.servedClaims = new ServedClaims(deps.redis, { maxMemoryBytes: 16 * 1024 * 1024 });
     if (!config.enabled) return;
@@ -59,10 +59,10 @@ export class ServiceAdmission {
       config.keyLimit === undefined
         ? undefined
         : this.limiter(deps.redis, 'coupons:rl:key', config.keyLimit, false);
-    const { catalog } = deps;
+    const { clock } = deps;
     this.gate = new AdmissionGate({
-      clock: deps.clock,
-      random: this.random,
+      now: () => clock.now(),
+      random,
       eventLoop: this.eventLoop,
       ...(config.tokenBucket === undefined
         ? {}
@@ -73,13 +73,7 @@ export class ServiceAdmission {
       ...(keyLimit === undefined ? {} : { keyLimit: { limiter: keyLimit } }),
       soldOut: {
         cache: this.soldOut,
-        // The raw path segment: an unknown (or percent-encoded) id is no shard, so no fast path.
-        shardOf: (campaignId, userId) => {
-          // Hashing the user is the only cost here: skip it while nothing of the campaign sold out.
-          if (!this.soldOut.holds(campaignId)) return undefined;
-          const calendar = catalog.get(campaignId);
-          return calendar === undefined ? undefined : shardOfUser(userId, calendar.campaign.shards);
-        },
+        body: soldOutBody,
         served: ({ campaignId, shard, userId, keyId }, headers) => {
           const idempotencyKey = headers['idempotency-key'];
           if (keyId === undefined || typeof idempotencyKey !== 'string') return false;
@@ -87,7 +81,7 @@ export class ServiceAdmission {
           return this.servedClaims.served({ campaignId, shard, scopeHash });
         },
       },
-      retry: { soldOutSpreadSeconds: config.soldOut.retrySpreadSeconds },
+      retry: this.retry.gate,
     });
     const gate = this.gate;
     this.eventLoop.watchDemand(() => gate.bulkDemand());
@@ -127,6 +121,7 @@ export class ServiceAdmission {
   /** For the metrics scrape; zeros when admission is off. */
   reading(): AdmissionReading {
     const limiterInsuranceAnswers = this.limiters.reduce((n, l) => n + l.insuranceAnswers, 0);
+    const limiterFaults = this.limiters.reduce((n, l) => n + l.faults, 0);
     if (this.gate === undefined) {
       return {
         received: {},
@@ -138,9 +133,10 @@ export class ServiceAdmission {
         eventLoopUtilization: 0,
         limitChecksPending: 0,
         limiterInsuranceAnswers,
+        limiterFaults,
       };
     }
-    return { ...this.gate.snapshot(), limiterInsuranceAnswers };
+    return { ...this.gate.snapshot(), limiterInsuranceAnswers, limiterFaults };
   }
 
   private limiter(

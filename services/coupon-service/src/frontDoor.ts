@@ -4,7 +4,9 @@ import parseurl from 'parseurl';
 import { writeAnswer, type Decision, type PreparedAnswer } from '@coupons/admission';
 import type { HttpMetrics } from '@coupons/telemetry';
 import type { ServiceAdmission } from './admission';
+import { shardOfUser } from '@coupons/budget-ledger';
 import type { Authenticator, ApiPrincipal } from './auth/apiKeys';
+import type { CampaignCatalog } from './campaignCatalog';
 import { ApiError, preparedError } from './http/errors';
 import { attachContext, type RequestContext } from './http/requestContext';
 import { ROUTES, RouteTable, type RouteSpec } from './http/routeTable';
@@ -29,6 +31,8 @@ export interface FrontDoorDeps {
   authenticator: Authenticator;
   admission: ServiceAdmission;
   metrics: HttpMetrics;
+  /** The campaigns served: a claim's user is pinned to a shard once, here. */
+  catalog: CampaignCatalog;
   routes?: RouteTable;
 }
 
@@ -79,6 +83,7 @@ export class FrontDoor {
           params: {},
           principal: undefined,
           userIdHeader: undefined,
+          shard: undefined,
           admission: undefined,
         });
         void app(req, res);
@@ -129,7 +134,14 @@ export class FrontDoor {
     principal: ApiPrincipal,
     userIdHeader: string | undefined,
   ): void {
-    const context = { route, params, principal, userIdHeader };
+    // A claim that names its user is pinned to the user's shard here, once for the whole path.
+    const calendar =
+      userIdHeader === undefined ? undefined : this.deps.catalog.get(params.campaignId ?? '');
+    const shard =
+      calendar === undefined || userIdHeader === undefined
+        ? undefined
+        : shardOfUser(userIdHeader, calendar.campaign.shards);
+    const context = { route, params, principal, userIdHeader, shard };
     const gate = this.deps.admission.gate;
     if (gate === undefined) {
       attachContext(res, { ...context, admission: undefined });
@@ -163,7 +175,8 @@ export class FrontDoor {
       priority: route.priority,
       headers: req.headers,
       campaignId: params.campaignId,
-      userId: route.name === 'claim' ? userIdHeader : undefined,
+      userId: userIdHeader,
+      shard,
       keyId: principal.keyId,
     });
     if (decision instanceof Promise) void decision.then(serve);

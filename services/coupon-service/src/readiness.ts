@@ -1,3 +1,4 @@
+import { within } from '@coupons/admission';
 import type { RedisClient } from './redis/client';
 
 export interface ReadinessReport {
@@ -34,16 +35,11 @@ export class Readiness {
   }
 }
 
+/** PONG within `timeoutMs`; a refused or late PING is false. */
 async function pingWithin(redis: RedisClient, timeoutMs: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), timeoutMs);
-  });
-  try {
-    return await Promise.race([redis.ping().then((reply) => reply === 'PONG'), timeout]);
-  } catch {
-    return false;
-  } finally {
-    clearTimeout(timer);
-  }
+  const pong = redis.ping().then(
+    (reply) => reply === 'PONG',
+    () => false,
+  );
+  return (await within(pong, timeoutMs)) === true;
 }

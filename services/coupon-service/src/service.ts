@@ -1,3 +1,4 @@
+import { within } from '@coupons/admission';
 import { RedisTimeClock } from '@coupons/budget-ledger';
 import type { Campaign, Clock } from '@coupons/campaign';
 import { createServiceMetrics, registerAdmissionMetrics, type Logger } from '@coupons/telemetry';
@@ -81,7 +82,6 @@ export async function startService(deps: ServiceDeps): Promise<RunningService> {
   const admission = new ServiceAdmission({
     config: config.admission,
     redis,
-    catalog,
     clock,
     ...(deps.random === undefined ? {} : { random: deps.random }),
   });
@@ -97,7 +97,7 @@ export async function startService(deps: ServiceDeps): Promise<RunningService> {
     redisCommandTimeoutMs: config.redisCommandTimeoutMs,
     bodyTimeoutMs: config.http.bodyTimeoutMs,
   });
-  const frontDoor = new FrontDoor({ authenticator, admission, metrics: metrics.http });
+  const frontDoor = new FrontDoor({ authenticator, admission, metrics: metrics.http, catalog });
   const server = new CouponServer(
     frontDoor.listener(app),
     metrics.registry,
@@ -125,17 +125,10 @@ export async function startService(deps: ServiceDeps): Promise<RunningService> {
   return { server, port, metricsPort, catalog, ledgers, clock, redis, admission };
 }
 
-/** Resolves true once the client is ready (and its clock has read TIME), false after timeoutMs. */
-export function redisReady(redis: RedisClient, timeoutMs: number): Promise<boolean> {
-  if (redis.status === 'ready') return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const done = (ready: boolean) => {
-      clearTimeout(timer);
-      redis.off('ready', onReady);
-      resolve(ready);
-    };
-    const onReady = () => done(true);
-    const timer = setTimeout(() => done(false), timeoutMs);
-    redis.once('ready', onReady);
-  });
+/** Resolves true once the client is ready, false after timeoutMs. */
+export async function redisReady(redis: RedisClient, timeoutMs: number): Promise<boolean> {
+  if (redis.status === 'ready') return true;
+  // Not events.once: it would reject on the 'error' events a reconnecting client emits.
+  const ready = new Promise<true>((resolve) => redis.once('ready', () => resolve(true)));
+  return (await within(ready, timeoutMs)) === true;
 }

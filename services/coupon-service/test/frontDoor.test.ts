@@ -41,14 +41,14 @@ describe('the admission front door', () => {
     admission = new ServiceAdmission({
       config: config.admission,
       redis,
-      catalog: new CampaignCatalog(parseCampaigns({ campaigns: [campaign] })),
       clock: new ManualClock(Date.now()),
     });
+    const catalog = new CampaignCatalog(parseCampaigns({ campaigns: [campaign] }));
     const authenticator = new Authenticator(
       new ApiKeyStore([{ id: 'k', sha256: sha256Hex(KEY), scopes: ['budget:read'] }]),
     );
     const metrics = createServiceMetrics(new Registry()).http;
-    const frontDoor = new FrontDoor({ authenticator, admission, metrics });
+    const frontDoor = new FrontDoor({ authenticator, admission, metrics, catalog });
     const app = (req: IncomingMessage, res: ServerResponse) => {
       reached.push(`${req.method} ${req.url}`);
       const admitted = contextOf(res as unknown as { locals: Record<string, unknown> }).admission;

@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import type { RedisSettingsMode } from '@coupons/budget-ledger';
+import { deepFreeze } from '@coupons/campaign';
 import { API_SCOPES, type ApiKeyRecord } from '../auth/apiKeys';
 
 /** The whole environment, parsed once at start-up into one frozen object. */
 export interface ServiceConfig {
-  readonly nodeEnv: string;
   readonly production: boolean;
   readonly http: {
     readonly host: string;
@@ -267,7 +267,6 @@ export function parseEnv(
   if (issues.length > 0 || data === undefined) throw new ConfigError(issues);
 
   const config: ServiceConfig = {
-    nodeEnv: data.NODE_ENV,
     production,
     http: {
       host: data.HOST,
@@ -333,12 +332,4 @@ export function parseEnv(
 
 function resolvePath(path: string, cwd: string): string {
   return isAbsolute(path) ? path : resolve(cwd, path);
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
 }

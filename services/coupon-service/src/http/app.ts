@@ -74,7 +74,7 @@ export function createApp(deps: AppDeps): Express {
     deps.metrics.coupons,
     deps.clock,
     deps.redisCommandTimeoutMs,
-    deps.admission.random,
+    deps.admission.retry,
   );
   const health = healthHandlers(deps.readiness);
   const handlers: Record<RouteName, RequestHandler[]> = {

@@ -65,7 +65,7 @@ export function sendApiError(res: Response, error: ApiError): void {
 }
 
 /** The contract's error body. */
-function errorJson(error: ApiError): string {
+export function errorJson(error: ApiError): string {
   return JSON.stringify({ error: { code: error.code, message: error.message, ...error.extras } });
 }
 

@@ -9,12 +9,11 @@ import type {
 } from '@coupons/budget-ledger';
 import type { Clock } from '@coupons/campaign';
 import type { CouponMetrics, Logger } from '@coupons/telemetry';
-import { DEFAULT_RETRY, retryAfterSeconds } from '@coupons/admission';
+import { TIMED_OUT, within } from '@coupons/admission';
 import { classifyFault, faultRetryAfterSeconds, type Fault } from '../redis/faults';
 import { ApiError } from './errors';
+import type { RetryPolicy } from './retryPolicy';
 import { contextOf } from './requestContext';
-
-const OVERLOADED_RETRY = { kind: 'backoff', ...DEFAULT_RETRY.overloaded } as const;
 
 /** The context of a ledger call made for a request: its logger (pino-http's) and deadline. */
 export function callContext(
@@ -29,15 +28,6 @@ export interface CallContext {
   log: Logger;
   /** From admission (X-Request-Timeout-Ms or the default); absent when admission is off. */
   deadline?: { atMs: number } | undefined;
-}
-
-/** The caller's deadline passed before the ledger answered (or before it was asked). */
-class DeadlinePassed extends Error {
-  constructor(readonly before: boolean) {
-    super(
-      before ? 'deadline passed before the ledger call' : 'deadline passed during the ledger call',
-    );
-  }
 }
 
 export type LedgerCommand = 'issue' | 'redeem' | 'reverse' | 'read' | 'budget';
@@ -87,8 +77,7 @@ export class LedgerGateway {
     private readonly metrics: CouponMetrics,
     private readonly clock: Clock,
     private readonly commandTimeoutMs: number,
-    /** Retry-After jitter of overload answers (0 <= r < 1). */
-    private readonly random: () => number = Math.random,
+    private readonly retry: RetryPolicy,
   ) {}
 
   async issue(
@@ -178,12 +167,15 @@ export class LedgerGateway {
     const { log, deadline } = ctx;
     const remainingMs = deadline === undefined ? Infinity : deadline.atMs - this.clock.now();
     // Work whose caller has gone (it waited for a slot, a limit check, the body) is dropped here.
-    if (remainingMs <= 0) throw this.deadlinePassed(new DeadlinePassed(true), command, log);
+    if (remainingMs <= 0) throw this.deadlinePassed('before', command, log);
     const stopTimer = this.metrics.redisDuration.startTimer({ command });
     try {
-      return await (remainingMs < this.commandTimeoutMs ? within(remainingMs, call) : call());
+      if (remainingMs >= this.commandTimeoutMs) return await call();
+      const result = await within(call(), remainingMs);
+      if (result === TIMED_OUT) throw this.deadlinePassed('while', command, log);
+      return result;
     } catch (err) {
-      if (err instanceof DeadlinePassed) throw this.deadlinePassed(err, command, log);
+      if (err instanceof ApiError) throw err;
       const fault = classifyFault(err);
       if (fault === undefined) throw withoutCommandArgs(err, command);
       throw this.unavailable(fault, command, ledger.campaignId, log);
@@ -197,23 +189,19 @@ export class LedgerGateway {
    * complete in Redis (as after a command timeout): a retry with the same Idempotency-Key or
    * orderId then replays it, so nothing is issued twice.
    */
-  private deadlinePassed(err: DeadlinePassed, command: LedgerCommand, log: Logger): ApiError {
-    log.warn({ command }, `${err.message}: answered 503`);
+  private deadlinePassed(when: 'before' | 'while', command: LedgerCommand, log: Logger): ApiError {
+    log.warn({ command }, `deadline passed ${when} the ledger call: answered 503`);
     return new ApiError(
       'OVERLOADED',
-      `the request's deadline (X-Request-Timeout-Ms) passed ${err.before ? 'before' : 'while'} the coupon ledger was asked; retry with the same request`,
-      // As the gate's overload answers: 1-5 s, so the retries spread out.
-      { retryAfterSeconds: retryAfterSeconds(OVERLOADED_RETRY, this.random) },
+      `the request's deadline (X-Request-Timeout-Ms) passed ${when} the coupon ledger was asked; retry with the same request`,
+      // As the gate's overload answers, so the retries spread out.
+      { retryAfterSeconds: this.retry.overloaded() },
     );
   }
 
   private unavailable(fault: Fault, command: LedgerCommand, campaign: string, log: Logger) {
     // The fault's base, up to twice it: a fleet of callers told "2 s" must not all return at 2 s.
-    const base = faultRetryAfterSeconds(fault);
-    const retryAfter = retryAfterSeconds(
-      { kind: 'backoff', minSeconds: base, spreadSeconds: base },
-      this.random,
-    );
+    const retryAfter = this.retry.fault(faultRetryAfterSeconds(fault));
     if (fault.kind === 'redis') {
       this.metrics.redisErrors.inc({ command });
       log.warn({ campaign, command, redisError: fault.message }, 'redis unavailable: answered 503');
@@ -228,23 +216,6 @@ export class LedgerGateway {
       retryAfterSeconds: retryAfter,
     });
   }
-}
-
-/** The call's result if it comes within `ms`, else DeadlinePassed (the call is not cancelled). */
-function within<T>(ms: number, call: () => Promise<T>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new DeadlinePassed(false)), ms);
-    call().then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err instanceof Error ? err : new Error(String(err)));
-      },
-    );
-  });
 }
 
 /** A bug's error for the 500 log: name, message and stack, but not ioredis's `command.args`. */

@@ -15,6 +15,8 @@ export interface RequestContext {
   readonly principal: ApiPrincipal | undefined;
   /** X-User-Id, validated like a body's userId (claims). */
   readonly userIdHeader: string | undefined;
+  /** That user's shard in the campaign, when both are known. */
+  readonly shard: number | undefined;
   /** Deadline, permit, priority; undefined with ADMISSION=off and on public routes. */
   readonly admission: Admitted | undefined;
 }

@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { BudgetSnapshot } from '@coupons/budget-ledger';
-import { toZonedIso, type CampaignCalendar } from '@coupons/campaign';
+import { couponsToFen, toZonedIso, type CampaignCalendar } from '@coupons/campaign';
 import type { CampaignCatalog } from '../../campaignCatalog';
 import type { LedgerRegistry } from '../../ledgers';
 import { campaignFromPath } from '../campaignParam';
@@ -15,9 +15,9 @@ import { contextOf } from '../requestContext';
  */
 export function budgetView(snapshot: BudgetSnapshot, calendar: CampaignCalendar) {
   const { campaign } = calendar;
-  const fen = (coupons: number) => coupons * campaign.couponValueFen;
+  const fen = (coupons: number) => couponsToFen(campaign, coupons);
   const fenOrNull = (coupons: number | null) => (coupons === null ? null : fen(coupons));
-  const minus = (a: number, b: number | null) => (b === null ? null : fen(a - b));
+  const minus = (a: number, b: number | null) => (b === null ? null : fen(a) - fen(b));
   const iso = (ms: number | undefined) =>
     ms === undefined ? null : toZonedIso(ms, campaign.timeZone);
   return {

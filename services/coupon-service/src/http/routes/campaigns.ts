@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { toZonedIso, type CampaignCalendar, type Clock } from '@coupons/campaign';
+import { couponsToFen, toZonedIso, type CampaignCalendar, type Clock } from '@coupons/campaign';
 import type { CampaignCatalog } from '../../campaignCatalog';
 import { campaignFromPath } from '../campaignParam';
 import { contextOf } from '../requestContext';
@@ -8,7 +8,7 @@ import { contextOf } from '../requestContext';
 export function campaignView(calendar: CampaignCalendar, now: number) {
   const { campaign } = calendar;
   const zone = campaign.timeZone;
-  const fen = (coupons: number) => coupons * campaign.couponValueFen;
+  const fen = (coupons: number) => couponsToFen(campaign, coupons);
   const iso = (ms: number | undefined) => (ms === undefined ? null : toZonedIso(ms, zone));
   const today = calendar.dayAt(now);
   const releasedCoupons = calendar.releasedCouponsAt(now);

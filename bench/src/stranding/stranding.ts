@@ -1,5 +1,5 @@
 import { splitEvenly } from '@coupons/campaign';
-import { shardOfUser } from '../shard';
+import { shardOfUser } from '@coupons/budget-ledger';
 
 // How much of a day's tranche is left on some shards while users pinned to other shards are told
 // "sold out until the next release". Pure and deterministic: one seeded PRNG, no clock, no I/O.

@@ -2,8 +2,7 @@
 import { Redis } from 'ioredis';
 import { CampaignCalendar, parseCampaigns } from '@coupons/campaign';
 import { startRedisServer } from '@coupons/redis-local';
-import { BudgetLedger } from '../ledger';
-import { RedisTimeClock } from '../redisClock';
+import { BudgetLedger, RedisTimeClock } from '@coupons/budget-ledger';
 
 /**
  * How much Redis CPU one claim costs: a private redis-server, a campaign open now with budget to

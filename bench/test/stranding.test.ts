@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { splitEvenly } from '@coupons/campaign';
-import { shardOfUser } from '../src/shard';
+import { shardOfUser } from '@coupons/budget-ledger';
 import {
   DAY_MS,
   mapUsersToShards,
@@ -11,7 +11,7 @@ import {
   type StrandingEvent,
   type StrandingOptions,
   type StrandingReport,
-} from '../src/simulation/stranding';
+} from '../src/stranding/stranding';
 
 const FLASH_SLICE: ArrivalProfile = { kind: 'flash-slice', share: 0.8, withinMs: 300_000 };
 const FLASH_DAY: ArrivalProfile = { kind: 'flash-day', share: 0.8, withinMs: 3 * 3_600_000 };
