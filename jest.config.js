@@ -10,11 +10,10 @@ const moduleNameMapper = Object.fromEntries(
   workspaces.map((dir) => [`^${packageName(dir)}$`, `<rootDir>/${dir}/src/index.ts`]),
 );
 
-/** @type {import('jest').Config} */
-module.exports = {
+const common = {
   testEnvironment: 'node',
+  rootDir: __dirname,
   roots: workspaces.map((dir) => `<rootDir>/${dir}`),
-  testMatch: ['**/test/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   modulePathIgnorePatterns: ['<rootDir>/.*/dist/'],
   transform: {
@@ -24,7 +23,30 @@ module.exports = {
     ],
   },
   moduleNameMapper,
-  globalSetup: '<rootDir>/libs/redis-local/src/jest/globalSetup.ts',
-  globalTeardown: '<rootDir>/libs/redis-local/src/jest/globalTeardown.ts',
+};
+
+/**
+ * Two projects: unit tests (`*.test.ts`) need nothing started; integration tests
+ * (`*.int.test.ts`) talk to the standalone Redis and the Redis Cluster the global setup starts
+ * on private ports. Jest runs a project's global setup only when it has tests in the run, so
+ * `npx jest libs/campaign` does not wait for a cluster.
+ */
+/** @type {import('jest').Config} */
+module.exports = {
   testTimeout: 30000,
+  projects: [
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['**/test/**/*.test.ts'],
+      testPathIgnorePatterns: [...common.testPathIgnorePatterns, '\\.int\\.test\\.ts$'],
+    },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['**/test/**/*.int.test.ts'],
+      globalSetup: '<rootDir>/libs/redis-local/src/jest/globalSetup.ts',
+      globalTeardown: '<rootDir>/libs/redis-local/src/jest/globalTeardown.ts',
+    },
+  ],
 };

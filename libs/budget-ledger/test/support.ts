@@ -1,27 +1,19 @@
-import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
+import { campaignInput, uniqueId } from '@coupons/testing';
 import { CampaignCalendar, ManualClock, parseCampaigns, type Campaign } from '@coupons/campaign';
 import { BudgetLedger, type LedgerOptions } from '../src';
 
-/** A campaign with a fresh id (tests share Redis servers), from the file format. */
+/** A campaign with a fresh id (tests share Redis servers): 100 coupons a day over 4 shards. */
 export function campaign(overrides: Record<string, unknown> = {}): Campaign {
   const [parsed] = parseCampaigns({
     campaigns: [
-      {
-        id: `t-${randomBytes(5).toString('hex')}`,
+      campaignInput({
+        id: uniqueId('t'),
         name: 'test campaign',
-        currency: 'CNY',
         poolFen: 2500 * 2300,
-        couponValueFen: 2500,
-        minOrderFen: 0,
-        timeZone: 'Asia/Shanghai',
-        startsAt: '2026-02-06T00:00:00+08:00',
-        endsAt: '2026-02-28T23:59:59.999+08:00',
-        perUser: { daily: 3, total: 21 },
-        release: { slicesPerDay: 24, rollover: true },
         shards: 4,
         ...overrides,
-      },
+      }),
     ],
   });
   return parsed!;

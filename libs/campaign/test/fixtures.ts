@@ -1,3 +1,4 @@
+import { campaignInput } from '@coupons/testing';
 import { CampaignConfigError, parseCampaigns, parseIsoInstant, type Campaign } from '../src';
 
 /** Epoch ms of an ISO-8601 instant with offset; throws on a typo so a test cannot pass by accident. */
@@ -10,24 +11,9 @@ export function ms(iso: string): number {
 export const HOUR = 3_600_000;
 export const DAY = 24 * HOUR;
 
-/** The historic campaign as it appears in a campaigns file, with `overrides` on top. */
+/** The historic campaign as it appears in a campaigns file, with `overrides` on top (loosely typed: tests delete fields). */
 export function rawCampaign(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    id: 'spring-festival-2026',
-    name: 'Spring Festival free-order coupons',
-    currency: 'CNY',
-    poolFen: 300_000_000_000,
-    couponValueFen: 2500,
-    minOrderFen: 0,
-    timeZone: 'Asia/Shanghai',
-    startsAt: '2026-02-06T00:00:00+08:00',
-    endsAt: '2026-02-28T23:59:59.999+08:00',
-    couponExpiresAt: '2026-02-28T23:59:59.999+08:00',
-    perUser: { daily: 3, total: 21 },
-    release: { slicesPerDay: 24, rollover: true, dayWeights: {} },
-    shards: 16,
-    ...overrides,
-  };
+  return { ...campaignInput(overrides) };
 }
 
 export function campaignFrom(overrides: Record<string, unknown> = {}): Campaign {

@@ -18,7 +18,7 @@ export {
   type LocalClusterHandle,
   type LocalClusterOptions,
 } from './cluster';
-export { TEST_REDIS_CLUSTER_NODES_ENV, TEST_REDIS_URL_ENV } from './env';
+export { isCi, TEST_REDIS_CLUSTER_NODES_ENV, TEST_REDIS_URL_ENV } from './env';
 export {
   describeWithRedis,
   redisTestTargets,

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { ManualClock, parseCampaigns, type Clock } from '@coupons/campaign';
+import { campaignInput, type CampaignInput } from '@coupons/testing';
 import { findRedisServerBinary, redisTestTargets } from '@coupons/redis-local';
 import { createLogger } from '@coupons/telemetry';
 import { Cluster, Redis } from 'ioredis';
@@ -18,69 +18,14 @@ export const KEYS = {
   budgetOnly: 'test-key-budget-read',
 } as const;
 
-export const TEST_CAMPAIGN = {
+export const TEST_CAMPAIGN = campaignInput({
   id: 'test-festival',
   name: 'Test festival',
-  currency: 'CNY',
   poolFen: 2500 * 2300,
-  couponValueFen: 2500,
-  minOrderFen: 0,
-  timeZone: 'Asia/Shanghai',
-  startsAt: '2026-02-06T00:00:00+08:00',
-  endsAt: '2026-02-28T23:59:59.999+08:00',
-  couponExpiresAt: '2026-02-28T23:59:59.999+08:00',
-  perUser: { daily: 3, total: 21 },
-  release: { slicesPerDay: 24, rollover: true, dayWeights: {} },
   shards: 4,
-};
+});
 
-export type CampaignInput = typeof TEST_CAMPAIGN;
-
-const MINUTE_MS = 60_000;
-const HOUR_MS = 60 * MINUTE_MS;
-
-/** A campaign id no other test file (or earlier run on the same servers) uses. */
-export function uniqueCampaignId(prefix: string): string {
-  return `${prefix}-${randomBytes(4).toString('hex')}`;
-}
-
-/**
- * A campaign placed relative to the real now: the ledger scripts go by Redis TIME, which tests
- * cannot move, so time-dependent outcomes come from where the window sits, not from a fake clock.
- */
-export function liveCampaign(
-  id: string,
-  options: {
-    startsInMs?: number;
-    endsInMs?: number;
-    coupons?: number;
-    couponValueFen?: number;
-    minOrderFen?: number;
-    perUser?: { daily: number; total: number };
-    slicesPerDay?: number;
-    shards?: number;
-    now?: number;
-  } = {},
-): CampaignInput {
-  const now = options.now ?? Date.now();
-  const startsAt = now + (options.startsInMs ?? -HOUR_MS);
-  const endsAt = now + (options.endsInMs ?? 3 * 24 * HOUR_MS);
-  const couponValueFen = options.couponValueFen ?? 2500;
-  return {
-    ...TEST_CAMPAIGN,
-    id,
-    name: `Test campaign ${id}`,
-    poolFen: (options.coupons ?? 10_000) * couponValueFen,
-    couponValueFen,
-    minOrderFen: options.minOrderFen ?? 0,
-    startsAt: new Date(startsAt).toISOString(),
-    endsAt: new Date(endsAt).toISOString(),
-    couponExpiresAt: new Date(endsAt).toISOString(),
-    perUser: options.perUser ?? { daily: 50, total: 100 },
-    release: { slicesPerDay: options.slicesPerDay ?? 24, rollover: true, dayWeights: {} },
-    shards: options.shards ?? 4,
-  };
-}
+export type { CampaignInput } from '@coupons/testing';
 
 /** Log lines as objects, for tests that check what was (not) logged. */
 export function memoryLog(): { stream: Writable; text: () => string } {
@@ -114,6 +59,8 @@ export function clusterNodesEnv(): string {
  * describe.each over the harness's Redis modes, like describeWithRedis: without the servers the
  * blocks are skipped locally and fail under CI=true.
  */
+export { liveCampaign, uniqueId, until } from '@coupons/testing';
+
 export function describeEachRedisMode(name: string, fn: (mode: RedisMode) => void): void {
   const targets = redisTestTargets();
   const available: Record<RedisMode, boolean> = {
@@ -218,24 +165,6 @@ export async function startTestService(
       await service.server.shutdown('test over');
     },
   };
-}
-
-/**
- * Polls `attempt` every 20 ms until it gives a value (not undefined), or fails after timeoutMs.
- * For a condition: `until('what', () => condition() || undefined)`.
- */
-export async function until<T>(
-  what: string,
-  attempt: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await attempt();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** Polls until the service reports ready (the client connects lazily). */

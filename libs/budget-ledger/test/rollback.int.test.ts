@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRedisServer, type RedisServerHandle } from '@coupons/redis-local';
+import { describeIfRedis } from '@coupons/testing';
 import { Redis } from 'ioredis';
 import { LedgerFault, reconcile } from '../src';
 import { claim, ledgerAt } from './support';
@@ -12,7 +13,7 @@ import { claim, ledgerAt } from './support';
  * coupon records back together. A pod that saw the newer state must notice and refuse, never
  * issue again what it already gave away. A private server: these tests stop and restart it.
  */
-describe('a ledger rolled back to an older snapshot', () => {
+describeIfRedis('a ledger rolled back to an older snapshot', () => {
   let dir: string;
   let server: RedisServerHandle | undefined;
   let redis: Redis;

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { shardKeys } from '@coupons/budget-ledger';
 import { findFreePort } from '@coupons/redis-local';
 import { Redis } from 'ioredis';
-import { liveCampaign, standaloneRedisUrl, uniqueCampaignId, until } from './support';
+import { liveCampaign, standaloneRedisUrl, uniqueId, until } from './support';
 
 const MAIN = resolve(__dirname, '../dist/src/main.js');
 const REPO_ROOT = resolve(__dirname, '../../..');
@@ -100,8 +100,8 @@ describe('the service as a process (built main.js)', () => {
   });
 
   it('initialises a campaign without any trace only when LEDGER_AUTO_INIT=true, says so, and issues', async () => {
-    const running = liveCampaign(uniqueCampaignId('dev-start'));
-    const scheduled = liveCampaign(uniqueCampaignId('dev-soon'), { startsInMs: 3_600_000 });
+    const running = liveCampaign(uniqueId('dev-start'));
+    const scheduled = liveCampaign(uniqueId('dev-soon'), { startsInMs: 3_600_000 });
     const dir = mkdtempSync(join(tmpdir(), 'coupon-campaigns-'));
     const file = join(dir, 'campaigns.json');
     writeFileSync(file, JSON.stringify({ campaigns: [running, scheduled] }));
@@ -176,7 +176,7 @@ describe('the service as a process (built main.js)', () => {
   });
 
   it('never auto-initialises a campaign with a trace in Redis, even with a shard missing', async () => {
-    const running = liveCampaign(uniqueCampaignId('dev-trace'));
+    const running = liveCampaign(uniqueId('dev-trace'));
     const dir = mkdtempSync(join(tmpdir(), 'coupon-campaigns-'));
     const file = join(dir, 'campaigns.json');
     writeFileSync(file, JSON.stringify({ campaigns: [running] }));

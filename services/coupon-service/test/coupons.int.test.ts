@@ -7,7 +7,7 @@ import {
   liveCampaign,
   metricsText,
   startTestService,
-  uniqueCampaignId,
+  uniqueId,
   waitUntilReady,
   type TestService,
 } from './support';
@@ -16,7 +16,7 @@ const FORMATTED_CODE = /^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$/;
 const ZONED_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+08:00$/;
 
 describeEachRedisMode('the coupon routes, claim to reversal', (mode) => {
-  const campaign = liveCampaign(uniqueCampaignId(`routes-${mode}`), {
+  const campaign = liveCampaign(uniqueId(`routes-${mode}`), {
     couponValueFen: 2500,
     minOrderFen: 1000,
   });

@@ -12,7 +12,7 @@ import {
   liveCampaign,
   standaloneRedisUrl,
   testRedisClient,
-  uniqueCampaignId,
+  uniqueId,
   type CampaignInput,
 } from './support';
 
@@ -55,8 +55,8 @@ function campaignsFile(campaigns: CampaignInput[]): string {
 }
 
 describeEachRedisMode('the operator CLIs (built)', (mode) => {
-  const scheduled = liveCampaign(uniqueCampaignId('cli-soon'), { startsInMs: HOUR_MS, shards: 4 });
-  const running = liveCampaign(uniqueCampaignId('cli-live'), { shards: 4 });
+  const scheduled = liveCampaign(uniqueId('cli-soon'), { startsInMs: HOUR_MS, shards: 4 });
+  const running = liveCampaign(uniqueId('cli-live'), { shards: 4 });
   const file = campaignsFile([scheduled, running]);
   const env = {
     CAMPAIGNS_FILE: file,
@@ -115,8 +115,8 @@ describeEachRedisMode('the operator CLIs (built)', (mode) => {
   });
 
   it('ledger:init --never-issued starts a running campaign from zero only when Redis has no trace of it', async () => {
-    const fresh = liveCampaign(uniqueCampaignId('cli-new'), { shards: 2 });
-    const traced = liveCampaign(uniqueCampaignId('cli-traced'), { shards: 2 });
+    const fresh = liveCampaign(uniqueId('cli-new'), { shards: 2 });
+    const traced = liveCampaign(uniqueId('cli-traced'), { shards: 2 });
     const both = { ...env, CAMPAIGNS_FILE: campaignsFile([fresh, traced]) };
     // A trace: a coupon record left on shard 1 by a ledger that is gone.
     await redis.hset(shardKeys(traced.id, 1).coupon('0100000000000000'), 'userId', 'someone');
@@ -141,7 +141,7 @@ describeEachRedisMode('the operator CLIs (built)', (mode) => {
   });
 
   it('ledger:init reports rolled-back shards (exit 1) and --after-loss writes them off', async () => {
-    const rolled = liveCampaign(uniqueCampaignId('cli-rolled'), { shards: 2 });
+    const rolled = liveCampaign(uniqueId('cli-rolled'), { shards: 2 });
     const files = { ...env, CAMPAIGNS_FILE: campaignsFile([rolled]) };
     expect(
       (await cli('ledger-init', ['--campaign', rolled.id, '--never-issued'], files)).code,
@@ -216,7 +216,7 @@ describeEachRedisMode('the operator CLIs (built)', (mode) => {
 describe('the operator CLIs without Redis', () => {
   it('exit 1 at once, saying which Redis they could not reach', async () => {
     const port = await findFreePort();
-    const campaign = liveCampaign(uniqueCampaignId('cli-none'));
+    const campaign = liveCampaign(uniqueId('cli-none'));
     const started = Date.now();
     const run = await cli('reconcile', ['--campaign', campaign.id], {
       CAMPAIGNS_FILE: campaignsFile([campaign]),

@@ -1,17 +1,14 @@
+import { describeIfRedis } from '@coupons/testing';
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { ManualClock, zonedDays } from '@coupons/campaign';
-import {
-  findRedisServerBinary,
-  startRedisServer,
-  type RedisServerHandle,
-} from '@coupons/redis-local';
+import { startRedisServer, type RedisServerHandle } from '@coupons/redis-local';
 import {
   couponApi,
   KEYS,
   liveCampaign,
   metricsText,
   startTestService,
-  uniqueCampaignId,
+  uniqueId,
   waitUntilReady,
   type ApiAnswer,
   type CampaignInput,
@@ -28,9 +25,6 @@ import {
 
 const HOUR_MS = 3_600_000;
 const ZONE = 'Asia/Shanghai';
-
-const describeIfRedis =
-  findRedisServerBinary() !== undefined || process.env.CI === 'true' ? describe : describe.skip;
 
 /**
  * Every service here: the event-loop guard out of the way (a shared 2-core machine may be slow
@@ -62,7 +56,7 @@ function claim(
 }
 
 /** A user id no other test file (sharing the harness Redis and its rate-limit keys) uses. */
-const uniqueUser = (name: string) => uniqueCampaignId(`adm-${name}`);
+const uniqueUser = (name: string) => uniqueId(`adm-${name}`);
 
 interface Sample {
   name: string;
@@ -218,7 +212,7 @@ async function issuedCoupons(service: TestService, campaign: CampaignInput): Pro
 function oneADayCampaign(name: string, now: number): CampaignInput {
   const startsInMs = -60_000;
   const endsInMs = 36 * HOUR_MS;
-  return liveCampaign(uniqueCampaignId(name), {
+  return liveCampaign(uniqueId(name), {
     startsInMs,
     endsInMs,
     now,
@@ -229,7 +223,7 @@ function oneADayCampaign(name: string, now: number): CampaignInput {
 }
 
 describeIfRedis('admission: the gate sheds before express', () => {
-  const campaign = liveCampaign(uniqueCampaignId('adm-gate'));
+  const campaign = liveCampaign(uniqueId('adm-gate'));
   let service: TestService;
   let agent: Agent;
   const url = (path: string) => `${service.base}${path}`;
@@ -351,7 +345,7 @@ describeIfRedis('admission: the gate sheds before express', () => {
 });
 
 describeIfRedis('admission: priority partitions of the concurrency limit', () => {
-  const campaign = liveCampaign(uniqueCampaignId('adm-prio'), { shards: 2 });
+  const campaign = liveCampaign(uniqueId('adm-prio'), { shards: 2 });
   let server: RedisServerHandle;
   let service: TestService;
   let api: Api;
@@ -442,8 +436,8 @@ describeIfRedis('admission: priority partitions of the concurrency limit', () =>
 });
 
 describeIfRedis('admission: client deadlines (X-Request-Timeout-Ms)', () => {
-  const tooShort = liveCampaign(uniqueCampaignId('adm-dl-short'));
-  const hung = liveCampaign(uniqueCampaignId('adm-dl-hung'));
+  const tooShort = liveCampaign(uniqueId('adm-dl-short'));
+  const hung = liveCampaign(uniqueId('adm-dl-hung'));
   let server: RedisServerHandle;
   let service: TestService;
 
@@ -511,8 +505,8 @@ describeIfRedis('admission: client deadlines (X-Request-Timeout-Ms)', () => {
 });
 
 describeIfRedis('admission: per-user request limit', () => {
-  const campaign = liveCampaign(uniqueCampaignId('adm-user'));
-  const mismatch = liveCampaign(uniqueCampaignId('adm-user-x'));
+  const campaign = liveCampaign(uniqueId('adm-user'));
+  const mismatch = liveCampaign(uniqueId('adm-user-x'));
   let service: TestService;
 
   beforeAll(async () => {
@@ -744,7 +738,7 @@ describeIfRedis('admission: Retry-After jitter', () => {
 });
 
 describeIfRedis('admission: ADMISSION=off', () => {
-  const campaign = liveCampaign(uniqueCampaignId('adm-off'));
+  const campaign = liveCampaign(uniqueId('adm-off'));
   let service: TestService;
 
   beforeAll(async () => {

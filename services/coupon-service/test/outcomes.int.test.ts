@@ -8,7 +8,7 @@ import {
   metricsText,
   startTestService,
   testRedisClient,
-  uniqueCampaignId,
+  uniqueId,
   waitUntilReady,
   type ApiAnswer,
   type CampaignInput,
@@ -32,7 +32,7 @@ function expectRetryAfterUntil(answer: ApiAnswer, untilMs: number, sentAt: numbe
 
 describeEachRedisMode('claim outcomes and faults at the HTTP level', (mode) => {
   const now = Date.now();
-  const id = (name: string) => uniqueCampaignId(`${name}-${mode === 'cluster' ? 'c' : 's'}`);
+  const id = (name: string) => uniqueId(`${name}-${mode === 'cluster' ? 'c' : 's'}`);
   // Tranche: one coupon a day, one slice a day, so the first day's coupon is out at once.
   const trancheWindow = { startsInMs: -60_000, endsInMs: 36 * HOUR_MS, now };
   const trancheDays = zonedDays(now - 60_000, now + 36 * HOUR_MS, ZONE).length;

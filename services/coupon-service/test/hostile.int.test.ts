@@ -1,6 +1,6 @@
+import { describeIfRedis } from '@coupons/testing';
 import { execFileSync } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
-import { findRedisServerBinary } from '@coupons/redis-local';
 import type { Redis } from 'ioredis';
 import {
   couponApi,
@@ -11,14 +11,11 @@ import {
   rawRequest,
   startTestService,
   testRedisClient,
-  uniqueCampaignId,
+  uniqueId,
   until,
   waitUntilReady,
   type TestService,
 } from './support';
-
-const describeIfRedis =
-  findRedisServerBinary() !== undefined || process.env.CI === 'true' ? describe : describe.skip;
 
 const ENV = {
   ADMISSION_EVENT_LOOP_DELAY_MS: '60000',
@@ -41,7 +38,7 @@ function metric(text: string, line: RegExp): number {
  * slots, the connection limits act, bad escapes and node's own errors answer in the contract.
  */
 describeIfRedis('hostile callers', () => {
-  const campaign = liveCampaign(uniqueCampaignId('hostile'), { shards: 2 });
+  const campaign = liveCampaign(uniqueId('hostile'), { shards: 2 });
   let service: TestService;
   let redis: Redis;
 
@@ -63,7 +60,7 @@ describeIfRedis('hostile callers', () => {
   const url = (path: string) => `${service.base}/v1/campaigns/${campaign.id}${path}`;
 
   it('a caller without a key cannot lock a user out, nor write a key named by its headers', async () => {
-    const victim = uniqueCampaignId('victim');
+    const victim = uniqueId('victim');
     const hostile = `{${'x'.repeat(250)}}`;
     const before = await keysNaming(redis, victim, 'xxxxxxxx');
     for (let i = 0; i < 32; i += 1) {
@@ -98,7 +95,7 @@ describeIfRedis('hostile callers', () => {
   });
 
   it('counts a user per key: one tenant exhausting a user leaves another tenant’s claims alone', async () => {
-    const user = uniqueCampaignId('shared-user');
+    const user = uniqueId('shared-user');
     const other = await startTestService({
       clock: 'redis',
       campaigns: [campaign],

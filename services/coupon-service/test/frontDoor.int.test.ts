@@ -16,7 +16,7 @@ import { CampaignCatalog } from '../src/campaignCatalog';
 import { FrontDoor } from '../src/frontDoor';
 import { contextOf } from '../src/http/requestContext';
 import { parseEnv } from '../src';
-import { liveCampaign, standaloneRedisUrl, uniqueCampaignId, until } from './support';
+import { liveCampaign, standaloneRedisUrl, uniqueId, until } from './support';
 
 const KEY = 'front-door-key';
 const auth = { authorization: `Bearer ${KEY}` };
@@ -26,7 +26,7 @@ const auth = { authorization: `Bearer ${KEY}` };
  * what the front door decides is visible without express in the way.
  */
 describe('the admission front door', () => {
-  const campaign = liveCampaign(uniqueCampaignId('front-door'));
+  const campaign = liveCampaign(uniqueId('front-door'));
   let redis: Redis;
   let admission: ServiceAdmission;
   let server: Server;

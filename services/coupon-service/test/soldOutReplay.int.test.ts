@@ -1,16 +1,13 @@
+import { describeIfRedis } from '@coupons/testing';
 import { zonedDays } from '@coupons/campaign';
-import { findRedisServerBinary } from '@coupons/redis-local';
 import {
   couponApi,
   liveCampaign,
   startTestService,
-  uniqueCampaignId,
+  uniqueId,
   waitUntilReady,
   type TestService,
 } from './support';
-
-const describeIfRedis =
-  findRedisServerBinary() !== undefined || process.env.CI === 'true' ? describe : describe.skip;
 
 const ENV = {
   ADMISSION_EVENT_LOOP_DELAY_MS: '60000',
@@ -29,7 +26,7 @@ describeIfRedis('a replay of a served claim on a sold-out shard', () => {
   const now = Date.now();
   const window = { startsInMs: -60_000, endsInMs: 36 * 3_600_000 };
   const days = zonedDays(now + window.startsInMs, now + window.endsInMs, 'Asia/Shanghai').length;
-  const campaign = liveCampaign(uniqueCampaignId('replay-soldout'), {
+  const campaign = liveCampaign(uniqueId('replay-soldout'), {
     ...window,
     now,
     coupons: 5 * days,

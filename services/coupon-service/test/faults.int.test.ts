@@ -1,10 +1,7 @@
+import { describeIfRedis } from '@coupons/testing';
 import { reconcile } from '@coupons/budget-ledger';
 import { CampaignCalendar, parseCampaigns } from '@coupons/campaign';
-import {
-  findRedisServerBinary,
-  startRedisServer,
-  type RedisServerHandle,
-} from '@coupons/redis-local';
+import { startRedisServer, type RedisServerHandle } from '@coupons/redis-local';
 import type { Redis } from 'ioredis';
 import {
   couponApi,
@@ -12,7 +9,7 @@ import {
   metricsText,
   startTestService,
   testRedisClient,
-  uniqueCampaignId,
+  uniqueId,
   waitUntilReady,
   type ApiAnswer,
   type TestService,
@@ -20,9 +17,6 @@ import {
 } from './support';
 
 const MINUTE_MS = 60_000;
-
-const describeIfRedis =
-  findRedisServerBinary() !== undefined || process.env.CI === 'true' ? describe : describe.skip;
 
 /** Keys anything but the per-user request limiter wrote (it counts refused requests too). */
 async function ledgerKeys(probe: Redis): Promise<string[]> {
@@ -43,7 +37,7 @@ function expectUnavailable(answer: ApiAnswer): void {
  * new budget arrives within a moment instead of an hour.
  */
 describeIfRedis('faults fail closed, fast, and recover by themselves', () => {
-  const campaign = liveCampaign(uniqueCampaignId('faults'), {
+  const campaign = liveCampaign(uniqueId('faults'), {
     startsInMs: -MINUTE_MS,
     endsInMs: 5 * MINUTE_MS,
     slicesPerDay: 1440,
@@ -178,7 +172,7 @@ describeIfRedis('faults fail closed, fast, and recover by themselves', () => {
 });
 
 describeIfRedis('a Redis whose settings could lose coupons', () => {
-  const campaign = liveCampaign(uniqueCampaignId('evicting'), { shards: 1 });
+  const campaign = liveCampaign(uniqueId('evicting'), { shards: 1 });
   let server: RedisServerHandle;
   let service: TestService;
   let probe: Redis;

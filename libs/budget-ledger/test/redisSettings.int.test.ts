@@ -1,5 +1,5 @@
-import { startRedisServer, type RedisServerHandle } from '@coupons/redis-local';
-import { Redis } from 'ioredis';
+import { describeIfRedis, usePrivateRedis } from '@coupons/testing';
+import type { Redis } from 'ioredis';
 import { BudgetLedger, RedisSettingsGuard } from '../src';
 import { claim, ledgerAt } from './support';
 
@@ -8,16 +8,11 @@ import { claim, ledgerAt } from './support';
  * while the ledger stays, and limits and idempotency would vanish without anything failing. A
  * private server, since the tests change its configuration.
  */
-describe('a Redis whose settings could lose coupons', () => {
-  let server: RedisServerHandle;
+describeIfRedis('a Redis whose settings could lose coupons', () => {
+  const server = usePrivateRedis({ args: ['--maxmemory-policy', 'volatile-lru'] });
   let redis: Redis;
-  beforeAll(async () => {
-    server = await startRedisServer({ args: ['--maxmemory-policy', 'volatile-lru'] });
-    redis = new Redis(server.url);
-  });
-  afterAll(async () => {
-    await redis.quit();
-    await server.stop();
+  beforeAll(() => {
+    redis = server.redis;
   });
 
   async function guarded(mode: 'enforce' | 'warn' | 'skip', requirePersistence = false) {

@@ -1,5 +1,5 @@
-import { startRedisServer, type RedisServerHandle } from '@coupons/redis-local';
-import { Redis } from 'ioredis';
+import { describeIfRedis, usePrivateRedis } from '@coupons/testing';
+import type { Redis } from 'ioredis';
 import {
   keysOfShard,
   reconcile,
@@ -25,16 +25,11 @@ const issuedIn = (results: IssueResult[]) => results.filter((r) => r.kind === 'i
  * A rebalancing transfer leaves a marker on each side; when one side is lost, the other side's
  * marker must never make the transfer count twice. A private Redis: the test deletes keys.
  */
-describe('rebalancing after a shard is lost', () => {
-  let server: RedisServerHandle;
+describeIfRedis('rebalancing after a shard is lost', () => {
+  const server = usePrivateRedis();
   let redis: Redis;
-  beforeAll(async () => {
-    server = await startRedisServer();
-    redis = new Redis(server.url);
-  });
-  afterAll(async () => {
-    await redis.quit();
-    await server.stop();
+  beforeAll(() => {
+    redis = server.redis;
   });
 
   it('never credits a transfer into a lost shard again: issued stays within what was released', async () => {
@@ -72,16 +67,11 @@ describe('rebalancing after a shard is lost', () => {
   });
 });
 
-describe('rebalancing with a shard lost while a transfer is in flight', () => {
-  let server: RedisServerHandle;
+describeIfRedis('rebalancing with a shard lost while a transfer is in flight', () => {
+  const server = usePrivateRedis();
   let redis: Redis;
-  beforeAll(async () => {
-    server = await startRedisServer();
-    redis = new Redis(server.url);
-  });
-  afterAll(async () => {
-    await redis.quit();
-    await server.stop();
+  beforeAll(() => {
+    redis = server.redis;
   });
 
   /** Every key of the shard, as a lost Redis node loses them. */

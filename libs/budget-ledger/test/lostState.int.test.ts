@@ -1,19 +1,14 @@
-import { startRedisServer, type RedisServerHandle } from '@coupons/redis-local';
-import { Redis } from 'ioredis';
+import { describeIfRedis, usePrivateRedis } from '@coupons/testing';
+import type { Redis } from 'ioredis';
 import { LedgerFault, reconcile, shardKeys } from '../src';
 import { at, claim, ledgerAt } from './support';
 
 /** A private Redis: these tests flush it, which must never touch the shared harness servers. */
-describe('initLedger-2.lua: lost state is not a fresh start', () => {
-  let server: RedisServerHandle;
+describeIfRedis('initLedger-2.lua: lost state is not a fresh start', () => {
+  const server = usePrivateRedis();
   let redis: Redis;
-  beforeAll(async () => {
-    server = await startRedisServer();
-    redis = new Redis(server.url);
-  });
-  afterAll(async () => {
-    await redis.quit();
-    await server.stop();
+  beforeAll(() => {
+    redis = server.redis;
   });
 
   it('refuses to issue after a flush until the ledger is re-initialised on purpose, never re-issuing', async () => {

@@ -6,7 +6,7 @@ import {
   liveCampaign,
   rawRequest,
   startTestService,
-  uniqueCampaignId,
+  uniqueId,
   type ApiAnswer,
   type TestService,
 } from './support';
@@ -16,7 +16,7 @@ import {
  * so an answer that needed Redis would be 503 UNAVAILABLE (and one test shows it is).
  */
 describe('input validation, without Redis', () => {
-  const campaign = liveCampaign(uniqueCampaignId('validation'), { shards: 4 });
+  const campaign = liveCampaign(uniqueId('validation'), { shards: 4 });
   let service: TestService;
   let api: ReturnType<typeof couponApi>;
   const code = generateCouponCode(1);

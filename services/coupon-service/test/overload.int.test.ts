@@ -1,17 +1,14 @@
+import { describeIfRedis } from '@coupons/testing';
 import { randomBytes } from 'node:crypto';
-import { findRedisServerBinary } from '@coupons/redis-local';
 import { claimRequests, runOpenModel, type ResponseHeaders } from '@coupons/runner';
 import {
   KEYS,
   liveCampaign,
   startTestService,
-  uniqueCampaignId,
+  uniqueId,
   waitUntilReady,
   type TestService,
 } from './support';
-
-const describeIfRedis =
-  findRedisServerBinary() !== undefined || process.env.CI === 'true' ? describe : describe.skip;
 
 /** The pod's capacity as the token bucket sets it (ADMISSION_RATE), and its burst. */
 const RATE = 100;
@@ -33,7 +30,7 @@ const header = (headers: ResponseHeaders, name: string): string | undefined => {
  */
 describeIfRedis('overload: goodput holds at capacity under 4x offered load', () => {
   // Ample budget (the whole day's tranche released at once), every claim from its own user.
-  const campaign = liveCampaign(uniqueCampaignId('overload'), {
+  const campaign = liveCampaign(uniqueId('overload'), {
     coupons: 200_000,
     slicesPerDay: 1,
     shards: 4,
