@@ -7,7 +7,7 @@ const COUPON_VALUE_FEN = 2500;
 /** Far more than any bench run issues: the twins measure throughput, not exhaustion. */
 const BUDGET_FEN = COUPON_VALUE_FEN * 1_000_000_000;
 
-// One debit per claim, checks before the write: the whole of the seed's money logic.
+// One debit per claim, checks before the write: the whole money logic of a service without admission control.
 const DEBIT_LUA = `
 local left = tonumber(redis.call('GET', KEYS[1]) or '0')
 if left < tonumber(ARGV[1]) then return -1 end
@@ -26,7 +26,7 @@ export async function naiveApp(redis: Redis, protection: RequestHandler[] = []):
   const debit = (redis as unknown as { naiveDebit: Debit }).naiveDebit.bind(redis);
   await redis.set(BUDGET_KEY, BUDGET_FEN, 'NX');
 
-  const app = express(); // express's defaults (ETag, X-Powered-By), as the seed ran it
+  const app = express(); // express's defaults (ETag, X-Powered-By), as a service built in a hurry runs it
   if (protection.length > 0) app.use(...protection);
   app.use(express.json());
   app.post('/v1/campaigns/:campaignId/coupons', async (req, res) => {

@@ -111,8 +111,8 @@ export function ratioTable(r: BenchResults): string {
   const rows: [string, ServerName, ServerName, string][] = [
     ['service / node:http hello', 'service', 'node-http', ''],
     ['service / express hello', 'service', 'express', ''],
-    ['service / naive twin', 'service', 'naive', '>= 0.90 (issue 4)'],
-    ['service, admission on / off', 'service', 'service-off', '>= 0.90 (issue 5)'],
+    ['service / naive twin', 'service', 'naive', '>= 0.90 (what the service adds)'],
+    ['service, admission on / off', 'service', 'service-off', '>= 0.90 (what admission costs)'],
     ['service / protected twin', 'service', 'protected', ''],
     ['express hello / node:http hello', 'express', 'node-http', ''],
     ['naive twin / node:http hello', 'naive', 'node-http', ''],
@@ -265,7 +265,7 @@ export function openTable(r: BenchResults): string {
   );
 }
 
-/** Issue 5's targets, read off this run. */
+/** The admission targets (goodput, latency, memory, shed cost), read off this run. */
 export function targetsTable(r: BenchResults): string {
   const servers = r.settings.open.servers;
   const at = (
@@ -301,7 +301,7 @@ export function targetsTable(r: BenchResults): string {
     ],
   ];
   return markdownTable(
-    ['issue 5 target', ...servers.map((s) => LABELS[s])],
+    ['admission target', ...servers.map((s) => LABELS[s])],
     rows.map(([label, value]) => [label, ...servers.map(value)]),
   );
 }
@@ -402,7 +402,7 @@ export function renderMarkdown(
     '',
     shedTable(r, shedHow),
     '',
-    '## Issue 5 targets, as this run measures them',
+    '## Admission targets, as this run measures them',
     '',
     targetsTable(r),
   ];

@@ -103,7 +103,7 @@ async function runAll(
       record(await closedPoint(bench, server, 'closed', r, envFor(server)));
     if (server === 'naive') rateLimitPerSecond = Math.round(median(points, 'naive'));
   }
-  // Issue 5: capacity is the service's closed-loop throughput with admission off.
+  // Capacity: the service's closed-loop throughput with admission off.
   const capacity = median(points, 'service-off');
   log(
     `capacity: ${num(capacity, 0)} claims/s (the service's median closed-loop throughput, admission off)`,

@@ -159,7 +159,7 @@ export interface AdmissionSnapshot {
 }
 
 /**
- * Admission before the framework, cheapest layer first (DESIGN.md): draining -> event loop ->
+ * Admission before the framework, cheapest layer first: draining -> event loop ->
  * token bucket -> concurrency (priority partitions) -> deadline -> per-user / per-key limits ->
  * sold-out. Everything is synchronous except the Redis-backed limits, which run only for the
  * priorities they cover and only after the cheap layers admitted; `admit` then returns a promise

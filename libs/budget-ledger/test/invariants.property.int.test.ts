@@ -45,7 +45,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 
 /**
  * Random sequences of claims, replays, redemptions, reversals and clock steps, run against real
- * Redis; after every step the DESIGN.md invariants must hold, and reconcile must be clean at the end.
+ * Redis; after every step the money invariants (docs/money.md) must hold, and reconcile must be
+ * clean at the end.
  */
 describeWithRedis('ledger invariants under random operation sequences', (target) => {
   let redis: Redis | Cluster;

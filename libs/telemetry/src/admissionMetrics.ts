@@ -21,7 +21,7 @@ export interface AdmissionReading {
 }
 
 /**
- * The admission metrics (DESIGN.md "Observability and scaling"), read from the gate at scrape
+ * The admission metrics (docs/observability.md), read from the gate at scrape
  * time, so the request path only bumps plain integers. Demand (`coupon_requests_received_total`)
  * is counted before any shedding: it keeps rising while saturation is pinned at 1, which is
  * what an autoscaler sizes the fleet by. Labels: priority and reason, both fixed lists.

@@ -1,5 +1,5 @@
 /**
- * The parts of the HTTP contract (v1, DESIGN.md) the scenarios hold answers to: statuses and error
+ * The parts of the HTTP contract (v1, docs/contract.md) the scenarios hold answers to: statuses and error
  * codes of a claim, the coupon, the budget and the campaign. Validators return a list of problems
  * (empty = in shape) rather than a boolean, so a failed check can say what was wrong.
  */

@@ -1,6 +1,5 @@
 /**
- * Options and SLO thresholds the scenarios share. The SLOs (DESIGN.md "Load tests and
- * benchmarks"): a served claim p99 < 100 ms, a shed answer p99 < 50 ms (shedding must stay cheap
+ * Options and SLO thresholds the scenarios share. The SLOs: a served claim p99 < 100 ms, a shed answer p99 < 50 ms (shedding must stay cheap
  * and fast, or callers give up before they hear "come back in N s"), more than 99% of answers in
  * the contract's shape, and less than 1% of requests failed (no answer in time, or a status the
  * contract does not define; 409/410/429/503 are answers, not failures: see expectClaimAnswers()).

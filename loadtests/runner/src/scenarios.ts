@@ -6,11 +6,11 @@ import type { Stage } from './types';
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 
-/** 5/s for 30 s: does it answer at all. */
+/** 2/s for 30 s (k6: SMOKE_RATE, DURATION): does it answer at all. */
 export function smoke(): Stage[] {
   return [
-    { durationMs: 0, targetRate: 5 },
-    { durationMs: 30 * SECOND, targetRate: 5 },
+    { durationMs: 0, targetRate: 2 },
+    { durationMs: 30 * SECOND, targetRate: 2 },
   ];
 }
 

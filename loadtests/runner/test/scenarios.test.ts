@@ -10,8 +10,8 @@ import {
 } from '../src';
 
 describe('scenario shapes', () => {
-  it('smoke is 5/s for 30 s', () => {
-    expect(ArrivalSchedule.times(smoke())).toHaveLength(150);
+  it('smoke is 2/s for 30 s, as the k6 smoke scenario', () => {
+    expect(ArrivalSchedule.times(smoke())).toHaveLength(60);
     expect(totalDurationMs(smoke())).toBe(30_000);
   });
 

@@ -21,7 +21,7 @@ export interface ServiceDeps {
   campaigns: readonly Campaign[];
   apiKeys: readonly ApiKeyRecord[];
   logger: Logger;
-  /** Tests inject time; otherwise the service follows Redis TIME (money rule 6). */
+  /** Tests inject time; otherwise the service follows Redis TIME (docs/money.md). */
   clock?: Clock;
   /** Retry-After jitter (0 <= r < 1); tests fix it. */
   random?: () => number;

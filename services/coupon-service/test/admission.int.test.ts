@@ -17,7 +17,7 @@ import {
 } from './support';
 
 /**
- * The admission gate of the real service (DESIGN.md "Admission"): real HTTP, real Redis (the
+ * The admission gate of the real service: real HTTP, real Redis (the
  * harness's, or a private redis-server for anything that stops Redis), the service's metrics.
  * "Answered by the gate" is told apart from "answered by express" by X-Request-Id, which
  * pino-http sets on everything express serves and the gate never writes.

@@ -56,7 +56,7 @@ export interface RateLimitConfig {
   readonly durationSeconds: number;
 }
 
-/** Load shedding before express (DESIGN.md "Admission"); `enabled: false` only to measure or in an emergency. */
+/** Load shedding before express; `enabled: false` only to measure or in an emergency. */
 export interface AdmissionConfig {
   readonly enabled: boolean;
   /** The per-pod token bucket; off unless ADMISSION_RATE is set. */

@@ -3,7 +3,7 @@ import type { ErrorRequestHandler, Response } from 'express';
 import type { PreparedAnswer } from '@coupons/admission';
 import type { Logger } from '@coupons/telemetry';
 
-/** Every error code of the HTTP contract (DESIGN.md), with the status it travels with. */
+/** Every error code of the HTTP contract (docs/contract.md), with the status it travels with. */
 export const ERROR_STATUS = {
   INVALID_REQUEST: 400,
   UNAUTHENTICATED: 401,
