@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { CampaignCalendar, Clock } from '@coupons/campaign';
+import { shardKeys } from './keys';
 import { ShardMarks, viewOf, type ShardView } from './marks';
 import type { RedisSettingsGuard } from './redisSettings';
 import type { GUARD_ARGV, NamedArgs } from './scriptArgs';
@@ -25,6 +26,19 @@ export interface LedgerContext {
   /** Tests only: the scripts take the caller's time as the time. */
   readonly trustCallerClock: boolean;
   readonly settings: RedisSettingsGuard | undefined;
+}
+
+/** The named fields of every shard's ledger hash, in shard order (one HMGET each, at once). */
+export function readLedgers(
+  ctx: LedgerContext,
+  fields: readonly string[],
+): Promise<(string | null)[][]> {
+  const { campaign } = ctx.calendar;
+  return Promise.all(
+    Array.from({ length: campaign.shards }, (_, shard) =>
+      ctx.redis.hmget(shardKeys(campaign.id, shard).ledger, ...fields),
+    ),
+  );
 }
 
 /** The guard's arguments (lua/includes/guard.lua) for a call on `shard` at the caller's `atMs`. */

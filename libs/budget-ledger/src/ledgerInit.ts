@@ -1,4 +1,4 @@
-import type { LedgerContext } from './context';
+import { readLedgers, type LedgerContext } from './context';
 import { shardKeys } from './keys';
 import { keysOfShard } from './keyspace';
 import { codeOf, LedgerCode, LedgerFault } from './results';
@@ -85,11 +85,7 @@ export async function initLedger(
     throw new RangeError('init: afterLoss and neverIssued exclude each other');
   const now = ctx.clock.now();
   const started = now >= campaign.startsAt;
-  const states = await Promise.all(
-    Array.from({ length: campaign.shards }, (_, shard) =>
-      ctx.redis.hmget(shardKeys(campaign.id, shard).ledger, 'fingerprint', 'rolledBack'),
-    ),
-  );
+  const states = await readLedgers(ctx, ['fingerprint', 'rolledBack']);
   const missing = states.flatMap(([fingerprint], shard) => (fingerprint === null ? [shard] : []));
   const rolledBack = states.flatMap(([fingerprint, mark], shard) =>
     fingerprint !== null && mark !== null ? [shard] : [],

@@ -2,6 +2,12 @@ import { performance } from 'node:perf_hooks';
 import type { Cluster, Redis } from 'ioredis';
 import type { Clock } from '@coupons/campaign';
 
+/** Redis TIME in epoch ms. */
+export async function redisTimeMs(redis: Redis | Cluster): Promise<number> {
+  const [seconds, micros] = await redis.time();
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+}
+
 /**
  * A clock that follows Redis TIME, not the pod's wall clock: a pod whose clock runs 30 s (or a
  * day) fast must not open a release early. It measures elapsed time with the monotonic clock
@@ -38,8 +44,7 @@ export class RedisTimeClock implements Clock {
   }
 
   async sync(): Promise<void> {
-    const [seconds, micros] = await this.redis.time();
-    this.baseRedisMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    this.baseRedisMs = await redisTimeMs(this.redis);
     this.baseMonotonicMs = this.monotonicMs();
   }
 

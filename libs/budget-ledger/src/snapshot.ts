@@ -1,5 +1,4 @@
-import type { LedgerContext } from './context';
-import { shardKeys } from './keys';
+import { readLedgers, type LedgerContext } from './context';
 import { shardReleaseOf, shareOf } from './shares';
 
 export type ShardState = 'ok' | 'missing' | 'rolled_back';
@@ -49,21 +48,16 @@ export async function budgetSnapshot(ctx: LedgerContext): Promise<BudgetSnapshot
   const released = ctx.calendar.releasedCouponsAt(now);
   const dayKey = today?.day ?? '-';
   const behind = ctx.marks.asOfNow();
-  const rows = await Promise.all(
-    Array.from({ length: campaign.shards }, (_, shard) =>
-      ctx.redis.hmget(
-        shardKeys(campaign.id, shard).ledger,
-        'fingerprint',
-        'rolledBack',
-        'gen',
-        'events',
-        'issued',
-        `day:${dayKey}`,
-        'adj',
-        `adj:${dayKey}`,
-      ),
-    ),
-  );
+  const rows = await readLedgers(ctx, [
+    'fingerprint',
+    'rolledBack',
+    'gen',
+    'events',
+    'issued',
+    `day:${dayKey}`,
+    'adj',
+    `adj:${dayKey}`,
+  ]);
   const shards = rows.map(
     ([fingerprint, rolledBack, gen, events, issued, issuedToday, adj, adjToday], shard) => {
       const state: ShardState =

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { guardArgs, statusOf, type LedgerContext } from './context';
+import { guardArgs, readLedgers, statusOf, type LedgerContext } from './context';
 import { shardKeys } from './keys';
 import { LedgerCode, LedgerFault } from './results';
 import { GIVE_ARGV, SETTLE_ARGV, TAKE_ARGV, toArgv } from './scriptArgs';
@@ -35,20 +35,15 @@ async function shardStates(ctx: LedgerContext, at: number): Promise<ShardState[]
   const day = cap.day ?? '-';
   const [adjField, spentField] =
     cap.scope === 'day' ? [`adj:${day}`, `day:${day}`] : ['adj', 'issued'];
-  const rows = await Promise.all(
-    Array.from({ length: campaign.shards }, (_, shard) =>
-      ctx.redis.hmget(
-        shardKeys(campaign.id, shard).ledger,
-        'fingerprint',
-        'rolledBack',
-        'gen',
-        adjField,
-        spentField,
-        'issued',
-        'shardPoolCoupons',
-      ),
-    ),
-  );
+  const rows = await readLedgers(ctx, [
+    'fingerprint',
+    'rolledBack',
+    'gen',
+    adjField,
+    spentField,
+    'issued',
+    'shardPoolCoupons',
+  ]);
   return rows.map(([fingerprint, rolledBack, gen, adj, spent, issued, pool], shard) => ({
     shard,
     usable: fingerprint !== null && rolledBack === null,

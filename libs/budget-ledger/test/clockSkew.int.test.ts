@@ -1,7 +1,7 @@
 import { describeWithRedis } from '@coupons/redis-local';
 import type { Cluster, Redis } from 'ioredis';
 import { CampaignCalendar, type Clock } from '@coupons/campaign';
-import { BudgetLedger, RedisTimeClock, shardKeys } from '../src';
+import { BudgetLedger, RedisTimeClock, redisTimeMs, shardKeys } from '../src';
 import { campaign, claim } from './support';
 
 const MINUTE = 60_000;
@@ -16,10 +16,7 @@ describeWithRedis('the ledger follows Redis time, not the pod clock', (target) =
     redis = target.connect();
   });
 
-  async function redisNow(): Promise<number> {
-    const [seconds, micros] = await redis.time();
-    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-  }
+  const redisNow = () => redisTimeMs(redis);
 
   async function oneMinuteCampaign(skewMs: number, trustCallerClock = false) {
     const now = await redisNow();

@@ -1,17 +1,8 @@
 import { describeWithRedis } from '@coupons/redis-local';
 import type { Cluster, Redis } from 'ioredis';
 import { ManualClock } from '@coupons/campaign';
-import {
-  RebalanceTrigger,
-  reconcile,
-  registerLedgerScripts,
-  shardKeys,
-  TAKE_ARGV,
-  toArgv,
-  shardOfUser,
-  type IssueResult,
-} from '../src';
-import { claim, ledgerAt } from './support';
+import { RebalanceTrigger, reconcile, shardOfUser, type IssueResult } from '../src';
+import { claim, ledgerAt, takeOnly } from './support';
 
 /** userIds that land on `shard` of `shards`. */
 function usersOf(shard: number, shards: number, count: number, prefix = 'u'): string[] {
@@ -85,33 +76,16 @@ describeWithRedis(
 
     it('a crash between take and give under-spends, shows in transit, and completeTransfers finishes it once', async () => {
       const { ledger, calendar, clock } = await ledgerAt(redis, NOON, OVERRIDES);
-      const scripts = registerLedgerScripts(redis);
-      const source = shardKeys(calendar.campaign.id, 3);
-      const targetGen = await redis.hget(shardKeys(calendar.campaign.id, 1).ledger, 'gen');
-      const at = clock.now();
       // Step 1 alone, as a pod that crashed before step 2 left it.
       const take = (transferId: string, coupons: number) =>
-        scripts.takeRelease(
-          [source.ledger, source.audit, source.transit],
-          toArgv(TAKE_ARGV, {
-            trustCallerTime: true,
-            callerNowMs: at,
-            fingerprint: ledger.fingerprint,
-            markGen: '',
-            markEvents: 0,
-            markEventId: '',
-            notBeforeMs: 0,
-            transferId,
-            coupons,
-            capCoupons: 25,
-            scope: 'campaign',
-            day: '-',
-            windowFromMs: at,
-            windowUntilMs: at + 1,
-            target: 1,
-            targetGen: targetGen ?? '',
-          }),
-        );
+        takeOnly(redis, ledger, {
+          transferId,
+          coupons,
+          capCoupons: 25,
+          source: 3,
+          target: 1,
+          atMs: clock.now(),
+        });
       expect((await take('crash-1', 10))[0]).toBe(1);
       expect((await take('crash-1', 10))[0]).toBe(3);
       const short = await take('too-much', 16);

@@ -8,7 +8,7 @@ import {
   toZonedIso,
   type Clock,
 } from '@coupons/campaign';
-import { BudgetLedger, RedisTimeClock } from '../src';
+import { BudgetLedger, RedisTimeClock, redisTimeMs } from '../src';
 import { campaign, claim } from './support';
 
 const DAY_MS = 86_400_000;
@@ -39,10 +39,7 @@ describeWithRedis('the day of a claim is Redis time’s, not the pod’s', (targ
     redis = target.connect();
   });
 
-  async function redisNow(): Promise<number> {
-    const [seconds, micros] = await redis.time();
-    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-  }
+  const redisNow = () => redisTimeMs(redis);
 
   /** A campaign since yesterday in a zone just past midnight, and a pod clock 0.5 s before it. */
   async function lateAtMidnight(overrides: Record<string, unknown>) {

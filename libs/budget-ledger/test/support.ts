@@ -1,7 +1,14 @@
 import type { Cluster, Redis } from 'ioredis';
 import { campaignInput, uniqueId } from '@coupons/testing';
 import { CampaignCalendar, ManualClock, parseCampaigns, type Campaign } from '@coupons/campaign';
-import { BudgetLedger, type LedgerOptions } from '../src';
+import {
+  BudgetLedger,
+  registerLedgerScripts,
+  shardKeys,
+  TAKE_ARGV,
+  toArgv,
+  type LedgerOptions,
+} from '../src';
 
 /** A campaign with a fresh id (tests share Redis servers): 100 coupons a day over 4 shards. */
 export function campaign(overrides: Record<string, unknown> = {}): Campaign {
@@ -46,4 +53,46 @@ export async function ledgerAt(
 let sequence = 0;
 export function claim(userId: string, idempotencyKey = `k-${(sequence += 1)}`) {
   return { apiKeyId: 'chat', userId, idempotencyKey, bodyHash: `{"userId":"${userId}"}` };
+}
+
+/**
+ * Step 1 of a rebalancing transfer alone (takeRelease-3.lua), as a pod that crashed before
+ * step 2 leaves it: `coupons` taken from `source` for `target`, the source's released share
+ * given as `capCoupons`, at the ledger clock's `atMs`.
+ */
+export async function takeOnly(
+  redis: Redis | Cluster,
+  ledger: BudgetLedger,
+  transfer: {
+    transferId: string;
+    coupons: number;
+    capCoupons: number;
+    source: number;
+    target: number;
+    atMs: number;
+  },
+) {
+  const keys = (shard: number) => shardKeys(ledger.campaignId, shard);
+  const source = keys(transfer.source);
+  return registerLedgerScripts(redis).takeRelease(
+    [source.ledger, source.audit, source.transit],
+    toArgv(TAKE_ARGV, {
+      trustCallerTime: true,
+      callerNowMs: transfer.atMs,
+      fingerprint: ledger.fingerprint,
+      markGen: '',
+      markEvents: 0,
+      markEventId: '',
+      notBeforeMs: 0,
+      transferId: transfer.transferId,
+      coupons: transfer.coupons,
+      capCoupons: transfer.capCoupons,
+      scope: 'campaign',
+      day: '-',
+      windowFromMs: transfer.atMs,
+      windowUntilMs: transfer.atMs + 1,
+      target: transfer.target,
+      targetGen: (await redis.hget(keys(transfer.target).ledger, 'gen')) ?? '',
+    }),
+  );
 }

@@ -1,16 +1,7 @@
 import { describeIfRedis, usePrivateRedis } from '@coupons/testing';
 import type { Redis } from 'ioredis';
-import {
-  keysOfShard,
-  reconcile,
-  registerLedgerScripts,
-  shardKeys,
-  shardOfUser,
-  TAKE_ARGV,
-  toArgv,
-  type IssueResult,
-} from '../src';
-import { claim, ledgerAt } from './support';
+import { keysOfShard, reconcile, shardKeys, shardOfUser, type IssueResult } from '../src';
+import { claim, ledgerAt, takeOnly } from './support';
 
 function usersOf(shard: number, shards: number, count: number, prefix: string): string[] {
   const users: string[] = [];
@@ -96,30 +87,14 @@ describeIfRedis('rebalancing with a shard lost while a transfer is in flight', (
     let given = await issue(0, 10, 'a');
 
     // Step 1 of a transfer into shard 0, then the pod dies before step 2.
-    const target = shardKeys(campaignId, 0);
-    const source = shardKeys(campaignId, 1);
-    const at = clock.now();
-    const taken = await registerLedgerScripts(redis).takeRelease(
-      [source.ledger, source.audit, source.transit],
-      toArgv(TAKE_ARGV, {
-        trustCallerTime: true,
-        callerNowMs: at,
-        fingerprint: ledger.fingerprint,
-        markGen: '',
-        markEvents: 0,
-        markEventId: '',
-        notBeforeMs: 0,
-        transferId: 'in-flight',
-        coupons: 4,
-        capCoupons: 10,
-        scope: 'campaign',
-        day: '-',
-        windowFromMs: at,
-        windowUntilMs: at + 1,
-        target: 0,
-        targetGen: (await redis.hget(target.ledger, 'gen')) ?? '',
-      }),
-    );
+    const taken = await takeOnly(redis, ledger, {
+      transferId: 'in-flight',
+      coupons: 4,
+      capCoupons: 10,
+      source: 1,
+      target: 0,
+      atMs: clock.now(),
+    });
     expect(taken[0]).toBe(1);
 
     await loseShard(campaignId, 0);
