@@ -1,0 +1,2 @@
+export * from './prescale';
+export * from './prescaleFile';
