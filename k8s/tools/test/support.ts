@@ -58,8 +58,16 @@ export function describeWithKubectl(name: string, fn: () => void): void {
   }
 }
 
-/** `kubectl kustomize DIR`, parsed; throws with kubectl's message when the build fails. */
+const builds = new Map<string, KubeObject[]>();
+
+/**
+ * `kubectl kustomize DIR`, parsed; throws with kubectl's message when the build fails. Builds are
+ * kept for the test file (the manifests do not change while it runs); tests must not mutate them.
+ */
 export function kustomize(dir: string, extraArgs: readonly string[] = []): KubeObject[] {
+  const key = JSON.stringify([dir, extraArgs]);
+  const built = builds.get(key);
+  if (built !== undefined) return built;
   const result = spawnSync('kubectl', ['kustomize', ...extraArgs, dir], {
     encoding: 'utf8',
     timeout: 60_000,
@@ -67,7 +75,9 @@ export function kustomize(dir: string, extraArgs: readonly string[] = []): KubeO
   });
   if (result.error !== undefined) throw result.error;
   if (result.status !== 0) throw new Error(`kubectl kustomize ${dir} failed:\n${result.stderr}`);
-  return parseYamlObjects(result.stdout, `kubectl kustomize ${dir}`);
+  const objects = parseYamlObjects(result.stdout, `kubectl kustomize ${dir}`);
+  builds.set(key, objects);
+  return objects;
 }
 
 /** A private temporary directory, removed by the returned function. */
