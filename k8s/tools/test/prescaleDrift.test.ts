@@ -1,7 +1,7 @@
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkPrescaleFile, generatePrescaleFile, readGeneratedWith } from '../src';
-import { ROOT, tempDir } from './support';
+import { describeWithKubectl, find, kustomize, ROOT, tempDir } from './support';
 
 const COMMITTED = join(ROOT, 'k8s/base/prescale-triggers.yaml');
 
@@ -75,5 +75,52 @@ describe('the drift check', () => {
     expect(checkPrescaleFile('- op: test\n', dir, made.now)).toEqual([
       expect.stringMatching(/not made by npm run k8s:prescale/),
     ]);
+  });
+});
+
+describeWithKubectl('the patch in the base kustomization', () => {
+  let dir: string;
+  let remove: () => void;
+  beforeEach(() => {
+    ({ dir, remove } = tempDir('prescale-base-'));
+    cpSync(join(ROOT, 'k8s/base'), dir, { recursive: true });
+  });
+  afterEach(() => remove());
+
+  const triggersOf = (objects: ReturnType<typeof kustomize>) =>
+    (
+      find(objects, 'ScaledObject', 'coupon-service')['spec'] as {
+        triggers: { type: string; name?: string }[];
+      }
+    ).triggers;
+
+  it('appends the cron triggers after the Prometheus ones', () => {
+    const made = {
+      now: Date.parse('2026-12-01T00:00:00Z'),
+      campaigns: 'campaigns.json',
+      leadMinutes: 10,
+      holdMinutes: 30,
+      replicas: 20,
+      all: false,
+    };
+    const { text, results } = generatePrescaleFile(dir, made);
+    writeFileSync(join(dir, 'prescale-triggers.yaml'), text);
+    const triggers = triggersOf(kustomize(dir));
+    const generated = results.flatMap((r) => r.triggers.map((t) => t.name));
+    expect(generated.length).toBeGreaterThan(0);
+    expect(triggers.map((t) => t.name)).toEqual(['demand', 'saturation', ...generated]);
+  });
+
+  it('builds with no window ahead, leaving the Prometheus triggers alone', () => {
+    const made = {
+      now: Date.parse('2031-01-01T00:00:00Z'),
+      campaigns: 'campaigns.json',
+      leadMinutes: 10,
+      holdMinutes: 30,
+      replicas: 20,
+      all: false,
+    };
+    writeFileSync(join(dir, 'prescale-triggers.yaml'), generatePrescaleFile(dir, made).text);
+    expect(triggersOf(kustomize(dir)).map((t) => t.name)).toEqual(['demand', 'saturation']);
   });
 });
