@@ -5,6 +5,7 @@ import type { IContainer, IService } from 'kubernetes-models/v1' with {
   'resolution-mode': 'import',
 };
 import { readGeneratedWith, validateModels } from '../src';
+import { fieldErrors } from './fieldNames';
 import {
   admitsEgressToNamespace,
   admitsEgressToPods,
@@ -92,6 +93,26 @@ describe('offline schema validation', () => {
     expect(broken?.error).toMatch(/containerPort/);
     expect(unknown?.error).toMatch(/unknown kind Widget/);
     expect(valid).toEqual({});
+  });
+});
+
+describeWithKubectl('field names', () => {
+  it('are all known to their kinds, in every object of every overlay', () => {
+    const objects = OVERLAYS.flatMap(({ name }) => kustomize(join(ROOT, 'k8s/overlays', name)));
+    expect(fieldErrors(objects)).toEqual([]);
+  });
+
+  it('are checked: a misspelt one is named', () => {
+    const deployment = structuredClone(
+      kustomize(join(ROOT, 'k8s/overlays/dev')).find((o) => o.kind === 'Deployment')!,
+    );
+    const container = (
+      deployment['spec'] as { template: { spec: { containers: Record<string, unknown>[] } } }
+    ).template.spec.containers[0]!;
+    container['readinesProbe'] = container['readinessProbe'];
+    expect(fieldErrors([deployment])).toEqual([
+      expect.stringMatching(/Deployment\/coupon-service: .*'"readinesProbe"' does not exist/),
+    ]);
   });
 });
 
