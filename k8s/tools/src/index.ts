@@ -1,0 +1,3 @@
+export * from './prescale';
+export * from './prescaleFile';
+export * from './validateModels';
