@@ -1,2 +1,3 @@
 export * from './metrics';
 export * from './promql';
+export * from './rules';
