@@ -1,3 +1,4 @@
 export * from './metrics';
 export * from './promql';
 export * from './rules';
+export * from './dashboard';
