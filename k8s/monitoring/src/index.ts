@@ -2,3 +2,4 @@ export * from './metrics';
 export * from './promql';
 export * from './rules';
 export * from './dashboard';
+export * from './render';
