@@ -3,3 +3,4 @@ export * from './promql';
 export * from './rules';
 export * from './dashboard';
 export * from './render';
+export * from './promtool';
