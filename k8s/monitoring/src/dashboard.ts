@@ -380,7 +380,7 @@ function budgetRow(): (TimeseriesBuilder | StatBuilder)[] {
     timeseries({
       title: "Is today's tranche burning faster than it is released?",
       description:
-        "Per campaign, as shares of today's tranche: how much has been released so far today (a staircase, one step per slice) and how much has been issued. Issued meeting released early in each step means demand is above the release rate and claims are answered sold out until the next slice.",
+        "Per campaign, as shares of today's tranche: how much has been released so far today (a staircase, one step per slice) and how much has been issued; and issued over released today, which CouponBudgetBurningAheadOfRelease watches. Issued meeting released early in each step means demand is above the release rate and claims are answered sold out until the next slice.",
       unit: 'percentunit',
       min: 0,
       max: 1,
@@ -392,6 +392,10 @@ function budgetRow(): (TimeseriesBuilder | StatBuilder)[] {
         {
           expr: `${perCampaign('coupon_budget_today_issued_fen')} / ${perCampaign('coupon_budget_today_tranche_fen')}`,
           legend: '{{campaign}} issued today',
+        },
+        {
+          expr: `${perCampaign('coupon_budget_today_issued_fen')} / ${perCampaign('coupon_budget_today_released_fen')}`,
+          legend: '{{campaign}} issued / released today',
         },
       ],
     }),
