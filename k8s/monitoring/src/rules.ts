@@ -1,0 +1,433 @@
+import { FAULT_OUTCOMES, GOODPUT_OUTCOMES, OVERLOAD_SHED_REASONS } from './metrics';
+
+/**
+ * The one source of the service's Prometheus rules: SLI recording rules and every alert. The
+ * generator writes them as a plain rules file and as a PrometheusRule; the runbook has a section
+ * for each alert.
+ */
+
+export interface RecordingRule {
+  record: string;
+  expr: string;
+  labels?: Record<string, string>;
+}
+
+export type Severity = 'page' | 'ticket';
+
+export interface AlertRule {
+  alert: string;
+  expr: string;
+  for?: string;
+  labels: { severity: Severity } & Record<string, string>;
+  annotations: { summary: string; description: string; runbook_url: string };
+  /** Why this threshold: written above the alert in the generated files. */
+  why: string;
+}
+
+export type Rule = RecordingRule | AlertRule;
+
+export interface RuleGroup {
+  name: string;
+  rules: readonly Rule[];
+}
+
+export const isAlert = (rule: Rule): rule is AlertRule => 'alert' in rule;
+
+/** Where the runbook lives; an alert's runbook_url is this plus `#` and its anchor. */
+export const RUNBOOK_BASE_URL =
+  'https://github.com/coupons/coupon-service/blob/main/docs/runbooks.md';
+
+/** The anchor of an alert's runbook section: its name as a GitHub heading slug. */
+export const runbookAnchor = (alert: string): string => alert.toLowerCase();
+
+/** The scrape job of the service (the Service's name, as a ServiceMonitor names it). */
+export const SERVICE_JOB = 'coupon-service';
+/** The autoscaler KEDA makes for the service's ScaledObject. */
+export const SERVICE_HPA = 'keda-hpa-coupon-service';
+/** The route a claim is served on (express's pattern, the `route` label). */
+export const CLAIM_ROUTE = '/v1/campaigns/:campaignId/coupons';
+
+/** 99.9% of claims received end in something other than a server fault (30 days). */
+export const AVAILABILITY_SLO = 0.999;
+/** 99% of the claims the ledger answered are answered within LATENCY_THRESHOLD_SECONDS. */
+export const LATENCY_SLO = 0.99;
+/** A bucket boundary of coupon_claim_duration_seconds (the `le` label, as exported). */
+export const LATENCY_THRESHOLD_SECONDS = '0.1';
+
+/** The windows the multi-window, multi-burn-rate alerts read. */
+export const SLI_WINDOWS = ['5m', '30m', '1h', '2h', '6h', '1d', '3d'] as const;
+export type SliWindow = (typeof SLI_WINDOWS)[number];
+
+/**
+ * The Google SRE workbook's burn-rate pairs for a 30-day budget: a long window that measures
+ * enough of the budget to matter and a short one (1/12 of it) that ends the alert soon after the
+ * burn stops.
+ */
+export const BURN_RATE_PAIRS: readonly {
+  long: SliWindow;
+  short: SliWindow;
+  factor: number;
+  severity: Severity;
+}[] = [
+  { long: '1h', short: '5m', factor: 14.4, severity: 'page' }, // 2% of the budget in an hour
+  { long: '6h', short: '30m', factor: 6, severity: 'page' }, // 5% in six hours
+  { long: '1d', short: '2h', factor: 3, severity: 'ticket' }, // 10% in a day
+  { long: '3d', short: '6h', factor: 1, severity: 'ticket' }, // 10% in three days
+];
+
+/** Share of overload sheds that, with the autoscaler at its ceiling, means the fleet is too small. */
+export const SHED_AT_MAX_RATIO = 0.5;
+/** Ledger calls failing that page (ten times the whole claim error budget). */
+export const REDIS_ERROR_RATIO = 0.01;
+/** Today's issued / released at which the released budget counts as gone. */
+export const BURN_AHEAD_RATIO = 0.99;
+/** ... and how far the next release must still be for that to be early. */
+export const BURN_AHEAD_MIN_WAIT_SECONDS = 30 * 60;
+/** A tranche gone with more than this left until the next (next day's) release is early. */
+export const TRANCHE_EARLY_SECONDS = 6 * 3600;
+/** Reconcile runs hourly; no result for this long is a broken CronJob, not a slow one. */
+export const RECONCILE_STALE_SECONDS = 3 * 3600;
+
+const alternatives = (values: readonly string[]): string => values.join('|');
+const byJob = 'namespace, job';
+
+// ---------------------------------------------------------------------------------------------
+// SLI recording rules
+// ---------------------------------------------------------------------------------------------
+
+export const availabilityErrorRatio = (w: SliWindow): string =>
+  `namespace_job:coupon_claim_availability_errors:ratio_rate${w}`;
+export const latencyErrorRatio = (w: SliWindow): string =>
+  `namespace_job:coupon_claim_latency_errors:ratio_rate${w}`;
+
+const claimsReceived = (w: string): string =>
+  `rate(coupon_requests_received_total{priority="claim"}[${w}])`;
+
+/**
+ * Bad claims: answered 503 because the ledger or Redis failed (outcome "unavailable") plus every
+ * other 5xx express answered on the claim route. A bug is an "error" outcome and a 500, so it is
+ * counted once, by its status. 503s on the route are left out of the second term: they are the
+ * faults already counted, deadline drops and shed answers, and neither of the last two is a
+ * fault. The `0 *` term keeps the sum at 0 (not empty) while nothing failed.
+ */
+function availabilityRule(w: SliWindow): RecordingRule {
+  return {
+    record: availabilityErrorRatio(w),
+    expr: `sum by (${byJob}) (
+    rate(coupon_claims_total{outcome="unavailable"}[${w}])
+  or
+    rate(coupon_http_requests_total{method="POST", route="${CLAIM_ROUTE}", status=~"5..", status!="503"}[${w}])
+  or
+    0 * ${claimsReceived(w)}
+)
+/
+sum by (${byJob}) (${claimsReceived(w)})
+`,
+  };
+}
+
+/** Latency counts the claims the ledger answered without a fault (faults are availability's). */
+const SERVED_CLAIM = `outcome!~"${alternatives(FAULT_OUTCOMES)}"`;
+
+function latencyRule(w: SliWindow): RecordingRule {
+  return {
+    record: latencyErrorRatio(w),
+    expr: `1 - (
+  sum by (${byJob}) (rate(coupon_claim_duration_seconds_bucket{le="${LATENCY_THRESHOLD_SECONDS}", ${SERVED_CLAIM}}[${w}]))
+  /
+  sum by (${byJob}) (rate(coupon_claim_duration_seconds_count{${SERVED_CLAIM}}[${w}]))
+)
+`,
+  };
+}
+
+const overloadReasons = `reason=~"${alternatives(OVERLOAD_SHED_REASONS)}"`;
+
+const sliRules: RuleGroup = {
+  name: 'coupon-service.sli',
+  rules: [
+    ...SLI_WINDOWS.map(availabilityRule),
+    ...SLI_WINDOWS.map(latencyRule),
+    {
+      record: 'namespace_job:coupon_claim_duration_seconds:p99_rate5m',
+      expr: `histogram_quantile(0.99, sum by (${byJob}, le) (rate(coupon_claim_duration_seconds_bucket{${SERVED_CLAIM}}[5m])))\n`,
+    },
+    {
+      record: 'namespace_job:coupon_requests_received:rate5m',
+      expr: `sum by (${byJob}) (rate(coupon_requests_received_total[5m]))\n`,
+    },
+    {
+      record: 'namespace_job:coupon_claims_received:rate5m',
+      expr: `sum by (${byJob}) (${claimsReceived('5m')})\n`,
+    },
+    {
+      record: 'namespace_job:coupon_claims_goodput:rate5m',
+      expr: `sum by (${byJob}) (rate(coupon_claims_total{outcome=~"${alternatives(GOODPUT_OUTCOMES)}"}[5m]))\n`,
+    },
+    {
+      record: 'namespace_job:coupon_requests_shed:ratio_rate5m',
+      expr: `(
+    sum by (${byJob}) (rate(coupon_admission_shed_total[5m]))
+  or
+    0 * sum by (${byJob}) (rate(coupon_requests_received_total[5m]))
+)
+/
+sum by (${byJob}) (rate(coupon_requests_received_total[5m]))
+`,
+    },
+    {
+      record: 'namespace_job:coupon_requests_shed_overload:ratio_rate5m',
+      expr: `(
+    sum by (${byJob}) (rate(coupon_admission_shed_total{${overloadReasons}}[5m]))
+  or
+    0 * sum by (${byJob}) (rate(coupon_requests_received_total[5m]))
+)
+/
+sum by (${byJob}) (rate(coupon_requests_received_total[5m]))
+`,
+    },
+  ],
+};
+
+// ---------------------------------------------------------------------------------------------
+// Alerts
+// ---------------------------------------------------------------------------------------------
+
+const runbook = (alert: string): string => `${RUNBOOK_BASE_URL}#${runbookAnchor(alert)}`;
+
+function alert(rule: Omit<AlertRule, 'annotations'> & { summary: string; description: string }) {
+  const { summary, description, ...rest } = rule;
+  return {
+    ...rest,
+    annotations: { summary, description, runbook_url: runbook(rule.alert) },
+  } satisfies AlertRule;
+}
+
+function burnExpr(ratio: (w: SliWindow) => string, budget: number, severity: Severity): string {
+  return (
+    BURN_RATE_PAIRS.filter((pair) => pair.severity === severity)
+      .map(
+        ({ long, short, factor }) =>
+          `(\n  ${ratio(long)} > (${factor} * ${budget})\nand\n  ${ratio(short)} > (${factor} * ${budget})\n)`,
+      )
+      .join('\nor\n') + '\n'
+  );
+}
+
+const budgetOf = (slo: number): number => Number((1 - slo).toPrecision(6));
+const AVAILABILITY_BUDGET = budgetOf(AVAILABILITY_SLO);
+const LATENCY_BUDGET = budgetOf(LATENCY_SLO);
+const where = '{{ $labels.namespace }}/{{ $labels.job }}';
+
+const sloAlerts: RuleGroup = {
+  name: 'coupon-service.slo',
+  rules: [
+    alert({
+      alert: 'CouponClaimAvailabilityFastBurn',
+      why: 'SRE workbook page pairs: 14.4x over 1h/5m or 6x over 6h/30m spends 2% or 5% of the 30-day 0.1% budget; the short window ends the alert once the burn stops',
+      expr: burnExpr(availabilityErrorRatio, AVAILABILITY_BUDGET, 'page'),
+      for: '2m',
+      labels: { severity: 'page' },
+      summary: `Claims are failing with server faults fast enough to spend the month's error budget in days (${where})`,
+      description:
+        '{{ $value | humanizePercentage }} of the claims received over the long window ended in a 5xx fault (Redis unavailable, ledger fault or a bug), against a 99.9% availability SLO. Shed answers and honest refusals are not counted.',
+    }),
+    alert({
+      alert: 'CouponClaimAvailabilitySlowBurn',
+      why: 'SRE workbook ticket pairs: 3x over 1d/2h or 1x over 3d/6h spends 10% of the 30-day 0.1% budget; slow enough for working hours',
+      expr: burnExpr(availabilityErrorRatio, AVAILABILITY_BUDGET, 'ticket'),
+      for: '15m',
+      labels: { severity: 'ticket' },
+      summary: `Claims keep failing with server faults at a rate that will spend the month's error budget (${where})`,
+      description:
+        '{{ $value | humanizePercentage }} of the claims received over the long window ended in a 5xx fault, against a 99.9% availability SLO: a steady trickle of faults, not an outage.',
+    }),
+    alert({
+      alert: 'CouponClaimLatencyFastBurn',
+      why: 'SRE workbook page pairs on the 1% latency budget: 14.4x over 1h/5m or 6x over 6h/30m spends 2% or 5% of the month',
+      expr: burnExpr(latencyErrorRatio, LATENCY_BUDGET, 'page'),
+      for: '2m',
+      labels: { severity: 'page' },
+      summary: `Claims are too slow: the latency error budget is burning fast (${where})`,
+      description:
+        '{{ $value | humanizePercentage }} of the claims the ledger answered over the long window took 100 ms or more, against an SLO of 99% under 100 ms.',
+    }),
+    alert({
+      alert: 'CouponClaimLatencySlowBurn',
+      why: 'SRE workbook ticket pairs on the 1% latency budget: 3x over 1d/2h or 1x over 3d/6h spends 10% of the month',
+      expr: burnExpr(latencyErrorRatio, LATENCY_BUDGET, 'ticket'),
+      for: '15m',
+      labels: { severity: 'ticket' },
+      summary: `Claims are slower than the SLO allows, steadily (${where})`,
+      description:
+        '{{ $value | humanizePercentage }} of the claims the ledger answered over the long window took 100 ms or more, against an SLO of 99% under 100 ms.',
+    }),
+  ],
+};
+
+const hpa = `horizontalpodautoscaler="${SERVICE_HPA}"`;
+
+const capacityAlerts: RuleGroup = {
+  name: 'coupon-service.capacity',
+  rules: [
+    alert({
+      alert: 'CouponShedAtMaxReplicas',
+      why: 'half the demand turned away for lack of capacity for 10 minutes, with the autoscaler unable to add pods: only a person can raise the ceiling',
+      expr: `namespace_job:coupon_requests_shed_overload:ratio_rate5m > ${SHED_AT_MAX_RATIO}
+and on (namespace)
+(
+  kube_horizontalpodautoscaler_status_desired_replicas{${hpa}}
+  >= on (namespace, horizontalpodautoscaler)
+  kube_horizontalpodautoscaler_spec_max_replicas{${hpa}}
+)
+`,
+      for: '10m',
+      labels: { severity: 'page' },
+      summary: `Over half the requests are shed for lack of capacity and the autoscaler is at its maximum (${where})`,
+      description:
+        '{{ $value | humanizePercentage }} of the requests received are shed by the admission gate for overload (event loop, token bucket, concurrency, deadline) while the autoscaler already asks for its maximum replicas. Sold out, rate limits and draining are not counted.',
+    }),
+    alert({
+      alert: 'CouponRedisErrors',
+      why: '1% of ledger calls failing is ten times the whole 0.1% claim budget and also fails redemptions; the 1m term keeps a failover that is over from paging',
+      expr: `(
+  sum by (${byJob}) (rate(coupon_redis_errors_total[5m]))
+  /
+  sum by (${byJob}) (rate(coupon_redis_command_duration_seconds_count[5m]))
+  > ${REDIS_ERROR_RATIO}
+)
+and
+sum by (${byJob}) (rate(coupon_redis_errors_total[1m])) > 0
+`,
+      for: '5m',
+      labels: { severity: 'page' },
+      summary: `Redis is failing ledger calls: claims and redemptions answer 503 (${where})`,
+      description:
+        '{{ $value | humanizePercentage }} of the ledger calls to Redis over 5 minutes failed (down, timed out or cluster not ready), and they are still failing. Money fails closed: those claims and redemptions were answered 503, nothing was issued or redeemed twice.',
+    }),
+    alert({
+      alert: 'CouponServiceDown',
+      why: 'no pod of the service answers a scrape for 5 minutes: the service is down or invisible, and either way nobody can tell what it does with money',
+      expr: `sum by (${byJob}) (up{job="${SERVICE_JOB}"}) == 0
+or
+absent(up{job="${SERVICE_JOB}"})
+`,
+      for: '5m',
+      labels: { severity: 'page' },
+      summary:
+        'No pod of the coupon service can be scraped{{ with $labels.namespace }} ({{ . }}){{ end }}',
+      description:
+        'Prometheus has had no successful scrape of any coupon-service target for 5 minutes: every target is down, or none is discovered at all. Without them nobody sees claims, sheds or money.',
+    }),
+    alert({
+      alert: 'CouponScrapeTargetDown',
+      why: 'one pod unscraped for 5 minutes outlasts a restart; the others serve, so it can wait for working hours unless it spreads',
+      expr: `up{job="${SERVICE_JOB}"} == 0\n`,
+      for: '5m',
+      labels: { severity: 'ticket' },
+      summary: 'A coupon-service pod cannot be scraped ({{ $labels.namespace }}/{{ $labels.pod }})',
+      description:
+        'The scrape of {{ $labels.instance }} has failed for 5 minutes: the pod is hung, restarting in a loop, or its metrics port is unreachable. Whatever it serves is missing from every rate, SLI and alert.',
+    }),
+  ],
+};
+
+/** Budget gauges are sampled by every pod: one answer per campaign. */
+const perCampaign = (metric: string, agg = 'max'): string =>
+  `${agg} by (${byJob}, campaign) (${metric})`;
+
+const moneyAlerts: RuleGroup = {
+  name: 'coupon-service.money',
+  rules: [
+    alert({
+      alert: 'CouponLedgerFault',
+      why: 'none is expected in normal operation and each one means claims of the campaign are refused with 503 until an operator acts; a counter that first appears is counted too',
+      expr: `sum by (${byJob}, campaign, reason) (
+    (increase(coupon_ledger_faults_total[5m]) > 0)
+  or
+    (coupon_ledger_faults_total unless coupon_ledger_faults_total offset 5m)
+) > 0
+`,
+      labels: { severity: 'page' },
+      summary:
+        'The budget ledger of {{ $labels.campaign }} failed closed ({{ $labels.reason }}): claims answer 503',
+      description:
+        '{{ $value | humanize }} money operation(s) in the last 5 minutes were refused because the ledger of campaign {{ $labels.campaign }} cannot be trusted (reason {{ $labels.reason }}). Nothing is issued for it until the ledger is restored.',
+    }),
+    alert({
+      alert: 'CouponBudgetUnknown',
+      why: 'the sampler reads the budget every few seconds, so 2 minutes rules out one failed read; a lost or rolled-back shard refuses its claims until restored',
+      expr: `${perCampaign('coupon_budget_known', 'min')} == 0\n`,
+      for: '2m',
+      labels: { severity: 'page' },
+      summary:
+        'The budget of {{ $labels.campaign }} is unknown: a ledger shard is lost or rolled back',
+      description:
+        "At least one shard of campaign {{ $labels.campaign }} has no trustworthy ledger (missing or rolled back). Claims on it fail closed with 503 and the campaign's budget gauges are absent until it is restored.",
+    }),
+    alert({
+      alert: 'CouponBudgetBurningAheadOfRelease',
+      why: 'issued reaching 99% of what is released with over 30 minutes to the next slice means the crowd drains each slice at once and is answered sold out for most of the day',
+      expr: `${perCampaign('coupon_budget_today_issued_fen')}
+/
+${perCampaign('coupon_budget_today_released_fen')}
+> ${BURN_AHEAD_RATIO}
+and
+${perCampaign('coupon_budget_next_release_timestamp_seconds')} - time() > ${BURN_AHEAD_MIN_WAIT_SECONDS}
+`,
+      for: '10m',
+      labels: { severity: 'ticket' },
+      summary:
+        "{{ $labels.campaign }}: today's released budget is gone well before the next release",
+      description:
+        'Coupons issued today are {{ $value | humanizePercentage }} of the budget released so far today, and the next slice is more than 30 minutes away: claims are answered TRANCHE_EXHAUSTED until then. The release curve is working, demand is far above it; the product owner decides whether to reshape it.',
+    }),
+    alert({
+      alert: 'CouponTrancheExhaustedEarly',
+      why: 'a whole day tranche gone with over 6 hours left means the release slices or day weights do not match demand; sold out for the rest of the day',
+      expr: `${perCampaign('coupon_budget_today_issued_fen')}
+>= ${perCampaign('coupon_budget_today_tranche_fen')}
+and
+${perCampaign('coupon_budget_today_tranche_fen')} > 0
+and
+${perCampaign('coupon_budget_next_release_timestamp_seconds')} - time() > ${TRANCHE_EARLY_SECONDS}
+`,
+      labels: { severity: 'ticket' },
+      summary:
+        "{{ $labels.campaign }}: today's whole tranche is issued with more than 6 hours to go",
+      description:
+        "Every coupon of today's tranche of campaign {{ $labels.campaign }} is issued and the next release is more than 6 hours away: every claim until then is answered TRANCHE_EXHAUSTED.",
+    }),
+    alert({
+      alert: 'CouponReconcileMismatch',
+      why: 'a clean ledger reconciles exactly; any difference between counters, coupon records and the audit stream may be money issued twice or lost',
+      expr: `coupon_reconcile_clean == 0\n`,
+      labels: { severity: 'page' },
+      summary: 'Reconcile found the ledger of {{ $labels.campaign }} inconsistent',
+      description:
+        'The last reconcile of campaign {{ $labels.campaign }} found counters, coupon records and the audit stream in disagreement (issued over released, a user over a limit, or records missing).',
+    }),
+    alert({
+      alert: 'CouponReconcileStale',
+      why: 'reconcile runs hourly: 3 hours without a result is a broken CronJob, and until it runs nobody checks the money',
+      expr: `time() - coupon_reconcile_last_run_timestamp_seconds > ${RECONCILE_STALE_SECONDS}
+or
+absent(coupon_reconcile_last_run_timestamp_seconds)
+`,
+      for: '15m',
+      labels: { severity: 'ticket' },
+      summary:
+        'Reconcile has not reported{{ with $labels.campaign }} for {{ . }}{{ end }} for over 3 hours',
+      description:
+        'The reconcile CronJob has pushed no result{{ with $labels.campaign }} for campaign {{ . }}{{ end }} for over 3 hours, or never has: nobody is checking the ledger.',
+    }),
+  ],
+};
+
+export const RULE_GROUPS: readonly RuleGroup[] = [sliRules, sloAlerts, capacityAlerts, moneyAlerts];
+
+export const ALERTS: readonly AlertRule[] = RULE_GROUPS.flatMap((g) => g.rules.filter(isAlert));
+
+export const RECORDED_NAMES: readonly string[] = RULE_GROUPS.flatMap((g) =>
+  g.rules.flatMap((r) => (isAlert(r) ? [] : [r.record])),
+);
