@@ -76,7 +76,9 @@ describe('report', () => {
 
   it('pairs repeats for ratios and reports their median with the range', () => {
     const table = ratioTable(results(closed));
-    expect(table).toContain('| service / naive twin | 0.85 (0.80-0.90) | >= 0.90 (what the service adds) |');
+    expect(table).toContain(
+      '| service / naive twin | 0.85 (0.80-0.90) | >= 0.90 (what the service adds) |',
+    );
   });
 
   it('gives no shed cost for a server that did not shed, and says why', () => {

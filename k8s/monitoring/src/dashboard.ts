@@ -230,7 +230,7 @@ function demandRow(): TimeseriesBuilder[] {
     timeseries({
       title: 'Is demand being served or shed?',
       description:
-        'Requests per second reaching the admission gate (demand, counted before any shedding) split into those admitted to the application and those the gate answered itself, by reason. Admitted plus shed stack up to demand. Sold out, user_rate, key_rate and unauthenticated are honest answers; event_loop, token_bucket, concurrency and deadline mean the pods lack capacity; draining is a pod shutting down.',
+        'Requests per second reaching the admission gate (demand, counted before any shedding) split into those admitted to the application and those the gate answered itself, by reason. Admitted plus shed stack up to demand. Sold out, user_rate and key_rate are honest answers, and so is what the front door refuses before admission (no key, no such route: not demand); event_loop, token_bucket, concurrency and deadline mean the pods lack capacity; draining is a pod shutting down.',
       unit: 'reqps',
       min: 0,
       stacked: { except: ['demand'] },
@@ -289,8 +289,8 @@ function demandRow(): TimeseriesBuilder[] {
           legend: 'sold out: next release + 0-60 s',
         },
         {
-          expr: `sum(${rate(shed('reason="unauthenticated"'))})`,
-          legend: 'unauthenticated: fix the key',
+          expr: `sum by (reason) (${rate(svc('coupon_http_refused_total'))})`,
+          legend: 'refused at the front door ({{reason}}): fix the request',
         },
       ],
     }),

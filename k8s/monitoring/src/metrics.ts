@@ -58,7 +58,16 @@ export const SHED_REASONS = [
   'user_rate',
   'key_rate',
   'sold_out',
+] as const;
+
+/** Why the front door answered a request itself, before admission (no key, 404, 405, 400...). */
+export const REFUSAL_REASONS = [
+  'target',
   'unauthenticated',
+  'forbidden',
+  'not_found',
+  'method_not_allowed',
+  'bad_request',
 ] as const;
 
 /** Shed reasons that mean "not enough capacity right now" (more pods would have served them). */
@@ -155,6 +164,21 @@ export const METRIC_FAMILIES: readonly MetricFamily[] = [
     labels: [],
     help: 'limit answers given by the in-memory insurance limiter because Redis did not answer',
   },
+  {
+    name: 'coupon_admission_limiter_faults_total',
+    type: 'counter',
+    source: 'service',
+    labels: [],
+    help: 'limit checks neither Redis nor the insurance limiter answered (admitted: limits fail open)',
+  },
+  // The front door: answered before admission, never demand.
+  {
+    name: 'coupon_http_refused_total',
+    type: 'counter',
+    source: 'service',
+    labels: ['reason'],
+    help: 'requests the front door answered itself: target, unauthenticated, forbidden, not_found, method_not_allowed, bad_request',
+  },
   // Express: only requests the gate let through.
   {
     name: 'coupon_http_requests_total',
@@ -226,6 +250,13 @@ export const METRIC_FAMILIES: readonly MetricFamily[] = [
     source: 'service',
     labels: ['campaign', 'reason'],
     help: 'money operations refused with 503 because the ledger cannot be trusted',
+  },
+  {
+    name: 'coupon_redis_settings_ok',
+    type: 'gauge',
+    source: 'service',
+    labels: [],
+    help: '1 while Redis has settings that cannot lose coupons (noeviction; AOF in production), 0 while money is refused for them',
   },
   // Budget, sampled from Redis every few seconds.
   budgetGauge('coupon_budget_pool_fen', "the campaign's whole pool"),

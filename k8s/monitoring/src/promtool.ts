@@ -8,9 +8,7 @@ export const PROMTOOL_INSTALL_HINT =
   'which brings promtool) or put the promtool of a Prometheus release on PATH.';
 
 /** CI runs with CI=true: a check that cannot run there fails instead of being skipped. */
-export function isCi(): boolean {
-  return process.env['CI'] === 'true';
-}
+export { isCi } from '@coupons/redis-local';
 
 /** promtool on PATH (absolute entries only), or undefined. */
 export function findPromtool(pathEnv: string = process.env['PATH'] ?? ''): string | undefined {

@@ -306,6 +306,17 @@ sum by (${byJob}) (rate(coupon_redis_errors_total[1m])) > 0
         '{{ $value | humanizePercentage }} of the ledger calls to Redis over 5 minutes failed (down, timed out or cluster not ready), and they are still failing. Money fails closed: those claims and redemptions were answered 503, nothing was issued or redeemed twice.',
     }),
     alert({
+      alert: 'CouponRedisSettingsUnsafe',
+      why: 'a pod refuses every claim and redemption while Redis may evict keys (or runs without AOF in production); the settings are re-read every 30 s, so 2 minutes rules out a read in flight',
+      expr: `min by (${byJob}) (coupon_redis_settings_ok) == 0
+`,
+      for: '2m',
+      labels: { severity: 'page' },
+      summary: `Redis is configured so it could lose coupons: claims and redemptions answer 503 (${where})`,
+      description:
+        'The service read Redis settings that can lose money (an eviction policy other than noeviction, or no append-only file in production) and refuses claims and redemptions until they are fixed. The pods log the setting at error level.',
+    }),
+    alert({
       alert: 'CouponServiceDown',
       why: 'no pod of the service answers a scrape for 5 minutes: the service is down or invisible, and either way nobody can tell what it does with money',
       expr: `sum by (${byJob}) (up{job="${SERVICE_JOB}"}) == 0

@@ -1,3 +1,4 @@
+import { isCi } from '@coupons/redis-local';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,11 +23,6 @@ export function parseYamlObjects(text: string, source: string): KubeObject[] {
     const value = document.toJS() as unknown;
     return value === null ? [] : [value as KubeObject];
   });
-}
-
-/** CI=true turns a missing tool into a failure, as the Redis test harness does. */
-function isCi(): boolean {
-  return process.env['CI'] === 'true';
 }
 
 function kubectlVersion(): string | undefined {

@@ -30,6 +30,8 @@ export const REDIS_LATENCY_BUCKETS_SECONDS: readonly number[] = [
  */
 export interface CouponMetrics {
   claims: Counter<'campaign' | 'outcome'>;
+  /** A claim's time from admission to its answer, by outcome (the same outcomes as claims). */
+  claimDuration: Histogram<'campaign' | 'outcome'>;
   redemptions: Counter<'campaign' | 'outcome'>;
   issued: Counter<'campaign'>;
   issuedValueFen: Counter<'campaign'>;
@@ -40,10 +42,32 @@ export interface CouponMetrics {
   redisSettingsOk: Gauge;
 }
 
+/**
+ * Per campaign, sampled from Redis every few seconds (one read per interval, never per request).
+ * A campaign whose budget is unknown (a shard lost or rolled back) has `known` 0 and no issued,
+ * remaining or today-issued series: nobody knows them, and zero would be a lie.
+ */
+export interface BudgetMetrics {
+  poolFen: Gauge<'campaign'>;
+  releasedFen: Gauge<'campaign'>;
+  issuedFen: Gauge<'campaign'>;
+  remainingFen: Gauge<'campaign'>;
+  todayTrancheFen: Gauge<'campaign'>;
+  todayReleasedFen: Gauge<'campaign'>;
+  todayIssuedFen: Gauge<'campaign'>;
+  nextReleaseTimestampSeconds: Gauge<'campaign'>;
+  known: Gauge<'campaign'>;
+}
+
 export interface ServiceMetrics {
   registry: Registry;
   http: HttpMetrics;
   coupons: CouponMetrics;
+  budget: BudgetMetrics;
+  /** The build and the Node version serving (value 1). */
+  buildInfo: Gauge<'version' | 'node'>;
+  /** The claims/s one pod is planned for: what the autoscaler and the dashboard divide demand by. */
+  claimCapacityPerPod: Gauge;
 }
 
 /**
@@ -77,6 +101,46 @@ export function createServiceMetrics(registry: Registry = new Registry()): Servi
       }),
     },
     coupons: createCouponMetrics(registry),
+    budget: createBudgetMetrics(registry),
+    buildInfo: new Gauge({
+      name: 'coupon_build_info',
+      help: 'The version of the service and of Node serving (value 1)',
+      labelNames: ['version', 'node'],
+      registers: [registry],
+    }),
+    claimCapacityPerPod: new Gauge({
+      name: 'coupon_claim_capacity_per_pod',
+      help: 'Claims per second one pod is planned for (CLAIM_CAPACITY_PER_POD, from npm run bench): the autoscaler divides demand by it',
+      registers: [registry],
+    }),
+  };
+}
+
+function createBudgetMetrics(registry: Registry): BudgetMetrics {
+  const gauge = (name: string, help: string) =>
+    new Gauge({ name, help, labelNames: ['campaign'], registers: [registry] });
+  return {
+    poolFen: gauge('coupon_budget_pool_fen', "The campaign's whole pool, in fen"),
+    releasedFen: gauge('coupon_budget_released_fen', 'Budget released so far, all days, in fen'),
+    issuedFen: gauge(
+      'coupon_budget_issued_fen',
+      'Coupons issued so far (with written-off), in fen',
+    ),
+    remainingFen: gauge('coupon_budget_remaining_fen', 'Released and not issued, in fen'),
+    todayTrancheFen: gauge('coupon_budget_today_tranche_fen', "Today's whole tranche, in fen"),
+    todayReleasedFen: gauge(
+      'coupon_budget_today_released_fen',
+      "Today's tranche released so far, in fen",
+    ),
+    todayIssuedFen: gauge('coupon_budget_today_issued_fen', 'Issued today, in fen'),
+    nextReleaseTimestampSeconds: gauge(
+      'coupon_budget_next_release_timestamp_seconds',
+      'When the next slice is released (epoch seconds)',
+    ),
+    known: gauge(
+      'coupon_budget_known',
+      '1 when every shard of the campaign has a trustworthy ledger, 0 when one is lost or rolled back',
+    ),
   };
 }
 
@@ -87,6 +151,13 @@ function createCouponMetrics(registry: Registry): CouponMetrics {
       name: 'coupon_claims_total',
       help: 'Claims answered by the ledger (or refused by a fault), by outcome',
       labelNames: ['campaign', 'outcome'],
+      registers,
+    }),
+    claimDuration: new Histogram({
+      name: 'coupon_claim_duration_seconds',
+      help: 'A claim from admission to its answer, by outcome (shed answers are not claims here)',
+      labelNames: ['campaign', 'outcome'],
+      buckets: [...LATENCY_BUCKETS_SECONDS],
       registers,
     }),
     redemptions: new Counter({

@@ -85,6 +85,7 @@ export class FrontDoor {
           userIdHeader: undefined,
           shard: undefined,
           admission: undefined,
+          startedAt: performance.now(),
         });
         void app(req, res);
         return;
@@ -144,7 +145,7 @@ export class FrontDoor {
     const context = { route, params, principal, userIdHeader, shard };
     const gate = this.deps.admission.gate;
     if (gate === undefined) {
-      attachContext(res, { ...context, admission: undefined });
+      attachContext(res, { ...context, admission: undefined, startedAt: performance.now() });
       void app(req, res);
       return;
     }
@@ -168,7 +169,11 @@ export class FrontDoor {
             dropped: !res.writableFinished,
           });
       });
-      attachContext(res, { ...context, admission: decision } satisfies RequestContext);
+      attachContext(res, {
+        ...context,
+        admission: decision,
+        startedAt: started,
+      } satisfies RequestContext);
       void app(req, res);
     };
     const decision = gate.admit({

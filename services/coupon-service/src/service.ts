@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { within } from '@coupons/admission';
 import { RedisTimeClock } from '@coupons/budget-ledger';
 import type { Campaign, Clock } from '@coupons/campaign';
@@ -7,6 +9,7 @@ import { ServiceAdmission } from './admission';
 import { ApiKeyStore, Authenticator, type ApiKeyRecord } from './auth/apiKeys';
 import { CampaignCatalog } from './campaignCatalog';
 import type { ServiceConfig } from './config/env';
+import { BudgetSampler } from './budgetSampler';
 import { FrontDoor } from './frontDoor';
 import { createApp } from './http/app';
 import { LedgerRegistry } from './ledgers';
@@ -38,6 +41,18 @@ export interface RunningService {
   admission: ServiceAdmission;
 }
 
+/** The service's version (its package.json, found above this file in src/ or dist/src/). */
+function serviceVersion(): string {
+  for (let dir = __dirname; dirname(dir) !== dir; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (!existsSync(file)) continue;
+    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+    if (pkg.name === '@coupons/coupon-service') return pkg.version ?? 'unknown';
+  }
+  return 'unknown';
+}
+const SERVICE_VERSION = serviceVersion();
+
 /** How often the Redis-tracked clock re-reads TIME (it runs on the monotonic clock between). */
 const CLOCK_RESYNC_MS = 1000;
 
@@ -66,12 +81,16 @@ export async function startService(deps: ServiceDeps): Promise<RunningService> {
   const catalog = new CampaignCatalog(deps.campaigns);
   const metrics = createServiceMetrics(new Registry());
   metrics.coupons.redisSettingsOk.set(0);
+  metrics.buildInfo.set({ version: SERVICE_VERSION, node: process.version }, 1);
+  metrics.claimCapacityPerPod.set(config.metrics.claimCapacityPerPod);
   const ledgers = new LedgerRegistry(redis, catalog, clock, logger, {
     config: config.ledger,
     production: config.production,
     onSettings: (safe) => metrics.coupons.redisSettingsOk.set(safe ? 1 : 0),
   });
   ledgers.start();
+  const budgetSampler = new BudgetSampler(ledgers, metrics.budget, logger);
+  budgetSampler.start(config.metrics.budgetSampleMs);
   for (const { campaign } of catalog.all()) {
     // Zero, not absent, before the first coupon: rate() and alerts need the series to exist.
     metrics.coupons.issued.inc({ campaign: campaign.id }, 0);
@@ -116,6 +135,7 @@ export async function startService(deps: ServiceDeps): Promise<RunningService> {
       onDrain: () => admission.startDraining(),
       beforeRedisQuit: () => {
         redisClock.stop();
+        budgetSampler.stop();
         ledgers.stop();
         admission.stop();
       },

@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -198,6 +200,43 @@ describeEachRedisMode('the operator CLIs (built)', (mode) => {
     expect(tampered.stdout).toMatch(/: [1-9]\d* problem\(s\)$/m);
     expect(tampered.stderr).toMatch(/^problems:\n {2}shard 2: ledger issued \d+ != written off/m);
     expect(tampered.stderr).not.toMatch(/shard [013]:/);
+  });
+
+  it('reconcile pushes its result to PUSHGATEWAY_URL for the alerts, replacing the last one', async () => {
+    const pushed: { method: string; url: string; body: string }[] = [];
+    const gateway = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        pushed.push({ method: req.method ?? '', url: req.url ?? '', body });
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`;
+      const run = await cli('reconcile', ['--campaign', running.id], {
+        ...env,
+        PUSHGATEWAY_URL: url,
+      });
+      expect(run.stdout).toContain(`pushed to ${url}`);
+      expect(pushed).toHaveLength(1);
+      expect(pushed[0]).toMatchObject({
+        method: 'PUT',
+        url: `/metrics/job/coupon-reconcile/campaign/${running.id}`,
+      });
+      const clean = run.code === 0 ? 1 : 0;
+      expect(pushed[0]!.body).toMatch(
+        new RegExp(`^coupon_reconcile_clean\\{campaign="${running.id}"\\} ${clean}$`, 'm'),
+      );
+      expect(pushed[0]!.body).toMatch(/^coupon_reconcile_problems\{campaign="[^"]+"\} \d+$/m);
+      const at = Number(
+        /coupon_reconcile_last_run_timestamp_seconds\{[^}]*\} (\S+)/.exec(pushed[0]!.body)?.[1],
+      );
+      expect(Math.abs(at - Date.now() / 1000)).toBeLessThan(60);
+    } finally {
+      await new Promise((resolve) => gateway.close(resolve));
+    }
   });
 
   it('exits 2 with the usage for a missing or unknown campaign and unknown options', async () => {

@@ -1,4 +1,5 @@
-import { reconcile } from '@coupons/budget-ledger';
+import { reconcile, type Reconciliation } from '@coupons/budget-ledger';
+import { Gauge, Pushgateway, Registry } from 'prom-client';
 import {
   closeQuietly,
   cliContext,
@@ -16,7 +17,34 @@ const USAGE = `usage: npm run reconcile -- --campaign <id>
 Walks every shard of the campaign and checks that the counters, the coupon records and the audit
 stream agree: issued = records (+ written off) = issued events, issued <= released, no user over
 a limit, redeemed counters = records = events. Exit 0 when clean, 1 listing every difference.
-Reads REDIS_URL / REDIS_CLUSTER_NODES and CAMPAIGNS_FILE like the service.`;
+Reads REDIS_URL / REDIS_CLUSTER_NODES and CAMPAIGNS_FILE like the service. With PUSHGATEWAY_URL
+set, pushes the result there (job coupon-reconcile, grouped by campaign) for the alerts:
+coupon_reconcile_clean, coupon_reconcile_problems, coupon_reconcile_last_run_timestamp_seconds.`;
+
+/** The result as the alerts read it, pushed to the Pushgateway (replacing the campaign's last). */
+async function pushResult(url: string, result: Reconciliation, nowMs: number): Promise<void> {
+  const registry = new Registry();
+  const gauge = (name: string, help: string, value: number) =>
+    new Gauge({ name, help, labelNames: ['campaign'], registers: [registry] }).set(
+      { campaign: result.campaignId },
+      value,
+    );
+  gauge(
+    'coupon_reconcile_clean',
+    '1 when the last reconcile found nothing wrong',
+    result.clean ? 1 : 0,
+  );
+  gauge('coupon_reconcile_problems', 'Problems the last reconcile listed', result.problems.length);
+  gauge(
+    'coupon_reconcile_last_run_timestamp_seconds',
+    'When the last reconcile ran (Redis time, epoch seconds)',
+    nowMs / 1000,
+  );
+  await new Pushgateway(url, { timeout: 5000 }, registry).push({
+    jobName: 'coupon-reconcile',
+    groupings: { campaign: result.campaignId },
+  });
+}
 
 const COLUMNS = [
   'shard',
@@ -44,7 +72,11 @@ runCli(async () => {
     );
     if (result.inTransitCoupons > 0)
       out(
-        `in transit: ${result.inTransitCoupons} coupons taken by rebalancing and not yet given (a pod completes them when it connects)`,
+        `in transit: ${result.inTransitCoupons} coupons taken by rebalancing and not yet given (the pods' sweep completes them)`,
+      );
+    if (result.writtenOffTransferCoupons > 0)
+      out(
+        `written off with lost shards: ${result.writtenOffTransferCoupons} coupons of transfers into a shard re-created after a loss`,
       );
     const rows = result.shards.map((s) =>
       [
@@ -63,6 +95,16 @@ runCli(async () => {
     );
     for (const row of [COLUMNS, ...rows])
       out(row.map((cell, i) => cell.padStart(widths[i]!)).join('  '));
+    const pushgateway = config.metrics.pushgatewayUrl;
+    if (pushgateway !== undefined) {
+      try {
+        await pushResult(pushgateway, result, now);
+        out(`pushed to ${pushgateway}`);
+      } catch (error) {
+        // The result stands; the alert on a stale reconcile says the push is missing.
+        err(`could not push to ${pushgateway}: ${(error as Error).message}`);
+      }
+    }
     if (result.clean) return 0;
     err('problems:');
     for (const problem of result.problems) err(`  ${problem}`);

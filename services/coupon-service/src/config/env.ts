@@ -34,6 +34,14 @@ export interface ServiceConfig {
   readonly shutdownGraceMs: number;
   readonly ledger: LedgerConfig;
   readonly admission: AdmissionConfig;
+  readonly metrics: {
+    /** Claims/s one pod is planned for (from npm run bench): the autoscaler divides demand by it. */
+    readonly claimCapacityPerPod: number;
+    /** How often the budget gauges are read from Redis. */
+    readonly budgetSampleMs: number;
+    /** Where `npm run reconcile` pushes its result (a Prometheus Pushgateway); none when unset. */
+    readonly pushgatewayUrl: string | undefined;
+  };
 }
 
 /** How the service treats the Redis ledgers beyond single claims. */
@@ -160,6 +168,12 @@ const envSchema = z.object({
   LEDGER_AUTO_INIT: z.enum(['true', 'false']).default('false'),
   REDIS_SETTINGS_CHECK: z.enum(['enforce', 'warn', 'skip']).default('enforce'),
   TRANSFER_SWEEP_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  CLAIM_CAPACITY_PER_POD: z.coerce.number().positive().max(1e6).default(350),
+  BUDGET_SAMPLE_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  PUSHGATEWAY_URL: z
+    .string()
+    .regex(/^https?:\/\/[^\s]+$/, 'an http:// or https:// URL')
+    .optional(),
   ADMISSION: z.enum(['on', 'off']).default('on'),
   ADMISSION_RATE: z.coerce.number().positive().max(1e7).optional(),
   ADMISSION_BURST: z.coerce.number().int().min(1).max(1e7).optional(),
@@ -291,6 +305,11 @@ export function parseEnv(
     apiKeys,
     logLevel: data.LOG_LEVEL,
     shutdownGraceMs: data.SHUTDOWN_GRACE_MS,
+    metrics: {
+      claimCapacityPerPod: data.CLAIM_CAPACITY_PER_POD,
+      budgetSampleMs: data.BUDGET_SAMPLE_MS,
+      pushgatewayUrl: data.PUSHGATEWAY_URL,
+    },
     ledger: {
       autoInit: data.LEDGER_AUTO_INIT === 'true',
       settingsCheck: data.REDIS_SETTINGS_CHECK,

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type {
   BudgetLedger,
   BudgetSnapshot,
@@ -20,7 +21,8 @@ export function callContext(
   req: { log: Logger },
   res: { locals: Record<string, unknown> },
 ): CallContext {
-  return { log: req.log, deadline: contextOf(res).admission?.deadline };
+  const context = contextOf(res);
+  return { log: req.log, deadline: context.admission?.deadline, startedAt: context.startedAt };
 }
 
 /** What a route passes along with a ledger call: its logger, and when its caller stops waiting. */
@@ -28,6 +30,8 @@ export interface CallContext {
   log: Logger;
   /** From admission (X-Request-Timeout-Ms or the default); absent when admission is off. */
   deadline?: { atMs: number } | undefined;
+  /** performance.now() when the front door handed the request on (claim latency). */
+  startedAt?: number | undefined;
 }
 
 export type LedgerCommand = 'issue' | 'redeem' | 'reverse' | 'read' | 'budget';
@@ -87,10 +91,18 @@ export class LedgerGateway {
     ctx: CallContext,
   ): Promise<IssueResult> {
     const campaign = ledger.campaignId;
-    const result = await this.counted(this.metrics.claims, campaign, () =>
+    const observe = (outcome: string) => {
+      this.metrics.claims.inc({ campaign, outcome });
+      if (ctx.startedAt !== undefined)
+        this.metrics.claimDuration.observe(
+          { campaign, outcome },
+          (performance.now() - ctx.startedAt) / 1000,
+        );
+    };
+    const result = await this.counted(observe, () =>
       this.run('issue', ledger, ctx, () => ledger.issue(request, shard)),
     );
-    this.metrics.claims.inc({ campaign, outcome: claimOutcome(result) });
+    observe(claimOutcome(result));
     if (result.kind === 'issued' && !result.replayed) {
       this.metrics.issued.inc({ campaign });
       this.metrics.issuedValueFen.inc({ campaign }, result.coupon.valueFen);
@@ -104,8 +116,9 @@ export class LedgerGateway {
     ctx: CallContext,
   ): Promise<RedeemResult> {
     const campaign = ledger.campaignId;
-    const result = await this.counted(this.metrics.redemptions, campaign, () =>
-      this.run('redeem', ledger, ctx, () => ledger.redeem(request)),
+    const result = await this.counted(
+      (outcome) => this.metrics.redemptions.inc({ campaign, outcome }),
+      () => this.run('redeem', ledger, ctx, () => ledger.redeem(request)),
     );
     this.metrics.redemptions.inc({ campaign, outcome: redeemOutcome(result) });
     return result;
@@ -117,8 +130,9 @@ export class LedgerGateway {
     ctx: CallContext,
   ): Promise<ReverseResult> {
     const campaign = ledger.campaignId;
-    const result = await this.counted(this.metrics.redemptions, campaign, () =>
-      this.run('reverse', ledger, ctx, () => ledger.reverse(request)),
+    const result = await this.counted(
+      (outcome) => this.metrics.redemptions.inc({ campaign, outcome }),
+      () => this.run('reverse', ledger, ctx, () => ledger.reverse(request)),
     );
     this.metrics.redemptions.inc({ campaign, outcome: reverseOutcome(result) });
     return result;
@@ -139,11 +153,7 @@ export class LedgerGateway {
   }
 
   /** Counts a call that ended without a result: a fault (unavailable) or a bug (error). */
-  private async counted<T>(
-    counter: CouponMetrics['claims'],
-    campaign: string,
-    call: () => Promise<T>,
-  ): Promise<T> {
+  private async counted<T>(count: (outcome: string) => void, call: () => Promise<T>): Promise<T> {
     try {
       return await call();
     } catch (err) {
@@ -153,7 +163,7 @@ export class LedgerGateway {
             ? 'deadline'
             : 'unavailable'
           : 'error';
-      counter.inc({ campaign, outcome });
+      count(outcome);
       throw err;
     }
   }

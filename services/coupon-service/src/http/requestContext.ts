@@ -19,6 +19,8 @@ export interface RequestContext {
   readonly shard: number | undefined;
   /** Deadline, permit, priority; undefined with ADMISSION=off and on public routes. */
   readonly admission: Admitted | undefined;
+  /** performance.now() when the front door handed the request on. */
+  readonly startedAt: number;
 }
 
 type WithLocals = ServerResponse & { locals?: Record<string, unknown> };
