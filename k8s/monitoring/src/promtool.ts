@@ -1,29 +1,9 @@
 import { execFile } from 'node:child_process';
-import { accessSync, constants, statSync } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
 
 /** What to tell someone whose machine has no promtool. */
 export const PROMTOOL_INSTALL_HINT =
   "promtool is not on PATH: install Debian's prometheus package (`apt-get install prometheus`, " +
   'which brings promtool) or put the promtool of a Prometheus release on PATH.';
-
-/** CI runs with CI=true: a check that cannot run there fails instead of being skipped. */
-export { isCi } from '@coupons/redis-local';
-
-/** promtool on PATH (absolute entries only), or undefined. */
-export function findPromtool(pathEnv: string = process.env['PATH'] ?? ''): string | undefined {
-  for (const dir of pathEnv.split(delimiter)) {
-    if (dir === '' || !isAbsolute(dir)) continue;
-    const candidate = join(dir, 'promtool');
-    try {
-      accessSync(candidate, constants.X_OK);
-      if (statSync(candidate).isFile()) return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
 
 export interface PromtoolResult {
   code: number;

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { METRIC_NAMES } from '../src/metrics';
 import { parsePromql } from '../src/promql';
-import { findPromtool, isCi, PROMTOOL_INSTALL_HINT, runPromtool } from '../src/promtool';
+import { describeIfExecutables } from '@coupons/testing';
+import { PROMTOOL_INSTALL_HINT, runPromtool } from '../src/promtool';
 import { GENERATED_FILES, packageDir } from '../src/render';
 import { ALERTS, RECORDED_NAMES } from '../src/rules';
 
@@ -11,15 +12,9 @@ const UNIT_TEST_DIR = 'test/promtool';
 
 /** promtool's own checks of the generated rules; skipped without promtool, failed in CI. */
 function describePromtool(name: string, fn: (promtool: string) => void): void {
-  const promtool = findPromtool();
-  if (promtool !== undefined) describe(name, () => fn(promtool));
-  else if (isCi())
-    describe(name, () => {
-      it('has promtool to run', () => {
-        throw new Error(PROMTOOL_INSTALL_HINT);
-      });
-    });
-  else describe.skip(`${name} (${PROMTOOL_INSTALL_HINT})`, () => fn('promtool'));
+  describeIfExecutables(name, { promtool: PROMTOOL_INSTALL_HINT }, (paths) =>
+    fn(paths['promtool']!),
+  );
 }
 
 describePromtool('promtool', (promtool) => {

@@ -1,4 +1,4 @@
-import { isCi } from '@coupons/redis-local';
+import { describeIfExecutables } from '@coupons/testing';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,33 +25,12 @@ export function parseYamlObjects(text: string, source: string): KubeObject[] {
   });
 }
 
-function kubectlVersion(): string | undefined {
-  const result = spawnSync('kubectl', ['version', '--client'], {
-    encoding: 'utf8',
-    timeout: 20_000,
-  });
-  return result.status === 0 ? result.stdout.trim() : undefined;
-}
-
 const KUBECTL_MISSING =
   'kubectl missing: kustomize builds cannot be checked. Install kubectl 1.27 or newer (it ships kustomize), e.g. from the Kubernetes apt repository.';
 
-/**
- * `describe` for tests that need kubectl. Without it: on CI (CI=true) one failing test says so;
- * elsewhere the block is skipped.
- */
+/** `describe` for tests that need kubectl (skipped without it, failed under CI=true). */
 export function describeWithKubectl(name: string, fn: () => void): void {
-  if (kubectlVersion() !== undefined) {
-    describe(name, fn);
-  } else if (isCi()) {
-    describe(name, () => {
-      it('has kubectl to build with', () => {
-        throw new Error(KUBECTL_MISSING);
-      });
-    });
-  } else {
-    describe.skip(name, fn);
-  }
+  describeIfExecutables(name, { kubectl: KUBECTL_MISSING }, fn);
 }
 
 const builds = new Map<string, KubeObject[]>();

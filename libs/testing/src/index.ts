@@ -1,3 +1,4 @@
 export * from './campaigns';
 export * from './polling';
 export * from './redis';
+export * from './executables';

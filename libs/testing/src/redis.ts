@@ -1,25 +1,15 @@
 import {
-  findRedisServerBinary,
-  isCi,
+  redisInstallHint,
   startRedisServer,
   type RedisServerHandle,
   type StartRedisServerOptions,
 } from '@coupons/redis-local';
 import { Redis } from 'ioredis';
+import { describeIfExecutables } from './executables';
 
-/**
- * `describe` for tests that start redis-servers of their own: without redis-server on PATH the
- * block is skipped locally and fails under CI=true (a CI run must not pass by skipping).
- */
+/** `describe` for tests that start redis-servers of their own (see describeIfExecutables). */
 export function describeIfRedis(name: string, fn: () => void): void {
-  if (findRedisServerBinary() !== undefined) describe(name, fn);
-  else if (isCi())
-    describe(name, () => {
-      it('has redis-server to run against', () => {
-        throw new Error('redis-server is not on PATH');
-      });
-    });
-  else describe.skip(name, fn);
+  describeIfExecutables(name, { 'redis-server': redisInstallHint() }, fn);
 }
 
 export interface PrivateRedis {
