@@ -62,12 +62,14 @@ export interface EventLoopCheck {
 }
 export interface RateCheck {
   tryTake(now: number, keep?: number): boolean;
-  use(now: number): number;
+  use(now: number, keep?: number): number;
   readonly options: { burst: number };
 }
 export interface ConcurrencyCheck {
   tryAcquire(priority: Priority): Permit | undefined;
   readonly limit: number;
+  /** Slots claims (and `other`) may hold: a share of the limit. */
+  readonly claimLimit: number;
   readonly inflight: number;
   readonly inflightByPriority: Readonly<Record<Priority, number>>;
   readonly medianLatencyMs: number;
@@ -150,7 +152,11 @@ export interface AdmissionSnapshot {
   shed: Record<ShedReason, Record<Priority, number>>;
   inflight: Record<Priority, number>;
   concurrencyLimit: number;
-  /** max(in-flight / limit, token-bucket use), 0..1. */
+  /**
+   * 0..1: the larger of slots in use and token-bucket use, both as claims see them (claims may
+   * hold only their share of the slots and must leave the bucket's reserve), so a pod shedding
+   * claims reads 1 even while reads and redemptions still have room.
+   */
   saturation: number;
   eventLoopActiveSeconds: number;
   eventLoopUtilization: number;
@@ -319,15 +325,24 @@ export class AdmissionGate {
     const o = this.options;
     const now = this.now();
     const limit = o.concurrency.limit;
-    const bucketUse = o.tokenBucket?.use(now) ?? 0;
+    const inflight = o.concurrency.inflightByPriority;
+    const bulkInflight = inflight.claim + inflight.other;
+    // Claims stop at their share of the slots and at the bucket's reserve: a pod shedding claims
+    // is saturated for them (1) though reads and redemptions still have room.
+    const bucket = o.tokenBucket;
+    const bucketUse = bucket === undefined ? 0 : bucket.use(now, this.bucketReserve);
+    const slotsUse = Math.max(
+      o.concurrency.inflight / limit,
+      bulkInflight / o.concurrency.claimLimit,
+    );
     return {
       received: { ...this.received },
       shed: Object.fromEntries(
         SHED_REASONS.map((r) => [r, { ...this.shed[r] }]),
       ) as AdmissionSnapshot['shed'],
-      inflight: { ...o.concurrency.inflightByPriority },
+      inflight: { ...inflight },
       concurrencyLimit: limit,
-      saturation: Math.min(1, Math.max(o.concurrency.inflight / limit, bucketUse)),
+      saturation: Math.min(1, Math.max(slotsUse, bucketUse)),
       eventLoopActiveSeconds: o.eventLoop?.activeSeconds ?? 0,
       eventLoopUtilization: o.eventLoop?.utilization ?? 0,
       limitChecksPending: this.pending,

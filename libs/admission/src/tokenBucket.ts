@@ -36,10 +36,15 @@ export class TokenBucket {
     return true;
   }
 
-  /** Share of the burst in use, 0..1 (1 = empty bucket): the token-bucket part of saturation. */
-  use(now: number): number {
+  /**
+   * Share in use, 0..1 (1 = empty), of the tokens a caller that must leave `keep` may take: the
+   * token-bucket part of saturation. Claims leave a reserve, so for them the bucket is empty at
+   * `keep`, not at 0.
+   */
+  use(now: number, keep = 0): number {
     this.refill(now);
-    return 1 - this.tokens / this.options.burst;
+    const usable = this.options.burst - keep;
+    return usable <= 0 ? 1 : Math.min(1, Math.max(0, 1 - (this.tokens - keep) / usable));
   }
 
   private refill(now: number): void {

@@ -446,6 +446,23 @@ describe('AdmissionGate answers and stats', () => {
     expect(twice[0]).toBe(twice[1]);
   });
 
+  it('reads saturated when claims alone drain the token bucket to its reserve', () => {
+    const l = layers();
+    const gate = gateOf(l, {
+      userLimit: undefined,
+      tokenBucket: new TokenBucket({ ratePerSecond: 1, burst: 10 }),
+      concurrency: new ConcurrencyLimit({ initialLimit: 1000, minLimit: 1, maxLimit: 1000 }),
+    });
+    for (let i = 0; i < 7; i++) admittedNow(gate.admit(claim(`u${i}`)));
+    // 7 of the 8 tokens claims may take (2 are kept for redemptions and reads).
+    expect(gate.snapshot().saturation).toBeCloseTo(7 / 8);
+    admittedNow(gate.admit(claim('u7')));
+    expect(rejected(gate.admit(claim('u8'))).reason).toBe('token_bucket');
+    expect(gate.snapshot().saturation).toBe(1);
+    // A redemption still gets a reserved token.
+    admittedNow(gate.admit(redeem));
+  });
+
   it('counts demand before shedding, sheds by reason and priority, in-flight and saturation', () => {
     const l = layers();
     const gate = gateOf(l, { userLimit: undefined });
@@ -456,7 +473,9 @@ describe('AdmissionGate answers and stats', () => {
     expect(snap.shed.concurrency).toEqual({ redeem: 0, read: 0, claim: 1, other: 0 });
     expect(snap.inflight).toEqual({ redeem: 1, read: 0, claim: 8, other: 0 });
     expect(snap.concurrencyLimit).toBe(10);
-    expect(snap.saturation).toBeCloseTo(0.9);
+    // Claims hold all 8 of their slots (the ninth was shed): saturated for claims, though a
+    // redemption still got in (9 of 10 slots overall).
+    expect(snap.saturation).toBe(1);
     expect(snap.eventLoopActiveSeconds).toBe(0);
     l.eventLoop.tick();
     expect(gate.snapshot().eventLoopActiveSeconds).toBeCloseTo(0.02);
