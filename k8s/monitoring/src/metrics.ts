@@ -1,3 +1,5 @@
+import type { ShedReason } from '@coupons/admission';
+import type { ClaimOutcome } from '@coupons/telemetry';
 /**
  * Every metric the rules and the dashboard read, and where it comes from. This is the one list:
  * a query that names anything else is a typo or a metric nobody exports, and the tests refuse it.
@@ -28,47 +30,21 @@ export interface MetricFamily {
   help: string;
 }
 
-export const CLAIM_OUTCOMES = [
-  'issued',
-  'replayed',
-  'not_started',
-  'ended',
-  'tranche_exhausted',
-  'budget_exhausted',
-  'user_limit_daily',
-  'user_limit_total',
-  'idempotency_key_reused',
-  'unavailable',
-  'deadline',
-  'error',
-] as const;
+/** The label values are the service's own lists: a rule or panel can only name what it exports. */
+export {
+  CLAIM_OUTCOMES,
+  LEDGER_COMMANDS,
+  LEDGER_FAULT_REASONS,
+  REDEMPTION_OUTCOMES,
+  REFUSAL_REASONS,
+} from '@coupons/telemetry';
+export { PRIORITIES, SHED_REASONS } from '@coupons/admission';
 
 /** Claim outcomes that are the service's fault: a fault it failed closed on, or a bug. */
-export const FAULT_OUTCOMES = ['unavailable', 'error'] as const;
+export const FAULT_OUTCOMES = ['unavailable', 'error'] as const satisfies readonly ClaimOutcome[];
 
 /** Claim outcomes that put a coupon in the caller's hands. */
-export const GOODPUT_OUTCOMES = ['issued', 'replayed'] as const;
-
-export const SHED_REASONS = [
-  'draining',
-  'event_loop',
-  'token_bucket',
-  'concurrency',
-  'deadline',
-  'user_rate',
-  'key_rate',
-  'sold_out',
-] as const;
-
-/** Why the front door answered a request itself, before admission (no key, 404, 405, 400...). */
-export const REFUSAL_REASONS = [
-  'target',
-  'unauthenticated',
-  'forbidden',
-  'not_found',
-  'method_not_allowed',
-  'bad_request',
-] as const;
+export const GOODPUT_OUTCOMES = ['issued', 'replayed'] as const satisfies readonly ClaimOutcome[];
 
 /** Shed reasons that mean "not enough capacity right now" (more pods would have served them). */
 export const OVERLOAD_SHED_REASONS = [
@@ -76,20 +52,7 @@ export const OVERLOAD_SHED_REASONS = [
   'token_bucket',
   'concurrency',
   'deadline',
-] as const;
-
-export const PRIORITIES = ['redeem', 'read', 'claim', 'other'] as const;
-
-export const LEDGER_FAULT_REASONS = [
-  'ledger_missing',
-  'config_mismatch',
-  'clock',
-  'code_collision',
-  'rolled_back',
-  'redis_settings',
-] as const;
-
-export const REDIS_COMMANDS = ['issue', 'redeem', 'reverse', 'read', 'budget'] as const;
+] as const satisfies readonly ShedReason[];
 
 const budgetGauge = (name: string, help: string): MetricFamily => ({
   name,

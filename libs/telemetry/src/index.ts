@@ -1,3 +1,4 @@
 export * from './logger';
 export * from './metrics';
 export * from './admissionMetrics';
+export * from './labels';

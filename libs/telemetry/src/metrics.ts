@@ -1,4 +1,11 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import {
+  CLAIM_OUTCOMES,
+  LEDGER_COMMANDS,
+  LEDGER_FAULT_REASONS,
+  REDEMPTION_OUTCOMES,
+  REFUSAL_REASONS,
+} from './labels';
 
 /** Latency buckets in seconds: dense below 100 ms (the SLO), sparse up to the 2 s client timeout. */
 export const LATENCY_BUCKETS_SECONDS: readonly number[] = [
@@ -114,6 +121,37 @@ export function createServiceMetrics(registry: Registry = new Registry()): Servi
       registers: [registry],
     }),
   };
+}
+
+/** The server errors the service answers itself: a bug (500), a fault it failed closed on (503). */
+export const SERVER_ERROR_STATUSES = ['500', '503'] as const;
+
+/**
+ * Zero, not absent, before the first event: every counter series of the fixed label lists (for
+ * these campaigns and routes) exists from the start, so rate(), the alerts and the dashboard
+ * answer 0 ("no Redis errors") instead of no data, and the first event is a rise from 0 that
+ * rate() sees. Histograms are left to their first observation (a dozen series each).
+ */
+export function initialiseSeries(
+  metrics: ServiceMetrics,
+  scope: {
+    campaigns: readonly string[];
+    routes: readonly { method: string; route: string }[];
+  },
+): void {
+  const { http, coupons } = metrics;
+  for (const reason of REFUSAL_REASONS) http.refused.inc({ reason }, 0);
+  for (const { method, route } of scope.routes)
+    for (const status of SERVER_ERROR_STATUSES)
+      http.requests.inc({ method: methodLabel(method), route, status }, 0);
+  for (const command of LEDGER_COMMANDS) coupons.redisErrors.inc({ command }, 0);
+  for (const campaign of scope.campaigns) {
+    coupons.issued.inc({ campaign }, 0);
+    coupons.issuedValueFen.inc({ campaign }, 0);
+    for (const outcome of CLAIM_OUTCOMES) coupons.claims.inc({ campaign, outcome }, 0);
+    for (const outcome of REDEMPTION_OUTCOMES) coupons.redemptions.inc({ campaign, outcome }, 0);
+    for (const reason of LEDGER_FAULT_REASONS) coupons.ledgerFaults.inc({ campaign, reason }, 0);
+  }
 }
 
 function createBudgetMetrics(registry: Registry): BudgetMetrics {

@@ -2,7 +2,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { performance } from 'node:perf_hooks';
 import parseurl from 'parseurl';
 import { writeAnswer, type Decision, type PreparedAnswer } from '@coupons/admission';
-import type { HttpMetrics } from '@coupons/telemetry';
+import type { HttpMetrics, RefusalReason } from '@coupons/telemetry';
 import type { ServiceAdmission } from './admission';
 import { shardOfUser } from '@coupons/budget-ledger';
 import type { Authenticator, ApiPrincipal } from './auth/apiKeys';
@@ -11,17 +11,6 @@ import { ApiError, preparedError } from './http/errors';
 import { attachContext, type RequestContext } from './http/requestContext';
 import { ROUTES, RouteTable, type RouteSpec } from './http/routeTable';
 import { USER_ID_PATTERN } from './http/schemas';
-
-/** Why the front door answered a request itself (a metric label: a fixed list). */
-export const REFUSALS = [
-  'target',
-  'unauthenticated',
-  'forbidden',
-  'not_found',
-  'method_not_allowed',
-  'bad_request',
-] as const;
-export type Refusal = (typeof REFUSALS)[number];
 
 /** Headers a request may carry once at most (two are ambiguous, so refused), as the contract names them. */
 const SINGLE_HEADERS = ['Authorization', 'Idempotency-Key', 'X-User-Id', 'X-Request-Timeout-Ms'];
@@ -188,7 +177,7 @@ export class FrontDoor {
     else serve(decision);
   }
 
-  private refuse(res: ServerResponse, reason: Refusal, prepared: PreparedAnswer): void {
+  private refuse(res: ServerResponse, reason: RefusalReason, prepared: PreparedAnswer): void {
     this.deps.metrics.refused.inc({ reason });
     writeAnswer(res, prepared);
   }

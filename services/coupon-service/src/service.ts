@@ -3,7 +3,12 @@ import { dirname, join } from 'node:path';
 import { within } from '@coupons/admission';
 import { RedisTimeClock } from '@coupons/budget-ledger';
 import type { Campaign, Clock } from '@coupons/campaign';
-import { createServiceMetrics, registerAdmissionMetrics, type Logger } from '@coupons/telemetry';
+import {
+  createServiceMetrics,
+  initialiseSeries,
+  registerAdmissionMetrics,
+  type Logger,
+} from '@coupons/telemetry';
 import { Registry } from 'prom-client';
 import { ServiceAdmission } from './admission';
 import { ApiKeyStore, Authenticator, type ApiKeyRecord } from './auth/apiKeys';
@@ -12,6 +17,7 @@ import type { ServiceConfig } from './config/env';
 import { BudgetSampler } from './budgetSampler';
 import { FrontDoor } from './frontDoor';
 import { createApp } from './http/app';
+import { ROUTES } from './http/routeTable';
 import { LedgerRegistry } from './ledgers';
 import { Readiness } from './readiness';
 import { createRedisClient, type RedisClient, type RedisTarget } from './redis/client';
@@ -91,11 +97,10 @@ export async function startService(deps: ServiceDeps): Promise<RunningService> {
   ledgers.start();
   const budgetSampler = new BudgetSampler(ledgers, metrics.budget, logger);
   budgetSampler.start(config.metrics.budgetSampleMs);
-  for (const { campaign } of catalog.all()) {
-    // Zero, not absent, before the first coupon: rate() and alerts need the series to exist.
-    metrics.coupons.issued.inc({ campaign: campaign.id }, 0);
-    metrics.coupons.issuedValueFen.inc({ campaign: campaign.id }, 0);
-  }
+  initialiseSeries(metrics, {
+    campaigns: catalog.all().map(({ campaign }) => campaign.id),
+    routes: ROUTES.map(({ method, path }) => ({ method, route: path })),
+  });
   const readiness = new Readiness(redis, deps.campaigns.length, config.redisCommandTimeoutMs);
   const authenticator = new Authenticator(new ApiKeyStore(deps.apiKeys));
   const admission = new ServiceAdmission({

@@ -9,7 +9,13 @@ import type {
   ReverseResult,
 } from '@coupons/budget-ledger';
 import type { Clock } from '@coupons/campaign';
-import type { CouponMetrics, Logger } from '@coupons/telemetry';
+import type {
+  ClaimOutcome,
+  CouponMetrics,
+  LedgerCommand,
+  Logger,
+  RedemptionOutcome,
+} from '@coupons/telemetry';
 import { TIMED_OUT, within } from '@coupons/admission';
 import { classifyFault, faultRetryAfterSeconds, type Fault } from '../redis/faults';
 import { ApiError } from './errors';
@@ -34,8 +40,6 @@ export interface CallContext {
   startedAt?: number | undefined;
 }
 
-export type LedgerCommand = 'issue' | 'redeem' | 'reverse' | 'read' | 'budget';
-
 const FAULT_MESSAGE = {
   redis:
     'the coupon ledger did not answer; retry shortly with the same request (same Idempotency-Key or orderId)',
@@ -51,18 +55,18 @@ const FAULT_MESSAGE = {
     'the coupon ledger runs on a Redis whose settings could lose coupons; claims and redemptions are paused until an operator fixes them',
 } as const;
 
-function claimOutcome(result: IssueResult): string {
+function claimOutcome(result: IssueResult): ClaimOutcome {
   if (result.kind === 'issued') return result.replayed ? 'replayed' : 'issued';
   if (result.kind === 'user_limit') return `user_limit_${result.scope}`;
   return result.kind;
 }
 
-function redeemOutcome(result: RedeemResult): string {
+function redeemOutcome(result: RedeemResult): RedemptionOutcome {
   if (result.kind === 'redeemed') return result.replayed ? 'replayed' : 'redeemed';
   return result.kind;
 }
 
-function reverseOutcome(result: ReverseResult): string {
+function reverseOutcome(result: ReverseResult): RedemptionOutcome {
   if (result.kind === 'reversed') return result.changed ? 'reversed' : 'reversal_replayed';
   return result.kind;
 }
@@ -91,7 +95,7 @@ export class LedgerGateway {
     ctx: CallContext,
   ): Promise<IssueResult> {
     const campaign = ledger.campaignId;
-    const observe = (outcome: string) => {
+    const observe = (outcome: ClaimOutcome) => {
       this.metrics.claims.inc({ campaign, outcome });
       if (ctx.startedAt !== undefined)
         this.metrics.claimDuration.observe(
@@ -153,7 +157,10 @@ export class LedgerGateway {
   }
 
   /** Counts a call that ended without a result: a fault (unavailable) or a bug (error). */
-  private async counted<T>(count: (outcome: string) => void, call: () => Promise<T>): Promise<T> {
+  private async counted<T>(
+    count: (outcome: ClaimOutcome & RedemptionOutcome) => void,
+    call: () => Promise<T>,
+  ): Promise<T> {
     try {
       return await call();
     } catch (err) {
