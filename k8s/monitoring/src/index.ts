@@ -4,3 +4,4 @@ export * from './rules';
 export * from './dashboard';
 export * from './render';
 export * from './promtool';
+export * from './localPrometheus';

@@ -1,9 +1,5 @@
-import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { BudgetLedger, RedisTimeClock, shardKeys } from '@coupons/budget-ledger';
 import { CampaignCalendar, parseCampaigns } from '@coupons/campaign';
 import { findFreePort } from '@coupons/redis-local';
@@ -15,46 +11,10 @@ import {
   standaloneRedisUrl,
   testRedisClient,
   uniqueId,
-  type CampaignInput,
 } from './support';
+import { campaignsFile, cli } from './cli';
 
-const DIST = resolve(__dirname, '../dist/src/cli');
-const REPO_ROOT = resolve(__dirname, '../../..');
 const HOUR_MS = 3_600_000;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** The built CLI as `npm run ledger:init` / `npm run reconcile` runs it, with only these variables. */
-function cli(
-  name: 'ledger-init' | 'reconcile',
-  args: string[],
-  env: Record<string, string>,
-): Promise<Run> {
-  const script = join(DIST, `${name}.js`);
-  if (!existsSync(script))
-    throw new Error(`${script} is missing: run \`npm run build\` first (npm test does)`);
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [script, ...args],
-      { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 20_000 },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-        done({ code, stdout, stderr });
-      },
-    );
-  });
-}
-
-function campaignsFile(campaigns: CampaignInput[]): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'coupon-cli-')), 'campaigns.json');
-  writeFileSync(file, JSON.stringify({ campaigns }));
-  return file;
-}
 
 describeEachRedisMode('the operator CLIs (built)', (mode) => {
   const scheduled = liveCampaign(uniqueId('cli-soon'), { startsInMs: HOUR_MS, shards: 4 });
