@@ -1,7 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ConfigError, parseEnv, sha256Hex } from '../src';
+import { join, resolve } from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
+import { ConfigError, ENV_NAMES, parseEnv, sha256Hex } from '../src';
 
 const key = (id: string, secret: string, scopes = ['coupons:issue']) => ({
   id,
@@ -193,5 +194,65 @@ describe('parseEnv', () => {
 
   it('treats an empty variable as unset', () => {
     expect(parseEnv({ PORT: '', REDIS_URL: '' }, '/srv').http.port).toBe(8080);
+  });
+});
+
+describe('the environments the repository ships', () => {
+  const root = resolve(__dirname, '../../..');
+  type EnvVar = { name: string; value?: string };
+  type Container = { name: string; env?: EnvVar[] };
+
+  /** The coupon-service container's variables in every manifest under k8s/ (base and patches). */
+  function manifestEnvs(): { file: string; env: EnvVar[] }[] {
+    const files = (readdirSync(join(root, 'k8s'), { recursive: true }) as string[])
+      .filter((f) => f.endsWith('.yaml') && !f.includes('node_modules'))
+      .map((f) => join('k8s', f));
+    return files.flatMap((file) =>
+      parseAllDocuments(readFileSync(join(root, file), 'utf8')).flatMap((document) => {
+        const object = document.toJS() as {
+          spec?: { template?: { spec?: { containers?: Container[] } } };
+        } | null;
+        const container = object?.spec?.template?.spec?.containers?.find(
+          (c) => c.name === 'coupon-service',
+        );
+        return container?.env === undefined ? [] : [{ file, env: container.env }];
+      }),
+    );
+  }
+  const composeEnv = (): Record<string, string> =>
+    (
+      parse(readFileSync(join(root, 'compose.yaml'), 'utf8')) as {
+        services: Record<string, { environment?: Record<string, string> }>;
+      }
+    ).services['coupon-service']!.environment!;
+  // Node's own; the service never reads it.
+  const known = new Set([...ENV_NAMES, 'NODE_OPTIONS']);
+
+  it('names only variables the service reads (a typo would be silently ignored)', () => {
+    const manifests = manifestEnvs();
+    expect(manifests.map((m) => m.file)).toContain(join('k8s', 'base', 'deployment.yaml'));
+    const unknown = [
+      ...manifests.flatMap(({ file, env }) => env.map((v) => `${file}: ${v.name}`)),
+      ...Object.keys(composeEnv()).map((name) => `compose.yaml: ${name}`),
+    ].filter((entry) => !known.has(entry.split(': ')[1]!));
+    expect(unknown).toEqual([]);
+  });
+
+  it("parses the base deployment's values as the pods' settings", () => {
+    const base = manifestEnvs().find((m) => m.file === join('k8s', 'base', 'deployment.yaml'))!;
+    const env = Object.fromEntries(
+      base.env.flatMap((v) => (v.value === undefined ? [] : [[v.name, v.value]])),
+    );
+    // The keys file is mounted from a Secret in the cluster.
+    const config = parseEnv(env, '/srv', { apiKeys: 'ignore' });
+    expect(config.production).toBe(true);
+    expect(config.ledger.autoInit).toBe(false);
+  });
+
+  it('runs the compose stack in development with its ledgers initialised', () => {
+    const config = parseEnv(composeEnv(), '/srv');
+    expect(config.production).toBe(false);
+    // Without it the laptop stack would answer every claim 503 ledger_missing.
+    expect(config.ledger.autoInit).toBe(true);
   });
 });

@@ -236,6 +236,9 @@ function readApiKeys(
   }
 }
 
+/** Every variable the service reads (a manifest naming another is a typo the service ignores). */
+export const ENV_NAMES: readonly string[] = Object.keys(envSchema.shape);
+
 /**
  * Parses the environment once; every problem is collected, so an operator fixes them in one go.
  * Tests call this with a plain object, never through process.env.
