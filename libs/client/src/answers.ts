@@ -99,7 +99,7 @@ function malformed(answer: Answer, what: string): CouponClientError {
 /** An error the caller cannot act on, named by the service's code when it gave one. */
 function fault(answer: Answer): CouponClientError {
   const { error, status } = answer;
-  if (error !== undefined && isWireErrorCode(error.code))
+  if (error !== undefined && isWireErrorCode(error.code) && ERROR_STATUS[error.code] === status)
     return new CouponClientError(error.code, error.message, {
       status,
       ...(error.errorId === undefined ? {} : { errorId: error.errorId }),

@@ -76,7 +76,7 @@ export interface CouponClientOptions {
   backoff?: Partial<BackoffOptions>;
   /** Default { ratio: 0.1, windowMs: 10000, minRetries: 2 }. */
   retryBudget?: Partial<RetryBudgetOptions>;
-  /** Default { k: 2, windowMs: 10000 }, one throttle for claims and one for the rest; false: off. */
+  /** Default { k: 2, windowMs: 10000, minRequests: 10 }; one for claims, one for the rest; false: off. */
   throttle?: Partial<ThrottleOptions> | false;
   /** Default { spreadMs: 60000, finalMs: 60000 }; false: every claim goes to the service. */
   soldOutMemory?: Partial<SoldOutMemoryOptions> | false;
@@ -307,7 +307,7 @@ export class CouponClient {
   }
 
   /** Redeems a coupon for an order; the same orderId again is a replay, so retries are safe. */
-  redeem(input: RedeemInput, options: CallOptions = {}): Promise<RedeemOutcome> {
+  async redeem(input: RedeemInput, options: CallOptions = {}): Promise<RedeemOutcome> {
     this.open();
     checkCampaign(input.campaignId);
     checkUser(input.userId);
@@ -338,7 +338,7 @@ export class CouponClient {
   }
 
   /** The order was cancelled: the coupon becomes usable again. Idempotent. */
-  reverse(input: ReverseInput, options: CallOptions = {}): Promise<ReverseOutcome> {
+  async reverse(input: ReverseInput, options: CallOptions = {}): Promise<ReverseOutcome> {
     this.open();
     checkCampaign(input.campaignId);
     checkUser(input.userId);
@@ -361,7 +361,7 @@ export class CouponClient {
   }
 
   /** A coupon, shown to its owner only (anyone else: not_found). */
-  coupon(input: CouponInput, options: CallOptions = {}): Promise<CouponOutcome> {
+  async coupon(input: CouponInput, options: CallOptions = {}): Promise<CouponOutcome> {
     this.open();
     checkCampaign(input.campaignId);
     checkUser(input.userId);
@@ -382,7 +382,7 @@ export class CouponClient {
   }
 
   /** The campaign: window, value, per-user limits, time zone, today's tranche, next release. */
-  campaign(campaignId: string, options: CallOptions = {}): Promise<CampaignOutcome> {
+  async campaign(campaignId: string, options: CallOptions = {}): Promise<CampaignOutcome> {
     this.open();
     checkCampaign(campaignId);
     return this.call<CampaignResult>(
@@ -401,7 +401,7 @@ export class CouponClient {
   }
 
   /** The budget in fen: pool, released, issued, remaining, today, next release, per shard. */
-  budget(campaignId: string, options: CallOptions = {}): Promise<BudgetOutcome> {
+  async budget(campaignId: string, options: CallOptions = {}): Promise<BudgetOutcome> {
     this.open();
     checkCampaign(campaignId);
     return this.call<BudgetResult>(

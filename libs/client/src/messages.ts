@@ -180,7 +180,7 @@ export function claimMessage(outcome: ClaimResult & Maybe, ctx: MessageContext):
     case 'sold_out': {
       const next = zoned(at(outcome.nextReleaseAt, ctx), ctx);
       return zh
-        ? `今天的券已经发完了，下一批 ${next} 发放。`
+        ? `今天的券已经发完了，下一批 ${next}发放。`
         : `The coupons released so far are all gone; the next batch is released ${next}.`;
     }
     case 'user_limit':
@@ -282,7 +282,7 @@ export function redemptionMessage(
           ? '这笔订单金额还不够用这张券。'
           : "This order isn't large enough for the coupon.";
       return zh
-        ? `订单满 ${money(outcome.minOrderFen, ctx.locale)} 才能用这张券。`
+        ? `订单满 ${money(outcome.minOrderFen, ctx.locale)}才能用这张券。`
         : `This coupon applies to orders of at least ${money(outcome.minOrderFen, ctx.locale)}.`;
     case 'not_found':
       return notFound(ctx);

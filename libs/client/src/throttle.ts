@@ -9,9 +9,19 @@ export interface ThrottleOptions {
   k: number;
   /** The history the ratio is taken over. */
   windowMs: number;
+  /**
+   * Nothing is refused while the window holds fewer requests than this (as Envoy's admission
+   * control has rps_threshold): one failed request of a quiet client would otherwise make the
+   * next one a coin toss, for no relief the service would notice.
+   */
+  minRequests: number;
 }
 
-export const DEFAULT_THROTTLE: ThrottleOptions = Object.freeze({ k: 2, windowMs: 10_000 });
+export const DEFAULT_THROTTLE: ThrottleOptions = Object.freeze({
+  k: 2,
+  windowMs: 10_000,
+  minRequests: 10,
+});
 
 /**
  * Client-side adaptive throttling (Google SRE book, "Handling Overload"): the client counts the
@@ -20,6 +30,10 @@ export const DEFAULT_THROTTLE: ThrottleOptions = Object.freeze({ k: 2, windowMs:
  * max(0, (requests - K x accepts) / (requests + 1)). While the service accepts everything the
  * probability is 0; when it sheds most, nearly every request is refused here, at no cost to it,
  * and as its accepts come back the history slides and traffic returns.
+ *
+ * After a spell where nothing was accepted, traffic comes back gradually: each accept lowers the
+ * probability, so the share sent grows about exponentially, reaching all of it in roughly
+ * (windowMs / 2) x ln(requests per window) plus the time the old history takes to slide out.
  */
 export class AdaptiveThrottle {
   private readonly window: SlidingWindow<'requests' | 'accepts'>;
@@ -50,6 +64,7 @@ export class AdaptiveThrottle {
 
   rejectProbability(): number {
     const { requests, accepts } = this.window.sums();
+    if (requests < this.options.minRequests) return 0;
     return Math.max(0, (requests - this.options.k * accepts) / (requests + 1));
   }
 }

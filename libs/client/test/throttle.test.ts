@@ -4,7 +4,11 @@ import { ManualClock, randoms, seeded } from './support';
 describe('AdaptiveThrottle (SRE client-side throttling)', () => {
   it('never refuses while the service accepts everything', () => {
     const clock = new ManualClock(0);
-    const throttle = new AdaptiveThrottle({ k: 2, windowMs: 10_000 }, clock, randoms(0));
+    const throttle = new AdaptiveThrottle(
+      { k: 2, windowMs: 10_000, minRequests: 0 },
+      clock,
+      randoms(0),
+    );
     for (let i = 0; i < 1_000; i++) {
       expect(throttle.admit()).toBe(true);
       throttle.accepted();
@@ -14,7 +18,11 @@ describe('AdaptiveThrottle (SRE client-side throttling)', () => {
 
   it('refuses with probability (requests - K x accepts) / (requests + 1)', () => {
     const clock = new ManualClock(0);
-    const throttle = new AdaptiveThrottle({ k: 2, windowMs: 10_000 }, clock, randoms(0.5));
+    const throttle = new AdaptiveThrottle(
+      { k: 2, windowMs: 10_000, minRequests: 0 },
+      clock,
+      randoms(0.5),
+    );
     // 10 requests, 2 accepted: (10 - 4) / 11.
     for (let i = 0; i < 10; i++) {
       throttle.admit();
@@ -22,8 +30,16 @@ describe('AdaptiveThrottle (SRE client-side throttling)', () => {
     }
     expect(throttle.rejectProbability()).toBeCloseTo(6 / 11, 10);
     // A draw below the probability refuses, one above it sends.
-    const refuse = new AdaptiveThrottle({ k: 2, windowMs: 10_000 }, clock, randoms(0.54));
-    const send = new AdaptiveThrottle({ k: 2, windowMs: 10_000 }, clock, randoms(0.55));
+    const refuse = new AdaptiveThrottle(
+      { k: 2, windowMs: 10_000, minRequests: 0 },
+      clock,
+      randoms(0.54),
+    );
+    const send = new AdaptiveThrottle(
+      { k: 2, windowMs: 10_000, minRequests: 0 },
+      clock,
+      randoms(0.55),
+    );
     for (const t of [refuse, send])
       for (let i = 0; i < 10; i++) {
         t.admit();
@@ -35,7 +51,11 @@ describe('AdaptiveThrottle (SRE client-side throttling)', () => {
 
   it('lets up to K times the accepts through before refusing anything', () => {
     const clock = new ManualClock(0);
-    const throttle = new AdaptiveThrottle({ k: 3, windowMs: 10_000 }, clock, randoms(0));
+    const throttle = new AdaptiveThrottle(
+      { k: 3, windowMs: 10_000, minRequests: 0 },
+      clock,
+      randoms(0),
+    );
     for (let i = 0; i < 30; i++) throttle.admit();
     for (let i = 0; i < 10; i++) throttle.accepted();
     expect(throttle.rejectProbability()).toBe(0);
@@ -45,7 +65,11 @@ describe('AdaptiveThrottle (SRE client-side throttling)', () => {
 
   it('engages when the service sheds everything, and lets traffic back once it accepts again', () => {
     const clock = new ManualClock(0);
-    const throttle = new AdaptiveThrottle({ k: 2, windowMs: 10_000 }, clock, seeded(7));
+    const throttle = new AdaptiveThrottle(
+      { k: 2, windowMs: 10_000, minRequests: 0 },
+      clock,
+      seeded(7),
+    );
     let sent = 0;
     // Shedding: nothing accepted for 10 s at 100 requests per second.
     for (let i = 0; i < 1_000; i++) {
@@ -77,9 +101,30 @@ describe('AdaptiveThrottle (SRE client-side throttling)', () => {
     expect(recoveredAt).toBeLessThan(50);
   });
 
+  it('refuses nothing while the window holds fewer than minRequests requests', () => {
+    const clock = new ManualClock(0);
+    const throttle = new AdaptiveThrottle(
+      { k: 2, windowMs: 10_000, minRequests: 10 },
+      clock,
+      randoms(0),
+    );
+    for (let i = 0; i < 9; i++) expect(throttle.admit()).toBe(true);
+    expect(throttle.rejectProbability()).toBe(0);
+    // The tenth request of the window: 10 requests, no accepts.
+    throttle.admit();
+    expect(throttle.rejectProbability()).toBeCloseTo(10 / 11, 10);
+    expect(throttle.admit()).toBe(false);
+    clock.advance(10_000);
+    expect(throttle.admit()).toBe(true);
+  });
+
   it('counts refused requests as requests', () => {
     const clock = new ManualClock(0);
-    const throttle = new AdaptiveThrottle({ k: 2, windowMs: 10_000 }, clock, randoms(0));
+    const throttle = new AdaptiveThrottle(
+      { k: 2, windowMs: 10_000, minRequests: 0 },
+      clock,
+      randoms(0),
+    );
     for (let i = 0; i < 5; i++) throttle.admit();
     // 5 requests, 0 accepts: 5/6, whether they were sent or not.
     expect(throttle.rejectProbability()).toBeCloseTo(5 / 6, 10);
