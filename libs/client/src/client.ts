@@ -76,7 +76,7 @@ export interface CouponClientOptions {
   backoff?: Partial<BackoffOptions>;
   /** Default { ratio: 0.1, windowMs: 10000, minRetries: 2 }. */
   retryBudget?: Partial<RetryBudgetOptions>;
-  /** Default { k: 2, windowMs: 10000, minRequests: 10 }; one for claims, one for the rest; false: off. */
+  /** Default { k: 2, windowMs: 5000, minRequests: 10 }; one for claims, one for the rest; false: off. */
   throttle?: Partial<ThrottleOptions> | false;
   /** Default { spreadMs: 60000, finalMs: 60000 }; false: every claim goes to the service. */
   soldOutMemory?: Partial<SoldOutMemoryOptions> | false;
@@ -531,7 +531,7 @@ export class CouponClient {
           op,
           exchange.type === 'answer' ? String(exchange.answer.status) : exchange.error.kind,
         );
-        if (reading.accepted) throttle?.accepted();
+        throttle?.settle(reading.accepted);
         if (reading.maybeDone) maybeDone = true;
         route.observe?.(reading);
 

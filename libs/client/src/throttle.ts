@@ -19,7 +19,7 @@ export interface ThrottleOptions {
 
 export const DEFAULT_THROTTLE: ThrottleOptions = Object.freeze({
   k: 2,
-  windowMs: 10_000,
+  windowMs: 5_000,
   minRequests: 10,
 });
 
@@ -48,18 +48,24 @@ export class AdaptiveThrottle {
   }
 
   /**
-   * Counts a request the caller wants to send and says whether to send it (false: refuse it
-   * locally). A refused request counts as a request too, as in the SRE book.
+   * Says whether to send a request (false: refuse it here). A refused request is counted at
+   * once, as in the SRE book; a sent one when its answer is in (settle), so requests still on
+   * their way do not count as refused: a burst from a quiet client is not turned away for
+   * answers that have not arrived yet.
    */
   admit(): boolean {
     const p = this.rejectProbability();
-    this.window.add('requests');
-    return !(p > 0 && this.random() < p);
+    if (p > 0 && this.random() < p) {
+      this.window.add('requests');
+      return false;
+    }
+    return true;
   }
 
-  /** The service answered without shedding the request. */
-  accepted(): void {
-    this.window.add('accepts');
+  /** A request that was sent has ended: accepted (the service did not shed it) or not. */
+  settle(accepted: boolean): void {
+    this.window.add('requests');
+    if (accepted) this.window.add('accepts');
   }
 
   rejectProbability(): number {
