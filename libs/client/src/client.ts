@@ -498,6 +498,8 @@ export class CouponClient {
     const { op } = route;
     const deadlineMs = positive('deadlineMs', options.deadlineMs ?? this.deadlineMs);
     const deadlineAt = this.clock.now() + deadlineMs;
+    // A deadline shorter than minAttemptMs still gets its first attempt.
+    const minAttemptMs = Math.min(this.minAttemptMs, deadlineMs);
     let attempts = 0;
     let maybeDone = false;
     let last: Transient | undefined;
@@ -516,14 +518,14 @@ export class CouponClient {
         options.signal?.throwIfAborted();
         const remembered = route.local?.();
         if (remembered !== undefined) return local(remembered, 'sold_out');
-        if (deadlineAt - this.clock.now() < this.minAttemptMs) return end(last ?? this.noTime());
+        if (deadlineAt - this.clock.now() < minAttemptMs) return end(last ?? this.noTime());
         if (this.bulkhead.executionSlots <= 0 && this.bulkhead.queueSlots <= 0)
           return local(this.localOverload('bulkhead'), 'bulkhead');
         if (throttle !== undefined && !throttle.admit())
           return local(this.localOverload('throttle'), 'throttle');
         if (attempts === 0) this.retryBudget.deposit();
 
-        const exchange = await this.exchange(route, deadlineAt, options.signal);
+        const exchange = await this.exchange(route, deadlineAt, minAttemptMs, options.signal);
         if (exchange.type === 'late') return local(this.localOverload('bulkhead'), 'bulkhead');
         attempts += 1;
         const reading = this.readExchange(route, exchange);
@@ -542,7 +544,7 @@ export class CouponClient {
         if (attempts >= this.maxAttempts) return end(last);
         const wait = retryDelayMs(attempts, step.retryAfterSeconds, this.backoff, this.random);
         // A wait that leaves no time for the attempt after it: answer now.
-        if (this.clock.now() + wait + this.minAttemptMs > deadlineAt) return end(last);
+        if (this.clock.now() + wait + minAttemptMs > deadlineAt) return end(last);
         if (!this.retryBudget.tryWithdraw()) {
           this.metrics.retryBudgetExhausted?.(op);
           return end(last);
@@ -594,6 +596,7 @@ export class CouponClient {
   private async exchange<R>(
     route: Route<R>,
     deadlineAt: number,
+    minAttemptMs: number,
     callerSignal: AbortSignal | undefined,
   ): Promise<Exchange> {
     const timeout = new AbortController();
@@ -609,7 +612,7 @@ export class CouponClient {
       const response = await untilAborted(
         this.bulkhead.execute(async () => {
           const left = deadlineAt - this.clock.now();
-          if (left < this.minAttemptMs) throw new AttemptDeadline();
+          if (left < minAttemptMs) throw new AttemptDeadline();
           sent = true;
           return this.transport.send(route.build(left), signal);
         }, signal),

@@ -323,6 +323,14 @@ describe('CouponClient: retries', () => {
     expect(events.filter((e) => e === 'budget claim')).toHaveLength(100);
   });
 
+  it('sends a call whose deadline is shorter than minAttemptMs once, with that deadline', async () => {
+    const { client, transport } = harness(answers(overloaded(1)), { deadlineMs: 40 });
+    expect(await client.claim(claim)).toMatchObject({ kind: 'overloaded', attempts: 1 });
+    expect(transport.requests.map((r) => r.request.headers['x-request-timeout-ms'])).toEqual([
+      '40',
+    ]);
+  });
+
   it('answers the caller’s abort with its reason', async () => {
     const { client } = harness(answers(overloaded(1)));
     const controller = new AbortController();
