@@ -554,6 +554,8 @@ export class CouponClient {
       }
     } catch (err) {
       this.metrics.outcome?.(op, 'error');
+      // An abort while waiting to retry rejects with the caller's reason, as one before it does.
+      if (options.signal?.aborted === true) throw options.signal.reason;
       throw err;
     }
   }

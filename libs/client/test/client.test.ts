@@ -339,6 +339,15 @@ describe('CouponClient: retries', () => {
     await expect(client.claim(claim, { signal: controller.signal })).rejects.toBe(reason);
   });
 
+  it('answers an abort while waiting to retry with its reason, without another request', async () => {
+    const { client, transport, clock } = harness(answers(overloaded(1)));
+    const controller = new AbortController();
+    const reason = new Error('user left');
+    clock.onSleep = () => controller.abort(reason);
+    await expect(client.claim(claim, { signal: controller.signal })).rejects.toBe(reason);
+    expect(transport.requests).toHaveLength(1);
+  });
+
   it('ends an attempt that gets no answer at the deadline: no_answer, maybe done', async () => {
     // The attempt timer is real (the transport's boundary): keep this deadline tiny.
     const { client } = harness(answers('hang'), {

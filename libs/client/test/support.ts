@@ -30,6 +30,8 @@ export class ManualClock implements Clock {
     signal?.throwIfAborted();
     this.sleeps.push(ms);
     await this.onSleep?.(ms);
+    // As node's timers do: an abort during the wait rejects with an AbortError.
+    if (signal?.aborted === true) throw new DOMException('The operation was aborted', 'AbortError');
     this.ms += Math.max(0, ms);
     await tick();
   }
