@@ -1,0 +1,35 @@
+import type { WireErrorCode } from './wire';
+
+/**
+ * Why a call threw: a fault the caller cannot act on in the conversation (a wrong key, a bug, a
+ * broken answer), never an expected outcome.
+ *
+ * - a service error code (INVALID_REQUEST, UNAUTHENTICATED, FORBIDDEN, NOT_FOUND,
+ *   CAMPAIGN_NOT_FOUND, METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE,
+ *   IDEMPOTENCY_KEY_REUSED, HEADERS_TOO_LARGE, INTERNAL, ...) when the service answered one;
+ * - INVALID_ARGUMENT: refused here before any request (an id the service would refuse);
+ * - MALFORMED_RESPONSE: an answer that is not the contract's (bad JSON, missing fields);
+ * - UNEXPECTED_STATUS: a status the contract does not have for this route;
+ * - CLOSED: the client was closed.
+ */
+export type ClientErrorCode =
+  WireErrorCode | 'INVALID_ARGUMENT' | 'MALFORMED_RESPONSE' | 'UNEXPECTED_STATUS' | 'CLOSED';
+
+export class CouponClientError extends Error {
+  override readonly name = 'CouponClientError';
+
+  constructor(
+    readonly code: ClientErrorCode,
+    message: string,
+    readonly details: {
+      /** The HTTP status, when the service answered. */
+      status?: number;
+      /** INTERNAL's id, to find the logged stack on the service. */
+      errorId?: string;
+      /** INVALID_REQUEST's fields. */
+      fields?: readonly { field: string; problem: string }[];
+    } = {},
+  ) {
+    super(message);
+  }
+}
