@@ -84,6 +84,11 @@ export const ERRORS = {
   },
   COUPON_EXPIRED: { status: 410, class: 'final', meaning: 'the coupon expired at expiresAt' },
   PAYLOAD_TOO_LARGE: { status: 413, class: 'final', meaning: 'a body over 16 KiB' },
+  EXPECTATION_FAILED: {
+    status: 417,
+    class: 'final',
+    meaning: 'an Expect header other than 100-continue',
+  },
   UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
     class: 'final',

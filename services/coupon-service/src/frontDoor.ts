@@ -32,6 +32,7 @@ const NOT_A_PATH = answer(
   'INVALID_REQUEST',
   'the request target must be a path (origin-form, starting with "/")',
 );
+const NO_HOST = answer('INVALID_REQUEST', 'an HTTP/1.1 request must carry a Host header');
 const UNAUTHENTICATED = answer('UNAUTHENTICATED', 'send Authorization: Bearer <api key>');
 const NOT_FOUND = answer('NOT_FOUND', 'no such route');
 
@@ -64,6 +65,8 @@ export class FrontDoor {
       const url = req.url ?? '';
       // Absolute-form (a proxy's request) and asterisk-form are not ours to route.
       if (url.charCodeAt(0) !== 47 /* '/' */) return this.refuse(res, 'target', NOT_A_PATH);
+      if (req.headers.host === undefined && req.httpVersion === '1.1')
+        return this.refuse(res, 'target', NO_HOST);
       const pathname = parseurl(req)?.pathname ?? '';
       const found = this.routes.match(req.method ?? '', pathname);
       if (found.kind === 'route' && found.route.access === 'public') {
@@ -96,6 +99,13 @@ export class FrontDoor {
         return this.refuse(res, 'forbidden', this.forbidden.get(route.access)!);
       if (duplicated !== undefined)
         return this.refuse(res, 'bad_request', badHeader(duplicated, 'sent more than once'));
+      // A route that reads no body acts as soon as the headers are in: a body it would never read
+      // could still fail to parse after the work is done, and be answered 400 for it.
+      if (!route.body) {
+        const declared = declaredBody(req);
+        if (declared !== undefined)
+          return this.refuse(res, 'bad_request', badHeader(declared, 'this route takes no body'));
+      }
 
       const params: Record<string, string> = {};
       for (const [name, raw] of Object.entries(found.rawParams)) {
@@ -135,7 +145,7 @@ export class FrontDoor {
     const gate = this.deps.admission.gate;
     if (gate === undefined) {
       attachContext(res, { ...context, admission: undefined, startedAt: performance.now() });
-      void app(req, res);
+      handOver(req, res, app, route);
       return;
     }
     const serve = (decision: Decision): void => {
@@ -163,7 +173,7 @@ export class FrontDoor {
         admission: decision,
         startedAt: started,
       } satisfies RequestContext);
-      void app(req, res);
+      handOver(req, res, app, route);
     };
     const decision = gate.admit({
       priority: route.priority,
@@ -192,6 +202,24 @@ export class FrontDoor {
     }
     return prepared;
   }
+}
+
+/** The header by which a request says it has a body (a zero Content-Length says it has none). */
+function declaredBody(req: IncomingMessage): string | undefined {
+  if (req.headers['transfer-encoding'] !== undefined) return 'Transfer-Encoding';
+  const length = req.headers['content-length'];
+  return length !== undefined && length !== '0' ? 'Content-Length' : undefined;
+}
+
+/** Express takes over; a caller that waits for `100 Continue` is invited to send its body now. */
+function handOver(
+  req: IncomingMessage,
+  res: ServerResponse,
+  app: RequestListener,
+  route: RouteSpec,
+): void {
+  if (route.body && req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue();
+  void app(req, res);
 }
 
 function badHeader(field: string, problem: string): PreparedAnswer {

@@ -1,4 +1,10 @@
-import { createServer, type RequestListener, type Server } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from '@coupons/telemetry';
 import type { Registry } from 'prom-client';
@@ -45,12 +51,14 @@ function timeouts(requestTimeoutMs: number) {
     requestTimeout: requestTimeoutMs,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS,
+    // The front door answers a request without Host in the contract's JSON (node: an empty 400).
+    requireHostHeader: false,
   };
 }
 
 /** What node answers itself (a malformed request, headers too large, too slow), in the contract's shape. */
 function clientErrorAnswer(err: NodeJS.ErrnoException): string {
-  const [status, reason, code, message] =
+  const [status, reason, code, message]: [number, string, string, string] =
     err.code === 'HPE_HEADER_OVERFLOW'
       ? [
           431,
@@ -61,6 +69,10 @@ function clientErrorAnswer(err: NodeJS.ErrnoException): string {
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? [408, 'Request Timeout', 'REQUEST_TIMEOUT', 'the request did not arrive in time']
         : [400, 'Bad Request', 'INVALID_REQUEST', 'the request is not valid HTTP'];
+  return rawAnswer(status, reason, code, message);
+}
+
+function rawAnswer(status: number, reason: string, code: string, message: string): string {
   const body = JSON.stringify({ error: { code, message } });
   return (
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\n` +
@@ -68,14 +80,66 @@ function clientErrorAnswer(err: NodeJS.ErrnoException): string {
   );
 }
 
-function answerClientErrors(server: Server): void {
+/** Node's parse errors in the contract's shape; never on top of a request still being served. */
+function answerClientErrors(
+  server: Server,
+  serving: WeakMap<Socket, ServerResponse> = new WeakMap(),
+): void {
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     if (err.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
       return;
     }
+    const inFlight = serving.get(socket);
+    if (inFlight !== undefined) {
+      inFlight.shouldKeepAlive = false;
+      inFlight.once('finish', () => socket.end());
+      return;
+    }
     socket.end(clientErrorAnswer(err));
   });
+}
+
+/**
+ * Answers, in the contract's shape, what node refuses before the handler runs, and never answers
+ * on top of a request it already handed over: when node fails to parse bytes that follow a
+ * request still being served (pipelined garbage), that request is answered for what it did and
+ * the connection closes after it, so a coupon issued is never answered 400.
+ */
+function answerWhatNodeRefuses(server: Server, handler: RequestListener): RequestListener {
+  const serving = new WeakMap<Socket, ServerResponse>();
+  answerClientErrors(server, serving);
+  // An Expect other than 100-continue: node's default is a 417 without a body.
+  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
+    res.writeHead(417, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    res.end(
+      JSON.stringify({
+        error: { code: 'EXPECTATION_FAILED', message: 'only Expect: 100-continue is supported' },
+      }),
+    );
+  });
+  // CONNECT asks for a tunnel: not a path this service routes (node would close without a word).
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+    socket.end(
+      rawAnswer(
+        400,
+        'Bad Request',
+        'INVALID_REQUEST',
+        'the request target must be a path (origin-form, starting with "/")',
+      ),
+    );
+  });
+  const tracked: RequestListener = (req, res) => {
+    serving.set(req.socket, res);
+    res.once('finish', () => {
+      if (serving.get(req.socket) === res) serving.delete(req.socket);
+    });
+    handler(req, res);
+  };
+  // Expect: 100-continue goes through the front door like any request; it invites the body
+  // only once the key, the scope and admission let the request in (node would invite anyone).
+  server.on('checkContinue', tracked);
+  return tracked;
 }
 
 /**
@@ -100,8 +164,8 @@ export class CouponServer {
     // Slow-loris guard: a client gets 10 s to send its headers and its request, checked each second.
     const requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
     const limits = timeouts(requestTimeoutMs);
-    this.api = createServer(limits, handler);
-    answerClientErrors(this.api);
+    this.api = createServer(limits);
+    this.api.on('request', answerWhatNodeRefuses(this.api, handler));
     // Beyond what the shed path can answer, work waits in the kernel (the accept queue, socket
     // buffers) and the caller's timeout takes over; these bound what this process holds.
     if (options.maxConnections !== undefined) this.api.maxConnections = options.maxConnections;

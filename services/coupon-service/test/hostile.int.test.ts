@@ -226,13 +226,14 @@ describeIfRedis('hostile callers', () => {
     expect(JSON.parse(huge.body).error.code).toBe('HEADERS_TOO_LARGE');
   });
 
-  it('reads no body on a route that takes none, checks the scope before reading one, and gives a body 300 ms', async () => {
+  it('refuses a body on a route that takes none, checks the scope before reading one, and gives a body 300 ms', async () => {
     const budgetOnly = `Bearer ${KEYS.budgetOnly}`;
     const limitBefore = metric(
       await metricsText(service),
       /^coupon_admission_concurrency_limit (\d+)/m,
     );
-    // A body announced but never sent, on a route without one: answered at once, no slot held.
+    // A body announced but never sent, on a route without one: refused at once (such a route acts
+    // on its headers, and a body that then failed to parse would turn its answer into a 400).
     const sockets: Socket[] = [];
     const answers = await Promise.all(
       Array.from(
@@ -253,7 +254,7 @@ describeIfRedis('hostile callers', () => {
           }),
       ),
     );
-    expect(new Set(answers)).toEqual(new Set(['200']));
+    expect(new Set(answers)).toEqual(new Set(['400']));
     // The same key on a route that takes a body: 403 before a byte of it is read.
     const forbidden = await rawExchange(
       service.port,
@@ -292,6 +293,27 @@ describeIfRedis('hostile callers', () => {
     );
     expect(limitAfter).toBeGreaterThanOrEqual(limitBefore);
     for (const socket of sockets) socket.destroy();
+  });
+
+  it('invites a body (100 Continue) only once the key, the scope and admission let the request in', async () => {
+    const head = (authorization: string, key: string) =>
+      `POST /v1/campaigns/${campaign.id}/coupons HTTP/1.1\r\nHost: x\r\nAuthorization: ${authorization}\r\n` +
+      `Content-Type: application/json\r\nIdempotency-Key: ${key}\r\nContent-Length: 22\r\n` +
+      'Expect: 100-continue\r\n\r\n';
+    // No key: the answer is the 401, never an invitation to upload.
+    const stranger = await rawExchange(service.port, head('Bearer nope', 'x-1'));
+    expect(stranger.status).toBe(401);
+    // A key with the scope: 100 Continue, then the body, then the coupon.
+    const socket = connect(service.port, '127.0.0.1');
+    let text = '';
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    socket.write(head(`Bearer ${KEYS.all}`, 'continue-1'));
+    await until('100 Continue', () =>
+      text.startsWith('HTTP/1.1 100 Continue') ? true : undefined,
+    );
+    socket.write('{"userId":"continued"}');
+    await until('the answer', () => (/HTTP\/1\.1 201 /.test(text) ? true : undefined));
+    socket.destroy();
   });
 });
 

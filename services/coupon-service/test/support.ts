@@ -311,3 +311,22 @@ export function rawExchange(
     socket.write(request);
   });
 }
+
+/**
+ * The harness's standalone Redis, database `db` (1-15): a test file that compares every key
+ * before and after a request takes a database of its own, so other files' keys never show up.
+ */
+export function standaloneRedisDbUrl(db: number): string {
+  if (!Number.isInteger(db) || db < 1 || db > 15) throw new RangeError(`db ${db}: 1-15`);
+  const url = new URL(standaloneRedisUrl());
+  url.pathname = `/${db}`;
+  return url.toString();
+}
+
+/** Prometheus text as `name{labels} value` lines, minus those whose metric name `drop` accepts. */
+export function metricLines(text: string, drop: (name: string) => boolean): string[] {
+  return text
+    .split('\n')
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .filter((line) => !drop(/^[A-Za-z_:][\w:]*/.exec(line)?.[0] ?? ''));
+}

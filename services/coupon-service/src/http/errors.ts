@@ -22,6 +22,7 @@ export const ERROR_STATUS = {
   CAMPAIGN_BUDGET_EXHAUSTED: 410,
   COUPON_EXPIRED: 410,
   PAYLOAD_TOO_LARGE: 413,
+  EXPECTATION_FAILED: 417,
   UNSUPPORTED_MEDIA_TYPE: 415,
   IDEMPOTENCY_KEY_REUSED: 422,
   ORDER_BELOW_MINIMUM: 422,
@@ -121,9 +122,12 @@ function fromBodyParser(err: { type?: unknown; status?: unknown }): ApiError | u
 
 /** The one place where results and faults become HTTP answers. A 500 never shows a stack. */
 export function errorMiddleware(logger: Logger): ErrorRequestHandler {
-  return (err: unknown, req, res, next) => {
+  return (err: unknown, req, res, _next) => {
     if (res.headersSent) {
-      next(err);
+      // Answered already (a body cut short after its 408, a caller gone): nothing to send. Said
+      // through the service's logger, never express's final handler (raw stacks on stderr).
+      (req.log ?? logger).warn({ err }, 'error after the answer was sent');
+      if (!res.writableFinished) res.destroy();
       return;
     }
     const known =
