@@ -133,6 +133,10 @@ const coupons = (fen: number, data: SetupData) => fen / data.campaign.couponValu
 
 export function setup(): SetupData {
   const data = setupRun(config);
+  if (data.budget.remainingFen === null)
+    abortTest(
+      `the budget of campaign "${data.campaign.id}" is unknown (a shard lost or rolled back: ${JSON.stringify(data.budget.unknownShards)}); restore it (docs/runbooks.md) before a load test`,
+    );
   const remaining = coupons(data.budget.remainingFen, data);
   if (remaining === 0)
     abortTest(
@@ -186,6 +190,10 @@ export function teardown(data: SetupData): void {
   }
   const before = data.budget;
   const after = body as Budget;
+  if (after.issuedFen === null || before.issuedFen === null) {
+    mismatch('budget unknown', `unknown shards: ${JSON.stringify(after.unknownShards)}`);
+    return;
+  }
   const released = coupons(after.releasedFen, data);
   const issued = coupons(after.issuedFen, data);
   const issuedHere = issued - coupons(before.issuedFen, data);

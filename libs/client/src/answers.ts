@@ -19,9 +19,9 @@ import {
   ERROR_STATUS,
   errorBodySchema,
   HEADER,
-  isWireErrorCode,
-  parseRetryAfter,
-  redemptionBodySchema,
+  isErrorCode,
+  retryAfterSeconds,
+  redemptionAnswerSchema,
   type WireError,
 } from './wire';
 
@@ -61,14 +61,14 @@ export function readAnswer(response: HttpResponse, nowMs: number): Answer {
   }
   const parsedError = response.status >= 400 ? errorBodySchema.safeParse(json) : undefined;
   const error = parsedError?.success === true ? parsedError.data.error : undefined;
-  const retryAfterSeconds =
-    parseRetryAfter(response.headers[HEADER.retryAfter], nowMs) ?? error?.retryAfterSeconds;
+  const retryAfter =
+    retryAfterSeconds(response.headers[HEADER.retryAfter], nowMs) ?? error?.retryAfterSeconds;
   return {
     status: response.status,
     headers: response.headers,
     json,
     error,
-    retryAfterSeconds,
+    retryAfterSeconds: retryAfter,
     replayed: response.headers[HEADER.idempotentReplayed] === 'true',
   };
 }
@@ -99,7 +99,7 @@ function malformed(answer: Answer, what: string): CouponClientError {
 /** An error the caller cannot act on, named by the service's code when it gave one. */
 function fault(answer: Answer): CouponClientError {
   const { error, status } = answer;
-  if (error !== undefined && isWireErrorCode(error.code) && ERROR_STATUS[error.code] === status)
+  if (error !== undefined && isErrorCode(error.code) && ERROR_STATUS[error.code] === status)
     return new CouponClientError(error.code, error.message, {
       status,
       ...(error.errorId === undefined ? {} : { errorId: error.errorId }),
@@ -117,7 +117,7 @@ function fault(answer: Answer): CouponClientError {
 /** The error code, when the answer is one of the contract's with the status it travels with. */
 function codeOf(answer: Answer): string | undefined {
   const { error, status } = answer;
-  if (error === undefined || !isWireErrorCode(error.code)) return undefined;
+  if (error === undefined || !isErrorCode(error.code)) return undefined;
   return ERROR_STATUS[error.code] === status ? error.code : undefined;
 }
 
@@ -264,7 +264,7 @@ export function readClaim(answer: Answer, nowMs: number): Reading<ClaimResult> |
 
 export function readRedemption(answer: Answer): Reading<RedeemResult> | undefined {
   if (answer.status === 200 || answer.status === 201) {
-    const body = parsed(answer, redemptionBodySchema);
+    const body = parsed(answer, redemptionAnswerSchema);
     if (body instanceof CouponClientError) return faultOf(body);
     return final({
       kind: answer.replayed ? 'replayed' : 'redeemed',

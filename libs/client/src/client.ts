@@ -58,7 +58,7 @@ import {
   isOrderId,
   isUserId,
   MAX_REQUEST_TIMEOUT_MS,
-  PATH,
+  PATHS,
 } from './wire';
 
 export interface CouponClientOptions {
@@ -278,7 +278,7 @@ export class CouponClient {
         priority: 'claim',
         build: (timeoutMs) => ({
           method: 'POST',
-          path: PATH.claim(campaignId),
+          path: PATHS.claim(campaignId),
           headers: {
             ...this.headers(timeoutMs, true),
             [HEADER.idempotencyKey]: idempotencyKey,
@@ -327,7 +327,7 @@ export class CouponClient {
         priority: 'other',
         build: (timeoutMs) => ({
           method: 'POST',
-          path: PATH.redemptions(input.campaignId, input.code),
+          path: PATHS.redemptions(input.campaignId, input.code),
           headers: this.headers(timeoutMs, true),
           body,
         }),
@@ -351,7 +351,7 @@ export class CouponClient {
         priority: 'other',
         build: (timeoutMs) => ({
           method: 'DELETE',
-          path: PATH.redemption(input.campaignId, input.code, input.orderId, input.userId),
+          path: PATHS.redemption(input.campaignId, input.code, input.orderId, input.userId),
           headers: this.headers(timeoutMs, false),
         }),
         read: readReversal,
@@ -372,7 +372,7 @@ export class CouponClient {
         priority: 'other',
         build: (timeoutMs) => ({
           method: 'GET',
-          path: PATH.coupon(input.campaignId, input.code, input.userId),
+          path: PATHS.coupon(input.campaignId, input.code, input.userId),
           headers: this.headers(timeoutMs, false),
         }),
         read: readCoupon,
@@ -391,7 +391,7 @@ export class CouponClient {
         priority: 'other',
         build: (timeoutMs) => ({
           method: 'GET',
-          path: PATH.campaign(campaignId),
+          path: PATHS.campaign(campaignId),
           headers: this.headers(timeoutMs, false),
         }),
         read: readCampaign,
@@ -410,7 +410,7 @@ export class CouponClient {
         priority: 'other',
         build: (timeoutMs) => ({
           method: 'GET',
-          path: PATH.budget(campaignId),
+          path: PATHS.budget(campaignId),
           headers: this.headers(timeoutMs, false),
         }),
         read: readBudget,

@@ -1,4 +1,4 @@
-import type { WireErrorCode } from './wire';
+import type { ErrorCode } from './wire';
 
 /**
  * Why a call threw: a fault the caller cannot act on in the conversation (a wrong key, a bug, a
@@ -13,7 +13,7 @@ import type { WireErrorCode } from './wire';
  * - CLOSED: the client was closed.
  */
 export type ClientErrorCode =
-  WireErrorCode | 'INVALID_ARGUMENT' | 'MALFORMED_RESPONSE' | 'UNEXPECTED_STATUS' | 'CLOSED';
+  ErrorCode | 'INVALID_ARGUMENT' | 'MALFORMED_RESPONSE' | 'UNEXPECTED_STATUS' | 'CLOSED';
 
 export class CouponClientError extends Error {
   override readonly name = 'CouponClientError';

@@ -24,3 +24,16 @@ export const REQUEST_TIMEOUT_MS = { default: 2000, max: 10_000 } as const;
 
 /** X-Request-Id values the service keeps (anything else is replaced by a new id). */
 export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * Retry-After as a number of seconds: the service sends whole seconds; an HTTP date (which other
+ * hops may send) is read as the seconds until it. Undefined when absent or unreadable.
+ */
+export function retryAfterSeconds(value: string | undefined, nowMs: number): number | undefined {
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  if (/^\d{1,9}$/.test(trimmed)) return Number(trimmed);
+  const at = Date.parse(trimmed);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, Math.ceil((at - nowMs) / 1000));
+}

@@ -124,7 +124,7 @@ export function buildOpenApiDocument(
       title: 'Coupon issuance service',
       version,
       description:
-        "Claims coupons from a campaign budget released in daily tranches, redeems them against orders, and sheds load it cannot serve with answers a caller can act on (Retry-After). Every amount is whole fen (CNY 0.01); every time is ISO-8601 with the campaign's offset. Any route answers 404 NOT_FOUND for a path it does not know and 405 METHOD_NOT_ALLOWED (with Allow) for a method it does not take; a request without a valid key gets 401 before either.",
+        "Claims coupons from a campaign budget released in daily tranches, redeems them against orders, and sheds load it cannot serve with answers a caller can act on (Retry-After). Every amount is whole fen (CNY 0.01); every time is ISO-8601 with the campaign's offset. Any route answers 404 NOT_FOUND for a path it does not know and 405 METHOD_NOT_ALLOWED (with Allow) for a method it does not take; a request without a valid key gets 401 before either. An Expect header other than 100-continue is answered 417 EXPECTATION_FAILED; 100 Continue is sent once the key, its scope and admission let the request in.",
     },
     security: [{ [bearer.name]: [] }],
   });

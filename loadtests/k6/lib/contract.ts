@@ -5,6 +5,7 @@
  */
 
 import type { Response } from 'k6/http';
+import type { Budget, Coupon, ErrorCode, WireError } from '../../../libs/contract/src/index.ts';
 
 /** Statuses the contract defines for a claim; anything else is a failure of the service. */
 export const CLAIM_STATUSES = [201, 409, 410, 429, 503] as const;
@@ -13,48 +14,23 @@ export const CLAIM_STATUSES = [201, 409, 410, 429, 503] as const;
 export const CLAIM_REFUSALS: Readonly<Record<number, readonly string[]>> = {
   409: ['USER_LIMIT_REACHED', 'TRANCHE_EXHAUSTED', 'CAMPAIGN_NOT_STARTED'],
   410: ['CAMPAIGN_ENDED', 'CAMPAIGN_BUDGET_EXHAUSTED'],
-};
+} satisfies Record<number, readonly ErrorCode[]>;
 
 /** "Sold out": the released budget is gone, until the next release or for good. */
-export const SOLD_OUT_CODES: readonly string[] = ['TRANCHE_EXHAUSTED', 'CAMPAIGN_BUDGET_EXHAUSTED'];
+export const SOLD_OUT_CODES: readonly string[] = [
+  'TRANCHE_EXHAUSTED',
+  'CAMPAIGN_BUDGET_EXHAUSTED',
+] satisfies readonly ErrorCode[];
 
 /** Shed answers ("slow down, come back in N s"), each with Retry-After. */
 export const SHED_CODES: Readonly<Record<number, readonly string[]>> = {
   429: ['RATE_LIMITED'],
   503: ['OVERLOADED', 'UNAVAILABLE'],
-};
+} satisfies Record<number, readonly ErrorCode[]>;
 
-export interface Coupon {
-  code: string;
-  campaignId: string;
-  userId: string;
-  valueFen: number;
-  currency: 'CNY';
-  status: 'issued' | 'redeemed' | 'expired';
-  issuedAt: string;
-  expiresAt: string;
-  trancheDay: string;
-}
-
-export interface ApiError {
-  code: string;
-  message: string;
-  retryAfterSeconds?: number;
-  nextReleaseAt?: string;
-  [extra: string]: unknown;
-}
-
-export interface Budget {
-  campaignId: string;
-  currency: string;
-  poolFen: number;
-  releasedFen: number;
-  issuedFen: number;
-  remainingFen: number;
-  unreleasedFen: number;
-  today: { day: string; trancheFen: number; releasedFen: number; issuedFen: number } | null;
-  nextReleaseAt: string | null;
-}
+/** The service's own types (@coupons/contract), erased when k6 runs the script. */
+export type { Budget, Coupon };
+export type ApiError = WireError;
 
 /** What the scenarios use of GET /v1/campaigns/{id}. */
 export interface CampaignInfo {
@@ -176,8 +152,9 @@ export function budgetProblems(value: unknown, campaign: CampaignInfo): string[]
     else if (fen % campaign.couponValueFen !== 0)
       problems.push(`${field} is not whole coupons of ${campaign.couponValueFen} fen`);
   }
+  // A null (unknown: a shard lost or rolled back) issued or remaining figure is a problem above.
   if (problems.length > 0) return problems;
-  const budget = value as unknown as Budget;
+  const budget = value as unknown as Budget & { issuedFen: number; remainingFen: number };
   if (budget.remainingFen !== budget.releasedFen - budget.issuedFen)
     problems.push('remainingFen != releasedFen - issuedFen');
   if (budget.unreleasedFen !== budget.poolFen - budget.releasedFen)

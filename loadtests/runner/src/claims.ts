@@ -1,4 +1,10 @@
+import { HEADERS, PATHS, retryAfterSeconds } from '@coupons/contract';
 import type { RequestSpec, ResponseHeaders, Retry } from './types';
+
+// Lower case, as node and undici give headers back.
+const IDEMPOTENCY_KEY = HEADERS.idempotencyKey.toLowerCase();
+const USER_ID = HEADERS.userId.toLowerCase();
+const RETRY_AFTER = HEADERS.retryAfter.toLowerCase();
 
 /** Where claims go and under which names. */
 export interface ClaimTarget {
@@ -13,7 +19,7 @@ export interface ClaimTarget {
  * Idempotency-Key. The same spec is resent on retry, so a retry is the same logical claim.
  */
 export function claimRequests(target: ClaimTarget): (i: number) => RequestSpec {
-  const path = `/v1/campaigns/${encodeURIComponent(target.campaign)}/coupons`;
+  const path = PATHS.claim(target.campaign);
   const authorization = `Bearer ${target.apiKey}`;
   return (i) => {
     const userId = `load-${target.runId}-${i}`;
@@ -23,9 +29,9 @@ export function claimRequests(target: ClaimTarget): (i: number) => RequestSpec {
       headers: {
         authorization,
         'content-type': 'application/json',
-        'idempotency-key': `${target.runId}-${i}`,
+        [IDEMPOTENCY_KEY]: `${target.runId}-${i}`,
         // As the chat backend sends it: the gate's per-user layers see the user without the body.
-        'x-user-id': userId,
+        [USER_ID]: userId,
       },
       body: `{"userId":"${userId}"}`,
     };
@@ -34,12 +40,9 @@ export function claimRequests(target: ClaimTarget): (i: number) => RequestSpec {
 
 /** Retry-After in ms (delta-seconds or an HTTP date), or undefined when absent or unreadable. */
 export function retryAfterMs(headers: ResponseHeaders, nowMs = Date.now()): number | undefined {
-  const raw = headers['retry-after'];
-  const value = Array.isArray(raw) ? raw[0] : raw;
-  if (value === undefined) return undefined;
-  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+  const raw = headers[RETRY_AFTER];
+  const seconds = retryAfterSeconds(Array.isArray(raw) ? raw[0] : raw, nowMs);
+  return seconds === undefined ? undefined : seconds * 1000;
 }
 
 /** Retry-storm clients: half retry at once, half honour Retry-After. */

@@ -10,11 +10,9 @@ import type { CampaignCatalog } from './campaignCatalog';
 import { ApiError, preparedError } from './http/errors';
 import { attachContext, type RequestContext } from './http/requestContext';
 import { ROUTES, RouteTable, type RouteSpec } from './http/routeTable';
-import { USER_ID_PATTERN } from './http/schemas';
+import { SINGLE_REQUEST_HEADERS, USER_ID_PATTERN } from '@coupons/contract';
 
-/** Headers a request may carry once at most (two are ambiguous, so refused), as the contract names them. */
-const SINGLE_HEADERS = ['Authorization', 'Idempotency-Key', 'X-User-Id', 'X-Request-Timeout-Ms'];
-const SINGLE_LOWER = SINGLE_HEADERS.map((name) => name.toLowerCase());
+const SINGLE_LOWER = SINGLE_REQUEST_HEADERS.map((name) => name.toLowerCase());
 
 export interface FrontDoorDeps {
   authenticator: Authenticator;
@@ -228,7 +226,7 @@ function badHeader(field: string, problem: string): PreparedAnswer {
   );
 }
 
-/** The first header of SINGLE_HEADERS the request carries more than once (raw, any case). */
+/** The first header of SINGLE_REQUEST_HEADERS the request carries more than once (raw, any case). */
 function duplicatedHeader(req: IncomingMessage): string | undefined {
   const raw = req.rawHeaders;
   let seen = 0;
@@ -236,7 +234,7 @@ function duplicatedHeader(req: IncomingMessage): string | undefined {
     const index = SINGLE_LOWER.indexOf(raw[i]!.toLowerCase());
     if (index < 0) continue;
     const bit = 1 << index;
-    if ((seen & bit) !== 0) return SINGLE_HEADERS[index];
+    if ((seen & bit) !== 0) return SINGLE_REQUEST_HEADERS[index];
     seen |= bit;
   }
   return undefined;

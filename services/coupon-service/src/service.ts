@@ -48,7 +48,8 @@ export interface RunningService {
 }
 
 /** The service's version (its package.json, found above this file in src/ or dist/src/). */
-function serviceVersion(): string {
+/** The version of @coupons/coupon-service (its package.json), in metrics and the OpenAPI document. */
+export function serviceVersion(): string {
   for (let dir = __dirname; dirname(dir) !== dir; dir = dirname(dir)) {
     const file = join(dir, 'package.json');
     if (!existsSync(file)) continue;
@@ -120,6 +121,7 @@ export async function startService(deps: ServiceDeps): Promise<RunningService> {
     admission,
     redisCommandTimeoutMs: config.redisCommandTimeoutMs,
     bodyTimeoutMs: config.http.bodyTimeoutMs,
+    version: SERVICE_VERSION,
   });
   const frontDoor = new FrontDoor({ authenticator, admission, metrics: metrics.http, catalog });
   const server = new CouponServer(

@@ -105,7 +105,9 @@ const MOVES_BY_ITSELF = (name: string) =>
   name.startsWith('process_') ||
   name.startsWith('nodejs_') ||
   // CPU time of the event loop and its utilisation: they move with the clock, not with requests.
-  name.startsWith('coupon_event_loop_');
+  name.startsWith('coupon_event_loop_') ||
+  // Sampled from Redis on a timer (BUDGET_SAMPLE_MS), whatever the requests.
+  name.startsWith('coupon_budget_');
 
 interface Observed {
   redis: RedisState;

@@ -1,13 +1,9 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 
-export const API_SCOPES = [
-  'coupons:issue',
-  'coupons:read',
-  'coupons:redeem',
-  'budget:read',
-] as const;
-export type ApiScope = (typeof API_SCOPES)[number];
+import { API_SCOPES, type ApiScope } from '@coupons/contract';
+
+export { API_SCOPES, type ApiScope };
 
 /** A key as configured: never the key itself, only its SHA-256. */
 export interface ApiKeyRecord {

@@ -2,6 +2,7 @@ import express, { Router, type Express, type RequestHandler } from 'express';
 import { pinoHttp } from 'pino-http';
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '@coupons/campaign';
+import { HEADERS, REQUEST_ID_PATTERN } from '@coupons/contract';
 import { redactUrl, type Logger, type ServiceMetrics } from '@coupons/telemetry';
 import type { ServiceAdmission } from '../admission';
 import type { CampaignCatalog } from '../campaignCatalog';
@@ -16,6 +17,7 @@ import { budgetHandler } from './routes/budget';
 import { campaignHandler } from './routes/campaigns';
 import { couponHandlers } from './routes/coupons';
 import { healthHandlers } from './routes/health';
+import { openApiHandler } from './routes/openapi';
 
 export interface AppDeps {
   catalog: CampaignCatalog;
@@ -29,9 +31,9 @@ export interface AppDeps {
   redisCommandTimeoutMs: number;
   /** How long a body may take to arrive once its route accepted the request. */
   bodyTimeoutMs: number;
+  /** The service's version, in the OpenAPI document. */
+  version: string;
 }
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Codes are secrets of their owners: no cache may keep an answer. */
 const noStore: RequestHandler = (_req, res, next) => {
@@ -53,8 +55,10 @@ export function createApp(deps: AppDeps): Express {
       genReqId: (req, res) => {
         const incoming = req.headers['x-request-id'];
         const id =
-          typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-        res.setHeader('X-Request-Id', id);
+          typeof incoming === 'string' && REQUEST_ID_PATTERN.test(incoming)
+            ? incoming
+            : randomUUID();
+        res.setHeader(HEADERS.requestId, id);
         return id;
       },
       serializers: {
@@ -80,6 +84,7 @@ export function createApp(deps: AppDeps): Express {
   const handlers: Record<RouteName, RequestHandler[]> = {
     health: [health.health],
     ready: [health.ready],
+    openapi: [openApiHandler(deps.version)],
     campaign: [campaignHandler(deps.catalog, deps.clock)],
     budget: [budgetHandler({ catalog: deps.catalog, ledgers: deps.ledgers, gateway })],
     ...Object.fromEntries(

@@ -1,39 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { ErrorRequestHandler, Response } from 'express';
 import type { PreparedAnswer } from '@coupons/admission';
+import { ERROR_STATUS, HEADERS, type ErrorCode } from '@coupons/contract';
 import type { Logger } from '@coupons/telemetry';
 
-/** Every error code of the HTTP contract (docs/contract.md), with the status it travels with. */
-export const ERROR_STATUS = {
-  INVALID_REQUEST: 400,
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  CAMPAIGN_NOT_FOUND: 404,
-  COUPON_NOT_FOUND: 404,
-  METHOD_NOT_ALLOWED: 405,
-  REQUEST_TIMEOUT: 408,
-  USER_LIMIT_REACHED: 409,
-  TRANCHE_EXHAUSTED: 409,
-  CAMPAIGN_NOT_STARTED: 409,
-  COUPON_ALREADY_REDEEMED: 409,
-  ORDER_REVERSED: 409,
-  CAMPAIGN_ENDED: 410,
-  CAMPAIGN_BUDGET_EXHAUSTED: 410,
-  COUPON_EXPIRED: 410,
-  PAYLOAD_TOO_LARGE: 413,
-  EXPECTATION_FAILED: 417,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  IDEMPOTENCY_KEY_REUSED: 422,
-  ORDER_BELOW_MINIMUM: 422,
-  RATE_LIMITED: 429,
-  HEADERS_TOO_LARGE: 431,
-  INTERNAL: 500,
-  OVERLOADED: 503,
-  UNAVAILABLE: 503,
-} as const;
-
-export type ErrorCode = keyof typeof ERROR_STATUS;
+/** Every error code of the HTTP contract, with its status: the contract package's. */
+export { ERROR_STATUS, type ErrorCode } from '@coupons/contract';
 
 export interface ErrorExtras {
   retryAfterSeconds?: number;
@@ -58,8 +30,8 @@ export class ApiError extends Error {
 
 export function sendApiError(res: Response, error: ApiError): void {
   if (error.extras.retryAfterSeconds !== undefined)
-    res.setHeader('Retry-After', String(error.extras.retryAfterSeconds));
-  if (error.code === 'UNAUTHENTICATED') res.setHeader('WWW-Authenticate', 'Bearer');
+    res.setHeader(HEADERS.retryAfter, String(error.extras.retryAfterSeconds));
+  if (error.code === 'UNAUTHENTICATED') res.setHeader(HEADERS.wwwAuthenticate, 'Bearer');
   res
     .status(error.status)
     .json({ error: { code: error.code, message: error.message, ...error.extras } });

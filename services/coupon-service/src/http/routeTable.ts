@@ -1,93 +1,46 @@
 import type { Priority } from '@coupons/admission';
 import { match, type MatchFunction } from 'path-to-regexp';
-import type { ApiScope } from '../auth/apiKeys';
+import { CONTRACT_ROUTES, type ContractRoute, type RouteName } from '@coupons/contract';
 
-export type RouteName =
-  'health' | 'ready' | 'campaign' | 'budget' | 'claim' | 'readCoupon' | 'redeem' | 'reverse';
+export type { RouteName } from '@coupons/contract';
 
 export interface RouteSpec {
   readonly name: RouteName;
-  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly method: ContractRoute['method'];
   /** An express path: the same string the front door matches and express routes by. */
   readonly path: string;
-  /** `public`: no key (the probes); otherwise the scope the API key needs. */
-  readonly access: 'public' | ApiScope;
+  /** `public`: no key (the probes, the OpenAPI document); otherwise the scope the key needs. */
+  readonly access: ContractRoute['access'];
   /** Admission priority; public routes are never shed. */
   readonly priority: Priority;
   /** Only these routes read a body (after the key and its scope were checked). */
   readonly body: boolean;
 }
 
-const CAMPAIGN = '/v1/campaigns/:campaignId';
-const COUPON = `${CAMPAIGN}/coupons/:code`;
+/** Who goes first when a pod is short of capacity: a purchase waits on a redemption. */
+const PRIORITY: Readonly<Record<RouteName, Priority>> = {
+  health: 'read',
+  ready: 'read',
+  openapi: 'read',
+  campaign: 'read',
+  budget: 'read',
+  claim: 'claim',
+  readCoupon: 'read',
+  redeem: 'redeem',
+  reverse: 'redeem',
+};
 
-/** Every route the service serves: the contract's, in one place. */
-export const ROUTES: readonly RouteSpec[] = Object.freeze([
-  {
-    name: 'health',
-    method: 'GET',
-    path: '/healthz',
-    access: 'public',
-    priority: 'read',
-    body: false,
-  },
-  {
-    name: 'ready',
-    method: 'GET',
-    path: '/readyz',
-    access: 'public',
-    priority: 'read',
-    body: false,
-  },
-  {
-    name: 'campaign',
-    method: 'GET',
-    path: CAMPAIGN,
-    access: 'budget:read',
-    priority: 'read',
-    body: false,
-  },
-  {
-    name: 'budget',
-    method: 'GET',
-    path: `${CAMPAIGN}/budget`,
-    access: 'budget:read',
-    priority: 'read',
-    body: false,
-  },
-  {
-    name: 'claim',
-    method: 'POST',
-    path: `${CAMPAIGN}/coupons`,
-    access: 'coupons:issue',
-    priority: 'claim',
-    body: true,
-  },
-  {
-    name: 'readCoupon',
-    method: 'GET',
-    path: COUPON,
-    access: 'coupons:read',
-    priority: 'read',
-    body: false,
-  },
-  {
-    name: 'redeem',
-    method: 'POST',
-    path: `${COUPON}/redemptions`,
-    access: 'coupons:redeem',
-    priority: 'redeem',
-    body: true,
-  },
-  {
-    name: 'reverse',
-    method: 'DELETE',
-    path: `${COUPON}/redemptions/:orderId`,
-    access: 'coupons:redeem',
-    priority: 'redeem',
-    body: false,
-  },
-] satisfies RouteSpec[]);
+/** Every route the service serves: the contract's, with how admission ranks each. */
+export const ROUTES: readonly RouteSpec[] = Object.freeze(
+  CONTRACT_ROUTES.map((route): RouteSpec => ({
+    name: route.name,
+    method: route.method,
+    path: route.path,
+    access: route.access,
+    priority: PRIORITY[route.name],
+    body: route.body !== undefined,
+  })),
+);
 
 /**
  * How express matches a path once told `caseSensitive: true, strict: true` (router/lib/layer.js):

@@ -1,63 +1,15 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { CODE_LENGTH, CROCKFORD_ALPHABET, parseCouponCode } from '@coupons/budget-ledger';
+import type { claimBodySchema } from '@coupons/contract';
 import { ApiError } from './errors';
 
-/** Every input schema of the API, in one place. Messages say what is allowed, not what was sent. */
+/**
+ * What only the service does with the contract's inputs (@coupons/contract holds the schemas):
+ * a coupon code parsed to its shard, one 400 naming every bad field, the claim body's digest.
+ */
 
 type FieldProblem = { field: string; problem: string };
-
-const required =
-  (expected: string) =>
-  (issue: { input?: unknown }): string =>
-    issue.input === undefined ? 'is required' : `must be ${expected}`;
-
-const ID_CHARS = 'A-Za-z0-9._-';
-const USER_ID_MAX = 64;
-
-const identifier = (max: number) =>
-  z
-    .string({ error: required('a string') })
-    .min(1, 'must not be empty')
-    .max(max, `must be at most ${max} characters`)
-    .regex(new RegExp(`^[${ID_CHARS}]+$`), 'may contain only letters, digits, ".", "_" and "-"');
-
-/** A whole userId, valid or not in one test (the front door's check of X-User-Id). */
-export const USER_ID_PATTERN = new RegExp(`^[${ID_CHARS}]{1,${USER_ID_MAX}}$`);
-export const userIdSchema = identifier(USER_ID_MAX);
-export const orderIdSchema = identifier(128);
-
-export const orderAmountFenSchema = z
-  .number({ error: required('a number of fen') })
-  .superRefine((value, ctx) => {
-    if (!Number.isInteger(value))
-      ctx.addIssue({ code: 'custom', message: 'must be a whole number of fen' });
-    else if (value < 0) ctx.addIssue({ code: 'custom', message: 'must not be negative' });
-    else if (!Number.isSafeInteger(value))
-      ctx.addIssue({
-        code: 'custom',
-        message: `must not exceed ${Number.MAX_SAFE_INTEGER} (Number.MAX_SAFE_INTEGER)`,
-      });
-  });
-
-/** 1-255 printable ASCII characters; no space at either end (HTTP would strip it anyway). */
-export const idempotencyKeySchema = z
-  .string({ error: required('a string') })
-  .min(1, 'must not be empty')
-  .max(255, 'must be at most 255 characters')
-  .regex(
-    /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/,
-    'may contain only printable ASCII characters',
-  );
-
-const bodyObject = { error: required('a JSON object') };
-
-export const claimBodySchema = z.strictObject({ userId: userIdSchema }, bodyObject);
-
-export const redemptionBodySchema = z.strictObject(
-  { userId: userIdSchema, orderId: orderIdSchema, orderAmountFen: orderAmountFenSchema },
-  bodyObject,
-);
 
 export type CouponCodeInput =
   | { kind: 'code'; code: string; shard: number }

@@ -11,16 +11,14 @@ import { callContext, type LedgerGateway } from '../ledgerGateway';
 import { contextOf, principalOf } from '../requestContext';
 import { claimRefusal, couponNotFound, redemptionRefusal, reversalRefusal } from '../refusals';
 import {
-  claimBodyHash,
   claimBodySchema,
-  couponCodeSchema,
+  HEADERS,
   idempotencyKeySchema,
   orderIdSchema,
   redemptionBodySchema,
   userIdSchema,
-  validate,
-  type CouponCodeInput,
-} from '../schemas';
+} from '@coupons/contract';
+import { claimBodyHash, couponCodeSchema, validate, type CouponCodeInput } from '../schemas';
 import { couponView, redemptionView } from '../views';
 
 export interface CouponRouteDeps {
@@ -30,8 +28,6 @@ export interface CouponRouteDeps {
   clock: Clock;
   admission: ServiceAdmission;
 }
-
-const USER_ID_HEADER = 'X-User-Id';
 
 /**
  * A code that passed the schema: a typo (wrong check character) or a shard this campaign does
@@ -60,13 +56,13 @@ export function couponHandlers(deps: CouponRouteDeps): Record<CouponRoute, Reque
     const calendar = campaignFromPath(deps.catalog, context.params.campaignId);
     const input = validate({
       body: [claimBodySchema, req.body],
-      'Idempotency-Key': [idempotencyKeySchema, req.get('Idempotency-Key')],
+      [HEADERS.idempotencyKey]: [idempotencyKeySchema, req.get(HEADERS.idempotencyKey)],
     });
     const { userId } = input.body;
     // Admission charged the header's user; a different body would charge someone else's limit.
     if (context.userIdHeader !== undefined && context.userIdHeader !== userId)
-      throw new ApiError('INVALID_REQUEST', `${USER_ID_HEADER} must equal the body's userId`, {
-        details: [{ field: USER_ID_HEADER, problem: "differs from the body's userId" }],
+      throw new ApiError('INVALID_REQUEST', `${HEADERS.userId} must equal the body's userId`, {
+        details: [{ field: HEADERS.userId, problem: "differs from the body's userId" }],
       });
     const ledger = ledgerOf(calendar);
     const shard = context.shard ?? ledger.shardOf(userId);
@@ -81,7 +77,7 @@ export function couponHandlers(deps: CouponRouteDeps): Record<CouponRoute, Reque
       }
     }
     const apiKeyId = principalOf(res).keyId;
-    const idempotencyKey = input['Idempotency-Key'];
+    const idempotencyKey = input[HEADERS.idempotencyKey];
     const result = await deps.gateway.issue(
       ledger,
       { apiKeyId, userId, idempotencyKey, bodyHash: claimBodyHash(input.body) },
@@ -100,7 +96,7 @@ export function couponHandlers(deps: CouponRouteDeps): Record<CouponRoute, Reque
       now,
     );
     if (result.kind !== 'issued') throw claimRefusal(result, calendar, now, deps.admission.retry);
-    if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
+    if (result.replayed) res.setHeader(HEADERS.idempotentReplayed, 'true');
     res.status(201).json({ coupon: couponView(result.coupon, calendar, now) });
   };
 
@@ -137,7 +133,7 @@ export function couponHandlers(deps: CouponRouteDeps): Record<CouponRoute, Reque
       callContext(req, res),
     );
     if (result.kind !== 'redeemed') throw redemptionRefusal(result, calendar);
-    if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
+    if (result.replayed) res.setHeader(HEADERS.idempotentReplayed, 'true');
     res.status(201).json({
       redemption: redemptionView(result.redemption, calendar),
       coupon: couponView(result.coupon, calendar, deps.clock.now()),
@@ -159,7 +155,7 @@ export function couponHandlers(deps: CouponRouteDeps): Record<CouponRoute, Reque
       callContext(req, res),
     );
     if (result.kind !== 'reversed') throw reversalRefusal(result, input.orderId);
-    if (!result.changed) res.setHeader('Idempotent-Replayed', 'true');
+    if (!result.changed) res.setHeader(HEADERS.idempotentReplayed, 'true');
     res.json({ coupon: couponView(result.coupon, calendar, deps.clock.now()) });
   };
 
