@@ -17,3 +17,4 @@ export * from './shard';
 export * from './shares';
 export * from './snapshot';
 export * from './transfers';
+export * from './replication';
