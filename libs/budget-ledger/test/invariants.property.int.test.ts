@@ -68,6 +68,7 @@ describeWithRedis('ledger invariants under random operation sequences', (target)
         const remembered = new Map<string, string>();
         const coupons: CouponRecord[] = [];
         const redeemedBy = new Map<string, string>();
+        const reversedOrders = new Set<string>();
         const perUserDay = new Map<string, number>();
         const perUserTotal = new Map<string, number>();
         const issuedPerShard = new Map<number, number>();
@@ -126,6 +127,7 @@ describeWithRedis('ledger invariants under random operation sequences', (target)
               const result = await ledger.redeem({ ...request, orderAmountFen: 10_000 });
               if (result.kind === 'redeemed' && !result.replayed) {
                 expect(holder).toBeUndefined();
+                expect(reversedOrders.has(`${coupon.code}/${orderId}`)).toBe(false);
                 expect(now).toBeLessThanOrEqual(coupon.expiresAt);
                 redeemedBy.set(coupon.code, orderId);
               } else if (result.kind === 'redeemed') {
@@ -133,6 +135,9 @@ describeWithRedis('ledger invariants under random operation sequences', (target)
               } else if (result.kind === 'already_redeemed') {
                 expect(holder).not.toBeUndefined();
                 expect(holder).not.toBe(orderId);
+              } else if (result.kind === 'order_reversed') {
+                // A reversed order never redeems the coupon again (checked before expiry).
+                expect(reversedOrders.has(`${coupon.code}/${orderId}`)).toBe(true);
               } else {
                 expect(result.kind).toBe('expired');
                 expect(now).toBeGreaterThan(coupon.expiresAt);
@@ -142,6 +147,7 @@ describeWithRedis('ledger invariants under random operation sequences', (target)
               if (result.kind === 'reversed' && result.changed) {
                 expect(holder).toBe(orderId);
                 redeemedBy.delete(coupon.code);
+                reversedOrders.add(`${coupon.code}/${orderId}`);
               } else {
                 expect(holder).not.toBe(orderId);
               }
