@@ -1,7 +1,14 @@
 import { describeWithRedis } from '@coupons/redis-local';
 import type { Cluster, Redis } from 'ioredis';
 import { CampaignCalendar, ManualClock } from '@coupons/campaign';
-import { BudgetLedger, LedgerFault, reconcile, type IssueResult } from '../src';
+import {
+  BudgetLedger,
+  LedgerFault,
+  idempotencyScopeHash,
+  reconcile,
+  shardKeys,
+  type IssueResult,
+} from '../src';
 import { at, claim, ledgerAt } from './support';
 
 describeWithRedis('BudgetLedger', (target) => {
@@ -13,7 +20,8 @@ describeWithRedis('BudgetLedger', (target) => {
   describe('issueCoupon-5.lua', () => {
     it('issues a coupon with the campaign value, expiry and tranche day, and audits it', async () => {
       const { ledger, calendar } = await ledgerAt(redis, '2026-02-10T12:30:00+08:00');
-      const result = await ledger.issue(claim('alice'));
+      const request = claim('alice');
+      const result = await ledger.issue(request);
       expect(result).toMatchObject({
         kind: 'issued',
         replayed: false,
@@ -27,6 +35,23 @@ describeWithRedis('BudgetLedger', (target) => {
           status: 'issued',
         },
       });
+      // The audit event carries what an exact rebuild from the record needs.
+      const audit = shardKeys(calendar.campaign.id, ledger.shardOf('alice')).audit;
+      const [, fields] = (await redis.xrange(audit, '-', '+')).at(-1)!;
+      const event = Object.fromEntries(
+        fields.flatMap((value, i) => (i % 2 === 0 ? [[value, fields[i + 1]]] : [])),
+      );
+      expect(event).toMatchObject({
+        type: 'issued',
+        code: result.kind === 'issued' ? result.coupon.code : 'none',
+        userId: 'alice',
+        valueFen: '2500',
+        day: '2026-02-10',
+        expiresAt: String(calendar.campaign.couponExpiresAt),
+        idem: idempotencyScopeHash(request.apiKeyId, 'alice', request.idempotencyKey),
+        bodyHash: request.bodyHash,
+      });
+      expect(Number(event.keepUntil)).toBeGreaterThan(calendar.campaign.couponExpiresAt);
       const snapshot = await ledger.snapshot();
       expect(snapshot.issuedCoupons).toBe(1);
       expect(snapshot.today).toMatchObject({ day: '2026-02-10', issuedCoupons: 1 });

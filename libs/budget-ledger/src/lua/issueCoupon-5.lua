@@ -93,6 +93,9 @@ if tonumber(ARGV[22]) > tonumber(wall[1]) * 1000 then
   redis.call('PEXPIREAT', KEYS[3], ARGV[22])
   redis.call('PEXPIREAT', KEYS[4], ARGV[22])
 end
+-- The event carries everything an exact rebuild from the record needs: the coupon, the
+-- idempotency key's scope hash and body hash, and how long the records are kept.
 appendEvent(KEYS[1], KEYS[5], {'type', 'issued', 'code', ARGV[17], 'userId', ARGV[18],
-  'valueFen', ARGV[19], 'day', day, 'at', int(now)})
+  'valueFen', ARGV[19], 'day', day, 'at', int(now), 'expiresAt', ARGV[20],
+  'idem', string.match(KEYS[3], ':idem:(.*)$'), 'bodyHash', ARGV[21], 'keepUntil', ARGV[22]})
 return reply(1, now, unspent - 1)
