@@ -8,6 +8,7 @@ import { idempotencyScopeHash, shardKeys } from './keys';
 import { afterView, ShardMarks, viewOf } from './marks';
 import { defaultRebalanceSizes, RebalanceTrigger } from './rebalance';
 import type { RedisSettingsGuard } from './redisSettings';
+import { ReplicationWait, type ReplicationOptions } from './replication';
 import {
   LedgerCode,
   LedgerFault,
@@ -46,6 +47,11 @@ export interface LedgerOptions {
   trustCallerClock?: boolean;
   /** Refuses money on a Redis whose settings could lose it (redisSettings.ts); none when absent. */
   settings?: RedisSettingsGuard;
+  /**
+   * A claim, redemption or reversal is answered only once this many replicas hold it
+   * (replication.ts); a failover can then not lose what was acknowledged. None when absent.
+   */
+  replication?: ReplicationOptions;
   /**
    * Move unspent release from rich shards to ones running dry (docs/stranding.md). Off unless
    * given; the service turns it on. Sizes default from the release schedule.
@@ -107,6 +113,7 @@ export class BudgetLedger {
   private readonly ctx: LedgerContext;
   private readonly keepAfterExpiryMs: number;
   private readonly trigger: RebalanceTrigger | undefined;
+  private readonly replication: ReplicationWait | undefined;
   readonly rebalanceMaxCoupons: number;
 
   constructor(
@@ -127,6 +134,10 @@ export class BudgetLedger {
       settings: options.settings,
     };
     this.keepAfterExpiryMs = options.keepAfterExpiryMs ?? 30 * DAY_MS;
+    this.replication =
+      options.replication === undefined
+        ? undefined
+        : new ReplicationWait(redis, options.replication);
     const maxSlice = Math.max(
       0,
       ...calendar.days.flatMap((day) => day.slices.map((slice) => slice.coupons)),
@@ -198,6 +209,7 @@ export class BudgetLedger {
       switch (status) {
         case LedgerCode.Ok:
           this.trigger?.afterClaim(shard, Number(afterView(reply)[0]));
+          await this.replication?.confirm(keys.ledger);
           return {
             kind: 'issued',
             replayed: false,
@@ -217,6 +229,8 @@ export class BudgetLedger {
           const coupon = await this.readCoupon(String(afterView(reply)[0]), shard, request.userId);
           if (coupon === undefined)
             throw new Error('remembered claim points at a missing coupon record');
+          // The first answer may have been refused for want of replicas: this one is not.
+          await this.replication?.confirm(keys.ledger);
           return { kind: 'issued', replayed: true, coupon };
         }
         case LedgerCode.OutsideWindow:
@@ -297,6 +311,8 @@ export class BudgetLedger {
     );
     const status = statusOf(this.ctx, request.shard, reply);
     const rest = afterView(reply);
+    if (status === LedgerCode.Ok || status === LedgerCode.Replayed)
+      await this.replication?.confirm(keys.ledger);
     switch (status) {
       case LedgerCode.Ok:
       case LedgerCode.Replayed:
@@ -347,6 +363,8 @@ export class BudgetLedger {
       }),
     );
     const status = statusOf(this.ctx, request.shard, reply);
+    if (status === LedgerCode.Ok || status === LedgerCode.NoChange)
+      await this.replication?.confirm(keys.ledger);
     switch (status) {
       case LedgerCode.Ok:
       case LedgerCode.NoChange:

@@ -16,6 +16,7 @@ export interface RedisNodeSettings {
   appendonly: string;
   appendfsync: string;
   save: string;
+  minReplicasToWrite: string;
 }
 
 export interface RedisSettingsReport {
@@ -27,9 +28,22 @@ export interface RedisSettingsOptions {
   mode: RedisSettingsMode;
   /** Production: a Redis without the append-only file loses what it acknowledged on a restart. */
   requirePersistence: boolean;
+  /**
+   * With acknowledged writes waiting for replicas (REDIS_WAIT_REPLICAS), a master should refuse
+   * writes outright when it has fewer replicas (min-replicas-to-write) rather than let every claim
+   * wait out its timeout first. Unchecked when absent.
+   */
+  minReplicasToWrite?: number;
 }
 
-const SETTINGS = ['maxmemory-policy', 'maxmemory', 'appendonly', 'appendfsync', 'save'] as const;
+const SETTINGS = [
+  'maxmemory-policy',
+  'maxmemory',
+  'appendonly',
+  'appendfsync',
+  'save',
+  'min-replicas-to-write',
+] as const;
 
 async function readNode(node: Redis): Promise<RedisNodeSettings> {
   const values = new Map<string, string>();
@@ -45,6 +59,7 @@ async function readNode(node: Redis): Promise<RedisNodeSettings> {
     appendonly: values.get('appendonly') ?? '',
     appendfsync: values.get('appendfsync') ?? '',
     save: values.get('save') ?? '',
+    minReplicasToWrite: values.get('min-replicas-to-write') ?? '',
   };
 }
 
@@ -98,6 +113,11 @@ export class RedisSettingsGuard {
       if (this.options.requirePersistence && settings.appendonly !== 'yes')
         report.problems.push(
           `${name}: appendonly is ${settings.appendonly}: a restart loses every coupon since the last snapshot; set appendonly yes (appendfsync everysec)`,
+        );
+      const wanted = this.options.minReplicasToWrite;
+      if (wanted !== undefined && !(Number(settings.minReplicasToWrite) >= wanted))
+        report.problems.push(
+          `${name}: min-replicas-to-write is ${settings.minReplicasToWrite}: claims wait for ${wanted} replica(s) (REDIS_WAIT_REPLICAS); set min-replicas-to-write ${wanted} so a master without them refuses at once`,
         );
     }
     this.last = report;

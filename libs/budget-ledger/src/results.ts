@@ -91,7 +91,8 @@ export type LedgerFaultReason =
   | 'clock'
   | 'code_collision'
   | 'rolled_back'
-  | 'redis_settings';
+  | 'redis_settings'
+  | 'replication';
 
 /**
  * A fault, not a result: the ledger cannot be trusted to answer (missing after a Redis loss, rolled

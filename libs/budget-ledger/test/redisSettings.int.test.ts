@@ -15,8 +15,16 @@ describeIfRedis('a Redis whose settings could lose coupons', () => {
     redis = server.redis;
   });
 
-  async function guarded(mode: 'enforce' | 'warn' | 'skip', requirePersistence = false) {
-    const settings = new RedisSettingsGuard(redis, { mode, requirePersistence });
+  async function guarded(
+    mode: 'enforce' | 'warn' | 'skip',
+    requirePersistence = false,
+    minReplicasToWrite?: number,
+  ) {
+    const settings = new RedisSettingsGuard(redis, {
+      mode,
+      requirePersistence,
+      minReplicasToWrite,
+    });
     const setup = await ledgerAt(redis, '2026-02-10T12:00:00+08:00', { shards: 1 });
     const ledger = new BudgetLedger(redis, setup.calendar, setup.clock, {
       trustCallerClock: true,
@@ -50,6 +58,17 @@ describeIfRedis('a Redis whose settings could lose coupons', () => {
     expect((await settings.check()).problems).toEqual([]);
     expect((await ledger.issue(claim('v'))).kind).toBe('issued');
     await redis.config('SET', 'appendonly', 'no');
+  });
+
+  it('waiting for replicas, wants min-replicas-to-write so a master without them refuses at once', async () => {
+    await redis.config('SET', 'maxmemory-policy', 'noeviction');
+    await redis.config('SET', 'min-replicas-to-write', '0');
+    const { settings, ledger } = await guarded('enforce', false, 1);
+    expect((await settings.check()).problems.join('\n')).toMatch(/min-replicas-to-write is 0/);
+    await expect(ledger.issue(claim('r'))).rejects.toMatchObject({ reason: 'redis_settings' });
+    await redis.config('SET', 'min-replicas-to-write', '1');
+    expect((await settings.check()).problems).toEqual([]);
+    await redis.config('SET', 'min-replicas-to-write', '0');
   });
 
   it('warn reports and serves; skip does not read CONFIG at all (a managed Redis without it)', async () => {

@@ -47,6 +47,23 @@ describeIfRedis('ReplicationWait on a master with one replica', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
   });
 
+  it('confirmations asked in the same turn share one WAIT (WAIT blocks the shared connection)', async () => {
+    const wait = new ReplicationWait(redis, { replicas: 1, timeoutMs: 2_000 });
+    await Promise.all(
+      Array.from({ length: 50 }, async (_, i) => {
+        await redis.set(`many-${i}`, String(i));
+        await wait.confirm(`many-${i}`);
+      }),
+    );
+    expect(wait.waitsSent).toBeGreaterThanOrEqual(1);
+    expect(wait.waitsSent).toBeLessThan(10);
+    const reader = new Redis(replica.url);
+    expect(await reader.mget(Array.from({ length: 50 }, (_, i) => `many-${i}`))).toEqual(
+      Array.from({ length: 50 }, (_, i) => String(i)),
+    );
+    reader.disconnect();
+  });
+
   it('refuses when the replica is gone', async () => {
     await replica.stop();
     const wait = new ReplicationWait(redis, { replicas: 1, timeoutMs: 100 });

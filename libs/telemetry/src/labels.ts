@@ -48,6 +48,7 @@ export const LEDGER_FAULT_REASONS = [
   'code_collision',
   'rolled_back',
   'redis_settings',
+  'replication',
 ] as const;
 
 /** The ledger operations timed and counted against Redis. */

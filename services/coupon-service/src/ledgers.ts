@@ -39,6 +39,7 @@ export class LedgerRegistry {
     this.settings = new RedisSettingsGuard(redis, {
       mode: options.config.settingsCheck,
       requirePersistence: options.production,
+      minReplicasToWrite: options.production ? options.config.replication?.replicas : undefined,
     });
     this.byId = new Map(
       catalog.all().map((calendar) => {
@@ -50,6 +51,7 @@ export class LedgerRegistry {
           new BudgetLedger(redis, calendar, clock, {
             rebalance: { onError },
             settings: this.settings,
+            replication: options.config.replication,
           }),
         ];
       }),

@@ -56,6 +56,11 @@ export interface LedgerConfig {
   readonly settingsCheck: RedisSettingsMode;
   /** How often transfers left in transit (a crashed pod) are completed or written off. */
   readonly transferSweepMs: number;
+  /**
+   * REDIS_WAIT_REPLICAS / REDIS_WAIT_TIMEOUT_MS: a claim, redemption or reversal answers its 2xx
+   * only once this many replicas hold it (503 UNAVAILABLE when they do not in time). Off when 0.
+   */
+  readonly replication: { readonly replicas: number; readonly timeoutMs: number } | undefined;
 }
 
 /** A request limit: `points` requests per `durationSeconds`, per id. */
@@ -168,6 +173,8 @@ const envSchema = z.object({
   LEDGER_AUTO_INIT: z.enum(['true', 'false']).default('false'),
   REDIS_SETTINGS_CHECK: z.enum(['enforce', 'warn', 'skip']).default('enforce'),
   TRANSFER_SWEEP_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  REDIS_WAIT_REPLICAS: z.coerce.number().int().min(0).max(16).default(0),
+  REDIS_WAIT_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(200),
   CLAIM_CAPACITY_PER_POD: z.coerce.number().positive().max(1e6).default(350),
   BUDGET_SAMPLE_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
   PUSHGATEWAY_URL: z
@@ -317,6 +324,13 @@ export function parseEnv(
       autoInit: data.LEDGER_AUTO_INIT === 'true',
       settingsCheck: data.REDIS_SETTINGS_CHECK,
       transferSweepMs: data.TRANSFER_SWEEP_MS,
+      replication:
+        data.REDIS_WAIT_REPLICAS === 0
+          ? undefined
+          : Object.freeze({
+              replicas: data.REDIS_WAIT_REPLICAS,
+              timeoutMs: data.REDIS_WAIT_TIMEOUT_MS,
+            }),
     },
     admission: {
       enabled: data.ADMISSION === 'on',

@@ -81,6 +81,7 @@ export function faultRetryAfterSeconds(fault: Fault): number {
       return 30;
     case 'clock':
     case 'code_collision':
+    case 'replication':
       return 1;
   }
 }
