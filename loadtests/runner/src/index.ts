@@ -12,6 +12,7 @@ export {
   trancheExhaustion,
 } from './scenarios';
 export { isShedAnswer } from './tally';
+export { newLatencyHistogram, recordMs, summarize } from './latency';
 export { warmUpGenerator } from './warmUp';
 export type {
   ClosedLoopOptions,

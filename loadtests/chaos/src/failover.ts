@@ -1,0 +1,139 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import { BudgetLedger, ReplicationWait, shardKeys } from '@coupons/budget-ledger';
+import { CampaignCalendar, parseCampaigns, systemClock } from '@coupons/campaign';
+import { startLocalCluster } from '@coupons/redis-local';
+import { newLatencyHistogram, recordMs, summarize, type LatencySummary } from '@coupons/runner';
+import { liveCampaign, uniqueId } from '@coupons/testing';
+import { Cluster } from 'ioredis';
+import { takeInventory, type Inventory } from './inventory';
+import { Fleet } from './pods';
+import { SteadyLoad, type ClaimRecord } from './steadyLoad';
+
+export interface FailoverOptions {
+  /** REDIS_WAIT_REPLICAS for the pods; 0 runs without WAIT */
+  waitReplicas: number;
+  claimsPerSecond: number;
+  /** load before the kill, and after it */
+  beforeMs: number;
+  afterMs: number;
+  pods?: number;
+  shards?: number;
+}
+
+export interface FailoverResult {
+  options: FailoverOptions;
+  /** shards whose master was killed */
+  failedShards: number[];
+  /** claims on the other shards while the failed ones were down, and how many got 2xx */
+  othersDuringOutage: { sent: number; acknowledged: number };
+  /** what the other shards' refusals said during the outage */
+  othersRefusedWith: Record<string, number>;
+  /** from the kill to the first 2xx on a failed shard after it (ms), null if none came */
+  recoveryMs: number | null;
+  /** non-2xx answers on the failed shards after the kill */
+  failedShardRefusals: number;
+  /** 2xx claims before the kill, ms */
+  latency: LatencySummary;
+  inventory: Inventory;
+  /** the load generator's worst lag behind its schedule, ms */
+  maxSendLagMs: number;
+}
+
+/**
+ * A Redis Cluster master SIGKILLed under steady claim and redemption load through real service
+ * processes; its replica is promoted by the cluster itself (cluster-node-timeout 2 s). Two
+ * replicas per master, so the promoted one still has a replica to acknowledge WAIT.
+ */
+export async function runFailover(options: FailoverOptions): Promise<FailoverResult> {
+  const shards = options.shards ?? 6;
+  const campaign = liveCampaign(uniqueId('chaos-failover'), {
+    coupons: 2_000_000,
+    shards,
+    perUser: { daily: 3, total: 21 },
+  });
+  const calendar = new CampaignCalendar(parseCampaigns({ campaigns: [campaign] })[0]!);
+  const cluster = await startLocalCluster({ masters: 3, replicasPerMaster: 2 });
+  const redis = new Cluster(cluster.startupNodes, { redisOptions: { maxRetriesPerRequest: 3 } });
+  let fleet: Fleet | undefined;
+  try {
+    fleet = new Fleet({
+      campaigns: [campaign],
+      env: {
+        REDIS_CLUSTER_NODES: cluster.startupNodes.map((n) => `${n.host}:${n.port}`).join(','),
+        ...(options.waitReplicas > 0
+          ? { REDIS_WAIT_REPLICAS: String(options.waitReplicas), REDIS_WAIT_TIMEOUT_MS: '500' }
+          : {}),
+      },
+    });
+    const ledger = new BudgetLedger(redis, calendar, systemClock);
+    await ledger.init({ neverIssued: true });
+    await fleet.start(options.pods ?? 2);
+    const load = new SteadyLoad({
+      campaignId: campaign.id,
+      shards,
+      apiKey: fleet.apiKey,
+      pods: () => fleet!.running,
+      claimsPerSecond: options.claimsPerSecond,
+      redeemShare: 0.3,
+      runId: randomBytes(4).toString('hex'),
+    });
+    load.start();
+    await delay(options.beforeMs);
+
+    // The master of shard 0's slot, and every shard it holds.
+    const wait = new ReplicationWait(redis, { replicas: 1, timeoutMs: 1 });
+    const victim = wait.nodeFor(shardKeys(campaign.id, 0).ledger);
+    const victimPort = victim.options.port;
+    const failedShards = Array.from({ length: shards }, (_, s) => s).filter(
+      (s) => wait.nodeFor(shardKeys(campaign.id, s).ledger).options.port === victimPort,
+    );
+    const node = cluster.nodes.find((n) => n.port === victimPort);
+    if (node === undefined) throw new Error(`no cluster node on port ${victimPort}`);
+    const killedAt = load.now();
+    process.kill(node.pid, 'SIGKILL');
+    await delay(options.afterMs);
+    await load.stop();
+
+    const after = load.claims.filter((c) => c.sentAt >= killedAt);
+    const onFailed = after.filter((c) => failedShards.includes(c.shard));
+    const firstServed = onFailed.find((c) => c.code !== undefined);
+    const lastRefused = onFailed.filter((c) => c.code === undefined).at(-1);
+    const outageEnd = lastRefused?.sentAt ?? killedAt;
+    const others = after.filter((c) => !failedShards.includes(c.shard) && c.sentAt <= outageEnd);
+    const before = load.claims.filter((c) => c.sentAt < killedAt && c.code !== undefined);
+    return {
+      options,
+      failedShards,
+      othersDuringOutage: {
+        sent: others.length,
+        acknowledged: others.filter((c) => c.code !== undefined).length,
+      },
+      othersRefusedWith: countBy(
+        others.filter((c) => c.code === undefined),
+        (c) => `${c.status} ${c.errorMessage ?? ''}`,
+      ),
+      recoveryMs: firstServed === undefined ? null : firstServed.sentAt - killedAt,
+      failedShardRefusals: onFailed.filter((c) => c.code === undefined).length,
+      latency: latencyOf(before),
+      inventory: await takeInventory(redis, ledger, calendar, load.claims),
+      maxSendLagMs: load.maxSendLagMs,
+    };
+  } finally {
+    await fleet?.stop();
+    redis.disconnect();
+    await cluster.stop();
+  }
+}
+
+function countBy<T>(items: readonly T[], key: (item: T) => string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const item of items) counts[key(item)] = (counts[key(item)] ?? 0) + 1;
+  return counts;
+}
+
+function latencyOf(claims: readonly ClaimRecord[]): LatencySummary {
+  const histogram = newLatencyHistogram();
+  for (const claim of claims) recordMs(histogram, claim.ms);
+  return summarize(histogram);
+}

@@ -1,0 +1,4 @@
+export { runFailover, type FailoverOptions, type FailoverResult } from './failover';
+export { takeInventory, type Inventory } from './inventory';
+export { Fleet, ServicePod, type FleetSettings } from './pods';
+export { SteadyLoad, type ClaimRecord, type SteadyLoadOptions } from './steadyLoad';
