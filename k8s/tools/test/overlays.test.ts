@@ -522,6 +522,7 @@ describeWithKubectl('kustomize overlays', () => {
         '--min-replicas-to-write 1',
         '--min-replicas-max-lag 10',
         '--maxmemory-policy noeviction',
+        '--cluster-require-full-coverage no',
       ])
         expect(args).toContain(flag);
       const init = workloads(objects).find((w) => w.object.kind === 'Job')!;

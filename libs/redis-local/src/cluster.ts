@@ -11,6 +11,8 @@ export interface LocalClusterOptions {
   replicasPerMaster?: number;
   /** Bound on `redis-cli --cluster create` plus the wait for cluster_state:ok. Default 30 s. */
   readyTimeoutMs?: number;
+  /** More redis-server arguments for every node (e.g. `--cluster-require-full-coverage no`). */
+  args?: readonly string[];
 }
 
 export interface ClusterNodeAddress {
@@ -69,7 +71,11 @@ export async function startLocalCluster(
 
   const started = await Promise.allSettled(
     Array.from({ length: total }, () =>
-      startRedisServer({ binary: serverBinary, clusterBus: true, args: CLUSTER_ARGS }),
+      startRedisServer({
+        binary: serverBinary,
+        clusterBus: true,
+        args: [...CLUSTER_ARGS, ...(opts.args ?? [])],
+      }),
     ),
   );
   const servers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));

@@ -19,6 +19,8 @@ export interface FailoverOptions {
   afterMs: number;
   pods?: number;
   shards?: number;
+  /** receives each pod's recent log at the end (to see what the 503s were) */
+  podLogs?: (log: string) => void;
 }
 
 export interface FailoverResult {
@@ -53,7 +55,12 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
     perUser: { daily: 3, total: 21 },
   });
   const calendar = new CampaignCalendar(parseCampaigns({ campaigns: [campaign] })[0]!);
-  const cluster = await startLocalCluster({ masters: 3, replicasPerMaster: 2 });
+  // As in production (k8s/base/redis-cluster): a master down does not stop the others' slots.
+  const cluster = await startLocalCluster({
+    masters: 3,
+    replicasPerMaster: 2,
+    args: ['--cluster-require-full-coverage', 'no'],
+  });
   const redis = new Cluster(cluster.startupNodes, { redisOptions: { maxRetriesPerRequest: 3 } });
   let fleet: Fleet | undefined;
   try {
@@ -120,6 +127,7 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
       maxSendLagMs: load.maxSendLagMs,
     };
   } finally {
+    for (const pod of fleet?.running ?? []) options.podLogs?.(pod.log());
     await fleet?.stop();
     redis.disconnect();
     await cluster.stop();

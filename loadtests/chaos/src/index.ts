@@ -2,3 +2,4 @@ export { runFailover, type FailoverOptions, type FailoverResult } from './failov
 export { takeInventory, type Inventory } from './inventory';
 export { Fleet, ServicePod, type FleetSettings } from './pods';
 export { SteadyLoad, type ClaimRecord, type SteadyLoadOptions } from './steadyLoad';
+export { formatFailovers } from './report';
