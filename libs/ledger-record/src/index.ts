@@ -2,3 +2,5 @@ export * from './events';
 export * from './fault';
 export * from './migrate';
 export * from './record';
+export * from './rebuild';
+export * from './streams';
