@@ -4,3 +4,5 @@ export * from './migrate';
 export * from './record';
 export * from './rebuild';
 export * from './streams';
+export * from './recordedLedger';
+export * from './reconcile';

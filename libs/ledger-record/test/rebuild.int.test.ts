@@ -9,7 +9,7 @@ import {
 import type { CampaignCalendar } from '@coupons/campaign';
 import { describeWithRedis } from '@coupons/redis-local';
 import { describeIfPostgres, usePrivateDatabase } from '@coupons/testing';
-import { LedgerRecord, migrate, rebuildFromRecord } from '../src';
+import { LedgerRecord, migrate, rebuildFromRecord, reconcileWithRecord } from '../src';
 import { backupShard, claim, liveLedger, loseShard, recordAll } from './support';
 
 type Ctx = Awaited<ReturnType<typeof liveLedger>>;
@@ -135,6 +135,12 @@ describeIfPostgres('rebuild from the book of record', () => {
 
       expect(await budget(ledger)).toEqual(before);
       expect(await findings(redis, calendar, clock.now())).toEqual(reconciled);
+      // Redis and the record agree, once the rebuild's own restore event is recorded.
+      await recordAll(redis, record, calendar);
+      expect(await reconcileWithRecord(redis, calendar, record)).toMatchObject({
+        clean: true,
+        lagging: [],
+      });
 
       // The same claim again (same Idempotency-Key) is the same coupon, not a new one; the
       // coupon redeemed before the loss is still redeemed, and by the same order only.
