@@ -18,3 +18,4 @@ export * from './shares';
 export * from './snapshot';
 export * from './transfers';
 export * from './replication';
+export * from './rebuildScripts';
