@@ -1,3 +1,4 @@
+export * from './archive';
 export * from './context';
 export * from './couponCode';
 export * from './fingerprint';

@@ -96,7 +96,8 @@ export type LedgerFaultReason =
   | 'code_collision'
   | 'rolled_back'
   | 'redis_settings'
-  | 'replication';
+  | 'replication'
+  | 'archive';
 
 /**
  * A fault, not a result: the ledger cannot be trusted to answer (missing after a Redis loss, rolled

@@ -1,3 +1,4 @@
+export * from './couponHash';
 export * from './events';
 export * from './fault';
 export * from './migrate';

@@ -12,6 +12,7 @@ import {
   type ShardKeys,
 } from '@coupons/budget-ledger';
 import type { CampaignCalendar } from '@coupons/campaign';
+import { couponHashFields } from './couponHash';
 import { compareStreamIds, parseStreamId } from './events';
 import { RecordFault } from './fault';
 import type { LedgerRecord } from './record';
@@ -389,29 +390,19 @@ async function writeCoupons(
       [job.calendar.campaign.id, job.shard, cursor.ms, cursor.seq, job.batchSize],
     );
     for (const c of rows) {
-      const fields = [
-        'code',
-        c.code,
-        'userId',
-        c.user_id,
-        'valueFen',
-        c.value_fen,
-        'issuedAt',
-        c.issued_at,
-        'expiresAt',
-        c.expires_at,
-        'trancheDay',
-        c.tranche_day,
-        'status',
-        c.status,
-      ];
-      if (c.status === 'redeemed' && c.order_id !== null) {
-        fields.push('orderId', c.order_id, 'discountFen', c.discount_fen ?? '0');
-        fields.push('redeemedAt', c.redeemed_at ?? '0');
-        fields.push(`r:${c.order_id}`, `${c.discount_fen ?? '0'}:${c.redeemed_at ?? '0'}`);
-      }
-      for (const [orderId, reversedAt] of Object.entries(c.reversals))
-        fields.push(`x:${orderId}`, reversedAt);
+      const fields = couponHashFields({
+        code: c.code,
+        userId: c.user_id,
+        valueFen: c.value_fen,
+        issuedAt: c.issued_at,
+        expiresAt: c.expires_at,
+        trancheDay: c.tranche_day,
+        status: c.status,
+        orderId: c.order_id,
+        discountFen: c.discount_fen,
+        redeemedAt: c.redeemed_at,
+        reversals: c.reversals,
+      });
       const keepUntil = c.keep_until ?? '';
       await batch.add('hash', keys.coupon(c.code), keepUntil, String(fields.length / 2), ...fields);
       if (c.idem !== null && c.body_hash !== null && keepUntil !== '' && Number(keepUntil) > nowMs)

@@ -49,6 +49,7 @@ export const LEDGER_FAULT_REASONS = [
   'rolled_back',
   'redis_settings',
   'replication',
+  'archive',
 ] as const;
 
 /** The ledger operations timed and counted against Redis. */

@@ -83,5 +83,7 @@ export function faultRetryAfterSeconds(fault: Fault): number {
     case 'code_collision':
     case 'replication':
       return 1;
+    case 'archive':
+      return 5;
   }
 }
