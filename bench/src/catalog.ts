@@ -81,7 +81,11 @@ export function launchFor(
         ...options.env,
       },
       // main.ts prints this on stderr once the ledger is initialised; pino logs go to stdout.
-      ready: { stream: 'stderr', pattern: /coupon-service ready on http:\/\/[^:\s]+:(\d+)/ },
+      ready: {
+        stream: 'stderr',
+        pattern:
+          /coupon-service ready on http:\/\/[^:\s]+:(\d+) \(metrics on http:\/\/[^:\s]+:(\d+)\//,
+      },
     };
   }
   const script = {
