@@ -206,16 +206,19 @@ class ClientDriver implements Driver {
 }
 
 /**
- * Handles every arrival of the schedule at its time (the open model: whatever the pod does),
- * and resolves once every arrival has settled.
+ * Handles every arrival of the schedule at its time (the open model: whatever the pod does).
+ * `scheduled` resolves when the last arrival has been handled; `settled` once every arrival has
+ * settled.
  */
 function drive(
   schedule: ArrivalSchedule,
   driver: Driver,
   book: ClientsBook,
   onSettledHook: (listener: () => void) => void,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
+): { scheduled: Promise<void>; settled: Promise<void> } {
+  let markScheduled: () => void = () => {};
+  const scheduled = new Promise<void>((resolve) => (markScheduled = resolve));
+  const settled = new Promise<void>((resolve, reject) => {
     const startedAt = performance.now();
     let over = false;
     const finishIfDone = () => {
@@ -230,6 +233,7 @@ function drive(
           const offset = schedule.nextAtMsOffset;
           if (offset === Infinity) {
             over = true;
+            markScheduled();
             finishIfDone();
             return;
           }
@@ -249,11 +253,13 @@ function drive(
           now = performance.now();
         }
       } catch (err) {
+        markScheduled();
         reject(err instanceof Error ? err : new Error(String(err)));
       }
     };
     tick();
   });
+  return { scheduled, settled };
 }
 
 async function podCounters(server: RunningServer): Promise<PodCounters> {
@@ -328,13 +334,18 @@ export function clientsPoint(
       const elu0 = performance.eventLoopUtilization();
       const gen0 = process.cpuUsage();
       const started = performance.now();
-      await drive(new ArrivalSchedule(stages, 0), driver, book, (l) => (listener = l));
+      const run = drive(new ArrivalSchedule(stages, 0), driver, book, (l) => (listener = l));
+      // The pod is read when the last arrival's deadline has passed: a window of the same length
+      // in both modes, whatever is still draining on the generator's side after it.
+      await run.scheduled;
+      await new Promise((resolve) => setTimeout(resolve, deadlineMs));
       const wallMs = performance.now() - started;
       const cpu = cpuSeconds(server.pid) - cpu0;
       const core1 = core0 === undefined ? undefined : coreTimes(SERVER_CORE);
       const gen = process.cpuUsage(gen0);
       const utilization = performance.eventLoopUtilization(elu0).utilization;
       const after = await podCounters(server);
+      await run.settled;
       return {
         mode,
         round,
@@ -343,6 +354,7 @@ export function clientsPoint(
         backends,
         summary: book.summary(holdMs),
         wallMs,
+        settledMs: performance.now() - started,
         cpuSeconds: cpu,
         pod: podShed(cpu, before, after),
         generator: { utilization, cpuSeconds: (gen.user + gen.system) / 1e6 },

@@ -47,13 +47,19 @@ export interface ClientsPoint {
   /** simulated chat-backend instances (one client, or one connection pool, each) */
   backends: number;
   summary: ModeSummary;
-  /** wall time of the measured run (ramp, hold and the last answers), ms */
+  /**
+   * the measured window, ms: from the first arrival until the deadline of the last one has
+   * passed (ramp + hold + deadline when the generator keeps up); the pod's CPU, its counters
+   * and the generator's figures cover it
+   */
   wallMs: number;
-  /** CPU seconds (user + system) of the service process during the run, from /proc */
+  /** until every arrival had settled on the generator's side (a deep queue drains after it) */
+  settledMs: number;
+  /** CPU seconds (user + system) of the service process over the window, from /proc */
   cpuSeconds: number;
-  /** the pod's own counters over the run, and the CPU attributed to shed answers */
+  /** the pod's own counters over the window, and the CPU attributed to shed answers */
   pod: PodShed;
-  /** the bench process (the load generator) during the run */
+  /** the bench process (the load generator) over the window */
   generator: { utilization: number; cpuSeconds: number };
   serverCoreOtherSeconds?: number;
   serverCoreStealSeconds?: number;

@@ -185,6 +185,7 @@ function clientsPoint(
       generatorBehind: extra.behind === true,
     },
     wallMs: 10_000,
+    settledMs: 10_000,
     cpuSeconds: 9,
     pod: {
       received: 1,
