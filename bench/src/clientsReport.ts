@@ -31,6 +31,8 @@ export const clientsFigures = {
   shedCpuPercent: (p: ClientsPoint) => (100 * p.pod.shedCpuSeconds) / seconds(p.wallMs),
   podShedPerSecond: (p: ClientsPoint) => p.pod.shed / seconds(p.wallMs),
   lagP99: (p: ClientsPoint) => p.summary.lagMs.p99,
+  /** the bench process's CPU over the window: near 100% it is the bottleneck itself */
+  generatorCpuPercent: (p: ClientsPoint) => (100 * p.generator.cpuSeconds) / seconds(p.wallMs),
 } as const;
 
 export function pointsAt(
@@ -128,6 +130,7 @@ export function clientsTable(c: ClientsSection, holdMs: number): string {
         cell(spreadOf(ps, f.podCpuPercent), 0),
         cell(spreadOf(ps, f.shedCpuPercent), 0),
         cell(spreadOf(ps, f.lagP99), 0),
+        cell(spreadOf(ps, f.generatorCpuPercent), 0),
         clientsFlags(ps),
       ]);
     }
@@ -147,6 +150,7 @@ export function clientsTable(c: ClientsSection, holdMs: number): string {
       'pod CPU, % of a core',
       'pod CPU on shed answers, % of a core',
       'generator lag p99, ms',
+      'generator CPU, % of a core',
       'flag',
     ],
     rows,
