@@ -30,6 +30,7 @@ export const clientsFigures = {
   podCpuPercent: (p: ClientsPoint) => (100 * p.cpuSeconds) / seconds(p.wallMs),
   shedCpuPercent: (p: ClientsPoint) => (100 * p.pod.shedCpuSeconds) / seconds(p.wallMs),
   podShedPerSecond: (p: ClientsPoint) => p.pod.shed / seconds(p.wallMs),
+  podReceivedPerSecond: (p: ClientsPoint) => p.pod.received / seconds(p.wallMs),
   lagP99: (p: ClientsPoint) => p.summary.lagMs.p99,
   /** the bench process's CPU over the window: near 100% it is the bottleneck itself */
   generatorCpuPercent: (p: ClientsPoint) => (100 * p.generator.cpuSeconds) / seconds(p.wallMs),
@@ -126,6 +127,7 @@ export function clientsTable(c: ClientsSection, holdMs: number): string {
         pct('refused_locally'),
         pct('shed'),
         pct('lost'),
+        cell(spreadOf(ps, f.podReceivedPerSecond), 0),
         cell(spreadOf(ps, f.podShedPerSecond), 0),
         cell(spreadOf(ps, f.podCpuPercent), 0),
         cell(spreadOf(ps, f.shedCpuPercent), 0),
@@ -146,6 +148,7 @@ export function clientsTable(c: ClientsSection, holdMs: number): string {
       'refused locally, % of arrivals',
       'shed (last answer), % of arrivals',
       'lost, % of arrivals',
+      'pod: claims received/s',
       'pod: shed answers/s',
       'pod CPU, % of a core',
       'pod CPU on shed answers, % of a core',
