@@ -1,3 +1,4 @@
+import { claimIds, claimRequests } from '../src/catalog';
 import {
   ClientsBook,
   clientsOrder,
@@ -48,6 +49,23 @@ describe('clients section: what became of an arrival', () => {
     expect(fateOfOutcome({ kind: 'unavailable', cause: 'connection' }, 3, DEADLINE)).toBe('lost');
     expect(fateOfOutcome({ kind: 'unavailable', cause: 'service' }, 3, DEADLINE)).toBe('other');
     expect(fateOfOutcome({ kind: 'rate_limited' }, 3, DEADLINE)).toBe('other');
+  });
+});
+
+describe('clients section: the same claims in both modes', () => {
+  it("raw's request i carries the user and Idempotency-Key the client's claim i is given", () => {
+    const spec = claimRequests({
+      apiKey: 'k',
+      campaignId: 'bench',
+      soldOutCampaignsFile: '',
+      env: {},
+    })('t1')(42);
+    const ids = claimIds('t1', 42);
+    expect(spec.headers).toMatchObject({
+      'x-user-id': ids.userId,
+      'idempotency-key': ids.idempotencyKey,
+    });
+    expect(spec.body).toBe(`{"userId":"${ids.userId}"}`);
   });
 });
 
