@@ -41,15 +41,16 @@ export const BEHIND_P99_LAG_MS = 50;
 /** ...or when more than this share of arrivals was handled late. */
 export const BEHIND_LATE_SHARE = 0.05;
 
-/** raw mode: an HTTP answer (or none) to the one request of an arrival. */
+/** raw mode: the HTTP answer to the one request of an arrival (after the deadline, too late). */
 export function fateOfAnswer(
   status: number,
   hasRetryAfter: boolean,
   latencyMs: number,
   deadlineMs: number,
 ): Fate {
-  if (latencyMs > deadlineMs) return 'lost';
-  if (status >= 200 && status < 300) return 'served';
+  const ok = status >= 200 && status < 300;
+  if (latencyMs > deadlineMs) return ok ? 'served_late' : 'lost';
+  if (ok) return 'served';
   if (hasRetryAfter && (status === 429 || status === 503)) return 'shed';
   return 'other';
 }

@@ -25,13 +25,14 @@ import { parseSettings, UsageError } from '../src/settings';
 const DEADLINE = 2000;
 
 describe('clients section: what became of an arrival', () => {
-  it('raw: a 2xx in time is served, 429/503 with Retry-After shed, anything late lost', () => {
+  it('raw: a 2xx in time is served, 429/503 with Retry-After shed, a late answer too late', () => {
     expect(fateOfAnswer(201, false, 30, DEADLINE)).toBe('served');
     expect(fateOfAnswer(503, true, 5, DEADLINE)).toBe('shed');
     expect(fateOfAnswer(429, true, 5, DEADLINE)).toBe('shed');
     expect(fateOfAnswer(503, false, 5, DEADLINE)).toBe('other');
     expect(fateOfAnswer(401, false, 5, DEADLINE)).toBe('other');
-    expect(fateOfAnswer(201, false, 2001, DEADLINE)).toBe('lost');
+    expect(fateOfAnswer(201, false, 2001, DEADLINE)).toBe('served_late');
+    expect(fateOfAnswer(503, true, 2001, DEADLINE)).toBe('lost');
   });
 
   it('client: issued or replayed is served, the service shedding is shed, the throttle local', () => {
