@@ -34,8 +34,10 @@ export interface BenchSettings {
 }
 
 const USAGE = `usage: node bench/dist/src/run.js [--quick] [--repeat N] [--profile | --no-profile]
-  --quick       one repeat, shorter points, offered load 1x and 3x only (under 2 minutes)
-  --repeat N    repeats of every point (default 3; medians with min-max are reported)
+    [--multiples L] [--sections S] [--client-multiples L] [--backends N]
+  --quick       one repeat, shorter points, open model at 1x and 3x only (about 3 minutes)
+  --repeat N    repeats of every point, rounds of the clients section (default 3; medians with
+                min-max are reported)
   --profile     always profile the service (node --cpu-prof) during a closed-loop run
   --no-profile  never profile (default: profile when service < 0.9x naive twin)
   --multiples L offered loads of the open model, e.g. 3,10 (default 0.5,1,3,10; --quick 1,3)
