@@ -224,6 +224,21 @@ export function podShed(cpuSeconds: number, before: PodCounters, after: PodCount
 }
 
 /**
+ * The same CPU with each shed answer weighing `weight` of an admitted claim (the shed-cost
+ * section's CPU per shed answer / per served claim, when it ran in the same run):
+ * cpu x shed.w / (shed.w + received - shed).
+ */
+export function weightedShedCpuSeconds(
+  cpuSeconds: number,
+  pod: Pick<PodShed, 'received' | 'shed'>,
+  weight: number,
+): number {
+  const admitted = Math.max(0, pod.received - pod.shed);
+  const shedWork = pod.shed * weight;
+  return shedWork + admitted === 0 ? 0 : (cpuSeconds * shedWork) / (shedWork + admitted);
+}
+
+/**
  * The order of a section's points: rounds outermost, each round every load with raw then
  * client, so the two modes alternate throughout and no point repeats back to back.
  */

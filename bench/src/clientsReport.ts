@@ -1,4 +1,4 @@
-import { CLIENTS_MODES, type ClientsMode } from './clientsBook';
+import { CLIENTS_MODES, weightedShedCpuSeconds, type ClientsMode } from './clientsBook';
 import { cell, markdownTable, num } from './format';
 import { serverCoreContention, type BenchResults, type ClientsPoint } from './results';
 import { ratio, spread, type Spread } from './stats';
@@ -29,6 +29,8 @@ export const clientsFigures = {
     p.summary.arrivals === 0 ? undefined : p.summary.fates[fate] / p.summary.arrivals,
   podCpuPercent: (p: ClientsPoint) => (100 * p.cpuSeconds) / seconds(p.wallMs),
   shedCpuPercent: (p: ClientsPoint) => (100 * p.pod.shedCpuSeconds) / seconds(p.wallMs),
+  weightedShedCpuPercent: (p: ClientsPoint, weight: number) =>
+    (100 * weightedShedCpuSeconds(p.cpuSeconds, p.pod, weight)) / seconds(p.wallMs),
   podShedPerSecond: (p: ClientsPoint) => p.pod.shed / seconds(p.wallMs),
   podReceivedPerSecond: (p: ClientsPoint) => p.pod.received / seconds(p.wallMs),
   lagP99: (p: ClientsPoint) => p.summary.lagMs.p99,
@@ -92,7 +94,11 @@ function multiplesOf(c: ClientsSection): number[] {
   return [...new Set(c.points.map((p) => p.multiple))];
 }
 
-export function clientsTable(c: ClientsSection, holdMs: number): string {
+/**
+ * One row per (load, mode). `shedWeight`: the CPU of a shed answer / of a served claim measured
+ * in the same run (the shed-cost section), when it ran: a second, weighted, shed CPU column.
+ */
+export function clientsTable(c: ClientsSection, holdMs: number, shedWeight?: number): string {
   const f = clientsFigures;
   const rows: string[][] = [];
   for (const multiple of multiplesOf(c))
@@ -131,6 +137,14 @@ export function clientsTable(c: ClientsSection, holdMs: number): string {
         cell(spreadOf(ps, f.podShedPerSecond), 0),
         cell(spreadOf(ps, f.podCpuPercent), 0),
         cell(spreadOf(ps, f.shedCpuPercent), 0),
+        ...(shedWeight === undefined
+          ? []
+          : [
+              cell(
+                spreadOf(ps, (p) => f.weightedShedCpuPercent(p, shedWeight)),
+                0,
+              ),
+            ]),
         cell(spreadOf(ps, f.lagP99), 0),
         cell(spreadOf(ps, f.generatorCpuPercent), 0),
         clientsFlags(ps),
@@ -152,6 +166,9 @@ export function clientsTable(c: ClientsSection, holdMs: number): string {
       'pod: shed answers/s',
       'pod CPU, % of a core',
       'pod CPU on shed answers, % of a core',
+      ...(shedWeight === undefined
+        ? []
+        : [`the same, a shed answer weighing ${num(shedWeight, 2)} of a claim`]),
       'generator lag p99, ms',
       'generator CPU, % of a core',
       'flag',
@@ -198,7 +215,7 @@ export function clientsTargetsTable(c: ClientsSection): string {
   );
 }
 
-export function renderClientsSection(r: BenchResults): string {
+export function renderClientsSection(r: BenchResults, shedWeight?: number): string {
   const c = r.clients;
   if (c === undefined) return '';
   const s = r.settings;
@@ -206,9 +223,9 @@ export function renderClientsSection(r: BenchResults): string {
   return [
     `## Many callers, raw and through @coupons/client (${backends} simulated chat backends against one pod; ${s.clients.holdMs / 1000} s after a ${s.clients.rampMs / 1000} s ramp; ${s.timeoutMs / 1000} s deadline)`,
     '',
-    `Capacity = **${num(c.capacity, 0)}** claims/s (${c.capacitySource}). The same arrivals (open model, the same schedule) in both modes, rounds alternating raw, client, raw, client...; every point a fresh pod. raw: one request per arrival from the backend's connection pool, no retries, no throttle; client: one client.claim per arrival (throttle, retry budget, Retry-After, deadline). Counts are of the arrivals scheduled in the hold; pod CPU, its counters and the generator's CPU cover the window from the first arrival until the last one's deadline (the same length in both modes). Pod CPU on shed answers = pod CPU (/proc) x the pod's own shed / received claims (its metrics): every request weighs the same, so it is an upper bound when a shed answer is cheaper than a claim.`,
+    `Capacity = **${num(c.capacity, 0)}** claims/s (${c.capacitySource}). The same arrivals (open model, the same schedule) in both modes, rounds alternating raw, client, raw, client...; every point a fresh pod. raw: one request per arrival from the backend's connection pool, no retries, no throttle; client: one client.claim per arrival (throttle, retry budget, Retry-After, deadline). Counts are of the arrivals scheduled in the hold; pod CPU, its counters and the generator's CPU cover the window from the first arrival until the last one's deadline (the same length in both modes). Pod CPU on shed answers = pod CPU (/proc) x the pod's own shed / received claims (its metrics): every request weighs the same, so it is an upper bound when a shed answer is cheaper than a claim${shedWeight === undefined ? '' : `; the next column weighs each shed answer by the shed-cost section's CPU per shed answer / per served claim (${num(shedWeight, 2)}, the service, this run)`}.`,
     '',
-    clientsTable(c, s.clients.holdMs),
+    clientsTable(c, s.clients.holdMs, shedWeight),
     '',
     clientsTargetsTable(c),
   ].join('\n');

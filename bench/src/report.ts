@@ -417,7 +417,8 @@ export function renderMarkdown(
     );
   if (has('open') && has('shed'))
     sections.push('## Admission targets, as this run measures them', '', targetsTable(r), '');
-  if (r.clients !== undefined) sections.push(renderClientsSection(r), '');
+  if (r.clients !== undefined)
+    sections.push(renderClientsSection(r, shedCost(r, 'service').ratio?.median), '');
   if (r.profile !== undefined)
     sections.push('## Where the service spends its CPU', '', profileTable(r), '');
   while (sections.at(-1) === '') sections.pop();

@@ -8,6 +8,7 @@ import {
   parsePodCounters,
   percentile,
   podShed,
+  weightedShedCpuSeconds,
   type ClientsMode,
   type Fate,
 } from '../src/clientsBook';
@@ -158,6 +159,14 @@ describe("clients section: the pod's shed answers and their CPU", () => {
     expect(shed.shedCpuSeconds).toBeCloseTo(9.6, 10);
     expect(podShed(3, before, before)).toMatchObject({ shedShare: 0, shedCpuSeconds: 0 });
   });
+
+  it('weighs shed answers by their measured cost when the run measured it', () => {
+    // 8,000 shed at 0.1 of a claim = 800 claims' work against 2,000 admitted: 800/2,800 of 14 s
+    expect(weightedShedCpuSeconds(14, { received: 10_000, shed: 8_000 }, 0.1)).toBeCloseTo(4, 10);
+    // at a weight of 1 it is the share of the answers
+    expect(weightedShedCpuSeconds(12, { received: 10_000, shed: 8_000 }, 1)).toBeCloseTo(9.6, 10);
+    expect(weightedShedCpuSeconds(12, { received: 0, shed: 0 }, 0.1)).toBe(0);
+  });
 });
 
 describe('clients section: order of the rounds', () => {
@@ -252,6 +261,12 @@ describe('clients section: aggregation and report', () => {
     expect(table).toMatch(
       /\| 30x \| raw \| 30,000 \| 0\.00 \| n\/a \| n\/a \|.*\*\*generator behind\*\* \(1\/1\)/,
     );
+  });
+
+  it('adds a weighted shed CPU column when the shed cost was measured in the same run', () => {
+    const table = clientsTable(section, 10_000, 0.1);
+    expect(table).toContain('| the same, a shed answer weighing 0.10 of a claim |');
+    expect(clientsTable(section, 10_000)).not.toContain('weighing');
   });
 
   it('reads the targets off the run without asserting them', () => {
