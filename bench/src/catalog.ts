@@ -81,7 +81,11 @@ export function launchFor(
         ...options.env,
       },
       // main.ts prints this on stderr once the ledger is initialised; pino logs go to stdout.
-      ready: { stream: 'stderr', pattern: /coupon-service ready on http:\/\/[^:\s]+:(\d+)/ },
+      ready: {
+        stream: 'stderr',
+        pattern:
+          /coupon-service ready on http:\/\/[^:\s]+:(\d+) \(metrics on http:\/\/[^:\s]+:(\d+)\//,
+      },
     };
   }
   const script = {
@@ -106,15 +110,23 @@ export function launchFor(
 export function claimRequests(service: ServiceSetup): (tag: string) => (i: number) => RequestSpec {
   const path = `/v1/campaigns/${service.campaignId}/coupons`;
   const authorization = `Bearer ${service.apiKey}`;
-  return (tag) => (i) => ({
-    method: 'POST',
-    path,
-    headers: {
-      authorization,
-      'content-type': 'application/json',
-      'idempotency-key': `k${tag}-${i}`,
-      'x-user-id': `u${tag}-${i}`,
-    },
-    body: `{"userId":"u${tag}-${i}"}`,
-  });
+  return (tag) => (i) => {
+    const { userId, idempotencyKey } = claimIds(tag, i);
+    return {
+      method: 'POST',
+      path,
+      headers: {
+        authorization,
+        'content-type': 'application/json',
+        'idempotency-key': idempotencyKey,
+        'x-user-id': userId,
+      },
+      body: `{"userId":"${userId}"}`,
+    };
+  };
+}
+
+/** The user and Idempotency-Key of claim i of a run tagged `tag` (a new user each time). */
+export function claimIds(tag: string, i: number): { userId: string; idempotencyKey: string } {
+  return { userId: `u${tag}-${i}`, idempotencyKey: `k${tag}-${i}` };
 }

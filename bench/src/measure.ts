@@ -29,9 +29,9 @@ export interface Bench {
 
 let runs = 0;
 /** Every runner call gets new userIds and Idempotency-Keys. */
-const nextTag = () => (runs++).toString(36);
+export const nextTag = () => (runs++).toString(36);
 
-interface ServerOptions {
+export interface ServerOptions {
   env?: Record<string, string>;
   nodeArgs?: string[];
   /** the shed-cost point: the first answer may already be shed */
@@ -39,7 +39,7 @@ interface ServerOptions {
 }
 
 /** A fresh server on an empty Redis for every point, so no point inherits another's backlog. */
-async function withServer<T>(
+export async function withServer<T>(
   bench: Bench,
   name: ServerName,
   options: ServerOptions,

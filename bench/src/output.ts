@@ -10,7 +10,7 @@ const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results');
 
 /**
  * bench/results/<timestamp>.json (every raw number), .md (the tables, also printed), .svg (the
- * chart) and .cpuprofile when the service was profiled. Returns the paths written.
+ * chart, when the open model ran) and .cpuprofile when the service was profiled. Returns the paths written.
  */
 export async function writeResults(
   results: BenchResults,
@@ -25,14 +25,18 @@ export async function writeResults(
     written.push(results.profile.file);
   }
   const markdown = renderMarkdown(results, shedHow);
-  const svg = await renderSvg(
-    chartSpec(chartPoints(results), results.capacity, machineLine(results).split('; ')),
-  );
-  for (const [ext, text] of [
+  const files: [string, string][] = [
     ['json', `${JSON.stringify(results, null, 2)}\n`],
     ['md', markdown],
-    ['svg', svg],
-  ] as const) {
+  ];
+  // The chart plots the open model; a run without it has none.
+  const charted = chartPoints(results);
+  if (charted.length > 0)
+    files.push([
+      'svg',
+      await renderSvg(chartSpec(charted, results.capacity, machineLine(results).split('; '))),
+    ]);
+  for (const [ext, text] of files) {
     writeFileSync(`${base}.${ext}`, text);
     written.push(`${base}.${ext}`);
   }

@@ -15,7 +15,7 @@ export interface ServerLaunch {
   /** the node script to run */
   script: string;
   env: Record<string, string>;
-  /** the line that says the server is ready, and where the port is in it */
+  /** the line that says the server is ready, where the port is in it (and the metrics port, if any) */
   ready: { stream: 'stdout' | 'stderr'; pattern: RegExp };
   nodeArgs?: string[];
   /** core to pin the server to */
@@ -29,6 +29,8 @@ export interface RunningServer {
   pid: number;
   port: number;
   baseUrl: string;
+  /** the metrics port, when the ready line names one (the service) */
+  metricsPort?: number;
   /** SIGTERM, SIGKILL after graceMs; resolves once the process has exited. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -87,11 +89,19 @@ export function startServer(launch: ServerLaunch): Promise<RunningServer> {
     stream?.on('data', (chunk: string) => {
       if (settled) return;
       seen += chunk;
-      const port = launch.ready.pattern.exec(seen)?.[1];
+      const ready = launch.ready.pattern.exec(seen);
+      const port = ready?.[1];
       if (port === undefined || child.pid === undefined) return;
       settled = true;
       clearTimeout(timer);
-      resolve({ pid: child.pid, port: Number(port), baseUrl: `http://127.0.0.1:${port}`, stop });
+      const metricsPort = ready?.[2] === undefined ? {} : { metricsPort: Number(ready[2]) };
+      resolve({
+        pid: child.pid,
+        port: Number(port),
+        baseUrl: `http://127.0.0.1:${port}`,
+        ...metricsPort,
+        stop,
+      });
     });
   });
 }

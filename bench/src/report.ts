@@ -1,5 +1,6 @@
 import { LABELS, type ServerName } from './catalog';
 import type { ChartPoint } from './chart';
+import { renderClientsSection } from './clientsReport';
 import { cell, markdownTable, num } from './format';
 import {
   cpuPerAnswerUs,
@@ -12,6 +13,7 @@ import {
   type Phase,
   type PointResult,
 } from './results';
+import type { Section } from './settings';
 import { ratio, spread, type Spread } from './stats';
 
 /** A shed-cost point counts only when nearly every answer was shed. */
@@ -377,36 +379,48 @@ export function renderMarkdown(
 ): string {
   const s = r.settings;
   const repeats = s.repeat === 1 ? '1 repeat' : `${s.repeat} repeats: median (min-max)`;
+  const has = (section: Section) => s.sections.includes(section);
   const sections = [
     `# npm run bench ${s.quick ? '--quick ' : ''}(${r.startedAt})`,
     '',
     machineLine(r),
     '',
-    `Every point starts a fresh server on an emptied private Redis; the same client (the runner) for all; ${repeats}. The service runs with LOG_LEVEL=warn unless the row says info; its request logs at info are measured too.`,
-    '',
-    `## Closed loop (concurrency ${s.concurrency}, ${s.closed.durationMs / 1000} s after ${s.closed.warmupMs / 1000} s warm-up)`,
-    '',
-    closedTable(r),
-    '',
-    ratioTable(r),
-    '',
-    `Capacity (the service's median closed-loop claims/s with ADMISSION=off) = **${num(r.capacity, 0)}**; the protected twin's express-rate-limit allows ${num(r.rateLimitPerSecond, 0)} requests/s per IP (the naive twin's capacity).`,
-    '',
-    `## Open model (offered load x capacity, ${s.open.holdMs / 1000} s after a ${s.open.rampMs / 1000} s ramp, ${s.timeoutMs / 1000} s client timeout)`,
-    '',
-    'Goodput is 2xx within the timeout per second over the hold (the ramp is warm-up); latency, lost requests, RSS and CPU cover the whole point. "lost" is requests with no answer in time, connection waits included.',
-    '',
-    openTable(r),
-    '',
-    '## Cost of a shed answer (closed loop against a server set up to shed nearly everything)',
-    '',
-    shedTable(r, shedHow),
-    '',
-    '## Admission targets, as this run measures them',
-    '',
-    targetsTable(r),
   ];
+  if (has('closed'))
+    sections.push(
+      `Every point starts a fresh server on an emptied private Redis; the same client (the runner) for all; ${repeats}. The service runs with LOG_LEVEL=warn unless the row says info; its request logs at info are measured too.`,
+      '',
+      `## Closed loop (concurrency ${s.concurrency}, ${s.closed.durationMs / 1000} s after ${s.closed.warmupMs / 1000} s warm-up)`,
+      '',
+      closedTable(r),
+      '',
+      ratioTable(r),
+      '',
+      `Capacity (the service's median closed-loop claims/s with ADMISSION=off) = **${num(r.capacity, 0)}**; the protected twin's express-rate-limit allows ${num(r.rateLimitPerSecond, 0)} requests/s per IP (the naive twin's capacity).`,
+      '',
+    );
+  if (has('open'))
+    sections.push(
+      `## Open model (offered load x capacity, ${s.open.holdMs / 1000} s after a ${s.open.rampMs / 1000} s ramp, ${s.timeoutMs / 1000} s client timeout)`,
+      '',
+      'Goodput is 2xx within the timeout per second over the hold (the ramp is warm-up); latency, lost requests, RSS and CPU cover the whole point. "lost" is requests with no answer in time, connection waits included.',
+      '',
+      openTable(r),
+      '',
+    );
+  if (has('shed'))
+    sections.push(
+      '## Cost of a shed answer (closed loop against a server set up to shed nearly everything)',
+      '',
+      shedTable(r, shedHow),
+      '',
+    );
+  if (has('open') && has('shed'))
+    sections.push('## Admission targets, as this run measures them', '', targetsTable(r), '');
+  if (r.clients !== undefined)
+    sections.push(renderClientsSection(r, shedCost(r, 'service').ratio?.median), '');
   if (r.profile !== undefined)
-    sections.push('', '## Where the service spends its CPU', '', profileTable(r));
+    sections.push('## Where the service spends its CPU', '', profileTable(r), '');
+  while (sections.at(-1) === '') sections.pop();
   return `${sections.join('\n')}\n`;
 }

@@ -1,5 +1,6 @@
 import type { LoadReport } from '@coupons/runner';
 import type { ServerName } from './catalog';
+import type { ClientsMode, ModeSummary, PodShed } from './clientsBook';
 import type { ProfileSummary } from './profile';
 import type { BenchSettings } from './settings';
 
@@ -36,6 +37,36 @@ export interface PointResult {
   scriptUsec?: number;
 }
 
+/** One point of the clients section: many simulated chat backends against one fresh pod. */
+export interface ClientsPoint {
+  mode: ClientsMode;
+  round: number;
+  /** offered load as a multiple of the section's capacity, and the arrivals/s that is */
+  multiple: number;
+  targetRate: number;
+  /** simulated chat-backend instances (one client, or one connection pool, each) */
+  backends: number;
+  summary: ModeSummary;
+  /**
+   * the measured window, ms: from the first arrival until the deadline of the last one has
+   * passed (ramp + hold + deadline when the generator keeps up); the pod's CPU, its counters
+   * and the generator's figures cover it
+   */
+  wallMs: number;
+  /** until every arrival had settled on the generator's side (a deep queue drains after it) */
+  settledMs: number;
+  /** CPU seconds (user + system) of the service process over the window, from /proc */
+  cpuSeconds: number;
+  /** the pod's own counters over the window, and the CPU attributed to shed answers */
+  pod: PodShed;
+  /** the bench process (the load generator) over the window */
+  generator: { utilization: number; cpuSeconds: number };
+  serverCoreOtherSeconds?: number;
+  serverCoreStealSeconds?: number;
+  /** the first error a call threw, if any (the count is in summary.fates.error) */
+  firstError?: string;
+}
+
 export interface BenchResults {
   startedAt: string;
   finishedAt: string;
@@ -56,6 +87,13 @@ export interface BenchResults {
   /** express-rate-limit's per-IP limit in the protected twin: the naive twin's capacity */
   rateLimitPerSecond: number;
   points: PointResult[];
+  /** the clients section, when it ran */
+  clients?: {
+    /** claims/s of one pod that the loads are multiples of, and where it came from */
+    capacity: number;
+    capacitySource: string;
+    points: ClientsPoint[];
+  };
   profile?: { server: ServerName; file: string; summary: ProfileSummary };
 }
 
@@ -96,7 +134,9 @@ export function shedShare(report: LoadReport): number {
 }
 
 /** Share of the server's core taken by anything else (other processes, the hypervisor). */
-export function serverCoreContention(point: PointResult): number {
+export function serverCoreContention(
+  point: Pick<PointResult, 'serverCoreOtherSeconds' | 'serverCoreStealSeconds' | 'wallMs'>,
+): number {
   const other = (point.serverCoreOtherSeconds ?? 0) + (point.serverCoreStealSeconds ?? 0);
   return other / (point.wallMs / 1000);
 }

@@ -11,14 +11,16 @@ import {
   type LaunchContext,
   type ServerName,
 } from './catalog';
+import { clientsOrder } from './clientsBook';
+import { clientsPoint } from './clientsRun';
 import { num } from './format';
 import { closedPoint, openPoint, profileRun, type Bench } from './measure';
 import { pinProcess, TASKSET } from './processes';
 import { coreTimes } from './procfs';
 import { writeResults } from './output';
-import type { BenchResults, PointResult } from './results';
+import type { BenchResults, ClientsPoint, PointResult } from './results';
 import { prepareService } from './serviceSetup';
-import { parseSettings, UsageError, type BenchSettings } from './settings';
+import { parseSettings, UsageError, type BenchSettings, type Section } from './settings';
 import { spread } from './stats';
 
 /** How each server is made to shed nearly everything for the shed-cost point. */
@@ -73,6 +75,12 @@ function describe(p: PointResult): string {
   return `${LABELS[p.server]} ${what} #${p.repeat + 1}: ${num(r.goodputPerSecond, 0)} 2xx/s, shed ${r.shed}, timeouts ${r.timeouts}, errors ${r.errors}, CPU ${num((100 * p.cpuSeconds) / (p.wallMs / 1000), 0)}%, peak RSS ${num(p.peakRssMiB, 0)} MiB${flags}`;
 }
 
+function describeClients(p: ClientsPoint, capacity: number): string {
+  const s = p.summary;
+  const flags = s.generatorBehind ? ' [generator behind]' : '';
+  return `clients ${p.mode} ${p.multiple}x (${num(p.targetRate, 0)}/s, ${p.backends} backends) #${p.round + 1}: goodput ${num(s.goodputPerSecond / capacity, 2)} of capacity, served p99 ${num(s.servedLatencyMs.p99, 0)} ms, ${s.requestsPerServed === undefined ? 'nothing served' : `${num(s.requestsPerServed, 2)} requests per served claim`}, pod CPU ${num((100 * p.cpuSeconds) / (p.wallMs / 1000), 0)}% (shed ${num((100 * p.pod.shedCpuSeconds) / (p.wallMs / 1000), 0)}%), lag p99 ${num(s.lagMs.p99, 0)} ms${flags}${p.firstError === undefined ? '' : `, first error: ${p.firstError}`}`;
+}
+
 function checkBuilt(ctx: LaunchContext): void {
   for (const name of ['node-http', 'service'] as const) {
     const { script } = launchFor(name, ctx);
@@ -86,44 +94,82 @@ async function runAll(
 ): Promise<Omit<BenchResults, 'startedAt' | 'finishedAt' | 'machine'>> {
   const points: PointResult[] = [];
   const { repeat } = settings;
+  const has = (section: Section) => settings.sections.includes(section);
+  const clientsCapacityGiven = settings.clients.capacityPerPod;
+  // The clients section alone needs only the pod's capacity, unless CLAIM_CAPACITY_PER_POD gives it.
+  const closedServers: ServerName[] = has('closed')
+    ? settings.closed.servers
+    : has('clients') && clientsCapacityGiven === undefined
+      ? ['service-off']
+      : [];
+  const order = has('clients') ? clientsOrder(repeat, settings.clients.multiples) : [];
   const total =
-    settings.closed.servers.length * repeat +
-    Object.keys(SHED_SETUP).length * repeat +
-    settings.open.multiples.length * settings.open.servers.length * repeat;
+    closedServers.length * repeat +
+    (has('shed') ? Object.keys(SHED_SETUP).length * repeat : 0) +
+    (has('open') ? settings.open.multiples.length * settings.open.servers.length * repeat : 0) +
+    order.length;
+  let done = 0;
   const record = (p: PointResult) => {
     points.push(p);
-    log(`[${points.length}/${total}] ${describe(p)}`);
+    log(`[${++done}/${total}] ${describe(p)}`);
   };
 
   let rateLimitPerSecond = 0;
   const envFor = (server: ServerName): Record<string, string> =>
     server === 'protected' ? { RATE_LIMIT_PER_SECOND: String(rateLimitPerSecond) } : {};
-  for (const server of settings.closed.servers) {
+  for (const server of closedServers) {
     for (let r = 0; r < repeat; r++)
       record(await closedPoint(bench, server, 'closed', r, envFor(server)));
     if (server === 'naive') rateLimitPerSecond = Math.round(median(points, 'naive'));
   }
   // Capacity: the service's closed-loop throughput with admission off.
-  const capacity = median(points, 'service-off');
-  log(
-    `capacity: ${num(capacity, 0)} claims/s (the service's median closed-loop throughput, admission off)`,
-  );
+  const capacity = closedServers.includes('service-off')
+    ? median(points, 'service-off')
+    : (clientsCapacityGiven ?? 0);
+  if (closedServers.includes('service-off'))
+    log(
+      `capacity: ${num(capacity, 0)} claims/s (the service's median closed-loop throughput, admission off)`,
+    );
 
-  for (const [server, setup] of Object.entries(SHED_SETUP) as [
-    ServerName,
-    { env: Record<string, string> },
-  ][])
-    for (let r = 0; r < repeat; r++) record(await closedPoint(bench, server, 'shed', r, setup.env));
+  if (has('shed'))
+    for (const [server, setup] of Object.entries(SHED_SETUP) as [
+      ServerName,
+      { env: Record<string, string> },
+    ][])
+      for (let r = 0; r < repeat; r++)
+        record(await closedPoint(bench, server, 'shed', r, setup.env));
 
   // Repeats outermost, so a slow drift of the machine spreads over every point alike.
-  for (let r = 0; r < repeat; r++)
-    for (const multiple of settings.open.multiples)
-      for (const server of settings.open.servers)
-        record(await openPoint(bench, server, r, multiple, capacity, envFor(server)));
+  if (has('open'))
+    for (let r = 0; r < repeat; r++)
+      for (const multiple of settings.open.multiples)
+        for (const server of settings.open.servers)
+          record(await openPoint(bench, server, r, multiple, capacity, envFor(server)));
 
-  const shortfall = median(points, 'service') / median(points, 'naive') < 0.9;
+  let clients: BenchResults['clients'];
+  if (has('clients')) {
+    const clientsCapacity = clientsCapacityGiven ?? capacity;
+    const capacitySource =
+      clientsCapacityGiven !== undefined
+        ? 'CLAIM_CAPACITY_PER_POD'
+        : "the pod's median closed-loop claims/s with ADMISSION=off, this run";
+    log(`clients section: capacity ${num(clientsCapacity, 0)} claims/s (${capacitySource})`);
+    const clientPoints: ClientsPoint[] = [];
+    // Raw and client alternate throughout (clientsOrder): no mode's points back to back.
+    for (const { round, multiple, mode } of order) {
+      const p = await clientsPoint(bench, mode, round, multiple, clientsCapacity);
+      clientPoints.push(p);
+      log(`[${++done}/${total}] ${describeClients(p, clientsCapacity)}`);
+    }
+    clients = { capacity: clientsCapacity, capacitySource, points: clientPoints };
+  }
+
+  const shortfall = has('closed') && median(points, 'service') / median(points, 'naive') < 0.9;
   let profile: BenchResults['profile'];
-  if (settings.profile === 'always' || (settings.profile === 'auto' && shortfall)) {
+  if (
+    has('closed') &&
+    (settings.profile === 'always' || (settings.profile === 'auto' && shortfall))
+  ) {
     log(
       `profiling the service (node --cpu-prof) under the closed loop${shortfall ? ': it is under 0.9x the naive twin' : ''}`,
     );
@@ -134,12 +180,13 @@ async function runAll(
     capacity,
     rateLimitPerSecond,
     points,
+    ...(clients === undefined ? {} : { clients }),
     ...(profile === undefined ? {} : { profile }),
   };
 }
 
 async function main(): Promise<void> {
-  const settings = parseSettings(process.argv.slice(2));
+  const settings = parseSettings(process.argv.slice(2), process.env);
   const busyBefore = await backgroundLoad();
   if (busyBefore.some((share) => share > 0.1))
     log(

@@ -1,8 +1,14 @@
 import { parseArgs } from 'node:util';
 import type { ServerName } from './catalog';
 
+/** The parts of a run, in the order they run; --sections picks some. */
+export const SECTIONS = ['closed', 'shed', 'open', 'clients'] as const;
+export type Section = (typeof SECTIONS)[number];
+
 export interface BenchSettings {
   quick: boolean;
+  /** the sections this run measures (all by default) */
+  sections: Section[];
   repeat: number;
   /** auto: profile the service when its closed-loop throughput is under 0.9x the naive twin's */
   profile: 'auto' | 'always' | 'never';
@@ -13,16 +19,39 @@ export interface BenchSettings {
   /** closed loop against a server set up to shed almost everything: the CPU of a shed answer */
   shed: { warmupMs: number; durationMs: number };
   open: { rampMs: number; holdMs: number; multiples: number[]; servers: ServerName[] };
+  /**
+   * Many simulated chat backends against one pod, raw and through @coupons/client: offered load
+   * as multiples of capacityPerPod (CLAIM_CAPACITY_PER_POD when set, else the pod's closed-loop
+   * capacity measured in the same run), the call's deadline being timeoutMs.
+   */
+  clients: {
+    rampMs: number;
+    holdMs: number;
+    multiples: number[];
+    backends: number;
+    capacityPerPod?: number;
+  };
 }
 
 const USAGE = `usage: node bench/dist/src/run.js [--quick] [--repeat N] [--profile | --no-profile]
-  --quick       one repeat, shorter points, offered load 1x and 3x only (under 2 minutes)
-  --repeat N    repeats of every point (default 3; medians with min-max are reported)
+    [--multiples L] [--sections S] [--client-multiples L] [--backends N]
+  --quick       one repeat, shorter points, open model at 1x and 3x only (about 3 minutes)
+  --repeat N    repeats of every point, rounds of the clients section (default 3; medians with
+                min-max are reported)
   --profile     always profile the service (node --cpu-prof) during a closed-loop run
   --no-profile  never profile (default: profile when service < 0.9x naive twin)
-  --multiples L offered loads of the open model, e.g. 3,10 (default 0.5,1,3,10; --quick 1,3)`;
+  --multiples L offered loads of the open model, e.g. 3,10 (default 0.5,1,3,10; --quick 1,3)
+  --sections S  which sections to run, comma-separated from closed, shed, open, clients (default
+                all; shed and open bring closed along); --sections clients runs the clients
+                section alone (it measures the pod's capacity first, the closed loop of the
+                service with ADMISSION=off, unless CLAIM_CAPACITY_PER_POD is set)
+  --client-multiples L  offered loads of the clients section (default 3,10,30)
+  --backends N  simulated chat-backend instances in the clients section (default 32)`;
 
-export function parseSettings(argv: readonly string[]): BenchSettings {
+export function parseSettings(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = {},
+): BenchSettings {
   const { values } = parseArgs({
     args: [...argv],
     options: {
@@ -31,6 +60,9 @@ export function parseSettings(argv: readonly string[]): BenchSettings {
       profile: { type: 'boolean' },
       'no-profile': { type: 'boolean' },
       multiples: { type: 'string' },
+      sections: { type: 'string' },
+      'client-multiples': { type: 'string' },
+      backends: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -43,8 +75,34 @@ export function parseSettings(argv: readonly string[]): BenchSettings {
   const multiples = values.multiples?.split(',').map(Number);
   if (multiples !== undefined && !multiples.every((m) => m > 0 && m <= 100))
     throw new UsageError(`--multiples must be numbers from 0 to 100, comma-separated\n${USAGE}`);
+  const sections = values.sections?.split(',').map((s) => s.trim());
+  if (
+    sections !== undefined &&
+    (sections.length === 0 || !sections.every((s) => (SECTIONS as readonly string[]).includes(s)))
+  )
+    throw new UsageError(`--sections takes a list from ${SECTIONS.join(', ')}\n${USAGE}`);
+  const clientMultiples = values['client-multiples']?.split(',').map(Number);
+  if (clientMultiples !== undefined && !clientMultiples.every((m) => m > 0 && m <= 100))
+    throw new UsageError(
+      `--client-multiples must be numbers from 0 to 100, comma-separated\n${USAGE}`,
+    );
+  const backends = values.backends === undefined ? 32 : Number(values.backends);
+  if (!Number.isInteger(backends) || backends < 1 || backends > 1000)
+    throw new UsageError(`--backends must be an integer from 1 to 1000\n${USAGE}`);
+  const rawCapacity = env.CLAIM_CAPACITY_PER_POD;
+  const capacityPerPod =
+    rawCapacity === undefined || rawCapacity === '' ? undefined : Number(rawCapacity);
+  if (capacityPerPod !== undefined && !(capacityPerPod > 0 && Number.isFinite(capacityPerPod)))
+    throw new UsageError(`CLAIM_CAPACITY_PER_POD must be a number of claims/s > 0\n${USAGE}`);
   return {
     quick,
+    // The shed and open sections read the closed loop's figures (capacity, the twins' rates).
+    sections: SECTIONS.filter(
+      (s) =>
+        sections === undefined ||
+        sections.includes(s) ||
+        (s === 'closed' && (sections.includes('shed') || sections.includes('open'))),
+    ),
     repeat,
     profile: values.profile === true ? 'always' : values['no-profile'] === true ? 'never' : 'auto',
     concurrency: 64,
@@ -75,6 +133,12 @@ export function parseSettings(argv: readonly string[]): BenchSettings {
         : { rampMs: 2000, holdMs: 10_000, multiples: [0.5, 1, 3, 10] }),
       ...(multiples === undefined ? {} : { multiples }),
       servers: ['naive', 'protected', 'service'],
+    },
+    clients: {
+      ...(quick ? { rampMs: 1000, holdMs: 4000 } : { rampMs: 2000, holdMs: 10_000 }),
+      multiples: clientMultiples ?? [3, 10, 30],
+      backends,
+      ...(capacityPerPod === undefined ? {} : { capacityPerPod }),
     },
   };
 }
