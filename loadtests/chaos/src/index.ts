@@ -3,3 +3,4 @@ export { takeInventory, type Inventory } from './inventory';
 export { Fleet, ServicePod, type FleetSettings } from './pods';
 export { SteadyLoad, type ClaimRecord, type SteadyLoadOptions } from './steadyLoad';
 export { formatFailovers } from './report';
+export { runLoss, type LossKind, type LossOptions, type LossResult } from './loss';

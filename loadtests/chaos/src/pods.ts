@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,12 @@ function repoRoot(from: string): string {
 
 const REPO_ROOT = repoRoot(__dirname);
 const SERVICE_MAIN = join(REPO_ROOT, 'services/coupon-service/dist/src/main.js');
+/** The built entry points the chaos runs start as processes. */
+export const MAINS = {
+  service: SERVICE_MAIN,
+  recorder: join(REPO_ROOT, 'services/coupon-recorder/dist/src/main.js'),
+  ledgerInit: join(REPO_ROOT, 'services/coupon-service/dist/src/cli/ledger-init.js'),
+} as const;
 
 /** What every pod of one fleet shares: campaigns, API key, Redis and extra settings. */
 export interface FleetSettings {
@@ -53,17 +59,20 @@ export class Fleet {
     );
   }
 
+  /** What every process of the fleet reads: the campaigns, the keys, Redis and the rest. */
+  get env(): Record<string, string> {
+    return {
+      CAMPAIGNS_FILE: join(this.dir, 'campaigns.json'),
+      COUPON_API_KEYS_FILE: join(this.dir, 'keys.json'),
+      LOG_LEVEL: 'warn',
+      ...this.settings.env,
+    };
+  }
+
   /** Starts `count` pods and waits until each is ready. */
   async start(count: number): Promise<ServicePod[]> {
     const started = await Promise.all(
-      Array.from({ length: count }, () =>
-        ServicePod.start({
-          CAMPAIGNS_FILE: join(this.dir, 'campaigns.json'),
-          COUPON_API_KEYS_FILE: join(this.dir, 'keys.json'),
-          LOG_LEVEL: 'warn',
-          ...this.settings.env,
-        }),
-      ),
+      Array.from({ length: count }, () => ServicePod.start(this.env)),
     );
     this.pods.push(...started);
     return started;
@@ -103,35 +112,59 @@ export class ServicePod {
     );
   }
 
+  /** A service pod: PORT and METRICS_PORT on free ports, ready when /readyz says so. */
   static async start(env: Record<string, string>): Promise<ServicePod> {
     const [port, metricsPort] = [await findFreePort(), await findFreePort()];
-    const child = spawn(process.execPath, [SERVICE_MAIN], {
-      cwd: REPO_ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        METRICS_PORT: String(metricsPort),
+    return ServicePod.spawn(
+      SERVICE_MAIN,
+      { PORT: String(port), METRICS_PORT: String(metricsPort), ...env },
+      `http://127.0.0.1:${port}`,
+      `http://127.0.0.1:${metricsPort}`,
+    );
+  }
+
+  /** A recorder: its metrics port free, ready when it answers /healthz. */
+  static async startRecorder(env: Record<string, string>): Promise<ServicePod> {
+    const metricsPort = await findFreePort();
+    const base = `http://127.0.0.1:${metricsPort}`;
+    return ServicePod.spawn(
+      MAINS.recorder,
+      {
+        RECORDER_METRICS_PORT: String(metricsPort),
+        METRICS_HOST: '127.0.0.1',
         ...env,
       },
+      base,
+      base,
+      '/healthz',
+    );
+  }
+
+  private static async spawn(
+    main: string,
+    env: Record<string, string>,
+    base: string,
+    metricsBase: string,
+    readyPath = '/readyz',
+  ): Promise<ServicePod> {
+    if (!existsSync(main))
+      throw new Error(`${main} is missing: run \`npm run build\` first (npm test does)`);
+    const child = spawn(process.execPath, [main], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
     const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000));
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
-    const pod = new ServicePod(
-      child,
-      `http://127.0.0.1:${port}`,
-      `http://127.0.0.1:${metricsPort}`,
-      () => output,
-    );
+    const pod = new ServicePod(child, base, metricsBase, () => output);
     try {
       await until(
         'the pod ready',
         async () => {
           if (!pod.alive) throw new Error(`the pod exited while starting:\n${output}`);
-          const status = await fetch(`${pod.base}/readyz`).then(
+          const status = await fetch(`${pod.base}${readyPath}`).then(
             (res) => res.status,
             () => 0,
           );
@@ -156,4 +189,23 @@ export class ServicePod {
     this.child.kill(signal);
     await this.exited;
   }
+}
+
+/** Runs a built CLI (ledger:init, reconcile) to its end: exit code and output. */
+export function runCli(
+  main: string,
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<{ code: number; output: string }> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [main, ...args],
+      { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 120_000 },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
+        done({ code, output: `${stdout}${stderr}` });
+      },
+    );
+  });
 }

@@ -5,6 +5,8 @@ import { claimRequests } from '@coupons/runner';
 
 /** One logical claim as the load sent it and what it was told. */
 export interface ClaimRecord {
+  /** the logical claim's number: its user and Idempotency-Key follow from it */
+  index: number;
   userId: string;
   idempotencyKey: string;
   shard: number;
@@ -88,7 +90,7 @@ export class SteadyLoad {
       const scheduledAt = (this.sent / this.options.claimsPerSecond) * 1000;
       this.maxSendLagMs = Math.max(this.maxSendLagMs, elapsed - scheduledAt);
       this.sent += 1;
-      this.track(this.claim(this.next++));
+      this.track(this.claim(this.next++).then(() => undefined));
     }
   }
 
@@ -102,10 +104,21 @@ export class SteadyLoad {
     return pods.length === 0 ? undefined : pods[i % pods.length]!.base;
   }
 
-  private async claim(i: number): Promise<void> {
+  /** Sends logical claim `i` now, outside the schedule, and waits for its answer. */
+  claimOnce(i: number): Promise<ClaimRecord> {
+    return this.claim(i);
+  }
+
+  /** Sends an earlier claim again: the same user, body and Idempotency-Key. */
+  async replay(claim: ClaimRecord): Promise<ClaimRecord> {
+    return this.claimOnce(claim.index);
+  }
+
+  private async claim(i: number): Promise<ClaimRecord> {
     const spec = this.request(i);
     const userId = JSON.parse(spec.body!).userId as string;
     const record: ClaimRecord = {
+      index: i,
       userId,
       idempotencyKey: spec.headers?.['idempotency-key'] ?? '',
       shard: shardOfUser(userId, this.options.shards),
@@ -125,6 +138,7 @@ export class SteadyLoad {
       record.errorCode = answer.body?.error?.code;
       record.errorMessage = answer.body?.error?.message;
     }
+    return record;
   }
 
   private async redeem(i: number, code: string, userId: string): Promise<void> {
