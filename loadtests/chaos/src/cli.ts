@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import { runFailover, type FailoverResult } from './failover';
-import { formatFailovers } from './report';
+import { runLoss, type LossResult } from './loss';
+import { runRecorderFaults, type RecorderFaultsResult } from './recorderFaults';
+import { formatFailovers, formatLosses, formatRecorderFaults } from './report';
 
 /**
  * `npm run chaos [-- --rounds N --rate R --seconds S]`: the longer chaos runs, reported as
@@ -29,7 +31,22 @@ async function main(): Promise<void> {
       );
     }
   }
-  process.stdout.write(`${formatFailovers(failovers)}\n`);
+  const faults: RecorderFaultsResult[] = [];
+  const losses: LossResult[] = [];
+  for (let round = 0; round < rounds; round += 1) {
+    process.stderr.write(`chaos: recorder faults round ${round + 1}\n`);
+    faults.push(
+      await runRecorderFaults({ claimsPerSecond, loadMs: afterMs, databaseDownMs: afterMs / 4 }),
+    );
+    for (const kind of ['empty', 'older-snapshot'] as const) {
+      process.stderr.write(`chaos: Redis lost (${kind}) round ${round + 1}\n`);
+      losses.push(await runLoss({ kind, claimsPerSecond, loadMs: afterMs }));
+    }
+  }
+  process.stdout.write(
+    [formatFailovers(failovers), formatRecorderFaults(faults), formatLosses(losses)].join('\n\n') +
+      '\n',
+  );
 }
 
 main().catch((err: unknown) => {

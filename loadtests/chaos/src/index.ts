@@ -2,5 +2,11 @@ export { runFailover, type FailoverOptions, type FailoverResult } from './failov
 export { takeInventory, type Inventory } from './inventory';
 export { Fleet, ServicePod, type FleetSettings } from './pods';
 export { SteadyLoad, type ClaimRecord, type SteadyLoadOptions } from './steadyLoad';
-export { formatFailovers } from './report';
+export { formatFailovers, formatLosses, formatRecorderFaults } from './report';
 export { runLoss, type LossKind, type LossOptions, type LossResult } from './loss';
+export {
+  runRecorderFaults,
+  type RecorderFaultsOptions,
+  type RecorderFaultsResult,
+} from './recorderFaults';
+export { CuttableProxy } from './cuttableProxy';

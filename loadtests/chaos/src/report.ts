@@ -1,4 +1,6 @@
 import type { FailoverResult } from './failover';
+import type { LossResult } from './loss';
+import type { RecorderFaultsResult } from './recorderFaults';
 
 const ms = (value: number | null) => (value === null ? 'never' : `${(value / 1000).toFixed(1)} s`);
 
@@ -26,6 +28,49 @@ export function formatFailovers(results: readonly FailoverResult[]): string {
       } / ${r.othersDuringOutage.sent} | ${r.latency.p50.toFixed(1)} / ${r.latency.p99.toFixed(1)} | ${r.maxSendLagMs.toFixed(0)} | ${
         i.problems.length === 0 ? 'clean' : `${i.problems.length} problems`
       } |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Redis lost (empty, or an older snapshot) and restored from the record. */
+export function formatLosses(results: readonly LossResult[]): string {
+  const lines = [
+    '### Redis lost, every pod restarted, restored with `ledger:init --from-record`',
+    '',
+    'before: claims sent / 2xx before the loss; issued: the ledger before the loss, in PostgreSQL, after',
+    'the restore; refused: of 8 claims right after the loss (and what they said); replays: earlier',
+    "claims sent again that got the same coupon; resumed: new claims' 2xx; recovery: the loss to the",
+    'first new 2xx (the restore run at once by the script; an operator takes longer).',
+    '',
+    '| loss | before sent / 2xx | issued before / recorded / after | refused after loss | restore | replays same | resumed | recovery | lost | over-spend fen | codes twice | reconcile (Redis, record) |',
+    '| ---- | ----------------- | -------------------------------- | ------------------ | ------- | ------------ | ------- | -------- | ---- | -------------- | ----------- | ------------------------- |',
+  ];
+  for (const r of results) {
+    const i = r.inventory;
+    lines.push(
+      `| ${r.options.kind} | ${r.before.sent} / ${r.before.acknowledged} | ${r.issuedBefore} / ${r.recordedCoupons} / ${r.issuedAfterRestore ?? 'unknown'} | ${r.afterLoss.refused} of ${r.afterLoss.sent} (${r.afterLoss.refusedWith.join(', ')}) | exit ${r.restore.code}, ${ms(r.restore.ms)} | ${r.replays.sameCoupon} / ${r.replays.asked} | ${r.resumed.acknowledged} / ${r.resumed.sent} | ${ms(r.recoveryMs)} | ${i.acknowledgedButLost} | ${i.overSpendFen === null ? 'unknown' : Math.max(0, i.overSpendFen)} | ${i.codesTwice} | ${i.problems.length === 0 ? 'clean' : `${i.problems.length} problems`}, ${r.recordProblems.length === 0 ? 'clean' : `${r.recordProblems.length} problems`} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** The recorder killed, PostgreSQL down: every event recorded once. */
+export function formatRecorderFaults(results: readonly RecorderFaultsResult[]): string {
+  const lines = [
+    '### The recorder SIGKILLed and restarted, then PostgreSQL unreachable',
+    '',
+    "events: every shard's event count in Redis / events recorded / recorded twice; during outage:",
+    'claims sent / 2xx while PostgreSQL was down; lag: the most events pending and the oldest',
+    "unrecorded event's age the recorder reported meanwhile; catch-up: PostgreSQL back to all recorded.",
+    '',
+    '| claims sent / 2xx | events in Redis / recorded / twice | during outage | lag (events, age) | catch-up | over-spend fen | reconcile (Redis, record) |',
+    '| ----------------- | ---------------------------------- | ------------- | ----------------- | -------- | -------------- | ------------------------- |',
+  ];
+  for (const r of results) {
+    const i = r.inventory;
+    lines.push(
+      `| ${i.claimsSent} / ${i.acknowledged} | ${r.eventsInRedis} / ${r.eventsRecorded} / ${r.eventsTwice} | ${r.duringOutage.acknowledged} / ${r.duringOutage.sent} | ${r.maxPendingEvents}, ${r.maxOldestAgeSeconds.toFixed(1)} s | ${ms(r.catchUpMs)} | ${i.overSpendFen === null ? 'unknown' : Math.max(0, i.overSpendFen)} | ${i.problems.length === 0 ? 'clean' : `${i.problems.length} problems`}, ${r.recordProblems.length === 0 ? 'clean' : `${r.recordProblems.length} problems`} |`,
     );
   }
   return lines.join('\n');
