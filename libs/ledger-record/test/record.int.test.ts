@@ -242,6 +242,12 @@ describeIfPostgres('LedgerRecord: every audit event once, with the state derived
     expect(await record.position(CAMPAIGN, 8)).toBeNull();
   });
 
+  it('migrates again without change: applied migrations are skipped', async () => {
+    await migrate(database.url);
+    const { rows } = await record.query<{ name: string }>(`SELECT name FROM pgmigrations`);
+    expect(rows.map((r) => r.name)).toEqual(['1764680400000_book-of-record']);
+  });
+
   it('refuses UPDATE, DELETE and TRUNCATE of ledger_events', async () => {
     const client = new Client({ connectionString: database.url });
     await client.connect();
