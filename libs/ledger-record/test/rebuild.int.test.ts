@@ -1,7 +1,11 @@
 import type { Cluster, Redis } from 'ioredis';
 import {
   reconcile,
+  registerLedgerScripts,
   shardKeys,
+  shareOf,
+  TAKE_ARGV,
+  toArgv,
   type BudgetLedger,
   type BudgetSnapshot,
   type Reconciliation,
@@ -187,6 +191,52 @@ describeIfPostgres('rebuild from the book of record', () => {
       expect(replay).toMatchObject({ kind: 'issued', replayed: true, coupon: first.coupon });
       expect(await ledger.issue({ ...request, bodyHash: 'another body' })).toEqual({
         kind: 'idempotency_key_reused',
+      });
+    });
+
+    it('rebuilds the transit set: a transfer taken and not yet given is given after the rebuild', async () => {
+      const { calendar, ledger, clock } = await liveLedger(redis, { coupons: 120 });
+      const id = calendar.campaign.id;
+      const source = shardKeys(id, 1);
+      const now = clock.now();
+      // Step 1 of a transfer alone, as a pod that crashed before step 2 leaves it.
+      const taken = await registerLedgerScripts(redis).takeRelease(
+        [source.ledger, source.audit, source.transit],
+        toArgv(TAKE_ARGV, {
+          trustCallerTime: false,
+          callerNowMs: now,
+          fingerprint: ledger.fingerprint,
+          markGen: '',
+          markEvents: 0,
+          markEventId: '',
+          notBeforeMs: 0,
+          transferId: 'in-flight',
+          coupons: 2,
+          capCoupons: shareOf(calendar.releasedCouponsAt(now), 2, 1),
+          scope: 'campaign',
+          day: '-',
+          windowFromMs: now - 60_000,
+          windowUntilMs: now + 60_000,
+          target: 0,
+          targetGen: (await redis.hget(shardKeys(id, 0).ledger, 'gen')) ?? '',
+        }),
+      );
+      expect(taken[0]).toBe(1);
+      await recordAll(redis, record, calendar);
+      const reconciled = await findings(redis, calendar, clock.now());
+      expect(reconciled).toMatchObject({ inTransitCoupons: 2, problems: [] });
+
+      await loseShard(redis, id, 1);
+      const report = await rebuildFromRecord(redis, calendar, clock, record, {
+        recordCompleteThrough: (await record.position(id, 1))!.streamId,
+      });
+      expect(report.rebuilt).toEqual([1]);
+      expect(await redis.smembers(source.transit)).toEqual(['in-flight']);
+      expect(await findings(redis, calendar, clock.now())).toEqual(reconciled);
+      expect(await ledger.completeTransfers()).toMatchObject({ given: 1, writtenOff: 0 });
+      expect(await findings(redis, calendar, clock.now())).toMatchObject({
+        inTransitCoupons: 0,
+        problems: [],
       });
     });
 
