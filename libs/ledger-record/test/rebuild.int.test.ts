@@ -175,6 +175,29 @@ describeIfPostgres('rebuild from the book of record', () => {
       expect((await reconcile(redis, calendar, clock.now())).problems).toEqual([]);
     });
 
+    it('rebuilds a campaign without rollover: per-day counters and per-day adjustments', async () => {
+      const ctx = await liveLedger(redis, { coupons: 120, rollover: false });
+      const { calendar, ledger, clock } = ctx;
+      const id = calendar.campaign.id;
+      await trade(ctx, 'per-day');
+      await recordAll(redis, record, calendar);
+      const before = await budget(ledger);
+      const reconciled = await findings(redis, calendar, clock.now());
+      expect(reconciled.problems).toEqual([]);
+      const fields = await redis.hgetall(shardKeys(id, 0).ledger);
+      expect(Object.keys(fields).filter((f) => f.startsWith('adj:'))).toHaveLength(1);
+
+      await loseShard(redis, id, 0);
+      await rebuildFromRecord(redis, calendar, clock, record, {
+        recordCompleteThrough: (await record.position(id, 0))!.streamId,
+      });
+      const rebuilt = await redis.hgetall(shardKeys(id, 0).ledger);
+      for (const field of Object.keys(fields).filter((f) => /^(day|adj):/.test(f)))
+        expect([field, rebuilt[field]]).toEqual([field, fields[field]]);
+      expect(await budget(ledger)).toEqual(before);
+      expect(await findings(redis, calendar, clock.now())).toEqual(reconciled);
+    });
+
     it('answers a replay of an old Idempotency-Key with the same coupon after the rebuild', async () => {
       const ctx = await liveLedger(redis, { coupons: 120 });
       const { calendar, ledger, clock } = ctx;
