@@ -18,3 +18,5 @@ export * from './shares';
 export * from './snapshot';
 export * from './transfers';
 export * from './replication';
+export * from './recorderScripts';
+export * from './streamIds';
