@@ -60,8 +60,10 @@ describeWithRedis('the recorder scripts', (target) => {
     const more = await redis.xreadgroup('GROUP', GROUP, 'c1', 'STREAMS', keys.audit, '>');
     expect(more).not.toBeNull();
     const afterAll = await trimRecorded(redis, calendar.campaign.id, 0, GROUP, ids[5]!);
-    // The cut stops at ids[4], the oldest pending entry: nothing removed.
-    expect(afterAll).toEqual({ kind: 'trimmed', trimmedTo: ids[4]!, removed: 0 });
+    // The cut stops at ids[4], the oldest pending entry: nothing removed ("unchanged" when
+    // ids[4] is the very next id after ids[3], in the same millisecond).
+    expect(afterAll).toMatchObject({ trimmedTo: ids[4]! });
+    if (afterAll.kind === 'trimmed') expect(afterAll.removed).toBe(0);
     expect(await redis.xlen(keys.audit)).toBe(4);
 
     // trimmedTo never moves backwards.
