@@ -13,7 +13,8 @@ import { registerLedgerScripts } from './scripts';
 export type TrimOutcome =
   | { kind: 'trimmed'; trimmedTo: string; removed: number }
   | { kind: 'unchanged'; trimmedTo: string }
-  | { kind: 'ledger_missing' };
+  | { kind: 'ledger_missing' }
+  | { kind: 'rolled_back' };
 
 /**
  * Trims the shard's audit stream to what `group` has acknowledged up to `upTo` (the last id the
@@ -38,6 +39,8 @@ export async function trimRecorded(
       return { kind: 'unchanged', trimmedTo: String(reply[1]) };
     case LedgerCode.LedgerMissing:
       return { kind: 'ledger_missing' };
+    case LedgerCode.RolledBack:
+      return { kind: 'rolled_back' };
     default:
       throw new Error(`trimRecorded script returned ${String(reply[0])}`);
   }

@@ -108,6 +108,12 @@ describeWithRedis('the recorder scripts', (target) => {
     expect(check.detail).toMatch(new RegExp(`recorder recorded ${ahead} gen ${gen}; ledger has`));
     expect(await redis.hget(keys.ledger, 'rolledBack')).toBe(check.detail);
     await expect(ledger.issue(claim('newcomer'))).rejects.toMatchObject({ reason: 'rolled_back' });
+    // Nor is its stream trimmed: the operator rebuilding it may want it.
+    await redis.xgroup('CREATE', keys.audit, GROUP, '0');
+    expect(await trimRecorded(redis, calendar.campaign.id, 0, GROUP, lastEventId)).toEqual({
+      kind: 'rolled_back',
+    });
+    expect(await redis.xlen(keys.audit)).toBe(3);
     // Checked again: reported, not marked again.
     expect(
       await checkRecorded(redis, calendar.campaign.id, 0, { gen, streamId: ahead }),

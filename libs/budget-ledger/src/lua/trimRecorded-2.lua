@@ -19,10 +19,12 @@
 
   Returns {1, trimmedTo, removed}   {3, trimmedTo} nothing to trim (the cut is not past trimmedTo)
           {-1} ledger missing (nothing trimmed: the stream is all that is left of it)
+          {-20} rolled back (nothing trimmed: the operator rebuilding it may want the stream)
 ]]
 -- @include guard.lua
 
 if redis.call('HEXISTS', KEYS[1], 'fingerprint') == 0 then return {-1} end
+if redis.call('HEXISTS', KEYS[1], 'rolledBack') == 1 then return {-20} end
 
 local ms, seq = splitId(ARGV[2])
 local cut = int(ms) .. '-' .. int(seq + 1)
