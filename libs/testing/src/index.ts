@@ -2,3 +2,4 @@ export * from './campaigns';
 export * from './polling';
 export * from './redis';
 export * from './executables';
+export * from './postgres';

@@ -1,0 +1,4 @@
+export * from './events';
+export * from './fault';
+export * from './migrate';
+export * from './record';
