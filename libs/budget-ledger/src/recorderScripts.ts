@@ -48,6 +48,7 @@ export async function trimRecorded(
 
 /** Where the record stands on a shard: the last recorded event's id and ledger generation. */
 export interface RecordedPosition {
+  /** '' when no init or restore event is recorded. */
   gen: string;
   streamId: string;
 }
@@ -71,7 +72,11 @@ export async function checkRecorded(
   const keys = shardKeys(campaignId, shard);
   const reply = await registerLedgerScripts(redis).checkRecorded(
     [keys.ledger, keys.audit],
-    toArgv(CHECK_RECORDED_ARGV, { recordedGen: recorded.gen, recordedId: recorded.streamId }),
+    toArgv(CHECK_RECORDED_ARGV, {
+      // No init or restore recorded yet (''): any generation is at least that.
+      recordedGen: recorded.gen === '' ? '0' : recorded.gen,
+      recordedId: recorded.streamId,
+    }),
   );
   switch (codeOf(reply)) {
     case LedgerCode.Ok:

@@ -1,15 +1,12 @@
-/**
- * What the recorder needs of the PostgreSQL record (@coupons/ledger-record's LedgerRecord has
- * this shape): one transaction per batch, replays no-ops; the last recorded position per shard;
- * the rolled-back mark. Declared here so the recorder's logic names only what it uses.
- */
-export interface StreamEvent {
-  campaignId: string;
-  shard: number;
-  streamId: string;
-  fields: Record<string, string>;
-}
+import type { StreamEvent } from '@coupons/ledger-record';
 
+export type { StreamEvent } from '@coupons/ledger-record';
+
+/**
+ * What the recorder needs of the PostgreSQL record (@coupons/ledger-record's LedgerRecord):
+ * one transaction per batch, replays no-ops; the last recorded position per shard; the
+ * rolled-back mark. Named here so the recorder's logic depends on only what it uses.
+ */
 export interface RecordedShardPosition {
   gen: string;
   streamId: string;
