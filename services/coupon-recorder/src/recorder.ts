@@ -111,7 +111,18 @@ export class Recorder {
     const { redis, record, metrics } = this.options;
     const audit = shardKeys(ref.campaignId, ref.shard).audit;
     if (!(await this.ensureGroup(ref))) return 0;
-    const entries = await this.step('read', ref, () => this.nextBatch(ref));
+    let entries: RawEntry[];
+    try {
+      entries = await this.step('read', ref, () => this.nextBatch(ref));
+    } catch (err) {
+      // The group went with the stream (Redis restarted empty, or flushed): look again once.
+      if (!this.grouped.has(key(ref)) && errorText(err).includes('NOGROUP')) {
+        if (!(await this.ensureGroup(ref))) return 0;
+        entries = await this.step('read', ref, () => this.nextBatch(ref));
+      } else {
+        throw err;
+      }
+    }
     if (entries.length === 0) return 0;
     const events = entries.map((entry) => toStreamEvent(ref, entry));
 
