@@ -141,11 +141,14 @@ describeIfPostgres('the recorder process and its loop', () => {
         expect((await fetch(`${base}/readyz`)).status).toBe(200);
         const text = await (await fetch(`${base}/metrics`)).text();
         expect(text).toMatch(/^coupon_recorder_up 1$/m);
-        expect(text).toMatch(
-          new RegExp(
-            `^coupon_recorder_pending_events\\{campaign="${campaign!.id}",shard="0"\\} 0$`,
-            'm',
-          ),
+        expect(text).toMatch(/^coupon_recorder_last_batch_timestamp_seconds \d{10}/m);
+        // The lag is sampled every RECORDER_SAMPLE_MS: it reaches 0 at the next sample.
+        const caughtUp = new RegExp(
+          `^coupon_recorder_pending_events\\{campaign="${campaign!.id}",shard="0"\\} 0$`,
+          'm',
+        );
+        await until('the lag sampled at 0', async () =>
+          caughtUp.test(await (await fetch(`${base}/metrics`)).text()) ? true : undefined,
         );
 
         child.kill('SIGTERM');
