@@ -52,8 +52,8 @@ COPY --from=build /out/ ./
 # The ledger loads its Lua scripts at run time from the sources (libs/budget-ledger/src/scripts.ts
 # looks beside dist/src, then in src/lua).
 COPY --from=build /app/libs/budget-ledger/src/lua/ libs/budget-ledger/src/lua/
-# The book of record's SQL migrations (libs/ledger-record/src/migrate.ts looks beside dist/):
-# the recorder's db-migrate init container applies them (npm run db:migrate).
+# The book of record's SQL migrations, for `node libs/ledger-record/dist/src/cli/migrate.js`
+# (npm run db:migrate) from the image (libs/ledger-record/src/migrate.ts looks beside dist/).
 COPY --from=build /app/libs/ledger-record/migrations/ libs/ledger-record/migrations/
 USER 10001:10001
 # API, and Prometheus metrics on their own port.

@@ -20,3 +20,4 @@ export * from './transfers';
 export * from './replication';
 export * from './recorderScripts';
 export * from './streamIds';
+export * from './rebuildScripts';

@@ -31,6 +31,10 @@ export enum LedgerCode {
   /** This order's redemption was reversed: it never redeems again. */
   OrderReversed = -23,
   NotRolledBack = -24,
+  /** Rebuild from the record: the ledger changed since the caller compared it with the record. */
+  LedgerChanged = -25,
+  /** Rebuild from the record: the ledger is not closed for this rebuild (another took over). */
+  NotThisRebuild = -26,
 }
 
 export type ScriptReply = (number | string)[];

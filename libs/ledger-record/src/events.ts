@@ -14,7 +14,7 @@ export interface StreamPosition {
   seq: string;
 }
 
-const STREAM_ID = /^(\d{1,19})-(\d{1,19})$/;
+const STREAM_ID = /^(\d{1,20})-(\d{1,20})$/;
 const INTEGER = /^-?\d{1,19}$/;
 
 export function parseStreamId(streamId: string): StreamPosition {

@@ -67,7 +67,9 @@ export class LedgerRecord {
    * One transaction: inserts the events (a replay of an already recorded one is a no-op) and
    * updates the derived state for the ones actually inserted. Every event is checked before
    * anything is written; any fault rolls the whole batch back, so a recorder that acknowledges
-   * its stream entries only after this resolves records each exactly once.
+   * its stream entries only after this resolves records each exactly once. Give each shard's
+   * events in stream order (as XREADGROUP delivers them): an older event than the shard's
+   * position is still recorded, but does not move the position, the generation or the epoch.
    */
   async record(events: readonly StreamEvent[]): Promise<{ recorded: number; duplicates: number }> {
     if (events.length === 0) return { recorded: 0, duplicates: 0 };
@@ -489,9 +491,10 @@ async function applyDerived(client: PoolClient, row: EventRow): Promise<void> {
 }
 
 /**
- * The shard's position after one newly inserted event: the last stream id only moves forward;
- * the ledger's event count is what an init or restore says, then one more per event (as
- * appendEvent counts); an init starts a new ledger (the epoch a rebuild replays).
+ * The shard's position after one newly inserted event: the last stream id, the generation and
+ * the epoch only move forward; the ledger's event count is what an init or restore says, then
+ * one more per event (as appendEvent counts); an init starts a new ledger (the epoch a rebuild
+ * replays).
  */
 async function advancePosition(client: PoolClient, row: EventRow): Promise<void> {
   const { event } = row;
@@ -502,11 +505,12 @@ async function advancePosition(client: PoolClient, row: EventRow): Promise<void>
        last_stream_id = CASE WHEN forward THEN $3 ELSE last_stream_id END,
        last_stream_ms = CASE WHEN forward THEN $4::bigint ELSE last_stream_ms END,
        last_stream_seq = CASE WHEN forward THEN $5::bigint ELSE last_stream_seq END,
-       ledger_events = CASE WHEN $6::bigint IS NOT NULL THEN $6::bigint ELSE ledger_events + 1 END,
-       gen = COALESCE($7::bigint, gen),
-       init_at = CASE WHEN $8 THEN $9::bigint ELSE init_at END,
-       epoch_stream_ms = CASE WHEN $8 THEN $4::bigint ELSE epoch_stream_ms END,
-       epoch_stream_seq = CASE WHEN $8 THEN $5::bigint ELSE epoch_stream_seq END,
+       ledger_events = CASE WHEN forward AND $6::bigint IS NOT NULL THEN $6::bigint
+                            ELSE ledger_events + 1 END,
+       gen = CASE WHEN forward THEN COALESCE($7::bigint, gen) ELSE gen END,
+       init_at = CASE WHEN forward AND $8 THEN $9::bigint ELSE init_at END,
+       epoch_stream_ms = CASE WHEN forward AND $8 THEN $4::bigint ELSE epoch_stream_ms END,
+       epoch_stream_seq = CASE WHEN forward AND $8 THEN $5::bigint ELSE epoch_stream_seq END,
        written_off_coupons = written_off_coupons + COALESCE($10::bigint, 0)
      FROM (SELECT last_stream_ms IS NULL OR ($4::bigint, $5::bigint) > (last_stream_ms, last_stream_seq)
              AS forward

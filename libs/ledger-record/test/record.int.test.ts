@@ -104,6 +104,150 @@ describeIfPostgres('LedgerRecord: every audit event once, with the state derived
     expect(await record.position(CAMPAIGN, 3)).toMatchObject({ streamId: '10-0' });
   });
 
+  it('keeps a rolled-back mark until it is cleared, beside the position', async () => {
+    await record.record([init(4, '4000-0', '4000')]);
+    expect(await record.rolledBack(CAMPAIGN, 4)).toBeNull();
+    await record.markRolledBack(CAMPAIGN, 4, 'stream went back to 3999-0');
+    expect(await record.rolledBack(CAMPAIGN, 4)).toEqual({
+      at: expect.any(Date),
+      reason: 'stream went back to 3999-0',
+    });
+    expect(await record.position(CAMPAIGN, 4)).toMatchObject({ streamId: '4000-0' });
+    await record.clearRolledBack(CAMPAIGN, 4);
+    expect(await record.rolledBack(CAMPAIGN, 4)).toBeNull();
+    // A shard with nothing recorded can be marked, and has no position.
+    await record.markRolledBack(CAMPAIGN, 5, 'lost');
+    expect(await record.rolledBack(CAMPAIGN, 5)).toMatchObject({ reason: 'lost' });
+    expect(await record.position(CAMPAIGN, 5)).toBeNull();
+  });
+
+  it('derives reversals, transfers and write-offs as the scripts changed Redis', async () => {
+    await record.record([
+      {
+        ...init(6, '6000-0', '6000'),
+        fields: { ...init(6, '6000-0', '6000').fields, writtenOff: '7', dayWrittenOff: '3' },
+      },
+      issued(6, '6001-0', 'FFF', 'fay', '6001'),
+      event(6, '6002-0', {
+        type: 'redeemed',
+        code: 'FFF',
+        userId: 'fay',
+        orderId: 'o-9',
+        discountFen: '2500',
+        at: '6002',
+      }),
+      event(6, '6003-0', {
+        type: 'reversed',
+        code: 'FFF',
+        userId: 'fay',
+        orderId: 'o-9',
+        discountFen: '2500',
+        at: '6003',
+      }),
+      event(6, '6004-0', {
+        type: 'rebalance-out',
+        transfer: 't-1',
+        coupons: '4',
+        target: '7',
+        targetGen: '7000',
+        field: 'adj',
+        at: '6004',
+      }),
+      event(7, '7001-0', {
+        type: 'rebalance-in',
+        transfer: 't-1',
+        coupons: '4',
+        source: '6',
+        sourceGen: '6000',
+        field: 'adj',
+        at: '7001',
+      }),
+      event(6, '6005-0', {
+        type: 'rebalance-out',
+        transfer: 't-2',
+        coupons: '2',
+        target: '7',
+        targetGen: '7000',
+        field: 'adj',
+        at: '6005',
+      }),
+      event(6, '6006-0', {
+        type: 'rebalance-void',
+        transfer: 't-2',
+        coupons: '2',
+        target: '7',
+        at: '6006',
+      }),
+    ]);
+    expect(await record.findCoupon(CAMPAIGN, 'FFF')).toMatchObject({
+      status: 'issued',
+      orderId: null,
+      discountFen: null,
+      reversals: { 'o-9': '6003' },
+    });
+    const totals = await record.query(
+      `SELECT day, issued_coupons, redeemed_coupons, redeemed_fen, written_off_coupons
+       FROM shard_day_totals WHERE campaign_id = $1 AND shard = 6`,
+      [CAMPAIGN],
+    );
+    expect(totals.rows).toEqual([
+      {
+        day: '2026-02-10',
+        issued_coupons: '1',
+        redeemed_coupons: '0',
+        redeemed_fen: '0',
+        written_off_coupons: '3',
+      },
+    ]);
+    const transfers = await record.query(
+      `SELECT transfer_id, source_shard, source_gen, target_shard, target_gen, coupons, state
+       FROM transfers WHERE campaign_id = $1 ORDER BY transfer_id`,
+      [CAMPAIGN],
+    );
+    expect(transfers.rows).toEqual([
+      {
+        transfer_id: 't-1',
+        source_shard: 6,
+        source_gen: '6000',
+        target_shard: 7,
+        target_gen: '7000',
+        coupons: '4',
+        state: 'given',
+      },
+      {
+        transfer_id: 't-2',
+        source_shard: 6,
+        source_gen: '6000',
+        target_shard: 7,
+        target_gen: '7000',
+        coupons: '2',
+        state: 'void',
+      },
+    ]);
+  });
+
+  it('refuses a redemption of a coupon whose issue it does not hold (a gap), recording nothing', async () => {
+    await expect(
+      record.record([
+        event(8, '8000-0', {
+          type: 'redeemed',
+          code: 'ZZZ',
+          userId: 'zed',
+          orderId: 'o',
+          discountFen: '1',
+          at: '8000',
+        }),
+      ]),
+    ).rejects.toMatchObject({ kind: 'gap' });
+    expect(await record.position(CAMPAIGN, 8)).toBeNull();
+  });
+
+  it('migrates again without change: applied migrations are skipped', async () => {
+    await migrate(database.url);
+    const { rows } = await record.query<{ name: string }>(`SELECT name FROM pgmigrations`);
+    expect(rows.map((r) => r.name)).toEqual(['1764680400000_book-of-record']);
+  });
+
   it('refuses UPDATE, DELETE and TRUNCATE of ledger_events', async () => {
     const client = new Client({ connectionString: database.url });
     await client.connect();

@@ -1,4 +1,7 @@
-import { BudgetLedger, LedgerFault, shardKeys } from '@coupons/budget-ledger';
+import { BudgetLedger, LedgerFault, shardKeys, type RedisTimeClock } from '@coupons/budget-ledger';
+import type { CampaignCalendar } from '@coupons/campaign';
+import { LedgerRecord, RecordFault, rebuildFromRecord } from '@coupons/ledger-record';
+import type { RedisClient } from '../redis/client';
 import {
   CliExit,
   closeQuietly,
@@ -14,6 +17,8 @@ import {
 } from './common';
 
 const USAGE = `usage: npm run ledger:init -- --campaign <id> [--after-loss | --never-issued]
+       npm run ledger:init -- --campaign <id> --from-record
+                              (--record-complete-through <stream id> | --after-loss)
 
 Creates the Redis ledger of every shard of the campaign that has none; existing shards are left
 as they are. Reads REDIS_URL / REDIS_CLUSTER_NODES and CAMPAIGNS_FILE like the service.
@@ -28,21 +33,57 @@ Which one:
                   flushed, failed over without the data) or marked rolled back (Redis restored
                   an older state). Every coupon those shards could have given away of what was
                   released so far is counted as issued, so nothing is issued twice; new budget
-                  comes with the next release. Restore Redis from its backup first if you can.`;
+                  comes with the next release. Restore Redis from its backup first if you can.
+  --from-record   rebuild the lost or rolled-back shards exactly from the book of record in
+                  PostgreSQL (DATABASE_URL): coupons, user counters, idempotency keys still
+                  kept, audit events, ledger counters, transfers in transit; as a new ledger
+                  generation. Shards whose ledger is live are left alone. Refused while Redis
+                  holds events the record lacks (the recorder is behind). The record cannot know
+                  how far behind Redis it was at the loss, so say one of:
+    --record-complete-through <stream id | epoch ms>
+                  the recorder had recorded every shard through this point and the lost state
+                  held nothing after it (the recorder's position at the loss): exact rebuild.
+    --after-loss  not known: rebuild what the record holds, then count what the shards could
+                  still issue of the budget released so far as issued (never over-issues).`;
 
 runCli(async () => {
   const { config, calendar, values } = cliContext(USAGE, {
     'after-loss': { type: 'boolean' },
     'never-issued': { type: 'boolean' },
+    'from-record': { type: 'boolean' },
+    'record-complete-through': { type: 'string' },
   });
   const afterLoss = values['after-loss'] === true;
   const neverIssued = values['never-issued'] === true;
+  const fromRecord = values['from-record'] === true;
+  const completeThrough = values['record-complete-through'] as string | undefined;
   if (afterLoss && neverIssued) throw new CliExit(2, `choose one of the flags\n${USAGE}`);
+  if (fromRecord && neverIssued)
+    throw new CliExit(
+      2,
+      `--from-record rebuilds what ran; --never-issued is for what never ran\n${USAGE}`,
+    );
+  if (completeThrough !== undefined && !fromRecord)
+    throw new CliExit(2, `--record-complete-through goes with --from-record\n${USAGE}`);
+  if (completeThrough !== undefined && afterLoss)
+    throw new CliExit(
+      2,
+      `--from-record takes one of --record-complete-through and --after-loss\n${USAGE}`,
+    );
+  const databaseUrl = process.env['DATABASE_URL'];
+  if (fromRecord && (databaseUrl === undefined || databaseUrl === ''))
+    throw new CliExit(2, `--from-record reads the book of record: set DATABASE_URL\n${USAGE}`);
   const { campaign } = calendar;
   const redis = await connectOnce(config);
   try {
     const clock = await redisClock(redis);
     const now = clock.now();
+    if (fromRecord)
+      return await fromTheRecord(redis, clock, calendar, databaseUrl!, {
+        afterLoss,
+        completeThrough,
+        describe: `campaign ${campaign.id}: ${calendar.phase(now)} at ${zoned(calendar, now)} (Redis time), ${campaign.shards} shards, ${describeRedis(config)}`,
+      });
     const ledger = new BudgetLedger(redis, calendar, clock);
     out(
       `campaign ${campaign.id}: ${calendar.phase(now)} at ${zoned(calendar, now)} (Redis time), ${campaign.shards} shards, ${describeRedis(config)}`,
@@ -90,3 +131,53 @@ runCli(async () => {
     await closeQuietly(redis);
   }
 });
+
+/**
+ * --from-record: rebuilds the lost or rolled-back shards from the book of record (see
+ * @coupons/ledger-record rebuild.ts for when it refuses); exit 1 when any shard was refused.
+ */
+async function fromTheRecord(
+  redis: RedisClient,
+  clock: RedisTimeClock,
+  calendar: CampaignCalendar,
+  databaseUrl: string,
+  options: { afterLoss: boolean; completeThrough: string | undefined; describe: string },
+): Promise<number> {
+  const { campaign } = calendar;
+  out(options.describe);
+  out(`book of record: ${new URL(databaseUrl).host}${new URL(databaseUrl).pathname}`);
+  const record = LedgerRecord.connect(databaseUrl, { max: 2 });
+  try {
+    const report = await rebuildFromRecord(redis, calendar, clock, record, {
+      afterLoss: options.afterLoss,
+      ...(options.completeThrough === undefined
+        ? {}
+        : { recordCompleteThrough: options.completeThrough }),
+    });
+    for (const shard of report.shards) {
+      if (shard.outcome === 'rebuilt')
+        out(
+          `shard ${shard.shard}: rebuilt from the record: ${shard.coupons} coupons, ${shard.events} events written back, generation ${shard.gen}`,
+        );
+      else if (shard.outcome === 'in_sync')
+        out(`shard ${shard.shard}: left as it is (${shard.reason})`);
+      else err(`shard ${shard.shard}: refused: ${shard.reason}`);
+    }
+    out(`rebuilt:  shards ${shardRanges(report.rebuilt)}`);
+    if (options.afterLoss)
+      out(
+        `written off: ${report.writtenOffCoupons} coupons (${report.writtenOffCoupons * campaign.couponValueFen} fen) the shards could still issue of what was released, counted as issued`,
+      );
+    if (report.refused.length > 0) {
+      err(`shards ${shardRanges(report.refused)} were not rebuilt: see above`);
+      return 1;
+    }
+    return 0;
+  } catch (error) {
+    if (error instanceof RecordFault || error instanceof LedgerFault)
+      throw new CliExit(1, `refused: ${error.message}`);
+    throw error;
+  } finally {
+    await record.close();
+  }
+}

@@ -1,4 +1,6 @@
 import { reconcile, type Reconciliation } from '@coupons/budget-ledger';
+import type { CampaignCalendar } from '@coupons/campaign';
+import { LedgerRecord, reconcileWithRecord } from '@coupons/ledger-record';
 import { Gauge, Pushgateway, Registry } from 'prom-client';
 import {
   closeQuietly,
@@ -11,6 +13,7 @@ import {
   runCli,
   zoned,
 } from './common';
+import type { RedisClient } from '../redis/client';
 
 const USAGE = `usage: npm run reconcile -- --campaign <id>
 
@@ -19,7 +22,10 @@ stream agree: issued = records (+ written off) = issued events, issued <= releas
 a limit, redeemed counters = records = events. Exit 0 when clean, 1 listing every difference.
 Reads REDIS_URL / REDIS_CLUSTER_NODES and CAMPAIGNS_FILE like the service. With PUSHGATEWAY_URL
 set, pushes the result there (job coupon-reconcile, grouped by campaign) for the alerts:
-coupon_reconcile_clean, coupon_reconcile_problems, coupon_reconcile_last_run_timestamp_seconds.`;
+coupon_reconcile_clean, coupon_reconcile_problems, coupon_reconcile_last_run_timestamp_seconds.
+With DATABASE_URL set, also compares Redis and its audit streams with the book of record in
+PostgreSQL: every event in both, the ledger counters and every coupon record alike; each
+difference in coupons and fen. Events the recorder has not read yet are lag, listed apart.`;
 
 /** The result as the alerts read it, pushed to the Pushgateway (replacing the campaign's last). */
 async function pushResult(url: string, result: Reconciliation, nowMs: number): Promise<void> {
@@ -60,6 +66,7 @@ const COLUMNS = [
 runCli(async () => {
   const { config, calendar } = cliContext(USAGE, {});
   const { campaign } = calendar;
+  const databaseUrl = process.env['DATABASE_URL'];
   const redis = await connectOnce(config);
   try {
     const now = (await redisClock(redis)).now();
@@ -105,11 +112,45 @@ runCli(async () => {
         err(`could not push to ${pushgateway}: ${(error as Error).message}`);
       }
     }
-    if (result.clean) return 0;
-    err('problems:');
-    for (const problem of result.problems) err(`  ${problem}`);
-    return 1;
+    let clean = result.clean;
+    if (!result.clean) {
+      err('problems:');
+      for (const problem of result.problems) err(`  ${problem}`);
+    }
+    if (databaseUrl !== undefined && databaseUrl !== '')
+      clean = (await againstTheRecord(redis, calendar, databaseUrl)) && clean;
+    return clean ? 0 : 1;
   } finally {
     await closeQuietly(redis);
   }
 });
+
+/** Redis and its streams against the book of record; whether they agree. */
+async function againstTheRecord(
+  redis: RedisClient,
+  calendar: CampaignCalendar,
+  databaseUrl: string,
+): Promise<boolean> {
+  const url = new URL(databaseUrl);
+  const record = LedgerRecord.connect(databaseUrl, { max: 2 });
+  try {
+    const result = await reconcileWithRecord(redis, calendar, record);
+    out(
+      `book of record ${url.host}${url.pathname}: ${result.clean ? 'agrees with Redis' : `${result.problems.length} difference(s)`}`,
+    );
+    for (const lag of result.lagging)
+      out(
+        `  shard ${lag.shard}: ${lag.events} event(s) from ${lag.firstId} not recorded yet (recorder lag)`,
+      );
+    if (!result.clean) {
+      err('differences between Redis and the record:');
+      for (const problem of result.problems) err(`  ${problem}`);
+    }
+    return result.clean;
+  } catch (error) {
+    err(`could not compare with the record: ${(error as Error).message}`);
+    return false;
+  } finally {
+    await record.close();
+  }
+}

@@ -1,0 +1,61 @@
+--[[
+  Rebuild from the book of record, step 2 of 3: writes one batch of one shard's records, as the
+  scripts that made them wrote them, while the ledger is closed (rebuildBegin-2.lua). Every key
+  is of the shard's slot; the batch is called with a variable number of keys.
+
+  KEYS[1]    ledger  HASH  must carry rebuild = token
+  KEYS[2..n] the keys the operations name by index
+
+  ARGV[1] token
+  ARGV[2] nowMs   Redis time the caller read: a keep-until at or before it sets no expiry (as
+                  issueCoupon-5.lua keeps records whose keep-until is already past)
+  ARGV[3..] operations, one after another:
+    "hash", key, keepUntil, n, field1, value1, ... fieldn, valuen   DEL, HSET, PEXPIREAT
+    "string", key, keepUntil, value                                 SET, PEXPIREAT
+    "event", key, id, n, field1, value1, ...                         XADD at that id, once
+  (key is an index into KEYS; keepUntil "" for none)
+
+  Returns {1, operations}   {-26} not this rebuild's (the ledger has another or no token)
+]]
+if redis.call('HGET', KEYS[1], 'rebuild') ~= ARGV[1] then return {-26} end
+local now = tonumber(ARGV[2])
+local function expire(key, keepUntil)
+  if keepUntil ~= '' and tonumber(keepUntil) > now then redis.call('PEXPIREAT', key, keepUntil) end
+end
+local function lastId(key)
+  local info = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)
+  if #info == 0 then return nil end
+  return info[1][1]
+end
+local function after(a, b)
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
+  return am > bm or (am == bm and as > bs)
+end
+local i, done = 3, 0
+while i <= #ARGV do
+  local op, key = ARGV[i], KEYS[tonumber(ARGV[i + 1])]
+  if op == 'hash' then
+    local keepUntil, n = ARGV[i + 2], tonumber(ARGV[i + 3])
+    redis.call('DEL', key)
+    redis.call('HSET', key, unpack(ARGV, i + 4, i + 3 + 2 * n))
+    expire(key, keepUntil)
+    i = i + 4 + 2 * n
+  elseif op == 'string' then
+    redis.call('SET', key, ARGV[i + 3])
+    expire(key, ARGV[i + 2])
+    i = i + 4
+  elseif op == 'event' then
+    local id, n = ARGV[i + 2], tonumber(ARGV[i + 3])
+    local last = lastId(key)
+    if last == nil or after(id, last) then
+      redis.call('XADD', key, id, unpack(ARGV, i + 4, i + 3 + 2 * n))
+    end
+    i = i + 4 + 2 * n
+  else
+    return redis.error_reply('rebuildRecords: unknown operation ' .. tostring(op))
+  end
+  done = done + 1
+end
+return {1, done}
