@@ -1,5 +1,8 @@
-import { ConfigError } from '@coupons/coupon-service';
-import { parseRecorderEnv } from '../src';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { ConfigError, ENV_NAMES } from '@coupons/coupon-service';
+import { parseRecorderEnv, RECORDER_ENV_NAMES } from '../src';
 
 const DATABASE_URL = 'postgresql://recorder@db:5432/coupons';
 
@@ -69,5 +72,42 @@ describe('the recorder configuration', () => {
     expect(issues).toMatch(/^RECORDER_BATCH_SIZE:/m);
     expect(issues).toMatch(/^RECORDER_CONSUMER_NAME:/m);
     expect(issues).toMatch(/^DATABASE_URL: required/m);
+  });
+});
+
+describe('the environments the repository ships for the recorder', () => {
+  const root = resolve(__dirname, '../../..');
+  type EnvVar = { name: string; value?: string };
+  const known = new Set([...RECORDER_ENV_NAMES, ...ENV_NAMES, 'NODE_OPTIONS']);
+
+  const deployment = () => {
+    const object = parse(
+      readFileSync(join(root, 'k8s', 'base', 'recorder-deployment.yaml'), 'utf8'),
+    ) as { spec: { template: { spec: { containers: { name: string; env: EnvVar[] }[] } } } };
+    return object.spec.template.spec.containers.find((c) => c.name === 'coupon-recorder')!.env;
+  };
+  const compose = () =>
+    (
+      parse(readFileSync(join(root, 'compose.yaml'), 'utf8')) as {
+        services: Record<string, { environment: Record<string, string> }>;
+      }
+    ).services['coupon-recorder']!.environment;
+
+  it('names only variables the recorder reads (a typo would be silently ignored)', () => {
+    const unknown = [
+      ...deployment().map((v) => `recorder-deployment.yaml: ${v.name}`),
+      ...Object.keys(compose()).map((name) => `compose.yaml: ${name}`),
+    ].filter((entry) => !known.has(entry.split(': ')[1]!));
+    expect(unknown).toEqual([]);
+  });
+
+  it('parses the base deployment’s and compose’s values', () => {
+    const values = Object.fromEntries(
+      deployment().flatMap((v) => (v.value === undefined ? [] : [[v.name, v.value]])),
+    );
+    const config = parseRecorderEnv({ ...values, DATABASE_URL }, '/srv');
+    expect(config.production).toBe(true);
+    expect(config.metricsPort).toBe(9465);
+    expect(parseRecorderEnv(compose(), '/srv').production).toBe(false);
   });
 });
