@@ -15,6 +15,8 @@ export type MetricSource =
   | 'node'
   /** the reconcile CronJob, through a Pushgateway (job = "coupon-reconcile") */
   | 'pushgateway'
+  /** the coupon recorder's `/metrics` (job = "coupon-recorder", services/coupon-recorder) */
+  | 'recorder'
   /** kube-state-metrics */
   | 'kube-state-metrics'
   /** Prometheus itself, one per scrape target */
@@ -294,6 +296,70 @@ export const METRIC_FAMILIES: readonly MetricFamily[] = [
     source: 'pushgateway',
     labels: ['campaign'],
     help: 'when the last reconcile finished (Unix seconds)',
+  },
+  // The recorder (services/coupon-recorder): audit streams copied to PostgreSQL.
+  {
+    name: 'coupon_recorder_events_recorded_total',
+    type: 'counter',
+    source: 'recorder',
+    labels: ['campaign', 'type'],
+    help: 'audit events in batches committed to PostgreSQL, by event type',
+  },
+  {
+    name: 'coupon_recorder_duplicate_events_total',
+    type: 'counter',
+    source: 'recorder',
+    labels: ['campaign'],
+    help: 'events PostgreSQL already held (redelivered after a crash between commit and ack)',
+  },
+  {
+    name: 'coupon_recorder_batches_total',
+    type: 'counter',
+    source: 'recorder',
+    labels: ['outcome'],
+    help: 'batches by outcome: ok (committed and acknowledged) or failed (nothing acknowledged)',
+  },
+  {
+    name: 'coupon_recorder_pending_events',
+    type: 'gauge',
+    source: 'recorder',
+    labels: ['campaign', 'shard'],
+    help: 'audit entries not yet recorded: delivered and unacknowledged plus not yet delivered',
+  },
+  {
+    name: 'coupon_recorder_oldest_unrecorded_age_seconds',
+    type: 'gauge',
+    source: 'recorder',
+    labels: ['campaign', 'shard'],
+    help: 'age of the oldest audit entry not yet recorded (0 when none)',
+  },
+  {
+    name: 'coupon_recorder_rollbacks_detected_total',
+    type: 'counter',
+    source: 'recorder',
+    labels: ['campaign'],
+    help: 'shards found behind what PostgreSQL recorded, and marked rolled back',
+  },
+  {
+    name: 'coupon_recorder_ledgers_missing',
+    type: 'gauge',
+    source: 'recorder',
+    labels: ['campaign'],
+    help: 'shards of the campaign whose ledger is missing from Redis',
+  },
+  {
+    name: 'coupon_recorder_last_batch_timestamp_seconds',
+    type: 'gauge',
+    source: 'recorder',
+    labels: [],
+    help: 'when the last batch was committed and acknowledged (Unix seconds)',
+  },
+  {
+    name: 'coupon_recorder_up',
+    type: 'gauge',
+    source: 'recorder',
+    labels: [],
+    help: '1 while the recorder loop runs, 0 while it drains after SIGTERM',
   },
   // Replicas.
   {

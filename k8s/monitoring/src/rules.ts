@@ -42,6 +42,8 @@ export const runbookAnchor = (alert: string): string => alert.toLowerCase();
 
 /** The scrape job of the service (the Service's name, as a ServiceMonitor names it). */
 export const SERVICE_JOB = 'coupon-service';
+/** The scrape job of the recorder (its Service's name, as its ServiceMonitor names it). */
+export const RECORDER_JOB = 'coupon-recorder';
 /** The autoscaler KEDA makes for the service's ScaledObject. */
 export const SERVICE_HPA = 'keda-hpa-coupon-service';
 /** The route a claim is served on (express's pattern, the `route` label). */
@@ -87,6 +89,14 @@ export const BURN_AHEAD_MIN_WAIT_SECONDS = 30 * 60;
 export const TRANCHE_EARLY_SECONDS = 6 * 3600;
 /** Reconcile runs hourly; no result for this long is a broken CronJob, not a slow one. */
 export const RECONCILE_STALE_SECONDS = 3 * 3600;
+
+/**
+ * Entries of one campaign's streams not yet in PostgreSQL that mean the recorder is not keeping
+ * up: about a minute of claims at the whole fleet's planned peak, held for 10 minutes.
+ */
+export const RECORDER_LAG_EVENTS = 50_000;
+/** An unrecorded event older than this is history a Redis loss now would take with it. */
+export const RECORDER_OLDEST_AGE_SECONDS = 300;
 
 const alternatives = (values: readonly string[]): string => values.join('|');
 const byJob = 'namespace, job';
@@ -435,7 +445,72 @@ absent(coupon_reconcile_last_run_timestamp_seconds)
   ],
 };
 
-export const RULE_GROUPS: readonly RuleGroup[] = [sliRules, sloAlerts, capacityAlerts, moneyAlerts];
+const recorderAlerts: RuleGroup = {
+  name: 'coupon-recorder',
+  rules: [
+    alert({
+      alert: 'CouponRecorderDown',
+      why: 'with no recorder running nothing reaches PostgreSQL, the streams grow untrimmed and a rollback goes unnoticed; 5 minutes rides out a rollout',
+      expr: `max by (namespace, job) (up{job="${RECORDER_JOB}"}) == 0
+or
+absent(up{job="${RECORDER_JOB}"})
+`,
+      for: '5m',
+      labels: { severity: 'page' },
+      summary: 'No coupon recorder is running{{ with $labels.namespace }} in {{ . }}{{ end }}',
+      description:
+        'Prometheus has scraped no running coupon-recorder for 5 minutes: audit events are not copied to PostgreSQL, the streams are not trimmed, and a Redis rolled back to an older state is not detected.',
+    }),
+    alert({
+      alert: 'CouponRecorderLagHigh',
+      why: `${RECORDER_LAG_EVENTS} unrecorded entries is about a minute of the fleet's planned peak: held 10 minutes the recorder is not keeping up (PostgreSQL slow or down) and the streams grow in Redis memory`,
+      // Every recorder samples every shard: max per shard, then the campaign's sum.
+      expr: `sum by (${byJob}, campaign) (
+  max by (${byJob}, campaign, shard) (coupon_recorder_pending_events)
+) > ${RECORDER_LAG_EVENTS}
+`,
+      for: '10m',
+      labels: { severity: 'ticket' },
+      summary: '{{ $labels.campaign }}: {{ $value }} audit events not yet recorded in PostgreSQL',
+      description:
+        'The audit streams of campaign {{ $labels.campaign }} hold {{ $value }} entries not yet recorded (pending or not yet delivered) for 10 minutes: PostgreSQL is slow or refusing batches, or there are too few recorders. Redis memory grows until they are recorded and trimmed.',
+    }),
+    alert({
+      alert: 'CouponRecorderOldestUnrecordedAge',
+      why: `an event unrecorded for ${RECORDER_OLDEST_AGE_SECONDS / 60} minutes is history a Redis loss would take with it, and the rollback check cannot see past it`,
+      expr: `max by (${byJob}, campaign) (coupon_recorder_oldest_unrecorded_age_seconds) > ${RECORDER_OLDEST_AGE_SECONDS}
+`,
+      for: '5m',
+      labels: { severity: 'page' },
+      summary:
+        '{{ $labels.campaign }}: the oldest unrecorded audit event is {{ $value | humanizeDuration }} old',
+      description:
+        'An audit event of campaign {{ $labels.campaign }} has waited {{ $value | humanizeDuration }} to be recorded in PostgreSQL: batches are failing (coupon_recorder_batches_total{outcome="failed"}) or a shard is stuck. A Redis lost now would lose that history from the record too.',
+    }),
+    alert({
+      alert: 'CouponRecorderRollbackDetected',
+      why: 'a shard behind what PostgreSQL recorded was restored from an older state and is refusing claims; nothing but an operator brings it back; a counter that first appears is counted too',
+      expr: `sum by (${byJob}, campaign) (
+    (increase(coupon_recorder_rollbacks_detected_total[10m]) > 0)
+  or
+    (coupon_recorder_rollbacks_detected_total unless coupon_recorder_rollbacks_detected_total offset 10m)
+) > 0
+`,
+      labels: { severity: 'page' },
+      summary: '{{ $labels.campaign }}: a shard went back behind what PostgreSQL recorded',
+      description:
+        'The recorder found a shard of campaign {{ $labels.campaign }} behind the record (Redis restarted from an older snapshot or failed over to a lagging replica) and marked it rolled back: its claims and redemptions answer 503 until it is rebuilt with npm run ledger:init -- --campaign {{ $labels.campaign }} --from-record.',
+    }),
+  ],
+};
+
+export const RULE_GROUPS: readonly RuleGroup[] = [
+  sliRules,
+  sloAlerts,
+  capacityAlerts,
+  moneyAlerts,
+  recorderAlerts,
+];
 
 export const ALERTS: readonly AlertRule[] = RULE_GROUPS.flatMap((g) => g.rules.filter(isAlert));
 

@@ -143,10 +143,13 @@ describe('compose.yaml', () => {
       return { source, target };
     });
 
-  it('runs Redis, the service built from the Dockerfile, Prometheus and Grafana', () => {
+  it('runs Redis, the service built from the Dockerfile, the recorder and its PostgreSQL, Prometheus and Grafana', () => {
     expect(Object.keys(services).sort()).toEqual([
+      'coupon-recorder',
       'coupon-service',
+      'db-migrate',
       'grafana',
+      'postgres',
       'prometheus',
       'redis',
     ]);
@@ -189,6 +192,21 @@ describe('compose.yaml', () => {
         `${env['METRICS_PORT']}:${env['METRICS_PORT']}`,
       ]),
     );
+  });
+
+  it('runs the recorder on the service’s image against the same Redis, after the schema migration', () => {
+    const recorder = services['coupon-recorder']!;
+    const migrate = services['db-migrate']!;
+    expect(recorder.image).toBe(services['coupon-service']!.image);
+    expect(migrate.image).toBe(services['coupon-service']!.image);
+    expect(recorder.environment!['REDIS_URL']).toBe(
+      services['coupon-service']!.environment!['REDIS_URL'],
+    );
+    expect(new URL(recorder.environment!['DATABASE_URL']!).hostname).toBe('postgres');
+    expect(recorder.environment!['DATABASE_URL']).toBe(migrate.environment!['DATABASE_URL']);
+    expect(recorder.depends_on).toMatchObject({
+      'db-migrate': { condition: 'service_completed_successfully' },
+    });
   });
 
   it('has Prometheus scrape the service’s metrics port and load the rules file mounted for it', () => {

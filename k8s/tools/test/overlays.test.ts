@@ -104,7 +104,9 @@ describeWithKubectl('field names', () => {
 
   it('are checked: a misspelt one is named', () => {
     const deployment = structuredClone(
-      kustomize(join(ROOT, 'k8s/overlays/dev')).find((o) => o.kind === 'Deployment')!,
+      kustomize(join(ROOT, 'k8s/overlays/dev')).find(
+        (o) => o.kind === 'Deployment' && o.metadata.name === 'coupon-service',
+      )!,
     );
     const container = (
       deployment['spec'] as { template: { spec: { containers: Record<string, unknown>[] } } }
@@ -283,7 +285,11 @@ describeWithKubectl('kustomize overlays', () => {
       const users = pods.filter(
         (w) => w.object.metadata.labels?.['app.kubernetes.io/name'] === 'coupon-service',
       );
-      expect(users.map((w) => w.object.kind).sort()).toEqual(['CronJob', 'Deployment']);
+      expect(users.map((w) => `${w.object.kind}/${w.object.metadata.name}`).sort()).toEqual([
+        'CronJob/coupon-reconcile',
+        'Deployment/coupon-recorder',
+        'Deployment/coupon-service',
+      ]);
       for (const { pod, object, labels } of users) {
         const env = envFromConfigMaps(objects, pod.containers[0]!);
         const hosts =
@@ -358,6 +364,46 @@ describeWithKubectl('kustomize overlays', () => {
       expect(admitsEgressToNamespace(np, nsLabels('kube-system'), 53, 'UDP')).toBe(true);
       expect(admitsEgressToNamespace(np, nsLabels('kube-system'), 53, 'TCP')).toBe(true);
       expect(admitsEgressToNamespace(np, nsLabels('monitoring'), 9091)).toBe(false);
+    });
+
+    it('runs the recorder with its schema migrated first, DATABASE_URL from a Secret the build never contains, metrics from monitoring only', () => {
+      const recorder = workloads([find(objects, 'Deployment', 'coupon-recorder')])[0]!;
+      const container = recorder.pod.containers[0]!;
+      expect(container.command).toEqual(['node', 'services/coupon-recorder/dist/src/main.js']);
+      expect(container.image).toBe(api(objects).container.image);
+      const migrate = recorder.pod.initContainers?.[0];
+      expect(migrate?.command).toEqual(['node', 'libs/ledger-record/dist/src/cli/migrate.js']);
+      for (const c of [container, migrate!])
+        expect(c.env?.find((e) => e.name === 'DATABASE_URL')?.valueFrom?.secretKeyRef).toEqual({
+          name: 'coupon-recorder-database',
+          key: 'url',
+        });
+      expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
+      expect(Number(envValue(container, 'RECORDER_METRICS_PORT'))).toBe(
+        containerPort(container, 'metrics'),
+      );
+      expect(container.env?.find((e) => e.name === 'RECORDER_CONSUMER_NAME')?.valueFrom).toEqual({
+        fieldRef: { fieldPath: 'metadata.name' },
+      });
+      const policies = objects
+        .filter((o) => o.kind === 'NetworkPolicy')
+        .map(asNetworkPolicy)
+        .filter((np) => selects(np.spec?.podSelector?.matchLabels ?? {}, recorder.labels));
+      expect(policies).toHaveLength(1);
+      const np = policies[0]!;
+      const metrics = containerPort(container, 'metrics')!;
+      const from = (name: string) => ({ namespaceLabels: nsLabels(name) });
+      expect(admitsIngress(np, container, from('monitoring'), metrics)).toBe(true);
+      expect(admitsIngress(np, container, from('chat-backend'), metrics)).toBe(false);
+      expect(admitsEgressToNamespace(np, nsLabels('kube-system'), 53, 'UDP')).toBe(true);
+      expect(
+        (np.spec?.egress ?? []).some((rule) => (rule.ports ?? []).some((p) => p.port === 5432)),
+      ).toBe(true);
+      // Not an API pod: neither the API Service nor its PodDisruptionBudget selects it.
+      const apiService = asService(find(objects, 'Service', 'coupon-service'));
+      expect(selects(apiService.spec?.selector, recorder.labels)).toBe(false);
+      const service = asService(find(objects, 'Service', 'coupon-recorder'));
+      expect(selects(service.spec?.selector, recorder.labels)).toBe(true);
     });
 
     it('reconciles every 15 minutes, one run at a time, a campaign of the campaigns file, reporting to the Pushgateway', () => {

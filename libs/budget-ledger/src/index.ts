@@ -19,4 +19,6 @@ export * from './shares';
 export * from './snapshot';
 export * from './transfers';
 export * from './replication';
+export * from './recorderScripts';
+export * from './streamIds';
 export * from './rebuildScripts';

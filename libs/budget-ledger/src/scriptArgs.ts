@@ -90,6 +90,12 @@ export const WRITE_OFF_ARGV = [
   'windowUntilMs',
 ] as const;
 
+/** lua/trimRecorded-2.lua (the recorder's trim). */
+export const TRIM_RECORDED_ARGV = ['group', 'upTo'] as const;
+
+/** lua/checkRecorded-2.lua (the recorder's rollback check). */
+export const CHECK_RECORDED_ARGV = ['recordedGen', 'recordedId'] as const;
+
 export type ArgValue = string | number | boolean;
 export type NamedArgs<Names extends readonly string[]> = Readonly<Record<Names[number], ArgValue>>;
 

@@ -15,6 +15,8 @@ export const SCRIPT_FILES = {
   ledgerGiveRelease: { file: 'giveRelease-2.lua', keys: 2 },
   ledgerSettleTransfer: { file: 'settleTransfer-3.lua', keys: 3 },
   ledgerWriteOffShard: { file: 'writeOffShard-2.lua', keys: 2 },
+  ledgerTrimRecorded: { file: 'trimRecorded-2.lua', keys: 2 },
+  ledgerCheckRecorded: { file: 'checkRecorded-2.lua', keys: 2 },
 } as const;
 
 type ScriptName = keyof typeof SCRIPT_FILES;

@@ -1,6 +1,6 @@
 import { describeWithRedis } from '@coupons/redis-local';
 import type { Cluster, Redis } from 'ioredis';
-import { reconcile, shardKeys } from '../src';
+import { reconcile, shardKeys, trimRecorded } from '../src';
 import { claim, ledgerAt } from './support';
 
 /**
@@ -26,6 +26,30 @@ describeWithRedis('reconcile finds what is wrong', (target) => {
     expect(await problems()).toBe('');
     return { ...setup, keys, problems };
   }
+
+  /** The recorder's trim (trimRecorded-2.lua): everything delivered, acknowledged, trimmed. */
+  async function trimAll(campaignId: string, audit: string): Promise<void> {
+    await redis.xgroup('CREATE', audit, 'recorder', '0');
+    const read = (await redis.xreadgroup('GROUP', 'recorder', 'r', 'STREAMS', audit, '>')) as [
+      string,
+      [string, string[]][],
+    ][];
+    const ids = read[0]![1].map(([id]) => id);
+    await redis.xack(audit, 'recorder', ...ids);
+    await trimRecorded(redis, campaignId, 0, 'recorder', ids[ids.length - 1]!);
+  }
+
+  it('stays clean after the recorder trimmed the stream, and still finds a record without a ledger count', async () => {
+    const { ledger, calendar, keys, problems } = await clean();
+    await trimAll(calendar.campaign.id, keys.audit);
+    expect(await redis.xlen(keys.audit)).toBe(0);
+    expect(await problems()).toBe('');
+    // Events after the trim are checked as before.
+    await ledger.issue(claim('d'));
+    expect(await problems()).toBe('');
+    await redis.hincrby(keys.ledger, 'issued', -1);
+    expect(await problems()).toMatch(/ledger issued 3 != written off 0 \+ 4 coupon records/);
+  });
 
   it('issued past what was released', async () => {
     const { calendar, clock, keys, problems } = await clean();

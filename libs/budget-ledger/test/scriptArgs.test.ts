@@ -13,6 +13,8 @@ import {
   TAKE_ARGV,
   toArgv,
   WRITE_OFF_ARGV,
+  TRIM_RECORDED_ARGV,
+  CHECK_RECORDED_ARGV,
 } from '../src';
 
 const ARGV_OF: Record<keyof typeof SCRIPT_FILES, readonly string[]> = {
@@ -26,6 +28,8 @@ const ARGV_OF: Record<keyof typeof SCRIPT_FILES, readonly string[]> = {
   ledgerGiveRelease: GIVE_ARGV,
   ledgerSettleTransfer: SETTLE_ARGV,
   ledgerWriteOffShard: WRITE_OFF_ARGV,
+  ledgerTrimRecorded: TRIM_RECORDED_ARGV,
+  ledgerCheckRecorded: CHECK_RECORDED_ARGV,
 };
 
 /** "ARGV[3] name ..." lines of a script's header, and the guard's "ARGV[1..7]" line. */

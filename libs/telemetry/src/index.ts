@@ -2,3 +2,4 @@ export * from './logger';
 export * from './metrics';
 export * from './admissionMetrics';
 export * from './labels';
+export * from './recorderMetrics';

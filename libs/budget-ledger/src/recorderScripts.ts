@@ -1,0 +1,91 @@
+import type { Cluster, Redis } from 'ioredis';
+import { shardKeys } from './keys';
+import { codeOf, LedgerCode } from './results';
+import { CHECK_RECORDED_ARGV, toArgv, TRIM_RECORDED_ARGV } from './scriptArgs';
+import { registerLedgerScripts } from './scripts';
+
+/**
+ * The two scripts the recorder (services/coupon-recorder) runs on a shard: trimming what it has
+ * recorded (lua/trimRecorded-2.lua) and the rollback check against what it has recorded
+ * (lua/checkRecorded-2.lua). Both touch one shard's ledger and stream: one cluster slot.
+ */
+
+export type TrimOutcome =
+  | { kind: 'trimmed'; trimmedTo: string; removed: number }
+  | { kind: 'unchanged'; trimmedTo: string }
+  | { kind: 'ledger_missing' }
+  | { kind: 'rolled_back' };
+
+/**
+ * Trims the shard's audit stream to what `group` has acknowledged up to `upTo` (the last id the
+ * caller recorded and acknowledged), and moves the ledger's trimmedTo there (never backwards).
+ */
+export async function trimRecorded(
+  redis: Redis | Cluster,
+  campaignId: string,
+  shard: number,
+  group: string,
+  upTo: string,
+): Promise<TrimOutcome> {
+  const keys = shardKeys(campaignId, shard);
+  const reply = await registerLedgerScripts(redis).trimRecorded(
+    [keys.ledger, keys.audit],
+    toArgv(TRIM_RECORDED_ARGV, { group, upTo }),
+  );
+  switch (codeOf(reply)) {
+    case LedgerCode.Ok:
+      return { kind: 'trimmed', trimmedTo: String(reply[1]), removed: Number(reply[2]) };
+    case LedgerCode.NoChange:
+      return { kind: 'unchanged', trimmedTo: String(reply[1]) };
+    case LedgerCode.LedgerMissing:
+      return { kind: 'ledger_missing' };
+    case LedgerCode.RolledBack:
+      return { kind: 'rolled_back' };
+    default:
+      throw new Error(`trimRecorded script returned ${String(reply[0])}`);
+  }
+}
+
+/** Where the record stands on a shard: the last recorded event's id and ledger generation. */
+export interface RecordedPosition {
+  /** '' when no init or restore event is recorded. */
+  gen: string;
+  streamId: string;
+}
+
+export type RecordedCheck =
+  | { kind: 'consistent'; gen: string; lastEventId: string }
+  | { kind: 'ledger_missing' }
+  /** `markedNow`: this call set the mark (false: it was there already). */
+  | { kind: 'rolled_back'; detail: string; markedNow: boolean };
+
+/**
+ * Compares the shard with what the record holds; a shard behind it is marked rolledBack (every
+ * script refuses it from then on). A missing ledger is reported, never created.
+ */
+export async function checkRecorded(
+  redis: Redis | Cluster,
+  campaignId: string,
+  shard: number,
+  recorded: RecordedPosition,
+): Promise<RecordedCheck> {
+  const keys = shardKeys(campaignId, shard);
+  const reply = await registerLedgerScripts(redis).checkRecorded(
+    [keys.ledger, keys.audit],
+    toArgv(CHECK_RECORDED_ARGV, {
+      // No init or restore recorded yet (''): any generation is at least that.
+      recordedGen: recorded.gen === '' ? '0' : recorded.gen,
+      recordedId: recorded.streamId,
+    }),
+  );
+  switch (codeOf(reply)) {
+    case LedgerCode.Ok:
+      return { kind: 'consistent', gen: String(reply[1]), lastEventId: String(reply[2]) };
+    case LedgerCode.LedgerMissing:
+      return { kind: 'ledger_missing' };
+    case LedgerCode.RolledBack:
+      return { kind: 'rolled_back', detail: String(reply[1]), markedNow: Number(reply[2]) === 1 };
+    default:
+      throw new Error(`checkRecorded script returned ${String(reply[0])}`);
+  }
+}

@@ -1,0 +1,7 @@
+export * from './config';
+export * from './faults';
+export * from './http';
+export * from './loop';
+export * from './record';
+export * from './recorder';
+export * from './streams';

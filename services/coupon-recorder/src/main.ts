@@ -1,0 +1,122 @@
+import { CampaignConfigError, loadCampaignsFile } from '@coupons/campaign';
+import { ConfigError, createRedisClient } from '@coupons/coupon-service';
+import { LedgerRecord } from '@coupons/ledger-record';
+import { createLogger, createRecorderMetrics, initialiseRecorderSeries } from '@coupons/telemetry';
+import { parseRecorderEnv, type RecorderConfig } from './config';
+import { startMetricsServer } from './http';
+import { RecorderLoop } from './loop';
+import { Recorder } from './recorder';
+import { shardsOf } from './streams';
+
+/** A message for a person, on stderr, without JSON around it. */
+function exitWith(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  let config: RecorderConfig;
+  try {
+    config = parseRecorderEnv(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) exitWith(err.message);
+    throw err;
+  }
+  const logger = createLogger({ level: config.logLevel, name: 'coupon-recorder' });
+  let campaigns;
+  try {
+    campaigns = loadCampaignsFile(config.campaignsFile);
+  } catch (err) {
+    if (err instanceof CampaignConfigError)
+      exitWith(`Invalid campaigns file ${config.campaignsFile}:\n${err.message}`);
+    throw err;
+  }
+  const shards = shardsOf(campaigns);
+  const metrics = createRecorderMetrics();
+  initialiseRecorderSeries(metrics, shards);
+
+  // The service's client settings: no offline queue, a command timeout, reconnect forever.
+  const redis = createRedisClient(config.redis, config.redisCommandTimeoutMs);
+  redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'recorder: Redis error'));
+  const record = LedgerRecord.connect(config.databaseUrl, { max: 4 });
+  const recorder = new Recorder({
+    redis,
+    record,
+    shards,
+    consumer: config.consumerName,
+    batchSize: config.batchSize,
+    claimIdleMs: config.claimIdleMs,
+    metrics,
+    logger,
+  });
+  const loop = new RecorderLoop({
+    recorder,
+    metrics,
+    logger,
+    idleMs: config.blockMs,
+    sampleMs: config.sampleMs,
+  });
+  const http = await startMetricsServer({
+    registry: metrics.registry,
+    host: config.metricsHost,
+    port: config.metricsPort,
+    ready: () => loop.ready,
+  }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'EADDRINUSE')
+      exitWith(`Port in use: ${err.message}. Set RECORDER_METRICS_PORT to a free port.`);
+    throw err;
+  });
+  await redis.connect().catch((err: Error) => {
+    // Reconnects by itself; the loop reports each shard until Redis answers.
+    logger.warn({ err: err.message }, 'recorder: Redis not answering yet');
+  });
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    logger.info({ signal }, 'recorder: finishing the batch in flight, then exiting');
+    const grace = setTimeout(() => {
+      logger.error('recorder: shutdown grace ran out; unacknowledged entries are delivered again');
+      process.exit(1);
+    }, config.shutdownGraceMs);
+    grace.unref();
+    void loop
+      .stop()
+      .then(async () => {
+        http.server.close();
+        redis.disconnect();
+        await record.close();
+        process.exit(0);
+      })
+      .catch(() => process.exit(1));
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  logger.info(
+    {
+      consumer: config.consumerName,
+      shards: shards.length,
+      campaigns: campaigns.length,
+      metricsPort: http.port,
+    },
+    'coupon-recorder running',
+  );
+  void loop.start();
+}
+
+process.on('unhandledRejection', (reason) => {
+  process.stderr.write(`unhandled rejection: ${String(reason)}\n`);
+  process.exit(1);
+});
+
+main().catch((err: unknown) => {
+  process.stderr.write(
+    `coupon-recorder failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,412 @@
+import type { Cluster, Redis } from 'ioredis';
+import {
+  checkRecorded,
+  compareStreamIds,
+  shardKeys,
+  streamIdMs,
+  trimRecorded,
+} from '@coupons/budget-ledger';
+import { systemClock, type Clock } from '@coupons/campaign';
+import { auditEventTypeLabel, type Logger, type RecorderMetrics } from '@coupons/telemetry';
+import { RecorderFault, type RecorderStep } from './faults';
+import type { EventRecord, StreamEvent } from './record';
+import { entriesOfRead, toStreamEvent, type RawEntry, type ShardRef } from './streams';
+
+/** The one consumer group every recorder joins: each entry is delivered to one of them. */
+export const RECORDER_GROUP = 'recorder';
+
+export interface RecorderOptions {
+  redis: Redis | Cluster;
+  record: EventRecord;
+  shards: readonly ShardRef[];
+  /** This process in the group (RECORDER_CONSUMER_NAME): unique per process. */
+  consumer: string;
+  batchSize: number;
+  claimIdleMs: number;
+  metrics: RecorderMetrics;
+  logger: Logger;
+  clock?: Clock;
+  group?: string;
+  /**
+   * Tests only: runs after a batch is committed and before it is acknowledged, where a crash
+   * leaves recorded entries pending (the test kills the process here).
+   */
+  afterCommit?: (events: readonly StreamEvent[]) => Promise<void> | void;
+}
+
+/** What one shard's turn did: entries recorded (0: nothing to do), or the fault. */
+export type ShardOutcome = { recorded: number } | { fault: RecorderFault };
+
+/** What the rollback check found on a shard. */
+export type ShardHealth = 'consistent' | 'unrecorded' | 'ledger_missing' | 'rolled_back';
+
+const key = (ref: ShardRef) => `${ref.campaignId}:${ref.shard}`;
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Copies the audit streams to the record, one batch per shard per round:
+ *
+ * 1. its own pending entries first (a batch whose commit failed is retried, in order);
+ * 2. then entries another consumer left pending longer than claimIdleMs (XAUTOCLAIM: it crashed);
+ * 3. then new entries (XREADGROUP >).
+ *
+ * A batch is one transaction in the record, acknowledged (XACK) only after the commit, then the
+ * stream is trimmed to what is recorded and acknowledged (trimRecorded-2.lua). A crash between
+ * commit and XACK leaves the entries pending: they are delivered again and the record's unique
+ * key makes the second commit a no-op, so every entry is recorded exactly once.
+ */
+export class Recorder {
+  private readonly group: string;
+  private readonly clock: Clock;
+  private readonly grouped = new Set<string>();
+  private readonly ownPending = new Set<string>();
+  private readonly claimCursor = new Map<string, string>();
+  private readonly failing = new Map<string, RecorderStep>();
+  private readonly health = new Map<string, ShardHealth>();
+  private readonly markedInRecord = new Set<string>();
+
+  constructor(private readonly options: RecorderOptions) {
+    this.group = options.group ?? RECORDER_GROUP;
+    this.clock = options.clock ?? systemClock;
+    // After a restart our own pending entries (if any) come first.
+    for (const ref of options.shards) this.ownPending.add(key(ref));
+  }
+
+  get shards(): readonly ShardRef[] {
+    return this.options.shards;
+  }
+
+  /** One batch on every shard, concurrently. Faults are logged and counted, never thrown. */
+  async round(): Promise<{ recorded: number; faults: number }> {
+    const outcomes = await Promise.all(this.options.shards.map((ref) => this.recordShard(ref)));
+    let recorded = 0;
+    let faults = 0;
+    for (const outcome of outcomes) {
+      if ('fault' in outcome) faults += 1;
+      else recorded += outcome.recorded;
+    }
+    return { recorded, faults };
+  }
+
+  /** One batch of one shard: read, record (one transaction), acknowledge, trim. */
+  async recordShard(ref: ShardRef): Promise<ShardOutcome> {
+    try {
+      const recorded = await this.recordBatch(ref);
+      this.recovered(ref);
+      return { recorded };
+    } catch (err) {
+      const fault =
+        err instanceof RecorderFault
+          ? err
+          : new RecorderFault('read', ref.campaignId, ref.shard, err);
+      this.failed(ref, fault);
+      return { fault };
+    }
+  }
+
+  private async recordBatch(ref: ShardRef): Promise<number> {
+    const { redis, record, metrics } = this.options;
+    const audit = shardKeys(ref.campaignId, ref.shard).audit;
+    if (!(await this.ensureGroup(ref))) return 0;
+    let entries: RawEntry[];
+    try {
+      entries = await this.step('read', ref, () => this.nextBatch(ref));
+    } catch (err) {
+      // The group went with the stream (Redis restarted empty, or flushed): look again once.
+      if (!this.grouped.has(key(ref)) && errorText(err).includes('NOGROUP')) {
+        if (!(await this.ensureGroup(ref))) return 0;
+        entries = await this.step('read', ref, () => this.nextBatch(ref));
+      } else {
+        throw err;
+      }
+    }
+    if (entries.length === 0) return 0;
+    const events = entries.map((entry) => toStreamEvent(ref, entry));
+
+    let result;
+    try {
+      result = await record.record(events);
+    } catch (err) {
+      metrics.batches.inc({ outcome: 'failed' });
+      // Nothing acknowledged: the entries stay ours and pending, retried first next round.
+      this.ownPending.add(key(ref));
+      throw new RecorderFault('record', ref.campaignId, ref.shard, err);
+    }
+    await this.options.afterCommit?.(events);
+
+    const ids = events.map((event) => event.streamId);
+    try {
+      await redis.xack(audit, this.group, ...ids);
+    } catch (err) {
+      // Recorded but not acknowledged: delivered again later, a no-op in the record then.
+      metrics.batches.inc({ outcome: 'failed' });
+      this.ownPending.add(key(ref));
+      throw new RecorderFault('ack', ref.campaignId, ref.shard, err);
+    }
+    metrics.batches.inc({ outcome: 'ok' });
+    metrics.lastBatchTimestampSeconds.set(this.clock.now() / 1000);
+    for (const event of events)
+      metrics.eventsRecorded.inc({
+        campaign: ref.campaignId,
+        type: auditEventTypeLabel(event.fields.type),
+      });
+    if (result.duplicates > 0)
+      metrics.duplicates.inc({ campaign: ref.campaignId }, result.duplicates);
+
+    const last = ids.reduce((a, b) => (compareStreamIds(a, b) >= 0 ? a : b));
+    await this.step('trim', ref, () =>
+      trimRecorded(redis, ref.campaignId, ref.shard, this.group, last),
+    );
+    return events.length;
+  }
+
+  /** Own pending entries, else entries a dead consumer left, else new ones. */
+  private async nextBatch(ref: ShardRef): Promise<RawEntry[]> {
+    const { redis, consumer, batchSize, claimIdleMs } = this.options;
+    const audit = shardKeys(ref.campaignId, ref.shard).audit;
+    const id = key(ref);
+    if (this.ownPending.has(id)) {
+      const { live, deleted } = entriesOfRead(
+        await redis.xreadgroup(
+          'GROUP',
+          this.group,
+          consumer,
+          'COUNT',
+          batchSize,
+          'STREAMS',
+          audit,
+          '0',
+        ),
+      );
+      // Gone from the stream while pending: nothing left to record.
+      if (deleted.length > 0) await redis.xack(audit, this.group, ...deleted);
+      if (live.length > 0) return live;
+      this.ownPending.delete(id);
+    }
+    const claimed = (await redis.xautoclaim(
+      audit,
+      this.group,
+      consumer,
+      claimIdleMs,
+      this.claimCursor.get(id) ?? '0-0',
+      'COUNT',
+      batchSize,
+    )) as [string, [string, string[] | null][], string[]?];
+    this.claimCursor.set(id, claimed[0]);
+    const live = claimed[1].filter((entry): entry is RawEntry => entry[1] !== null);
+    if (live.length > 0) {
+      this.options.logger.warn(
+        { campaign: ref.campaignId, shard: ref.shard, entries: live.length },
+        'recorder: claimed entries another consumer left pending (it crashed or stalled)',
+      );
+      this.ownPending.add(id);
+      return live;
+    }
+    return entriesOfRead(
+      await redis.xreadgroup(
+        'GROUP',
+        this.group,
+        consumer,
+        'COUNT',
+        batchSize,
+        'STREAMS',
+        audit,
+        '>',
+      ),
+    ).live;
+  }
+
+  /**
+   * The group on the shard's stream, created at 0 (everything not yet recorded). A stream is
+   * created (MKSTREAM) only beside an existing ledger: a shard with no ledger is reported by the
+   * check, never given keys, so a Redis that lost everything stays recognisably empty.
+   */
+  private async ensureGroup(ref: ShardRef): Promise<boolean> {
+    const id = key(ref);
+    if (this.grouped.has(id)) return true;
+    const { redis } = this.options;
+    const keys = shardKeys(ref.campaignId, ref.shard);
+    return this.step('group', ref, async () => {
+      try {
+        await redis.xgroup('CREATE', keys.audit, this.group, '0');
+      } catch (err) {
+        const message = errorText(err);
+        if (message.includes('BUSYGROUP')) {
+          // Someone created it: fine.
+        } else if (/requires the key to exist|no such key/i.test(message)) {
+          if ((await redis.hexists(keys.ledger, 'fingerprint')) === 0) return false;
+          try {
+            await redis.xgroup('CREATE', keys.audit, this.group, '0', 'MKSTREAM');
+          } catch (again) {
+            if (!errorText(again).includes('BUSYGROUP')) throw again;
+          }
+        } else {
+          throw err;
+        }
+      }
+      this.grouped.add(id);
+      return true;
+    });
+  }
+
+  private async step<T>(step: RecorderStep, ref: ShardRef, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      // A stream without the group (Redis restarted empty, or flushed): create it again.
+      if (errorText(err).includes('NOGROUP')) this.grouped.delete(key(ref));
+      throw new RecorderFault(step, ref.campaignId, ref.shard, err);
+    }
+  }
+
+  private failed(ref: ShardRef, fault: RecorderFault): void {
+    const id = key(ref);
+    if (this.failing.get(id) === fault.step) return;
+    this.failing.set(id, fault.step);
+    this.options.logger.error(
+      { err: fault.cause, campaign: ref.campaignId, shard: ref.shard, step: fault.step },
+      `recorder: ${fault.message}; nothing of the batch was acknowledged, retrying`,
+    );
+  }
+
+  private recovered(ref: ShardRef): void {
+    const id = key(ref);
+    const step = this.failing.get(id);
+    if (step === undefined) return;
+    this.failing.delete(id);
+    this.options.logger.info(
+      { campaign: ref.campaignId, shard: ref.shard, step },
+      'recorder: shard recording again',
+    );
+  }
+
+  /**
+   * Lag, age of the oldest unrecorded entry, and the rollback check, on every shard. Faults are
+   * logged (the gauges keep their last values, the age alert then fires on its own).
+   */
+  async sample(): Promise<void> {
+    const missing = new Map<string, number>();
+    for (const ref of this.options.shards) missing.set(ref.campaignId, 0);
+    await Promise.all(
+      this.options.shards.map(async (ref) => {
+        try {
+          const health = await this.checkShard(ref);
+          if (health === 'ledger_missing')
+            missing.set(ref.campaignId, (missing.get(ref.campaignId) ?? 0) + 1);
+          await this.sampleLag(ref);
+        } catch (err) {
+          this.failed(
+            ref,
+            err instanceof RecorderFault
+              ? err
+              : new RecorderFault('sample', ref.campaignId, ref.shard, err),
+          );
+        }
+      }),
+    );
+    for (const [campaign, count] of missing)
+      this.options.metrics.ledgersMissing.set({ campaign }, count);
+  }
+
+  /** Entries not yet recorded on the shard, and the age of the oldest of them. */
+  async sampleLag(ref: ShardRef): Promise<{ pending: number; oldestAgeSeconds: number }> {
+    const { redis, metrics } = this.options;
+    const audit = shardKeys(ref.campaignId, ref.shard).audit;
+    const labels = { campaign: ref.campaignId, shard: String(ref.shard) };
+    const groups = await this.step('sample', ref, async () => {
+      if ((await redis.exists(audit)) === 0) return [] as unknown[][];
+      return (await redis.xinfo('GROUPS', audit)) as unknown[][];
+    });
+    const flat = groups.find((g) => g[g.indexOf('name') + 1] === this.group);
+    let pending: number;
+    let oldest: string | undefined;
+    if (flat === undefined) {
+      // No group yet: everything in the stream is unrecorded.
+      pending = await redis.xlen(audit);
+      const first = await redis.xrange(audit, '-', '+', 'COUNT', 1);
+      oldest = first[0]?.[0];
+    } else {
+      const field = (name: string) => flat[flat.indexOf(name) + 1];
+      const lastDelivered = String(field('last-delivered-id'));
+      const summary = (await redis.xpending(audit, this.group)) as [number, string | null];
+      const lag = field('lag');
+      const undelivered = await redis.xrange(audit, `(${lastDelivered}`, '+', 'COUNT', 1);
+      const lagCount =
+        typeof lag === 'number'
+          ? lag
+          : undelivered.length === 0
+            ? 0
+            : (await redis.xrange(audit, `(${lastDelivered}`, '+', 'COUNT', 100_000)).length;
+      pending = Number(summary[0]) + lagCount;
+      oldest = Number(summary[0]) > 0 && summary[1] !== null ? summary[1] : undelivered[0]?.[0];
+    }
+    const oldestAgeSeconds =
+      oldest === undefined ? 0 : Math.max(0, (this.clock.now() - streamIdMs(oldest)) / 1000);
+    metrics.pending.set(labels, pending);
+    metrics.oldestUnrecordedAgeSeconds.set(labels, oldestAgeSeconds);
+    return { pending, oldestAgeSeconds };
+  }
+
+  /**
+   * The shard against the record: behind it (rolled back), marked in Redis and in the record;
+   * missing, reported. Each is logged once per process and state, with what the operator does.
+   */
+  async checkShard(ref: ShardRef): Promise<ShardHealth> {
+    const { redis, record, metrics, logger } = this.options;
+    const id = key(ref);
+    const position = await this.step('check', ref, () =>
+      record.position(ref.campaignId, ref.shard),
+    );
+    let health: ShardHealth;
+    let detail = '';
+    if (position === null) {
+      const exists = await this.step('check', ref, () =>
+        redis.hexists(shardKeys(ref.campaignId, ref.shard).ledger, 'fingerprint'),
+      );
+      health = exists === 1 ? 'unrecorded' : 'ledger_missing';
+    } else {
+      const check = await this.step('check', ref, () =>
+        checkRecorded(redis, ref.campaignId, ref.shard, {
+          gen: position.gen,
+          streamId: position.streamId,
+        }),
+      );
+      health = check.kind;
+      if (check.kind === 'rolled_back') {
+        detail = check.detail;
+        if (check.markedNow) metrics.rollbacksDetected.inc({ campaign: ref.campaignId });
+        if (!this.markedInRecord.has(id)) {
+          await this.step('check', ref, () =>
+            record.markRolledBack(ref.campaignId, ref.shard, check.detail),
+          );
+          this.markedInRecord.add(id);
+        }
+      } else {
+        this.markedInRecord.delete(id);
+      }
+    }
+    const before = this.health.get(id);
+    this.health.set(id, health);
+    if (before === health) return health;
+    if (health === 'rolled_back') {
+      logger.error(
+        { campaign: ref.campaignId, shard: ref.shard, rolledBack: detail },
+        `recorder: campaign ${ref.campaignId} shard ${ref.shard} is behind what PostgreSQL recorded (restored from an older snapshot, or failed over to a lagging replica); it is marked rolled back and refuses claims and redemptions until an operator rebuilds it: npm run ledger:init -- --campaign ${ref.campaignId} --from-record`,
+      );
+    } else if (health === 'ledger_missing') {
+      logger.error(
+        { campaign: ref.campaignId, shard: ref.shard, recorded: position?.streamId },
+        `recorder: campaign ${ref.campaignId} shard ${ref.shard} has no ledger in Redis (lost, flushed or never initialised); the recorder does not create it. ${position === null ? 'Nothing is recorded for it: initialise it with npm run ledger:init -- --campaign ' + ref.campaignId : 'PostgreSQL holds its events: rebuild it with npm run ledger:init -- --campaign ' + ref.campaignId + ' --from-record'}`,
+      );
+    } else if (before === 'rolled_back' || before === 'ledger_missing') {
+      logger.info(
+        { campaign: ref.campaignId, shard: ref.shard, health },
+        'recorder: shard consistent with the record again',
+      );
+    }
+    return health;
+  }
+}

@@ -1,0 +1,98 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startRedisServer, type RedisServerHandle } from '@coupons/redis-local';
+import { Redis } from 'ioredis';
+import { BudgetLedger, shardKeys } from '@coupons/budget-ledger';
+import { systemClock } from '@coupons/campaign';
+import { LedgerRecord, migrate } from '@coupons/ledger-record';
+import { describeIfPostgres, describeIfRedis, usePrivateDatabase } from '@coupons/testing';
+import { claims, drain, liveLedger, metricValue, recorderFor } from './support';
+
+/**
+ * A Redis restarted from an older RDB (SAVE, more claims, SHUTDOWN NOSAVE, restart): the shard's
+ * ledger, stream and consumer group all go back. What PostgreSQL recorded meanwhile is the proof;
+ * the recorder marks the shard, and every script refuses it. A private redis-server: this test
+ * stops and restarts it.
+ */
+describeIfPostgres('the recorder after a Redis restart from an older snapshot', () => {
+  const database = usePrivateDatabase(migrate);
+  let record: LedgerRecord;
+  let dir: string;
+  let server: RedisServerHandle | undefined;
+  let redis: Redis;
+
+  beforeAll(() => {
+    record = LedgerRecord.connect(database.url);
+  });
+  afterAll(() => record.close());
+
+  describeIfRedis('on a private redis-server', () => {
+    beforeEach(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'coupons-recorder-'));
+      server = await startRedisServer({ dir });
+      redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    });
+    afterEach(async () => {
+      redis.disconnect();
+      await server?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('marks the shard rolled back in Redis and in the record, counts it, and claims are refused', async () => {
+      const { campaign, ledger } = await liveLedger(redis, 2);
+      await claims(ledger, 4);
+      const { recorder, metrics } = recorderFor(redis, record, campaign);
+      await drain(recorder);
+      await redis.save();
+      await claims(ledger, 6);
+      await drain(recorder);
+      const port = server!.port;
+      await redis.call('SHUTDOWN', 'NOSAVE').catch(() => undefined);
+      await server!.stop();
+      server = await startRedisServer({ dir, port });
+      await redis.ping();
+
+      await recorder.sample();
+      // Both shards got claims after the SAVE (6 users over 2 shards: at least one each is
+      // likely, not certain), so count the shards that went back.
+      const marked: number[] = [];
+      for (let shard = 0; shard < 2; shard += 1)
+        if ((await redis.hget(shardKeys(campaign.id, shard).ledger, 'rolledBack')) !== null)
+          marked.push(shard);
+      expect(marked.length).toBeGreaterThan(0);
+      expect(await metricValue(metrics, 'coupon_recorder_rollbacks_detected_total')).toBe(
+        marked.length,
+      );
+      for (const shard of marked)
+        expect(await record.rolledBack(campaign.id, shard)).not.toBeNull();
+
+      // A pod that never saw the newer state: refused on a marked shard.
+      const pod = new BudgetLedger(redis, ledger.calendar, systemClock);
+      const userOn = (shard: number) => {
+        for (let i = 0; ; i += 1) if (pod.shardOf(`probe-${i}`) === shard) return `probe-${i}`;
+      };
+      const userId = userOn(marked[0]!);
+      await expect(
+        pod.issue({ apiKeyId: 'chat', userId, idempotencyKey: 'k', bodyHash: '{}' }),
+      ).rejects.toMatchObject({ reason: 'rolled_back' });
+
+      // The recorder goes on (the restored stream holds only events it recorded): no fault.
+      expect((await recorder.round()).faults).toBe(0);
+    });
+
+    it('reports a Redis that came back empty, and creates no key', async () => {
+      const { campaign, ledger } = await liveLedger(redis, 2);
+      await claims(ledger, 2);
+      const { recorder, metrics } = recorderFor(redis, record, campaign);
+      await drain(recorder);
+      await redis.flushall();
+      await recorder.sample();
+      expect(
+        await metricValue(metrics, 'coupon_recorder_ledgers_missing', { campaign: campaign.id }),
+      ).toBe(2);
+      expect((await recorder.round()).faults).toBe(0);
+      expect(await redis.dbsize()).toBe(0);
+    });
+  });
+});
