@@ -152,7 +152,12 @@ export async function runRecorderFaults(
           ? true
           : undefined,
       60_000,
-    );
+    ).catch(async (err: unknown) => {
+      const lagging = (await reconcileWithRecord(redis!, calendar, record!)).lagging;
+      throw new Error(
+        `${(err as Error).message}: lagging ${JSON.stringify(lagging)}\nrecorder log:\n${recorder!.log()}`,
+      );
+    });
     const catchUpMs = performance.now() - restoredAt;
 
     let eventsInRedis = 0;

@@ -285,26 +285,35 @@ export class Recorder {
 
   /**
    * Lag, age of the oldest unrecorded entry, and the rollback check, on every shard. Faults are
-   * logged (the gauges keep their last values, the age alert then fires on its own).
+   * logged; the lag is sampled even when the check against PostgreSQL fails.
    */
   async sample(): Promise<void> {
     const missing = new Map<string, number>();
     for (const ref of this.options.shards) missing.set(ref.campaignId, 0);
     await Promise.all(
       this.options.shards.map(async (ref) => {
-        try {
+        // Apart: the lag is read from Redis alone, so it keeps growing on the gauges while
+        // PostgreSQL is down (when the check against the record cannot run).
+        const apart = async (work: () => Promise<void>) => {
+          try {
+            await work();
+          } catch (err) {
+            this.failed(
+              ref,
+              err instanceof RecorderFault
+                ? err
+                : new RecorderFault('sample', ref.campaignId, ref.shard, err),
+            );
+          }
+        };
+        await apart(async () => {
           const health = await this.checkShard(ref);
           if (health === 'ledger_missing')
             missing.set(ref.campaignId, (missing.get(ref.campaignId) ?? 0) + 1);
+        });
+        await apart(async () => {
           await this.sampleLag(ref);
-        } catch (err) {
-          this.failed(
-            ref,
-            err instanceof RecorderFault
-              ? err
-              : new RecorderFault('sample', ref.campaignId, ref.shard, err),
-          );
-        }
+        });
       }),
     );
     for (const [campaign, count] of missing)
