@@ -226,7 +226,7 @@ async function rebuildShard(job: ShardJob): Promise<ShardOutcome> {
     );
   const redisLast = ids[ids.length - 1];
 
-  const lost = fingerprint !== null ? rolledBack !== null || rebuilding !== null : true;
+  const lost = fingerprint === null || rolledBack !== null || rebuilding !== null;
   const behind = !lost && (lastEventId === null || compareStreamIds(lastEventId, recordLast) < 0);
   if (!lost && !behind) {
     return {

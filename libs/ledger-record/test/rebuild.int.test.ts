@@ -2,6 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import {
   reconcile,
   registerLedgerScripts,
+  registerRebuildScripts,
   shardKeys,
   shareOf,
   TAKE_ARGV,
@@ -174,6 +175,29 @@ describeIfPostgres('rebuild from the book of record', () => {
       expect((await reconcile(redis, calendar, clock.now())).problems).toEqual([]);
     });
 
+    it('rebuilds a campaign without rollover: per-day counters and per-day adjustments', async () => {
+      const ctx = await liveLedger(redis, { coupons: 120, rollover: false });
+      const { calendar, ledger, clock } = ctx;
+      const id = calendar.campaign.id;
+      await trade(ctx, 'per-day');
+      await recordAll(redis, record, calendar);
+      const before = await budget(ledger);
+      const reconciled = await findings(redis, calendar, clock.now());
+      expect(reconciled.problems).toEqual([]);
+      const fields = await redis.hgetall(shardKeys(id, 0).ledger);
+      expect(Object.keys(fields).filter((f) => f.startsWith('adj:'))).toHaveLength(1);
+
+      await loseShard(redis, id, 0);
+      await rebuildFromRecord(redis, calendar, clock, record, {
+        recordCompleteThrough: (await record.position(id, 0))!.streamId,
+      });
+      const rebuilt = await redis.hgetall(shardKeys(id, 0).ledger);
+      for (const field of Object.keys(fields).filter((f) => /^(day|adj):/.test(f)))
+        expect([field, rebuilt[field]]).toEqual([field, fields[field]]);
+      expect(await budget(ledger)).toEqual(before);
+      expect(await findings(redis, calendar, clock.now())).toEqual(reconciled);
+    });
+
     it('answers a replay of an old Idempotency-Key with the same coupon after the rebuild', async () => {
       const ctx = await liveLedger(redis, { coupons: 120 });
       const { calendar, ledger, clock } = ctx;
@@ -238,6 +262,37 @@ describeIfPostgres('rebuild from the book of record', () => {
         inTransitCoupons: 0,
         problems: [],
       });
+    });
+
+    it('a rebuild that stopped after closing the shard leaves it refusing claims, and the next one finishes it', async () => {
+      const ctx = await liveLedger(redis, { coupons: 120 });
+      const { calendar, ledger, clock } = ctx;
+      const id = calendar.campaign.id;
+      await trade(ctx, 'crash');
+      await recordAll(redis, record, calendar);
+      const before = await budget(ledger);
+      const reconciled = await findings(redis, calendar, clock.now());
+      await loseShard(redis, id, 0);
+
+      // Step 1 alone, as a rebuild that crashed after it leaves the shard.
+      const keys = shardKeys(id, 0);
+      const begun = await registerRebuildScripts(redis).begin(
+        [keys.ledger, keys.audit],
+        [ledger.fingerprint, '', 'crashed-rebuild', 'rebuilding from the record (crashed-rebuild)'],
+      );
+      expect(begun).toEqual([1]);
+      await expect(ledger.issue(claim(usersOf(ctx, 'closed', 0, 1)[0]!))).rejects.toThrow(
+        /rolled back/,
+      );
+      // ledger:init does not create over it: the shard is rolled back, not missing.
+      expect(await ledger.init()).toMatchObject({ created: [], rolledBack: [0] });
+
+      const report = await rebuildFromRecord(redis, calendar, clock, record, {
+        recordCompleteThrough: (await record.position(id, 0))!.streamId,
+      });
+      expect(report.rebuilt).toEqual([0]);
+      expect(await budget(ledger)).toEqual(before);
+      expect(await findings(redis, calendar, clock.now())).toEqual(reconciled);
     });
 
     it('rebuilds a shard restored from an older backup up to what the record holds', async () => {

@@ -34,9 +34,15 @@ export function testDatabaseUrl(name: string): string {
 
 /**
  * Whether the server accepts TCP connections, decided synchronously (describe blocks are declared
- * synchronously): a child node process tries for up to a second.
+ * synchronously): a child node process tries for up to a second, once per test file.
  */
+let answers: boolean | undefined;
 function postgresAnswers(): boolean {
+  answers ??= probePostgres();
+  return answers;
+}
+
+function probePostgres(): boolean {
   const url = testPostgresServerUrl();
   const probe = `const s=require('node:net').connect(${Number(url.port || 5432)},${JSON.stringify(url.hostname)});s.on('connect',()=>process.exit(0));s.on('error',()=>process.exit(1));setTimeout(()=>process.exit(1),1000);`;
   return spawnSync(process.execPath, ['-e', probe], { timeout: 3000 }).status === 0;
