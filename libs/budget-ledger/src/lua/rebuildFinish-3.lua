@@ -4,6 +4,7 @@
   any restore), and appends a "restore" event that says so. The records of step 2 are in place.
 
   KEYS[1] ledger   HASH  replaced whole: fingerprint, shardPoolCoupons, issued, day:<d>, ...
+                         (but trimmedTo, the recorder's trim, is kept)
   KEYS[2] audit    STREAM  gets {type restore, gen, events, writtenOff 0, day, dayWrittenOff 0,
                            at, source record, recordLast}
   KEYS[3] transit  SET   replaced: the transfers taken here and not given nor written off
@@ -25,6 +26,9 @@ local time = redis.call('TIME')
 local now = string.format('%d', tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000))
 local n = tonumber(ARGV[6])
 local events = string.format('%d', tonumber(ARGV[2]) + 1)
+-- What the recorder trimmed stays trimmed: the guard and reconcile must know the stream's
+-- history before it is in PostgreSQL only.
+local trimmedTo = redis.call('HGET', KEYS[1], 'trimmedTo')
 redis.call('DEL', KEYS[1], KEYS[3])
 -- In chunks: unpack() of more than a few thousand values overflows Lua's stack.
 for first = 7, 6 + 2 * n, 2000 do
@@ -35,5 +39,6 @@ local id = redis.call('XADD', KEYS[2], '*', 'type', 'restore', 'gen', now, 'even
   'writtenOff', '0', 'day', ARGV[4], 'dayWrittenOff', '0', 'at', now, 'source', 'record',
   'recordLast', ARGV[3])
 redis.call('HSET', KEYS[1], 'gen', now, 'events', events, 'lastEventId', id)
+if trimmedTo then redis.call('HSET', KEYS[1], 'trimmedTo', trimmedTo) end
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'rolledBack', now .. ' ' .. ARGV[5]) end
 return {1, tonumber(now), id}

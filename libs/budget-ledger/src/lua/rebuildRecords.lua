@@ -22,10 +22,15 @@ local now = tonumber(ARGV[2])
 local function expire(key, keepUntil)
   if keepUntil ~= '' and tonumber(keepUntil) > now then redis.call('PEXPIREAT', key, keepUntil) end
 end
+-- The stream's last id ever added, not its newest entry: a stream the recorder trimmed (to
+-- empty, even) refuses XADD at or below it.
 local function lastId(key)
-  local info = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)
-  if #info == 0 then return nil end
-  return info[1][1]
+  if redis.call('EXISTS', key) == 0 then return nil end
+  local info = redis.call('XINFO', 'STREAM', key)
+  for j = 1, #info, 2 do
+    if info[j] == 'last-generated-id' then return info[j + 1] end
+  end
+  return nil
 end
 local function after(a, b)
   local am, as = string.match(a, '^(%d+)-(%d+)$')
