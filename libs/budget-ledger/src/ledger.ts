@@ -357,7 +357,13 @@ export class BudgetLedger {
         ...archived.fields,
       ],
     );
-    return statusOf(this.ctx, shard, reply) === LedgerCode.Ok;
+    const status = statusOf(this.ctx, shard, reply);
+    if (status === LedgerCode.RecordBehind)
+      throw new LedgerFault(
+        'archive',
+        `campaign ${this.campaignId} shard ${shard}: the coupon's record expired from Redis and an event of it is not recorded yet (the recorder is behind); answered 503 until it catches up`,
+      );
+    return status === LedgerCode.Ok;
   }
 
   async redeem(request: RedeemRequest): Promise<RedeemResult> {

@@ -35,6 +35,8 @@ export enum LedgerCode {
   LedgerChanged = -25,
   /** Rebuild from the record: the ledger is not closed for this rebuild (another took over). */
   NotThisRebuild = -26,
+  /** The book of record may lack an event of the coupon a pod asked it for (the recorder is behind). */
+  RecordBehind = -27,
 }
 
 export type ScriptReply = (number | string)[];

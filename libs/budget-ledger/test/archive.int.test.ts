@@ -1,6 +1,6 @@
 import { describeWithRedis } from '@coupons/redis-local';
 import type { Cluster, Redis } from 'ioredis';
-import { shardKeys, type ArchivedCoupon, type CouponArchive } from '../src';
+import { shardKeys, trimRecorded, type ArchivedCoupon, type CouponArchive } from '../src';
 import { claim, ledgerAt } from './support';
 
 /**
@@ -38,10 +38,21 @@ describeWithRedis('coupon records that expired from Redis come back from the arc
     const code = issued.coupon.code;
     const shard = ledger.shardOf('alice');
     const key = shardKeys(calendar.campaign.id, shard).coupon(code);
-    /** Copies the record into the archive and drops it from Redis. */
+    const { audit } = shardKeys(calendar.campaign.id, shard);
+    /** What the recorder does: everything in the stream recorded (here: copied), then trimmed. */
+    const recordAndTrim = async () => {
+      await redis.xgroup('CREATE', audit, 'recorder', '0').catch(() => undefined);
+      await redis.xreadgroup('GROUP', 'recorder', 'test', 'STREAMS', audit, '>');
+      const ids = (await redis.xrange(audit, '-', '+')).map(([id]) => id);
+      if (ids.length > 0) await redis.xack(audit, 'recorder', ...ids);
+      if (ids.length > 0)
+        await trimRecorded(redis, calendar.campaign.id, shard, 'recorder', ids.at(-1)!);
+    };
+    /** Copies the record into the archive, trims the stream, and drops the record from Redis. */
     const expire = async () => {
       const hash = await redis.hgetall(key);
       archive.held.set(code, { fields: Object.entries(hash).flat(), keepUntilMs: null });
+      await recordAndTrim();
       await redis.del(key);
     };
     return { archive, ledger, code, shard, key, expire };
@@ -91,6 +102,18 @@ describeWithRedis('coupon records that expired from Redis come back from the arc
     });
     expect(await ledger.readCoupon(code, shard, 'mallory')).toBeUndefined();
     expect(await ledger.readCoupon(code, shard, 'alice')).toMatchObject({ code });
+  });
+
+  it('refuses to put back a record while the stream holds an event of it the archive may lack', async () => {
+    const { archive, ledger, code, shard, key } = await setUp();
+    // The recorder has not taken the issue event yet: the archive's copy could be stale.
+    const hash = await redis.hgetall(key);
+    archive.held.set(code, { fields: Object.entries(hash).flat(), keepUntilMs: null });
+    await redis.del(key);
+    await expect(ledger.readCoupon(code, shard, 'alice')).rejects.toMatchObject({
+      reason: 'archive',
+    });
+    expect(await redis.exists(key)).toBe(0);
   });
 
   it('fails closed when the archive does not answer', async () => {

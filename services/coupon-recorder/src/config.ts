@@ -29,6 +29,12 @@ export interface RecorderConfig {
   readonly consumerName: string;
   /** How long the batch in flight gets after SIGTERM. */
   readonly shutdownGraceMs: number;
+  /**
+   * RECORDER_COUPON_KEEP_MS: a coupon record PostgreSQL holds leaves Redis this long after its last
+   * recorded event (never later than its keep-until); pods read it back from PostgreSQL. Unset:
+   * records stay until keep-until, as without a recorder.
+   */
+  readonly couponKeepMs: number | undefined;
 }
 
 const recorderSchema = z.object({
@@ -46,6 +52,12 @@ const recorderSchema = z.object({
     .regex(/^[A-Za-z0-9._:-]{1,128}$/, '1-128 letters, digits, ".", "_", ":" or "-"')
     .optional(),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  RECORDER_COUPON_KEEP_MS: z.coerce
+    .number()
+    .int()
+    .min(60_000)
+    .max(400 * 86_400_000)
+    .optional(),
   HOST: z.string().min(1).default('0.0.0.0'),
   METRICS_HOST: z.string().min(1).optional(),
 });
@@ -104,5 +116,6 @@ export function parseRecorderEnv(
     metricsPort: data.RECORDER_METRICS_PORT,
     consumerName: data.RECORDER_CONSUMER_NAME ?? defaultConsumerName(present),
     shutdownGraceMs: data.SHUTDOWN_GRACE_MS,
+    couponKeepMs: data.RECORDER_COUPON_KEEP_MS,
   });
 }

@@ -46,6 +46,7 @@ async function main(): Promise<void> {
     consumer: config.consumerName,
     batchSize: config.batchSize,
     claimIdleMs: config.claimIdleMs,
+    couponKeepMs: config.couponKeepMs,
     metrics,
     logger,
   });

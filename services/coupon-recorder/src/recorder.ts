@@ -27,6 +27,8 @@ export interface RecorderOptions {
   logger: Logger;
   clock?: Clock;
   group?: string;
+  /** RECORDER_COUPON_KEEP_MS: recorded coupon records leave Redis this long after; none: at keep-until. */
+  couponKeepMs?: number;
   /**
    * Tests only: runs after a batch is committed and before it is acknowledged, where a crash
    * leaves recorded entries pending (the test kills the process here).
@@ -160,7 +162,32 @@ export class Recorder {
     await this.step('trim', ref, () =>
       trimRecorded(redis, ref.campaignId, ref.shard, this.group, last),
     );
+    await this.expireRecordedCoupons(ref, events);
     return events.length;
+  }
+
+  /**
+   * RECORDER_COUPON_KEEP_MS: the coupon records this batch recorded may leave Redis that long
+   * after, instead of at keep-until (PEXPIRE ... LT never lengthens a TTL); a pod reads them back
+   * from PostgreSQL when asked (restoreCoupon-3.lua, which refuses while the stream still holds
+   * an unrecorded event of the coupon).
+   */
+  private async expireRecordedCoupons(
+    ref: ShardRef,
+    events: readonly StreamEvent[],
+  ): Promise<void> {
+    const keepMs = this.options.couponKeepMs;
+    if (keepMs === undefined) return;
+    const keys = shardKeys(ref.campaignId, ref.shard);
+    const codes = new Set(
+      events.flatMap((event) => (event.fields.code === undefined ? [] : [event.fields.code])),
+    );
+    if (codes.size === 0) return;
+    await this.step('trim', ref, () =>
+      Promise.all(
+        [...codes].map((code) => this.options.redis.pexpire(keys.coupon(code), keepMs, 'LT')),
+      ),
+    );
   }
 
   /** Own pending entries, else entries a dead consumer left, else new ones. */
