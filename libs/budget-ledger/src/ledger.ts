@@ -368,7 +368,10 @@ export class BudgetLedger {
 
   async redeem(request: RedeemRequest): Promise<RedeemResult> {
     const result = await this.redeemOnce(request);
-    if (result.kind !== 'not_found' || !(await this.restoreFromArchive(request.code, request.shard)))
+    if (
+      result.kind !== 'not_found' ||
+      !(await this.restoreFromArchive(request.code, request.shard))
+    )
       return result;
     return this.redeemOnce(request);
   }
@@ -425,7 +428,10 @@ export class BudgetLedger {
 
   async reverse(request: ReverseRequest): Promise<ReverseResult> {
     const result = await this.reverseOnce(request);
-    if (result.kind !== 'not_found' || !(await this.restoreFromArchive(request.code, request.shard)))
+    if (
+      result.kind !== 'not_found' ||
+      !(await this.restoreFromArchive(request.code, request.shard))
+    )
       return result;
     return this.reverseOnce(request);
   }
