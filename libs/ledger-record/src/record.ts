@@ -196,16 +196,24 @@ export class LedgerRecord {
     } catch (error) {
       throw asFault(error);
     }
+    // A checked-out client whose server goes away emits 'error' on itself (the pool's listener
+    // covers idle ones only); unheard, it would end the process. The query in flight rejects.
+    const ignore = () => undefined;
+    client.on('error', ignore);
+    let failed = false;
     try {
       await client.query('BEGIN');
       const result = await body(client);
       await client.query('COMMIT');
       return result;
     } catch (error) {
+      failed = true;
       await client.query('ROLLBACK').catch(() => undefined);
       throw asFault(error);
     } finally {
-      client.release();
+      client.off('error', ignore);
+      // After a failure the connection may be broken: destroyed, never handed out again.
+      client.release(failed);
     }
   }
 }

@@ -4,7 +4,7 @@ import { BudgetLedger, ReplicationWait, shardKeys } from '@coupons/budget-ledger
 import { CampaignCalendar, parseCampaigns, systemClock } from '@coupons/campaign';
 import { startLocalCluster } from '@coupons/redis-local';
 import { newLatencyHistogram, recordMs, summarize, type LatencySummary } from '@coupons/runner';
-import { liveCampaign, uniqueId } from '@coupons/testing';
+import { liveCampaign, uniqueId, until } from '@coupons/testing';
 import { Cluster } from 'ioredis';
 import { takeInventory, type Inventory } from './inventory';
 import { Fleet } from './pods';
@@ -123,7 +123,7 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
       recoveryMs: firstServed === undefined ? null : firstServed.sentAt - killedAt,
       failedShardRefusals: onFailed.filter((c) => c.code === undefined).length,
       latency: latencyOf(before),
-      inventory: await takeInventory(redis, ledger, calendar, load.claims),
+      inventory: await countAfterFailover(cluster.startupNodes, victimPort, calendar, load.claims),
       maxSendLagMs: load.maxSendLagMs,
     };
   } finally {
@@ -131,6 +131,50 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
     await fleet?.stop();
     redis.disconnect();
     await cluster.stop();
+  }
+}
+
+/**
+ * The inventory through a new cluster client over the nodes still alive: the one used during the
+ * run may still hold the dead master's connection and answer "Too many Cluster redirections".
+ */
+async function countAfterFailover(
+  nodes: readonly { host: string; port: number }[],
+  deadPort: number | undefined,
+  calendar: CampaignCalendar,
+  claims: readonly ClaimRecord[],
+): Promise<Inventory> {
+  const fresh = new Cluster(
+    nodes.filter((n) => n.port !== deadPort),
+    { redisOptions: { maxRetriesPerRequest: 3 } },
+  );
+  try {
+    await until(
+      'a cluster client over the surviving nodes',
+      async () =>
+        (await fresh.cluster('INFO').then(
+          (info) => /cluster_state:ok/.test(String(info)),
+          () => false,
+        ))
+          ? true
+          : undefined,
+      20_000,
+    );
+    // The cluster may still be settling (a slot still mapped to the dead master for a moment
+    // on a loaded machine): counted again until one count goes through.
+    const ledger = new BudgetLedger(fresh, calendar, systemClock);
+    let lastError: unknown;
+    for (let attempt = 0; attempt < 20; attempt += 1) {
+      try {
+        return await takeInventory(fresh, ledger, calendar, claims);
+      } catch (err) {
+        lastError = err;
+        await delay(1_000);
+      }
+    }
+    throw lastError;
+  } finally {
+    fresh.disconnect();
   }
 }
 
