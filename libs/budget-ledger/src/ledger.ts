@@ -195,13 +195,21 @@ export class BudgetLedger {
     return shardOfUser(userId, this.calendar.campaign.shards);
   }
 
-  private assertSettings(): void {
-    this.ctx.settings?.assertSafe();
+  /**
+   * Refuses money on unsafe settings. The first call on a pod that has not read them yet waits
+   * for that read instead of refusing: a pod that just became ready is not told "unsafe" for
+   * settings nobody has looked at.
+   */
+  private async assertSettings(): Promise<void> {
+    const settings = this.ctx.settings;
+    if (settings === undefined) return;
+    if (settings.report === undefined) await settings.whenRead();
+    settings.assertSafe();
   }
 
   /** Issues a coupon to the claim's user, on `shard` (the user's shard: pass it when known). */
   async issue(request: ClaimRequest, shard = this.shardOf(request.userId)): Promise<IssueResult> {
-    this.assertSettings();
+    await this.assertSettings();
     const { campaign } = this.calendar;
     const keys = shardKeys(campaign.id, shard);
     const idempotency = keys.idempotency(
@@ -318,7 +326,7 @@ export class BudgetLedger {
     shard: number,
     userId: string,
   ): Promise<CouponRecord | undefined> {
-    this.assertSettings();
+    await this.assertSettings();
     const keys = shardKeys(this.campaignId, shard);
     const reply = await this.ctx.scripts.readCoupon(
       [keys.coupon(code), keys.ledger, keys.audit],
@@ -377,7 +385,7 @@ export class BudgetLedger {
   }
 
   private async redeemOnce(request: RedeemRequest): Promise<RedeemResult> {
-    this.assertSettings();
+    await this.assertSettings();
     const keys = shardKeys(this.campaignId, request.shard);
     const reply = await this.ctx.scripts.redeemCoupon(
       [keys.coupon(request.code), keys.ledger, keys.audit],
@@ -437,7 +445,7 @@ export class BudgetLedger {
   }
 
   private async reverseOnce(request: ReverseRequest): Promise<ReverseResult> {
-    this.assertSettings();
+    await this.assertSettings();
     const keys = shardKeys(this.campaignId, request.shard);
     const reply: ScriptReply = await this.ctx.scripts.reverseRedemption(
       [keys.coupon(request.code), keys.ledger, keys.audit],

@@ -87,7 +87,26 @@ export class RedisSettingsGuard {
     return this.last !== undefined && this.last.problems.length === 0;
   }
 
+  /** The read in flight, if any: concurrent callers share it. */
+  private reading: Promise<RedisSettingsReport> | undefined;
+
+  /**
+   * Resolves once the settings have been read (now, when nothing has read them yet and Redis is
+   * connected); never rejects: a failed read leaves them unread, and assertSafe says so.
+   */
+  async whenRead(): Promise<void> {
+    if (this.last !== undefined || this.redis.status !== 'ready') return;
+    await (this.reading ?? this.check()).catch(() => undefined);
+  }
+
   async check(): Promise<RedisSettingsReport> {
+    this.reading ??= this.read().finally(() => {
+      this.reading = undefined;
+    });
+    return this.reading;
+  }
+
+  private async read(): Promise<RedisSettingsReport> {
     if (this.options.mode === 'skip') {
       this.last = { nodes: [], problems: [] };
       return this.last;

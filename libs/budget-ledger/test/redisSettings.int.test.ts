@@ -36,8 +36,9 @@ describeIfRedis('a Redis whose settings could lose coupons', () => {
   it('refuses claims under an evicting policy, says why, and serves once it is noeviction', async () => {
     await redis.config('SET', 'maxmemory-policy', 'volatile-lru');
     const { settings, ledger } = await guarded('enforce');
-    // Not read yet on a connected Redis: refused as well.
+    // Not read yet: the first claim reads them, and is refused for what it finds.
     await expect(ledger.issue(claim('early'))).rejects.toMatchObject({ reason: 'redis_settings' });
+    expect(settings.report?.problems.join('\n')).toMatch(/maxmemory-policy is volatile-lru/);
     const report = await settings.check();
     expect(report.nodes[0]).toMatchObject({ maxmemoryPolicy: 'volatile-lru' });
     expect(report.problems.join('\n')).toMatch(/maxmemory-policy is volatile-lru/);
@@ -46,6 +47,14 @@ describeIfRedis('a Redis whose settings could lose coupons', () => {
     await redis.config('SET', 'maxmemory-policy', 'noeviction');
     expect((await settings.check()).problems).toEqual([]);
     expect((await ledger.issue(claim('u'))).kind).toBe('issued');
+  });
+
+  it('a pod that has not read the settings yet reads them on its first claim instead of refusing it', async () => {
+    await redis.config('SET', 'maxmemory-policy', 'noeviction');
+    const { settings, ledger } = await guarded('enforce');
+    expect(settings.report).toBeUndefined();
+    expect((await ledger.issue(claim('first'))).kind).toBe('issued');
+    expect(settings.report?.problems).toEqual([]);
   });
 
   it('in production also wants the append-only file', async () => {
