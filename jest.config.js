@@ -45,6 +45,19 @@ module.exports = {
       ...common,
       displayName: 'integration',
       testMatch: ['**/test/**/*.int.test.ts'],
+      testPathIgnorePatterns: [...common.testPathIgnorePatterns, '/loadtests/chaos/'],
+      globalSetup: '<rootDir>/libs/redis-local/src/jest/globalSetup.ts',
+      globalTeardown: '<rootDir>/libs/redis-local/src/jest/globalTeardown.ts',
+    },
+    /**
+     * The chaos suite starts service and recorder processes, a nine-node Redis Cluster and load:
+     * beside other suites on two cores it starves them into command timeouts. `npm test` runs it
+     * after the others, one file at a time (`jest --selectProjects chaos --runInBand`).
+     */
+    {
+      ...common,
+      displayName: 'chaos',
+      testMatch: ['<rootDir>/loadtests/chaos/test/**/*.int.test.ts'],
       globalSetup: '<rootDir>/libs/redis-local/src/jest/globalSetup.ts',
       globalTeardown: '<rootDir>/libs/redis-local/src/jest/globalTeardown.ts',
     },
