@@ -1,25 +1,15 @@
-import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
-import { BudgetLedger, RedisTimeClock, shardKeys } from '@coupons/budget-ledger';
-import { CampaignCalendar, parseCampaigns } from '@coupons/campaign';
-import { LedgerRecord, migrate, reconcileWithRecord } from '@coupons/ledger-record';
-import { startRedisServer, type RedisServerHandle } from '@coupons/redis-local';
-import {
-  createPrivateDatabase,
-  dropPrivateDatabase,
-  liveCampaign,
-  uniqueId,
-  until,
-  type PrivateDatabase,
-} from '@coupons/testing';
-import { Redis } from 'ioredis';
+import { shardKeys } from '@coupons/budget-ledger';
+import { reconcileWithRecord } from '@coupons/ledger-record';
+import { until } from '@coupons/testing';
 import { takeInventory, type Inventory } from './inventory';
-import { Fleet, MAINS, runCli, ServicePod } from './pods';
-import { SteadyLoad, type ClaimRecord } from './steadyLoad';
+import { MAINS, runCli } from './pods';
+import { RecordedStack } from './recordedStack';
+import type { ClaimRecord } from './steadyLoad';
 
 export type LossKind = 'empty' | 'older-snapshot';
 
@@ -68,77 +58,33 @@ export interface LossResult {
  */
 export async function runLoss(options: LossOptions): Promise<LossResult> {
   const shards = options.shards ?? 4;
-  const campaign = liveCampaign(uniqueId(`chaos-${options.kind}`), {
-    coupons: 2_000_000,
-    shards,
-    slicesPerDay: 1,
-  });
-  const calendar = new CampaignCalendar(parseCampaigns({ campaigns: [campaign] })[0]!);
   const backupDir = mkdtempSync(join(tmpdir(), 'coupons-chaos-rdb-'));
-  let server: RedisServerHandle | undefined;
-  let database: PrivateDatabase | undefined;
-  let fleet: Fleet | undefined;
-  let recorder: ServicePod | undefined;
-  let redis: Redis | undefined;
-  let record: LedgerRecord | undefined;
+  let stack: RecordedStack | undefined;
   try {
-    database = await createPrivateDatabase();
-    await migrate(database.url);
-    record = LedgerRecord.connect(database.url);
-    server = await startRedisServer({ dir: mkdtempSync(join(tmpdir(), 'coupons-chaos-redis-')) });
-    redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
-    const clock = new RedisTimeClock(redis);
-    await clock.sync();
-    const ledger = new BudgetLedger(redis, calendar, clock);
-    await ledger.init({ neverIssued: true });
-
-    fleet = new Fleet({
-      campaigns: [campaign],
-      env: { REDIS_URL: server.url, DATABASE_URL: database.url },
-    });
-    await fleet.start(options.pods ?? 2);
-    const recorderEnv = {
-      ...fleet.env,
-      RECORDER_BLOCK_MS: '50',
-      RECORDER_SAMPLE_MS: '200',
-      RECORDER_CLAIM_IDLE_MS: '1000',
-    };
-    recorder = await ServicePod.startRecorder(recorderEnv);
-    const runId = randomBytes(4).toString('hex');
-    const load = new SteadyLoad({
-      campaignId: campaign.id,
+    stack = await RecordedStack.start({
+      name: `chaos-${options.kind}`,
       shards,
-      apiKey: fleet.apiKey,
-      pods: () => fleet!.running,
-      claimsPerSecond: options.claimsPerSecond,
-      redeemShare: 0.3,
-      runId,
+      pods: options.pods ?? 2,
     });
+    const { campaign, calendar, record } = stack;
+    const load = stack.load(options.claimsPerSecond, 'before', 0.3);
     load.start();
     await delay(options.loadMs / 2);
     if (options.kind === 'older-snapshot') {
-      await redis.save();
-      copyFileSync(join(server.dir, 'dump.rdb'), join(backupDir, 'dump.rdb'));
+      await stack.redis!.save();
+      copyFileSync(join(stack.server!.dir, 'dump.rdb'), join(backupDir, 'dump.rdb'));
     }
     await delay(options.loadMs / 2);
     await load.stop();
     const beforeClaims = [...load.claims];
-    const issuedBefore = (await ledger.snapshot()).issuedCoupons ?? -1;
+    const issuedBefore = (await (await stack.ledger()).snapshot()).issuedCoupons ?? -1;
 
     // Everything Redis holds is recorded before the loss: the record is complete through now.
-    await until(
-      'the recorder caught up',
-      async () =>
-        (await reconcileWithRecord(redis!, calendar, record!)).lagging.length === 0
-          ? true
-          : undefined,
-      30_000,
-    );
-    await clock.sync();
-    const completeThrough = String(clock.now());
+    await stack.recorderCaughtUp(30_000);
+    const completeThrough = String((await stack.redisClock()).now());
     const recordedCoupons = Number(
       (
-        await record.query<{ n: string }>(
+        await record!.query<{ n: string }>(
           'SELECT count(*) AS n FROM coupons WHERE campaign_id = $1',
           [campaign.id],
         )
@@ -146,19 +92,18 @@ export async function runLoss(options: LossOptions): Promise<LossResult> {
     );
 
     // The loss: Redis killed, back empty or from the older snapshot; every pod restarted.
-    const port = server.port;
-    redis.disconnect();
-    process.kill(server.pid, 'SIGKILL');
-    await server.stop().catch(() => undefined);
-    const restartDir = mkdtempSync(join(tmpdir(), 'coupons-chaos-redis-'));
+    const port = stack.server!.port;
+    stack.redis!.disconnect();
+    process.kill(stack.server!.pid, 'SIGKILL');
+    await stack.server!.stop().catch(() => undefined);
+    const dir = mkdtempSync(join(tmpdir(), 'coupons-chaos-redis-'));
     if (options.kind === 'older-snapshot')
-      copyFileSync(join(backupDir, 'dump.rdb'), join(restartDir, 'dump.rdb'));
+      copyFileSync(join(backupDir, 'dump.rdb'), join(dir, 'dump.rdb'));
     const lostAt = performance.now();
-    server = await startRedisServer({ port, dir: restartDir });
-    redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
-    await fleet.restartAll();
-    await recorder.kill('SIGKILL');
-    recorder = await ServicePod.startRecorder(recorderEnv);
+    await stack.startRedis({ port, dir });
+    const redis = stack.redis!;
+    await stack.fleet!.restartAll();
+    await stack.restartRecorder();
 
     // Claims refuse: a missing ledger, or one the recorder marks rolled back.
     if (options.kind === 'older-snapshot')
@@ -167,21 +112,14 @@ export async function runLoss(options: LossOptions): Promise<LossResult> {
         async () => {
           const marks = await Promise.all(
             Array.from({ length: shards }, (_, s) =>
-              redis!.hget(shardKeys(campaign.id, s).ledger, 'rolledBack'),
+              redis.hget(shardKeys(campaign.id, s).ledger, 'rolledBack'),
             ),
           );
           return marks.some((mark) => mark !== null) ? true : undefined;
         },
         30_000,
       );
-    const probe = new SteadyLoad({
-      campaignId: campaign.id,
-      shards,
-      apiKey: fleet.apiKey,
-      pods: () => fleet!.running,
-      claimsPerSecond: 1,
-      runId: `${runId}-after`,
-    });
+    const probe = stack.load(1, 'after');
     const refusedWith = new Set<string>();
     let refused = 0;
     const probes = 8;
@@ -198,10 +136,10 @@ export async function runLoss(options: LossOptions): Promise<LossResult> {
     const restored = await runCli(
       MAINS.ledgerInit,
       ['--campaign', campaign.id, '--from-record', '--record-complete-through', completeThrough],
-      { ...fleet.env },
+      { ...stack.fleet!.env },
     );
     const restoreMs = performance.now() - started;
-    const ledgerAfter = new BudgetLedger(redis, calendar, new RedisTimeClock(redis));
+    const ledgerAfter = await stack.ledger();
     const issuedAfterRestore = (await ledgerAfter.snapshot()).issuedCoupons;
 
     // Replays of claims acknowledged before the loss: the same coupon.
@@ -212,14 +150,7 @@ export async function runLoss(options: LossOptions): Promise<LossResult> {
       if (again.code === claim.code) sameCoupon += 1;
     }
     // Issuing resumes.
-    const resumedLoad = new SteadyLoad({
-      campaignId: campaign.id,
-      shards,
-      apiKey: fleet.apiKey,
-      pods: () => fleet!.running,
-      claimsPerSecond: options.claimsPerSecond,
-      runId: `${runId}-resumed`,
-    });
+    const resumedLoad = stack.load(options.claimsPerSecond, 'resumed');
     const resumedAt = performance.now();
     resumedLoad.start();
     await delay(2_000);
@@ -228,15 +159,8 @@ export async function runLoss(options: LossOptions): Promise<LossResult> {
     const recoveryMs =
       firstResumed === undefined ? -1 : resumedAt + firstResumed.sentAt + firstResumed.ms - lostAt;
 
-    await until(
-      'the recorder caught up after the restore',
-      async () =>
-        (await reconcileWithRecord(redis!, calendar, record!)).lagging.length === 0
-          ? true
-          : undefined,
-      30_000,
-    );
-    const check = await reconcileWithRecord(redis, calendar, record);
+    await stack.recorderCaughtUp(30_000);
+    const check = await reconcileWithRecord(redis, calendar, record!);
     return {
       options,
       before: {
@@ -261,12 +185,7 @@ export async function runLoss(options: LossOptions): Promise<LossResult> {
       ]),
     };
   } finally {
-    await recorder?.kill('SIGTERM');
-    await fleet?.stop();
-    redis?.disconnect();
-    await record?.close();
-    await server?.stop();
-    if (database !== undefined) await dropPrivateDatabase(database.name);
+    await stack?.close();
     rmSync(backupDir, { recursive: true, force: true });
   }
 }

@@ -1,23 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
-import { BudgetLedger, RedisTimeClock, shardKeys } from '@coupons/budget-ledger';
-import { CampaignCalendar, parseCampaigns } from '@coupons/campaign';
-import { LedgerRecord, migrate, reconcileWithRecord } from '@coupons/ledger-record';
-import { startRedisServer, type RedisServerHandle } from '@coupons/redis-local';
-import {
-  createPrivateDatabase,
-  dropPrivateDatabase,
-  liveCampaign,
-  uniqueId,
-  until,
-  type PrivateDatabase,
-} from '@coupons/testing';
-import { Redis } from 'ioredis';
+import { shardKeys } from '@coupons/budget-ledger';
+import { reconcileWithRecord } from '@coupons/ledger-record';
+import { testPostgresServerUrl } from '@coupons/testing';
 import { CuttableProxy } from './cuttableProxy';
 import { takeInventory, type Inventory } from './inventory';
-import { Fleet, ServicePod } from './pods';
-import { SteadyLoad } from './steadyLoad';
+import { RecordedStack } from './recordedStack';
 
 export interface RecorderFaultsOptions {
   claimsPerSecond: number;
@@ -64,60 +52,37 @@ export async function runRecorderFaults(
   options: RecorderFaultsOptions,
 ): Promise<RecorderFaultsResult> {
   const shards = options.shards ?? 4;
-  const campaign = liveCampaign(uniqueId('chaos-recorder'), {
-    coupons: 2_000_000,
-    shards,
-    slicesPerDay: 1,
-  });
-  const calendar = new CampaignCalendar(parseCampaigns({ campaigns: [campaign] })[0]!);
-  let server: RedisServerHandle | undefined;
-  let database: PrivateDatabase | undefined;
   let proxy: CuttableProxy | undefined;
-  let fleet: Fleet | undefined;
-  let recorder: ServicePod | undefined;
-  let redis: Redis | undefined;
-  let record: LedgerRecord | undefined;
+  let stack: RecordedStack | undefined;
   try {
-    database = await createPrivateDatabase();
-    await migrate(database.url);
-    record = LedgerRecord.connect(database.url);
-    const direct = new URL(database.url);
-    proxy = await CuttableProxy.start({ host: direct.hostname, port: Number(direct.port || 5432) });
-    const viaProxy = new URL(database.url);
-    viaProxy.hostname = '127.0.0.1';
-    viaProxy.port = String(proxy.port);
-
-    server = await startRedisServer();
-    redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
-    const clock = new RedisTimeClock(redis);
-    await clock.sync();
-    const ledger = new BudgetLedger(redis, calendar, clock);
-    await ledger.init({ neverIssued: true });
-    fleet = new Fleet({ campaigns: [campaign], env: { REDIS_URL: server.url } });
-    await fleet.start(2);
-    const recorderEnv = {
-      ...fleet.env,
-      DATABASE_URL: viaProxy.toString(),
-      RECORDER_BLOCK_MS: '50',
-      RECORDER_SAMPLE_MS: '200',
-      RECORDER_CLAIM_IDLE_MS: '1000',
-    };
-    recorder = await ServicePod.startRecorder(recorderEnv);
-
-    const load = new SteadyLoad({
-      campaignId: campaign.id,
-      shards,
-      apiKey: fleet.apiKey,
-      pods: () => fleet!.running,
-      claimsPerSecond: options.claimsPerSecond,
-      redeemShare: 0.3,
-      runId: randomBytes(4).toString('hex'),
+    // The recorder reaches PostgreSQL through a proxy the run can cut.
+    const server = testPostgresServerUrl();
+    proxy = await CuttableProxy.start({
+      host: server.hostname,
+      port: Number(server.port || 5432),
     });
+    const port = proxy.port;
+    stack = await RecordedStack.start({
+      name: 'chaos-recorder',
+      shards,
+      pods: 2,
+      recorderDatabaseUrl: (url) => {
+        const viaProxy = new URL(url);
+        viaProxy.hostname = '127.0.0.1';
+        viaProxy.port = String(port);
+        return viaProxy.toString();
+      },
+    });
+    const { campaign, calendar } = stack;
+    const redis = stack.redis!;
+    const record = stack.record!;
+
+    const load = stack.load(options.claimsPerSecond, 'load', 0.3);
     load.start();
     await delay(options.loadMs / 4);
-    await recorder.kill('SIGKILL');
+    await stack.recorder!.kill('SIGKILL');
     await delay(1_000);
-    recorder = await ServicePod.startRecorder(recorderEnv);
+    await stack.restartRecorder();
     await delay(options.loadMs / 4);
 
     proxy.stop();
@@ -127,7 +92,7 @@ export async function runRecorderFaults(
     const downUntil = performance.now() + options.databaseDownMs;
     while (performance.now() < downUntil) {
       await delay(250);
-      const text = await fetch(`${recorder.metricsBase}/metrics`).then(
+      const text = await fetch(`${stack.recorder!.metricsBase}/metrics`).then(
         (res) => res.text(),
         () => '',
       );
@@ -145,19 +110,7 @@ export async function runRecorderFaults(
     const restoredAt = performance.now();
     await delay(Math.max(0, options.loadMs / 2 - options.databaseDownMs));
     await load.stop();
-    await until(
-      'the recorder caught up',
-      async () =>
-        (await reconcileWithRecord(redis!, calendar, record!)).lagging.length === 0
-          ? true
-          : undefined,
-      60_000,
-    ).catch(async (err: unknown) => {
-      const lagging = (await reconcileWithRecord(redis!, calendar, record!)).lagging;
-      throw new Error(
-        `${(err as Error).message}: lagging ${JSON.stringify(lagging)}\nrecorder log:\n${recorder!.log()}`,
-      );
-    });
+    await stack.recorderCaughtUp(60_000);
     const catchUpMs = performance.now() - restoredAt;
 
     let eventsInRedis = 0;
@@ -185,15 +138,10 @@ export async function runRecorderFaults(
       maxOldestAgeSeconds,
       catchUpMs,
       recordProblems: check.problems,
-      inventory: await takeInventory(redis, ledger, calendar, load.claims),
+      inventory: await takeInventory(redis, await stack.ledger(), calendar, load.claims),
     };
   } finally {
-    await recorder?.kill('SIGTERM');
-    await fleet?.stop();
-    redis?.disconnect();
-    await record?.close();
+    await stack?.close();
     await proxy?.close();
-    await server?.stop();
-    if (database !== undefined) await dropPrivateDatabase(database.name);
   }
 }
