@@ -1,36 +1,15 @@
-import { CampaignConfigError, loadCampaignsFile } from '@coupons/campaign';
-import { ConfigError, createRedisClient } from '@coupons/coupon-service';
+import { configAndCampaignsOrExit, createRedisClient, exitWith } from '@coupons/coupon-service';
 import { LedgerRecord } from '@coupons/ledger-record';
 import { createLogger, createRecorderMetrics, initialiseRecorderSeries } from '@coupons/telemetry';
-import { parseRecorderEnv, type RecorderConfig } from './config';
+import { parseRecorderEnv } from './config';
 import { startMetricsServer } from './http';
 import { RecorderLoop } from './loop';
 import { Recorder } from './recorder';
 import { shardsOf } from './streams';
 
-/** A message for a person, on stderr, without JSON around it. */
-function exitWith(message: string): never {
-  process.stderr.write(`${message}\n`);
-  process.exit(1);
-}
-
 async function main(): Promise<void> {
-  let config: RecorderConfig;
-  try {
-    config = parseRecorderEnv(process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) exitWith(err.message);
-    throw err;
-  }
+  const { config, campaigns } = configAndCampaignsOrExit(() => parseRecorderEnv(process.env));
   const logger = createLogger({ level: config.logLevel, name: 'coupon-recorder' });
-  let campaigns;
-  try {
-    campaigns = loadCampaignsFile(config.campaignsFile);
-  } catch (err) {
-    if (err instanceof CampaignConfigError)
-      exitWith(`Invalid campaigns file ${config.campaignsFile}:\n${err.message}`);
-    throw err;
-  }
   const shards = shardsOf(campaigns);
   const metrics = createRecorderMetrics();
   initialiseRecorderSeries(metrics, shards);

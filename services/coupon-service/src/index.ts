@@ -11,3 +11,4 @@ export * from './redis/devFallback';
 export * from './ledgers';
 export * from './devLedgers';
 export * from './redis/faults';
+export * from './startup';

@@ -1,20 +1,11 @@
-import { CampaignConfigError, loadCampaignsFile, systemClock } from '@coupons/campaign';
+import { systemClock } from '@coupons/campaign';
 import { createLogger, type Logger } from '@coupons/telemetry';
 import { createDevKey, type ApiKeyRecord } from './auth/apiKeys';
-import { ConfigError, parseEnv, type ServiceConfig } from './config/env';
+import { parseEnv, type ServiceConfig } from './config/env';
+import { configAndCampaignsOrExit, exitWith, say } from './startup';
 import { NoRedisError, resolveRedisTarget } from './redis/devFallback';
 import { initDevelopmentLedgers } from './devLedgers';
 import { redisReady, startService, type RunningService } from './service';
-
-/** A message for a person, on stderr, without JSON around it. */
-function say(line: string): void {
-  process.stderr.write(`${line}\n`);
-}
-
-function exitWith(message: string): never {
-  say(message);
-  process.exit(1);
-}
 
 function resolveApiKeys(
   config: ServiceConfig,
@@ -29,23 +20,8 @@ function resolveApiKeys(
 }
 
 async function main(): Promise<void> {
-  let config: ServiceConfig;
-  try {
-    config = parseEnv(process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) exitWith(err.message);
-    throw err;
-  }
+  const { config, campaigns } = configAndCampaignsOrExit(() => parseEnv(process.env));
   const logger = createLogger({ level: config.logLevel, name: 'coupon-service' });
-
-  let campaigns;
-  try {
-    campaigns = loadCampaignsFile(config.campaignsFile);
-  } catch (err) {
-    if (err instanceof CampaignConfigError)
-      exitWith(`Invalid campaigns file ${config.campaignsFile}:\n${err.message}`);
-    throw err;
-  }
 
   let resolved;
   try {
