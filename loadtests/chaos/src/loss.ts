@@ -9,7 +9,6 @@ import { until } from '@coupons/testing';
 import { takeInventory, type Inventory } from './inventory';
 import { MAINS, runCli } from './pods';
 import { RecordedStack } from './recordedStack';
-import type { ClaimRecord } from './steadyLoad';
 
 export type LossKind = 'empty' | 'older-snapshot';
 
@@ -189,5 +188,3 @@ export async function runLoss(options: LossOptions): Promise<LossResult> {
     rmSync(backupDir, { recursive: true, force: true });
   }
 }
-
-export type { ClaimRecord };
