@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
-import { ConfigError, ENV_NAMES } from '@coupons/coupon-service';
+import { ConfigError } from '@coupons/runtime';
 import { parseRecorderEnv, RECORDER_ENV_NAMES } from '../src';
 
 const DATABASE_URL = 'postgresql://recorder@db:5432/coupons';
@@ -78,7 +78,7 @@ describe('the recorder configuration', () => {
 describe('the environments the repository ships for the recorder', () => {
   const root = resolve(__dirname, '../../..');
   type EnvVar = { name: string; value?: string };
-  const known = new Set([...RECORDER_ENV_NAMES, ...ENV_NAMES, 'NODE_OPTIONS']);
+  const known = new Set([...RECORDER_ENV_NAMES, 'NODE_OPTIONS']);
 
   const deployment = () => {
     const object = parse(

@@ -1,0 +1,4 @@
+export * from './config';
+export * from './httpServer';
+export * from './redis';
+export * from './startup';
