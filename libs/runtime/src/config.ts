@@ -113,8 +113,7 @@ export interface RuntimeConfig {
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
-const runtimeSchema = z.object(runtimeEnvShape);
-type RuntimeData = z.output<typeof runtimeSchema>;
+type RuntimeData = z.output<z.ZodObject<typeof runtimeEnvShape>>;
 
 export interface ParsedEnvironment<Data> {
   /** undefined when the schema refused something (the issues say what). */

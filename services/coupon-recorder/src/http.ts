@@ -19,7 +19,9 @@ export async function startMetricsServer(options: {
 }): Promise<{ server: Server; port: number }> {
   const hardening = {
     maxConnections: METRICS_MAX_CONNECTIONS,
-    ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
+    ...(options.requestTimeoutMs === undefined
+      ? {}
+      : { requestTimeoutMs: options.requestTimeoutMs }),
   };
   const server = createHardenedServer(hardening, (req, res) => {
     const path = (req.url ?? '/').split('?')[0];

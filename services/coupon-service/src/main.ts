@@ -13,7 +13,8 @@ function resolveApiKeys(
 ): { records: ApiKeyRecord[]; devKey?: string } {
   if (config.apiKeys !== undefined) return { records: [...config.apiKeys] };
   // parseEnv refuses production without keys; this keeps a development key out of it whatever.
-  if (config.production) exitWith('COUPON_API_KEYS or COUPON_API_KEYS_FILE: required in production');
+  if (config.production)
+    exitWith('COUPON_API_KEYS or COUPON_API_KEYS_FILE: required in production');
   const dev = createDevKey();
   logger.warn(
     'no COUPON_API_KEYS configured: using a development key with every scope, new at each start (production refuses to start without keys)',

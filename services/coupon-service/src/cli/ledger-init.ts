@@ -84,7 +84,8 @@ runCli(async () => {
     const clock = await redisClock(redis);
     const now = clock.now();
     // A point the record cannot have reached yet would take every lost event for recorded.
-    const throughMs = completeThrough === undefined ? undefined : Number(completeThrough.split('-')[0]);
+    const throughMs =
+      completeThrough === undefined ? undefined : Number(completeThrough.split('-')[0]);
     if (throughMs !== undefined && throughMs > now)
       throw new CliExit(
         2,
