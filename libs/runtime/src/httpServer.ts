@@ -63,13 +63,15 @@ export function sendJsonError(
   message: string,
   headers: Record<string, string> = {},
 ): void {
+  const body = JSON.stringify({ error: { code, message } });
   res
     .writeHead(status, {
       'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
       'cache-control': 'no-store',
       ...headers,
     })
-    .end(JSON.stringify({ error: { code, message } }));
+    .end(body);
 }
 
 /** What node answers itself (a malformed request, headers too large, too slow), as JSON. */
