@@ -1,46 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { shardKeys } from '@coupons/budget-ledger';
 import { findFreePort } from '@coupons/redis-local';
 import { Redis } from 'ioredis';
+import { MAIN, runBuilt, type Started } from './cli';
 import { liveCampaign, standaloneRedisUrl, uniqueId, until } from './support';
 
-const MAIN = resolve(__dirname, '../dist/src/main.js');
-const REPO_ROOT = resolve(__dirname, '../../..');
-
-interface Started {
-  child: ChildProcess;
-  stderr: () => string;
-  stdout: () => string;
-  exited: Promise<number | null>;
-}
-
-/** `undefined` unsets a variable (NODE_ENV is development unless a test says otherwise). */
-function run(env: Record<string, string | undefined>): Started {
-  if (!existsSync(MAIN))
-    throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does)`);
-  const child = spawn(process.execPath, [MAIN], {
-    cwd: REPO_ROOT,
-    env: Object.fromEntries(
-      Object.entries({
-        PATH: process.env.PATH ?? '',
-        HOST: '127.0.0.1',
-        NODE_ENV: 'development',
-        ...env,
-      }).filter(([, value]) => value !== undefined),
-    ),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  let stdout = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-  return { child, stderr: () => stderr, stdout: () => stdout, exited };
-}
+const run = (env: Record<string, string | undefined>): Started => runBuilt(MAIN, env);
 
 describe('the service as a process (built main.js)', () => {
   it('prints a ready line whose curl works, and drains slow requests on SIGTERM before exiting 0', async () => {
