@@ -36,7 +36,10 @@ function asPath(token: string): string | undefined {
     .replace(/#.*$/, '');
   if (path === '' || NOT_A_PATH.test(path)) return undefined;
   const underTop = TOP_FOLDERS.some((top) => path.startsWith(top));
-  const isFile = FILE_EXTENSIONS.test(path) && path.includes('/');
+  // A bare name counts for sources (a test, a script); outputs and secrets' keys are not files here.
+  const isFile =
+    FILE_EXTENSIONS.test(path) &&
+    (path.includes('/') || (/^[\w@-][\w.@-]*$/.test(path) && /\.(ts|lua|sql)$/.test(path)));
   return underTop || isFile ? path : undefined;
 }
 
