@@ -24,13 +24,13 @@ import { claim, claimIds } from './lib/claim.ts';
 import { loadConfig, vusFor } from './lib/config.ts';
 import { baseOptions, REPORT_ONLY, sloThresholds } from './lib/options.ts';
 import { count, ms, perSecond, stat, summaryOutputs, type SummaryData } from './lib/summary.ts';
+import { SHAPES } from './lib/shapes.ts';
 import { scenarioElapsedSeconds, tagVu } from './lib/timeline.ts';
 
 const config = loadConfig();
 expectClaimAnswers();
 
-/** The shape; keep in step with loadtests/runner's flash-crowd. */
-const FLASH_CROWD = { peakFactor: 10, rampUpS: 60, holdS: 60, rampDownS: 30 } as const;
+const FLASH_CROWD = SHAPES.flashCrowd;
 const PEAK = FLASH_CROWD.peakFactor * config.capacity;
 const PLANNED =
   (PEAK * FLASH_CROWD.rampUpS) / 2 + PEAK * FLASH_CROWD.holdS + (PEAK * FLASH_CROWD.rampDownS) / 2;

@@ -1,6 +1,7 @@
 /**
- * Retry storm: two populations of clients arrive at once, together 3x CAPACITY (1.5x each, for
- * DURATION, default 2m), and differ only in what they do with "slow down" (429/503):
+ * Retry storm: two populations of clients arrive at once, together 3x CAPACITY (1.5x each, a
+ * 10 s ramp, then DURATION, default 60 s: the shape in loadtests/runner/src/shapes.json), and
+ * differ only in what they do with "slow down" (429/503):
  *
  * - greedy: retries at once, up to MAX_RETRIES times (default 5); an unanswered request too;
  * - polite: waits Retry-After (spread by up to a quarter), up to MAX_RETRIES times, and gives up
@@ -15,7 +16,7 @@
  * p99 < 50 ms, > 99% of answers in shape, < 1% failed, < 1% of arrivals dropped by the generator.
  * Which population fares better is the finding, reported rather than asserted.
  *
- *   k6 run -e API_KEY=... -e CAPACITY=1000 [-e DURATION=2m] loadtests/k6/retry-storm.ts
+ *   k6 run -e API_KEY=... -e CAPACITY=1000 [-e DURATION=60s] loadtests/k6/retry-storm.ts
  *
  * A polite claim holds its VU while it waits, so this scenario needs many VUs: up to
  * rate x (requests x REQUEST_TIMEOUT_MS + waits); MAX_VUS caps them for a smaller generator (a
@@ -29,6 +30,7 @@ import { expectClaimAnswers, setupRun, type SetupData } from './lib/api.ts';
 import { claim, claimIds, type RetryPolicy } from './lib/claim.ts';
 import { durationEnv, durationSeconds, loadConfig, numberEnv, vusFor } from './lib/config.ts';
 import { baseOptions, REPORT_ONLY, sloThresholds } from './lib/options.ts';
+import { SHAPES } from './lib/shapes.ts';
 import {
   count,
   ms,
@@ -42,10 +44,12 @@ import {
 const config = loadConfig();
 expectClaimAnswers();
 
-const OFFERED_FACTOR = 3;
+const OFFERED_FACTOR = SHAPES.retryStorm.offeredFactor;
 const RATE = (OFFERED_FACTOR * config.capacity) / 2; // per population
-const DURATION = durationEnv('DURATION', '2m');
-const DURATION_S = durationSeconds(DURATION);
+const RAMP_UP = `${SHAPES.retryStorm.rampUpS}s`;
+/** The hold at the full rate, after the ramp. */
+const DURATION = durationEnv('DURATION', `${SHAPES.retryStorm.holdS}s`);
+const DURATION_S = durationSeconds(DURATION) + SHAPES.retryStorm.rampUpS / 2;
 const MAX_RETRIES = numberEnv('MAX_RETRIES', 5, { min: 0, integer: true });
 const MAX_WAIT_S = numberEnv('MAX_WAIT_S', 10, { min: 0 });
 const TIMEOUT_S = config.requestTimeoutMs / 1000;
@@ -81,24 +85,31 @@ const perPopulation = Object.fromEntries(
   ]),
 ) as Record<string, string[]>;
 
+/** Each population's arrivals: the shared ramp, then the hold (an open model). */
+function populationLoad() {
+  return {
+    executor: 'ramping-arrival-rate' as const,
+    startRate: 0,
+    timeUnit: '1s',
+    stages: [
+      { duration: RAMP_UP, target: RATE },
+      { duration: DURATION, target: RATE },
+    ],
+  };
+}
+
 export const options: Options = {
   ...baseOptions(),
   scenarios: {
     greedy: {
-      executor: 'constant-arrival-rate',
+      ...populationLoad(),
       exec: 'greedy',
-      rate: RATE,
-      timeUnit: '1s',
-      duration: DURATION,
       tags: { population: 'greedy' },
       ...vusFor(config, RATE, GREEDY.maxAttempts * TIMEOUT_S),
     },
     polite: {
-      executor: 'constant-arrival-rate',
+      ...populationLoad(),
       exec: 'polite',
-      rate: RATE,
-      timeUnit: '1s',
-      duration: DURATION,
       tags: { population: 'polite' },
       // Typically a wait or two of Retry-After (a second or so each) per claim.
       ...vusFor(

@@ -24,6 +24,7 @@ import type { Options } from 'k6/options';
 import { authHeaders, campaignUrl, getBudget, ROUTE, setupRun, type SetupData } from './lib/api.ts';
 import { claim, claimIds, sendClaim } from './lib/claim.ts';
 import { durationEnv, durationSeconds, loadConfig, numberEnv, vusFor } from './lib/config.ts';
+import { SHAPES } from './lib/shapes.ts';
 import {
   apiErrorOf,
   asCoupon,
@@ -38,8 +39,8 @@ import { baseOptions, SLO } from './lib/options.ts';
 import { summaryOutputs, type SummaryData } from './lib/summary.ts';
 
 const config = loadConfig();
-const RATE = numberEnv('SMOKE_RATE', 2, { min: 1, integer: true });
-const DURATION = durationEnv('DURATION', '30s');
+const RATE = numberEnv('SMOKE_RATE', SHAPES.smoke.ratePerSecond, { min: 1, integer: true });
+const DURATION = durationEnv('DURATION', `${SHAPES.smoke.durationS}s`);
 const TIMEOUT = `${config.requestTimeoutMs}ms`;
 const REQUESTS_PER_ITERATION = 8;
 

@@ -1,5 +1,5 @@
 /**
- * Soak: 70% of CAPACITY for an hour (DURATION overrides), one request per claim, fresh userIds (or
+ * Soak: 70% of CAPACITY for an hour after a 1 min ramp (DURATION overrides the hour), one request per claim, fresh userIds (or
  * a USERS pool). What it looks for is drift: a leak, a queue that grows, a cache or connection
  * pool that degrades. The run is cut into 6 equal windows (tag window=w1..w6) and the SLOs must
  * hold in every one of them, not just on average: a served claim p99 < 100 ms and < 1% of requests
@@ -25,6 +25,7 @@ import type { Options } from 'k6/options';
 import { expectClaimAnswers, setupRun, type SetupData } from './lib/api.ts';
 import { claim, claimIds } from './lib/claim.ts';
 import { durationEnv, durationSeconds, loadConfig, vusFor } from './lib/config.ts';
+import { SHAPES } from './lib/shapes.ts';
 import { baseOptions, REPORT_ONLY, SLO, sloThresholds } from './lib/options.ts';
 import {
   count,
@@ -40,9 +41,11 @@ import { scenarioElapsedSeconds, tagVu } from './lib/timeline.ts';
 const config = loadConfig();
 expectClaimAnswers();
 
-const LOAD_FACTOR = 0.7;
+const LOAD_FACTOR = SHAPES.soak.loadFactor;
 const RATE = LOAD_FACTOR * config.capacity;
-const DURATION = durationEnv('DURATION', '1h');
+const RAMP_UP_S = SHAPES.soak.rampUpS;
+/** The hold at the full rate, after the ramp; the windows below cut the hold. */
+const DURATION = durationEnv('DURATION', `${SHAPES.soak.holdS}s`);
 const DURATION_S = durationSeconds(DURATION);
 const WINDOWS = 6;
 const WINDOW_S = DURATION_S / WINDOWS;
@@ -62,14 +65,17 @@ export const options: Options = {
   ...baseOptions(),
   scenarios: {
     soak: {
-      executor: 'constant-arrival-rate',
-      rate: RATE,
+      executor: 'ramping-arrival-rate',
+      startRate: 0,
       timeUnit: '1s',
-      duration: DURATION,
+      stages: [
+        { duration: `${RAMP_UP_S}s`, target: RATE },
+        { duration: DURATION, target: RATE },
+      ],
       ...vusFor(config, RATE, config.requestTimeoutMs / 1000),
     },
   },
-  thresholds: { ...sloThresholds(RATE * DURATION_S), ...perWindow },
+  thresholds: { ...sloThresholds(RATE * (DURATION_S + RAMP_UP_S / 2)), ...perWindow },
 };
 
 export function setup(): SetupData {
@@ -77,7 +83,8 @@ export function setup(): SetupData {
 }
 
 export default function (data: SetupData): void {
-  const index = Math.min(WINDOWS - 1, Math.floor(scenarioElapsedSeconds() / WINDOW_S));
+  const held = Math.max(0, scenarioElapsedSeconds() - RAMP_UP_S);
+  const index = Math.min(WINDOWS - 1, Math.floor(held / WINDOW_S));
   tagVu('window', windowNames[index] ?? `w${WINDOWS}`);
   claim(config, claimIds(data.runId, config.users));
 }

@@ -53,6 +53,7 @@ import { Counter, Gauge, Rate } from 'k6/metrics';
 import { abortTest, expectClaimAnswers, getBudget, setupRun, type SetupData } from './lib/api.ts';
 import { claim, claimIds, NO_RETRY, type RetryPolicy } from './lib/claim.ts';
 import { durationEnv, durationSeconds, loadConfig, numberEnv, vusFor } from './lib/config.ts';
+import { SHAPES } from './lib/shapes.ts';
 import { budgetProblems, jsonBody, type Budget } from './lib/contract.ts';
 import { baseOptions, REPORT_ONLY, SLO } from './lib/options.ts';
 import { count, stat, summaryOutputs, type SummaryData } from './lib/summary.ts';
@@ -60,10 +61,11 @@ import { count, stat, summaryOutputs, type SummaryData } from './lib/summary.ts'
 const config = loadConfig();
 expectClaimAnswers();
 
-const RATE = numberEnv('RATE', 200, { min: 1 });
-const DRAIN = durationEnv('DRAIN_DURATION', '60s');
-const PROBE_RATE = numberEnv('PROBE_RATE', 20, { min: 1 });
-const PROBE = durationEnv('PROBE_DURATION', '20s');
+const SHAPE = SHAPES.trancheExhaustion;
+const RATE = numberEnv('RATE', SHAPE.ratePerSecond, { min: 1 });
+const DRAIN = durationEnv('DRAIN_DURATION', `${SHAPE.durationS}s`);
+const PROBE_RATE = numberEnv('PROBE_RATE', SHAPE.probeRatePerSecond, { min: 1 });
+const PROBE = durationEnv('PROBE_DURATION', `${SHAPE.probeDurationS}s`);
 const TIMEOUT_S = config.requestTimeoutMs / 1000;
 
 /**

@@ -1,145 +1,17 @@
-import { splitEvenly } from '@coupons/campaign';
 import { shardOfUser } from '@coupons/budget-ledger';
+import { ShardBudgets, sliceStartMs } from './shardBudgets';
+import {
+  DAY_MS,
+  type ArrivalProfile,
+  type Popularity,
+  type StrandingOptions,
+  type StrandingReport,
+} from './types';
 
 // How much of a day's tranche is left on some shards while users pinned to other shards are told
 // "sold out until the next release". Pure and deterministic: one seeded PRNG, no clock, no I/O.
 
-export const DAY_MS = 86_400_000;
-
-/** When the day's claim attempts arrive (the count is fixed: demandFactor x tranche). */
-export type ArrivalProfile =
-  | { readonly kind: 'uniform' }
-  /** `share` of every slice's attempts in the first `withinMs` after its release (the herd that
-   * Retry-After sends back to the release), the rest uniform over the slice. */
-  | { readonly kind: 'flash-slice'; readonly share: number; readonly withinMs: number }
-  /** `share` of the day's attempts in its first `withinMs`, the rest uniform over the day. */
-  | { readonly kind: 'flash-day'; readonly share: number; readonly withinMs: number };
-
-/** Which user an attempt comes from: uniform, or user-<r> with weight 1 / (r + 1) ** exponent. */
-export type Popularity =
-  { readonly kind: 'uniform' } | { readonly kind: 'zipf'; readonly exponent: number };
-
-/**
- * Moving unspent released budget between shards. A transfer debits the source at once (so the
- * coupons can no longer be issued there) and credits the target `latencyMs` later; in between the
- * coupons are in transit, on no shard, so the sum of the shards' caps never exceeds the release.
- */
-export type RebalanceRule =
-  /**
-   * When shard s refuses a claim for sold-out, or (if lowWaterCoupons is set) an issue leaves it
-   * with at most lowWaterCoupons, and s has nothing in transit to it and got nothing in the last
-   * `cooldownMs`: move min(maxCoupons, floor((u - u_s) / 2)) from the shard with the most unspent
-   * budget u. Halving the gap keeps the source at least as rich as the target: no ping-pong.
-   */
-  | {
-      readonly kind: 'on-sold-out';
-      readonly maxCoupons: number;
-      readonly cooldownMs: number;
-      readonly latencyMs: number;
-      readonly lowWaterCoupons?: number;
-    }
-  /** Every `everyMs`: debit every shard above an even split of the total unspent budget down to
-   * it, then credit the shards below it up to it. */
-  | { readonly kind: 'periodic'; readonly everyMs: number; readonly latencyMs: number };
-
-export interface StrandingOptions {
-  readonly users: number;
-  readonly shards: number;
-  /** The day's tranche in coupons. */
-  readonly trancheCoupons: number;
-  /** Equal release slices over a 24 h day; slice k opens at floor(k * DAY_MS / slicesPerDay). */
-  readonly slicesPerDay: number;
-  /** Claim attempts over the day / tranche (rounded to whole attempts). */
-  readonly demandFactor: number;
-  readonly seed: number;
-  /** Per-user daily limit (the campaign limit, 21, cannot bind within one day). Default 3. */
-  readonly perUserDaily?: number;
-  readonly arrival?: ArrivalProfile;
-  readonly popularity?: Popularity;
-  readonly rebalance?: RebalanceRule;
-  /** Shard of user n at index n; default shardOfUser(`user-<n>`, shards), the real mapping. */
-  readonly userShards?: ArrayLike<number>;
-  /** Sees every event in time order (tests replay it to check the invariants independently). */
-  readonly trace?: (event: StrandingEvent) => void;
-}
-
-export type StrandingEvent =
-  /** Slice `slice` opens: `releasedCoupons` is the cumulative release of the day so far. */
-  | {
-      readonly kind: 'release';
-      readonly atMs: number;
-      readonly slice: number;
-      readonly releasedCoupons: number;
-    }
-  | { readonly kind: 'issue'; readonly atMs: number; readonly user: number; readonly shard: number }
-  | {
-      readonly kind: 'refuse';
-      readonly atMs: number;
-      readonly user: number;
-      readonly shard: number;
-      readonly reason: RefusalReason;
-    }
-  /** Rebalance: taken from a shard's cap for `target` (always first) / added to it (later). */
-  | {
-      readonly kind: 'debit';
-      readonly atMs: number;
-      readonly shard: number;
-      readonly coupons: number;
-      readonly target: number;
-    }
-  | {
-      readonly kind: 'credit';
-      readonly atMs: number;
-      readonly shard: number;
-      readonly coupons: number;
-    };
-
-/** `sold-out`: under the daily limit, shard has no unspent release. `user-limit`: at the limit. */
-export type RefusalReason = 'sold-out' | 'user-limit';
-
-export interface ShardOutcome {
-  readonly users: number;
-  /** The shard's cap at the end of the day: its even share of the tranche plus net transfers. */
-  readonly releasedCoupons: number;
-  readonly issuedCoupons: number;
-  /** Sold-out refusals on this shard during the last slice. */
-  readonly soldOutInLastSlice: number;
-}
-
-export interface StrandingReport {
-  readonly trancheCoupons: number;
-  readonly attempts: number;
-  readonly issuedCoupons: number;
-  /** Released (the whole tranche by the end of the day) minus issued, stranded or not. */
-  readonly unissuedAtEnd: number;
-  /** Attempts by users under their daily limit refused because their shard had no budget. */
-  readonly refusedSoldOut: number;
-  /** Attempts by users already at their daily limit (refused whatever the shard held). */
-  readonly refusedUserLimit: number;
-  /** Sold-out refusals made while the other shards held unspent released budget. */
-  readonly refusedWhileBudgetElsewhere: number;
-  /** Max over sold-out refusals of the unspent released budget on the other shards, / tranche. */
-  readonly maxStrandedWhileRefusing: number;
-  readonly maxStrandedWhileRefusingCoupons: number;
-  /** Longest time from a sold-out refusal made while other shards held budget until no shard held
-   * any (nor any in transit), or the next release, or the end of the day: how long it lasts. */
-  readonly maxRefusingWhileBudgetElsewhereMs: number;
-  /**
-   * Unissued budget at the end of the day on shards s such that some other shard refused a user
-   * for sold-out in the last slice (coupons in transit count on their target), / tranche: the
-   * part of the day's tranche that users elsewhere wanted and could not get.
-   */
-  readonly strandedAtEnd: number;
-  readonly strandedAtEndCoupons: number;
-  readonly shards: readonly ShardOutcome[];
-  readonly rebalance: {
-    /** Transfers started (one debit each; every credit follows its debit). */
-    readonly transfers: number;
-    readonly couponsMoved: number;
-    /** Debited, not yet credited when the day ended. */
-    readonly inTransitAtEnd: number;
-  };
-}
+export * from './types';
 
 /** mulberry32: a tiny 32-bit PRNG, uniform in [0, 1); fine for a simulation, never for keys. */
 export function mulberry32(seed: number): () => number {
@@ -170,10 +42,6 @@ interface Segment {
   readonly endMs: number;
   /** Share of all attempts arriving in [startMs, endMs), uniformly within it. */
   readonly mass: number;
-}
-
-function sliceStartMs(slice: number, slicesPerDay: number): number {
-  return Math.floor((slice * DAY_MS) / slicesPerDay);
 }
 
 /** The arrival profile as a piecewise-constant density over the day, in time order. */
@@ -282,19 +150,12 @@ function assertOptions(opts: StrandingOptions): void {
   }
 }
 
-interface Transfer {
-  readonly dueMs: number;
-  readonly shard: number;
-  readonly coupons: number;
-}
-
 /**
- * One day of claims against a tranche split across shards exactly as the ledger splits it: slice k
- * releases splitEvenly(tranche, slicesPerDay)[k] at its start, and shard s may issue up to
- * splitEvenly(released so far, shards)[s] (+ net rebalance transfers). Attempt i arrives at
- * F^-1((i + u) / attempts) for the profile's distribution F (stratified, so arrivals are in time
- * order and every slice gets its share to within one attempt), from a user drawn by `popularity`;
- * it is issued when the user is under the daily limit and the user's shard has unspent budget.
+ * One day of claims against a tranche split across shards exactly as the ledger splits it
+ * (ShardBudgets). Attempt i arrives at F^-1((i + u) / attempts) for the profile's distribution F
+ * (stratified, so arrivals are in time order and every slice gets its share to within one
+ * attempt), from a user drawn by `popularity`; it is issued when the user is under the daily
+ * limit and the user's shard has unspent budget.
  */
 export function simulateStranding(opts: StrandingOptions): StrandingReport {
   assertOptions(opts);
@@ -304,204 +165,94 @@ export function simulateStranding(opts: StrandingOptions): StrandingReport {
   const random = mulberry32(opts.seed);
   const userShards = opts.userShards ?? mapUsersToShards(users, shards);
   const pickUser = userPicker(users, opts.popularity ?? { kind: 'uniform' }, random);
-  const segments = arrivalSegments(opts.arrival ?? { kind: 'uniform' }, slicesPerDay);
+  const arrivalAt = arrivalTimes(opts.arrival ?? { kind: 'uniform' }, slicesPerDay);
   const attempts = Math.round(opts.demandFactor * trancheCoupons);
-
-  const sliceCoupons = splitEvenly(trancheCoupons, slicesPerDay);
-  const baseCap = new Float64Array(shards); // splitEvenly(released, shards)
-  const unspent = new Float64Array(shards); // cap + net transfers - issued
-  const issued = new Float64Array(shards);
-  const netTransfers = new Float64Array(shards);
-  const inTransitTo = new Float64Array(shards);
-  const lastCreditAt = new Float64Array(shards).fill(-Infinity);
+  const budgets = new ShardBudgets(shards, trancheCoupons, slicesPerDay, rule, trace);
+  const lowWater = rule?.kind === 'on-sold-out' ? (rule.lowWaterCoupons ?? -1) : -1;
+  const lastSliceAt = sliceStartMs(slicesPerDay - 1, slicesPerDay);
   const soldOutInLastSlice = new Float64Array(shards);
   const dailyCount = new Uint8Array(users);
-  let spendable = 0; // sum of unspent: everything issuable right now, on some shard
-  let inTransit = 0;
-  let refusingSince = NaN; // first refusal with budget elsewhere since budget was last all gone
-  let maxRefusingMs = 0;
-  const stopRefusing = (atMs: number) => {
-    if (!Number.isNaN(refusingSince)) maxRefusingMs = Math.max(maxRefusingMs, atMs - refusingSince);
-    refusingSince = NaN;
-  };
-  let released = 0;
-  let nextSlice = 0;
-  let nextSliceAt = 0;
+  const tally = { issued: 0, soldOut: 0, userLimit: 0, whileElsewhere: 0, maxStranded: 0 };
 
-  const transfers: Transfer[] = []; // due times ascend: one constant latency
-  let transferHead = 0;
-  let transferCount = 0;
-  let couponsMoved = 0;
-  const tickEveryMs = rule?.kind === 'periodic' ? rule.everyMs : Infinity;
-  let nextTickAt = tickEveryMs;
-
-  const debit = (atMs: number, shard: number, coupons: number, target: number) => {
-    unspent[shard]! -= coupons;
-    netTransfers[shard]! -= coupons;
-    spendable -= coupons;
-    inTransit += coupons;
-    inTransitTo[target]! += coupons;
-    transfers.push({ dueMs: atMs + (rule?.latencyMs ?? 0), shard: target, coupons });
-    transferCount += 1;
-    couponsMoved += coupons;
-    trace?.({ kind: 'debit', atMs, shard, coupons, target });
-  };
-
-  const credit = (transfer: Transfer) => {
-    const { dueMs, shard, coupons } = transfer;
-    inTransit -= coupons;
-    inTransitTo[shard]! -= coupons;
-    unspent[shard]! += coupons;
-    netTransfers[shard]! += coupons;
-    spendable += coupons;
-    lastCreditAt[shard] = dueMs;
-    trace?.({ kind: 'credit', atMs: dueMs, shard, coupons });
-  };
-
-  const release = () => {
-    stopRefusing(nextSliceAt);
-    released += sliceCoupons[nextSlice]!;
-    const caps = splitEvenly(released, shards);
-    for (let s = 0; s < shards; s += 1) {
-      const added = caps[s]! - baseCap[s]!;
-      baseCap[s] = caps[s]!;
-      unspent[s]! += added;
-      spendable += added;
-    }
-    trace?.({ kind: 'release', atMs: nextSliceAt, slice: nextSlice, releasedCoupons: released });
-    nextSlice += 1;
-    nextSliceAt = nextSlice < slicesPerDay ? sliceStartMs(nextSlice, slicesPerDay) : Infinity;
-  };
-
-  const equalise = (atMs: number) => {
-    const targets = splitEvenly(spendable, shards);
-    const owed: number[] = [];
-    for (let s = 0; s < shards; s += 1) {
-      const gap = targets[s]! - unspent[s]!;
-      if (gap > 0) owed.push(s, gap);
-    }
-    // Sources first: every debit happens before any credit it pays for.
-    let o = 0;
-    for (let s = 0; s < shards; s += 1) {
-      let surplus = unspent[s]! - targets[s]!;
-      while (surplus > 0 && o < owed.length) {
-        const coupons = Math.min(surplus, owed[o + 1]!);
-        debit(atMs, s, coupons, owed[o]!);
-        surplus -= coupons;
-        owed[o + 1]! -= coupons;
-        if (owed[o + 1] === 0) o += 2;
+  for (let i = 0; i < attempts; i += 1) {
+    const atMs = arrivalAt((i + random()) / attempts);
+    budgets.advanceTo(atMs);
+    const user = pickUser();
+    const shard = userShards[user]!;
+    if (dailyCount[user]! >= perUserDaily) {
+      tally.userLimit += 1;
+      trace?.({ kind: 'refuse', atMs, user, shard, reason: 'user-limit' });
+    } else if (budgets.unspent[shard]! > 0) {
+      budgets.issue(shard);
+      tally.issued += 1;
+      dailyCount[user]! += 1;
+      trace?.({ kind: 'issue', atMs, user, shard });
+      if (budgets.spendable + budgets.inTransit === 0) budgets.stopRefusing(atMs);
+      if (budgets.unspent[shard]! <= lowWater) budgets.pull(atMs, shard);
+    } else {
+      tally.soldOut += 1;
+      trace?.({ kind: 'refuse', atMs, user, shard, reason: 'sold-out' });
+      // This shard holds nothing, so everything spendable is on other shards.
+      if (budgets.spendable > 0) {
+        tally.whileElsewhere += 1;
+        budgets.refusedWhileElsewhere(atMs);
+        tally.maxStranded = Math.max(tally.maxStranded, budgets.spendable);
       }
+      if (atMs >= lastSliceAt) soldOutInLastSlice[shard]! += 1;
+      budgets.pull(atMs, shard);
     }
-    nextTickAt += tickEveryMs;
+  }
+  budgets.advanceTo(DAY_MS - 1);
+  budgets.stopRefusing(DAY_MS);
+
+  const shardsRefusingAtEnd = soldOutInLastSlice.reduce((n, count) => n + (count > 0 ? 1 : 0), 0);
+  let strandedAtEndCoupons = 0;
+  let inTransitAtEnd = 0;
+  const usersOnShard = new Float64Array(shards);
+  for (let n = 0; n < users; n += 1) usersOnShard[userShards[n]!]! += 1;
+  for (let s = 0; s < shards; s += 1) {
+    const othersRefused = shardsRefusingAtEnd - (soldOutInLastSlice[s]! > 0 ? 1 : 0) > 0;
+    if (othersRefused) strandedAtEndCoupons += budgets.unspent[s]! + budgets.inTransitTo[s]!;
+    inTransitAtEnd += budgets.inTransitTo[s]!;
+  }
+
+  return {
+    trancheCoupons,
+    attempts,
+    issuedCoupons: tally.issued,
+    unissuedAtEnd: budgets.released - tally.issued,
+    refusedSoldOut: tally.soldOut,
+    refusedUserLimit: tally.userLimit,
+    refusedWhileBudgetElsewhere: tally.whileElsewhere,
+    maxStrandedWhileRefusing: tally.maxStranded / trancheCoupons,
+    maxStrandedWhileRefusingCoupons: tally.maxStranded,
+    maxRefusingWhileBudgetElsewhereMs: budgets.maxRefusingMs,
+    strandedAtEnd: strandedAtEndCoupons / trancheCoupons,
+    strandedAtEndCoupons,
+    shards: budgets.outcomes(usersOnShard, soldOutInLastSlice),
+    rebalance: {
+      transfers: budgets.transferCount,
+      couponsMoved: budgets.couponsMoved,
+      inTransitAtEnd,
+    },
   };
+}
 
-  /** Applies every release, credit and periodic rebalance due at or before t, in time order. */
-  const advanceTo = (t: number) => {
-    for (;;) {
-      const creditAt = transferHead < transfers.length ? transfers[transferHead]!.dueMs : Infinity;
-      const next = Math.min(nextSliceAt, creditAt, nextTickAt);
-      if (next > t) return;
-      if (nextSliceAt === next) release();
-      else if (creditAt === next) credit(transfers[transferHead++]!);
-      else equalise(next);
-    }
-  };
-
-  const lowWater = rule?.kind === 'on-sold-out' ? (rule.lowWaterCoupons ?? -1) : -1;
-  const pull = (atMs: number, shard: number) => {
-    if (rule?.kind !== 'on-sold-out' || spendable < 2) return; // < 2: nothing worth halving
-    if (inTransitTo[shard]! > 0 || atMs - lastCreditAt[shard]! < rule.cooldownMs) return;
-    let richest = shard;
-    for (let s = 0; s < shards; s += 1) if (unspent[s]! > unspent[richest]!) richest = s;
-    const coupons = Math.min(
-      rule.maxCoupons,
-      Math.floor((unspent[richest]! - unspent[shard]!) / 2),
-    );
-    if (coupons > 0) debit(atMs, richest, coupons, shard);
-  };
-
-  let refusedSoldOut = 0;
-  let refusedUserLimit = 0;
-  let refusedWhileBudgetElsewhere = 0;
-  let maxStrandedWhileRefusing = 0;
-  let issuedTotal = 0;
-  const lastSliceAt = sliceStartMs(slicesPerDay - 1, slicesPerDay);
-
+/**
+ * The arrival time of the attempt at cumulative probability p: walks the profile's segments
+ * forward (p only grows, attempt by attempt) and interpolates within one.
+ */
+function arrivalTimes(profile: ArrivalProfile, slicesPerDay: number): (p: number) => number {
+  const segments = arrivalSegments(profile, slicesPerDay);
   let segment = 0;
   let massBefore = 0;
-  for (let i = 0; i < attempts; i += 1) {
-    const p = (i + random()) / attempts;
+  return (p) => {
     while (segment < segments.length - 1 && p >= massBefore + segments[segment]!.mass) {
       massBefore += segments[segment]!.mass;
       segment += 1;
     }
     const { startMs, endMs, mass } = segments[segment]!;
     const within = Math.min(1, Math.max(0, (p - massBefore) / mass));
-    const atMs = Math.min(endMs - 1, Math.floor(startMs + within * (endMs - startMs)));
-    advanceTo(atMs);
-
-    const user = pickUser();
-    const shard = userShards[user]!;
-    if (dailyCount[user]! >= perUserDaily) {
-      refusedUserLimit += 1;
-      trace?.({ kind: 'refuse', atMs, user, shard, reason: 'user-limit' });
-    } else if (unspent[shard]! > 0) {
-      unspent[shard]! -= 1;
-      issued[shard]! += 1;
-      spendable -= 1;
-      issuedTotal += 1;
-      dailyCount[user]! += 1;
-      trace?.({ kind: 'issue', atMs, user, shard });
-      if (spendable + inTransit === 0) stopRefusing(atMs);
-      if (unspent[shard]! <= lowWater) pull(atMs, shard);
-    } else {
-      refusedSoldOut += 1;
-      trace?.({ kind: 'refuse', atMs, user, shard, reason: 'sold-out' });
-      // This shard holds nothing, so everything spendable is on other shards.
-      if (spendable > 0) {
-        refusedWhileBudgetElsewhere += 1;
-        if (Number.isNaN(refusingSince)) refusingSince = atMs;
-        maxStrandedWhileRefusing = Math.max(maxStrandedWhileRefusing, spendable);
-      }
-      if (atMs >= lastSliceAt) soldOutInLastSlice[shard]! += 1;
-      pull(atMs, shard);
-    }
-  }
-  advanceTo(DAY_MS - 1);
-  stopRefusing(DAY_MS);
-
-  const shardsRefusingAtEnd = soldOutInLastSlice.reduce((n, count) => n + (count > 0 ? 1 : 0), 0);
-  let strandedAtEndCoupons = 0;
-  let inTransitAtEnd = 0;
-  const outcomes: ShardOutcome[] = [];
-  const usersOnShard = new Float64Array(shards);
-  for (let n = 0; n < users; n += 1) usersOnShard[userShards[n]!]! += 1;
-  for (let s = 0; s < shards; s += 1) {
-    const othersRefused = shardsRefusingAtEnd - (soldOutInLastSlice[s]! > 0 ? 1 : 0) > 0;
-    if (othersRefused) strandedAtEndCoupons += unspent[s]! + inTransitTo[s]!;
-    inTransitAtEnd += inTransitTo[s]!;
-    outcomes.push({
-      users: usersOnShard[s]!,
-      releasedCoupons: baseCap[s]! + netTransfers[s]!,
-      issuedCoupons: issued[s]!,
-      soldOutInLastSlice: soldOutInLastSlice[s]!,
-    });
-  }
-
-  return {
-    trancheCoupons,
-    attempts,
-    issuedCoupons: issuedTotal,
-    unissuedAtEnd: released - issuedTotal,
-    refusedSoldOut,
-    refusedUserLimit,
-    refusedWhileBudgetElsewhere,
-    maxStrandedWhileRefusing: maxStrandedWhileRefusing / trancheCoupons,
-    maxStrandedWhileRefusingCoupons: maxStrandedWhileRefusing,
-    maxRefusingWhileBudgetElsewhereMs: maxRefusingMs,
-    strandedAtEnd: strandedAtEndCoupons / trancheCoupons,
-    strandedAtEndCoupons,
-    shards: outcomes,
-    rebalance: { transfers: transferCount, couponsMoved, inTransitAtEnd },
+    return Math.min(endMs - 1, Math.floor(startMs + within * (endMs - startMs)));
   };
 }

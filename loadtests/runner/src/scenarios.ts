@@ -1,26 +1,31 @@
+import SHAPES from './shapes.json';
 import type { Stage } from './types';
 
-// The shapes the k6 scenarios (loadtests/k6) use too; rates are requests/s, each list starts
-// from 0 requests/s (a 0 ms stage is a step). Change them here and there together.
+// The scenario shapes, from shapes.json: the k6 scenarios (loadtests/k6) read the same file, so
+// the two drivers cannot drift. Rates are requests/s; each list starts from 0 requests/s (a 0 ms
+// stage is a step).
+
+export { SHAPES };
 
 const SECOND = 1000;
-const MINUTE = 60 * SECOND;
 
-/** 2/s for 30 s (k6: SMOKE_RATE, DURATION): does it answer at all. */
+/** SHAPES.smoke (k6: SMOKE_RATE, DURATION override it there): does it answer at all. */
 export function smoke(): Stage[] {
+  const { ratePerSecond, durationS } = SHAPES.smoke;
   return [
-    { durationMs: 0, targetRate: 2 },
-    { durationMs: 30 * SECOND, targetRate: 2 },
+    { durationMs: 0, targetRate: ratePerSecond },
+    { durationMs: durationS * SECOND, targetRate: ratePerSecond },
   ];
 }
 
-/** Ramp to 10x capacity in 60 s, hold 60 s, ramp down in 30 s. */
+/** Ramp to SHAPES.flashCrowd.peakFactor x capacity, hold, ramp down. */
 export function flashCrowd(capacity: number): Stage[] {
-  const peak = 10 * capacity;
+  const { peakFactor, rampUpS, holdS, rampDownS } = SHAPES.flashCrowd;
+  const peak = peakFactor * capacity;
   return [
-    { durationMs: 60 * SECOND, targetRate: peak },
-    { durationMs: 60 * SECOND, targetRate: peak },
-    { durationMs: 30 * SECOND, targetRate: 0 },
+    { durationMs: rampUpS * SECOND, targetRate: peak },
+    { durationMs: holdS * SECOND, targetRate: peak },
+    { durationMs: rampDownS * SECOND, targetRate: 0 },
   ];
 }
 
@@ -28,26 +33,31 @@ export function flashCrowd(capacity: number): Stage[] {
  * A constant rate long enough to drain a small campaign (the default: 200/s for 60 s, 12,000
  * claims); every claim after the drain must be TRANCHE_EXHAUSTED or CAMPAIGN_BUDGET_EXHAUSTED.
  */
-export function trancheExhaustion(ratePerSecond = 200, durationMs = 60 * SECOND): Stage[] {
+export function trancheExhaustion(
+  ratePerSecond: number = SHAPES.trancheExhaustion.ratePerSecond,
+  durationMs: number = SHAPES.trancheExhaustion.durationS * SECOND,
+): Stage[] {
   return [
     { durationMs: 0, targetRate: ratePerSecond },
     { durationMs, targetRate: ratePerSecond },
   ];
 }
 
-/** 3x capacity after a 10 s ramp, held 60 s: long enough for retries to pile up. */
+/** 3x capacity after a short ramp, held long enough for retries to pile up. */
 export function retryStorm(capacity: number): Stage[] {
+  const { offeredFactor, rampUpS, holdS } = SHAPES.retryStorm;
   return [
-    { durationMs: 10 * SECOND, targetRate: 3 * capacity },
-    { durationMs: 60 * SECOND, targetRate: 3 * capacity },
+    { durationMs: rampUpS * SECOND, targetRate: offeredFactor * capacity },
+    { durationMs: holdS * SECOND, targetRate: offeredFactor * capacity },
   ];
 }
 
 /** 70% of capacity for an hour, after a 1 min ramp. */
 export function soak(capacity: number): Stage[] {
+  const { loadFactor, rampUpS, holdS } = SHAPES.soak;
   return [
-    { durationMs: MINUTE, targetRate: 0.7 * capacity },
-    { durationMs: 60 * MINUTE, targetRate: 0.7 * capacity },
+    { durationMs: rampUpS * SECOND, targetRate: loadFactor * capacity },
+    { durationMs: holdS * SECOND, targetRate: loadFactor * capacity },
   ];
 }
 
