@@ -144,7 +144,8 @@ const rateLimit = z
     return { points, durationSeconds: seconds };
   });
 
-const envSchema = z.object({
+/** Every variable the service reads, with its default and its check. */
+export const serviceEnvSchema = z.object({
   ...runtimeEnvShape,
   PORT: portNumber(8080),
   METRICS_PORT: portNumber(9464),
@@ -226,7 +227,7 @@ function readApiKeys(
 }
 
 /** Every variable the service reads (a manifest naming another is a typo the service ignores). */
-export const ENV_NAMES: readonly string[] = Object.keys(envSchema.shape);
+export const ENV_NAMES: readonly string[] = Object.keys(serviceEnvSchema.shape);
 
 /**
  * Parses the environment once; every problem is collected, so an operator fixes them in one go.
@@ -237,7 +238,7 @@ export function parseEnv(
   cwd = process.cwd(),
   options: { apiKeys?: 'ignore' } = {},
 ): ServiceConfig {
-  const parsed = parseEnvironment(envSchema, env);
+  const parsed = parseEnvironment(serviceEnvSchema, env);
   const { data, present, issues } = parsed;
   const runtime = runtimeConfig(parsed, cwd);
 
