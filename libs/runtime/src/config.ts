@@ -49,6 +49,11 @@ export function decimal(range: z.ZodNumber) {
 /** A TCP port, 0 for any free one. */
 export const portNumber = (fallback: number) => wholeNumber(0, 65535).default(fallback);
 
+/** A PostgreSQL URL (the book of record): both deployables read DATABASE_URL with it. */
+export const postgresUrl = z
+  .string()
+  .regex(/^postgres(ql)?:\/\/[^\s]+$/, 'a postgres:// or postgresql:// URL');
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const hostPort = z

@@ -4,6 +4,7 @@ import { deepFreeze } from '@coupons/campaign';
 import {
   ConfigError,
   parseEnvironment,
+  postgresUrl,
   portNumber,
   runtimeConfig,
   runtimeEnvShape,
@@ -47,10 +48,7 @@ export interface RecorderConfig {
 
 const recorderSchema = z.object({
   ...runtimeEnvShape,
-  DATABASE_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\/[^\s]+$/, 'a postgres:// or postgresql:// URL')
-    .optional(),
+  DATABASE_URL: postgresUrl.optional(),
   RECORDER_BATCH_SIZE: wholeNumber(1, 10_000).default(500),
   RECORDER_BLOCK_MS: wholeNumber(1, 60_000).default(1000),
   RECORDER_CLAIM_IDLE_MS: wholeNumber(100, 86_400_000).default(30_000),

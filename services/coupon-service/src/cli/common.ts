@@ -84,11 +84,6 @@ export function cliContext(
   return { config, calendar: new CampaignCalendar(campaign), values };
 }
 
-/** Redis as an operator reads it: never with the password of its URL. */
-export function describeRedis(config: ServiceConfig): string {
-  return describeRedisTarget(config.redis);
-}
-
 /**
  * One connection attempt, no reconnecting: an operator wants "cannot reach Redis" at once, not a
  * process that retries forever. Commands get at least 5 s (reconcile walks whole shards).
@@ -105,7 +100,7 @@ export async function connectOnce(config: ServiceConfig): Promise<RedisClient> {
   } catch (error) {
     redis.disconnect();
     const reason = cause?.message ?? (error as Error).message;
-    throw new CliExit(1, `cannot reach ${describeRedis(config)}: ${reason}`);
+    throw new CliExit(1, `cannot reach ${describeRedisTarget(config.redis)}: ${reason}`);
   }
   return redis;
 }

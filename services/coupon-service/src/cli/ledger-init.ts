@@ -1,13 +1,12 @@
 import { BudgetLedger, LedgerFault, shardKeys, type RedisTimeClock } from '@coupons/budget-ledger';
 import type { CampaignCalendar } from '@coupons/campaign';
 import { LedgerRecord, RecordFault, rebuildFromRecord } from '@coupons/ledger-record';
-import type { RedisClient } from '../redis/client';
+import { describeRedisTarget, type RedisClient } from '@coupons/runtime';
 import {
   CliExit,
   closeQuietly,
   cliContext,
   connectOnce,
-  describeRedis,
   err,
   out,
   redisClock,
@@ -95,11 +94,11 @@ runCli(async () => {
       return await fromTheRecord(redis, clock, calendar, databaseUrl as string, {
         afterLoss,
         completeThrough,
-        describe: `campaign ${campaign.id}: ${calendar.phase(now)} at ${zoned(calendar, now)} (Redis time), ${campaign.shards} shards, ${describeRedis(config)}`,
+        describe: `campaign ${campaign.id}: ${calendar.phase(now)} at ${zoned(calendar, now)} (Redis time), ${campaign.shards} shards, ${describeRedisTarget(config.redis)}`,
       });
     const ledger = new BudgetLedger(redis, calendar, clock);
     out(
-      `campaign ${campaign.id}: ${calendar.phase(now)} at ${zoned(calendar, now)} (Redis time), ${campaign.shards} shards, ${describeRedis(config)}`,
+      `campaign ${campaign.id}: ${calendar.phase(now)} at ${zoned(calendar, now)} (Redis time), ${campaign.shards} shards, ${describeRedisTarget(config.redis)}`,
     );
     let report;
     try {

@@ -1,20 +1,19 @@
 import { reconcile, type Reconciliation } from '@coupons/budget-ledger';
 import type { CampaignCalendar } from '@coupons/campaign';
 import { LedgerRecord, reconcileWithRecord } from '@coupons/ledger-record';
+import { describeRedisTarget, type RedisClient } from '@coupons/runtime';
 import { withoutUserinfo } from '@coupons/telemetry';
 import { Gauge, Pushgateway, Registry } from 'prom-client';
 import {
   closeQuietly,
   cliContext,
   connectOnce,
-  describeRedis,
   err,
   out,
   redisClock,
   runCli,
   zoned,
 } from './common';
-import type { RedisClient } from '../redis/client';
 
 const USAGE = `usage: npm run reconcile -- --campaign <id>
 
@@ -73,7 +72,7 @@ runCli(async () => {
     const now = (await redisClock(redis)).now();
     const result = await reconcile(redis, calendar, now);
     out(
-      `campaign ${campaign.id} at ${zoned(calendar, now)} (Redis time), ${describeRedis(config)}: ${result.clean ? 'clean' : `${result.problems.length} problem(s)`}`,
+      `campaign ${campaign.id} at ${zoned(calendar, now)} (Redis time), ${describeRedisTarget(config.redis)}: ${result.clean ? 'clean' : `${result.problems.length} problem(s)`}`,
     );
     out(
       `issued ${result.issuedCoupons} coupons (${result.issuedFen} fen) over ${campaign.shards} shards`,

@@ -10,6 +10,7 @@ import {
   formatIssues,
   isProduction,
   parseEnvironment,
+  postgresUrl,
   portNumber,
   resolvePath,
   runtimeConfig,
@@ -160,10 +161,7 @@ export const serviceEnvSchema = z.object({
   TRANSFER_SWEEP_MS: wholeNumber(100, 3_600_000).default(30_000),
   REDIS_WAIT_REPLICAS: wholeNumber(0, 16).default(0),
   REDIS_WAIT_TIMEOUT_MS: wholeNumber(1, 10_000).default(200),
-  DATABASE_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\/[^\s]+$/, 'a postgres:// or postgresql:// URL')
-    .optional(),
+  DATABASE_URL: postgresUrl.optional(),
   CLAIM_CAPACITY_PER_POD: decimal(z.number().positive().max(1e6)).default(350),
   BUDGET_SAMPLE_MS: wholeNumber(100, 600_000).default(5_000),
   PUSHGATEWAY_URL: z
