@@ -237,15 +237,9 @@ async function runAll(
     clients = { capacity: clientsCapacity, capacitySource, points: clientPoints };
   }
 
-  const shortfall = has('closed') && median(points, 'service') / median(points, 'naive') < 0.9;
   let profile: BenchResults['profile'];
-  if (
-    has('closed') &&
-    (settings.profile === 'always' || (settings.profile === 'auto' && shortfall))
-  ) {
-    log(
-      `profiling the service (node --cpu-prof) under the closed loop${shortfall ? ': it is under 0.9x the naive twin' : ''}`,
-    );
+  if (has('closed') && settings.profile === 'always') {
+    log('profiling the service (node --cpu-prof) under the closed loop');
     profile = { server: 'service', ...(await profileRun(bench, 'service')) };
   }
   return {

@@ -10,8 +10,8 @@ export interface BenchSettings {
   /** the sections this run measures (all by default) */
   sections: Section[];
   repeat: number;
-  /** always (the default): profile the service under the closed loop; auto: only when it is under 0.9x the naive twin */
-  profile: 'auto' | 'always' | 'never';
+  /** profile the service under the closed loop (flame graph, top frames): always unless --no-profile */
+  profile: 'always' | 'never';
   /** closed loop: the same client for every server */
   concurrency: number;
   timeoutMs: number;
