@@ -3,6 +3,7 @@ import {
   constants,
   existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   rmdirSync,
   writeFileSync,
@@ -111,15 +112,57 @@ export function findCgroupRoot(): CgroupRoot | { why: string } {
 
 let made = 0;
 const live = new Set<string>();
+
+/** rmdir, retrying for up to ~0.5 s: a killed process leaves its cgroup a moment after the signal. */
+function removeCgroup(dir: string): boolean {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let attempt = 0; attempt < 50; attempt++) {
+    try {
+      rmdirSync(dir);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
+      Atomics.wait(pause, 0, 0, 10);
+    }
+  }
+  return false;
+}
+
+// On any exit (an error, Ctrl-C) no cap is left behind: what still runs in one is a server of
+// this bench, killed here (the servers' own exit hook may not have run yet).
 process.on('exit', () => {
   for (const dir of live) {
     try {
-      rmdirSync(dir);
+      for (const pid of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean))
+        process.kill(Number(pid), 'SIGKILL');
     } catch {
-      // still has a process in it (killed on exit just now): the kernel keeps it until it is gone
+      // gone already
     }
+    removeCgroup(dir);
   }
 });
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes the empty caps an earlier bench left behind (killed before its exit hook ran). */
+export function removeStaleCaps(root: CgroupRoot): void {
+  for (const name of readdirSync(root.dir)) {
+    const owner = /^coupons-bench-(\d+)-\d+$/.exec(name)?.[1];
+    if (owner === undefined || alive(Number(owner))) continue;
+    try {
+      rmdirSync(join(root.dir, name));
+    } catch {
+      // a process still runs in it: leave it
+    }
+  }
+}
 
 /** Makes a cgroup capped to `share` of one core. */
 export function makeCpuCap(root: CgroupRoot, share: number): CpuCap {
@@ -143,20 +186,7 @@ export function makeCpuCap(root: CgroupRoot, share: number): CpuCap {
     add: (pid) => writeFileSync(join(dir, 'cgroup.procs'), String(pid)),
     remove: () => {
       if (!live.delete(dir)) return;
-      rmdirSync(dir);
+      if (!removeCgroup(dir)) throw new Error(`cannot remove ${dir}: a process is still in it`);
     },
   };
-}
-
-/** Seconds the cap held the process back, from the cgroup's cpu.stat (throttled_time / throttled_usec). */
-export function throttledSeconds(cap: CpuCap): number | undefined {
-  try {
-    const stat = readFileSync(join(cap.dir, 'cpu.stat'), 'utf8');
-    const v1 = /^throttled_time (\d+)$/m.exec(stat)?.[1];
-    if (v1 !== undefined) return Number(v1) / 1e9;
-    const v2 = /^throttled_usec (\d+)$/m.exec(stat)?.[1];
-    return v2 === undefined ? undefined : Number(v2) / 1e6;
-  } catch {
-    return undefined;
-  }
 }

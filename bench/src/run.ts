@@ -15,7 +15,7 @@ import { clientsOrder } from './clientsBook';
 import { clientsPoint } from './clientsRun';
 import { num } from './format';
 import { closedPoint, openPoint, profileRun, type Bench } from './measure';
-import { findCgroupRoot, cpuQuota } from './cgroup';
+import { cpuQuota, findCgroupRoot, removeStaleCaps } from './cgroup';
 import { alternatingOrder } from './order';
 import { pinProcess, TASKSET } from './processes';
 import { coreTimes } from './procfs';
@@ -274,6 +274,7 @@ async function main(): Promise<void> {
     pinProcess(redisServer.pid, CLIENT_CORE);
     const redisVersion = /^redis_version:(\S+)/m.exec(await admin.info('server'))?.[1] ?? '?';
     const cgroup = settings.sections.includes('overload') ? findCgroupRoot() : undefined;
+    if (cgroup !== undefined && !('why' in cgroup)) removeStaleCaps(cgroup);
     const bench: Bench & { cgroupMissing?: string } = {
       ctx,
       admin,
