@@ -34,7 +34,8 @@ export function categoryOf(functionName: string, url: string): string {
   if (url.startsWith('node:')) return 'node core';
   const pkg = /.*node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1];
   if (pkg !== undefined) return pkg.startsWith('@coupons/') ? pkg : `npm: ${pkg}`;
-  const workspace = /\/((?:libs|services|loadtests)\/[^/]+|bench)\//.exec(url)?.[1];
+  // The last match: the checkout's own path may contain "bench/" or "libs/" too.
+  const workspace = /.*\/((?:libs|services|loadtests)\/[^/]+|bench)\//.exec(url)?.[1];
   if (workspace !== undefined) return workspace;
   return 'other';
 }
@@ -42,7 +43,7 @@ export function categoryOf(functionName: string, url: string): string {
 function shortUrl(url: string): string {
   const inPackage = /.*node_modules\/(.*)$/.exec(url)?.[1];
   if (inPackage !== undefined) return inPackage;
-  const inRepo = /\/((?:libs|services|loadtests|bench)\/.*)$/.exec(url)?.[1];
+  const inRepo = /.*\/((?:libs|services|loadtests|bench)\/.*)$/.exec(url)?.[1];
   return inRepo ?? url.replace(/^file:\/\//, '');
 }
 

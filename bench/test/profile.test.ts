@@ -23,6 +23,11 @@ describe('categoryOf', () => {
     expect(categoryOf('issue', 'file:///w/libs/budget-ledger/dist/src/ledger.js')).toBe(
       'libs/budget-ledger',
     );
+    // a checkout whose own path has "bench" in it
+    expect(categoryOf('issue', 'file:///work/bench/libs/budget-ledger/dist/src/ledger.js')).toBe(
+      'libs/budget-ledger',
+    );
+    expect(categoryOf('main', 'file:///work/bench/bench/dist/src/run.js')).toBe('bench');
     expect(categoryOf('onread', 'node:internal/stream_base_commons')).toBe('node core');
     expect(categoryOf('(garbage collector)', '')).toBe('(garbage collector)');
     expect(categoryOf('writev', '')).toBe('(native: V8 builtins, C++ bindings)');
@@ -82,5 +87,28 @@ describe('a real profile (fixture)', () => {
     // outermost first: the script, then outer, then inner on top
     expect(innerStack?.slice(-2)).toEqual(['outer', 'inner']);
     expect(file.shared.frames.some((f) => f.name === '(root)' || f.name === '(idle)')).toBe(false);
+  });
+});
+
+describe('frame names', () => {
+  it('name a repository file from its workspace, whatever the checkout is called', () => {
+    const profile: CpuProfile = {
+      nodes: [
+        { id: 1, callFrame: frame('(root)') },
+        {
+          id: 2,
+          callFrame: frame(
+            'issue',
+            'file:///work/bench/libs/budget-ledger/dist/src/ledger.js',
+            114,
+          ),
+        },
+      ],
+      samples: [2, 2],
+      timeDeltas: [0, 1000],
+    };
+    expect(summariseProfile(profile).byFunction[0]?.name).toBe(
+      'issue libs/budget-ledger/dist/src/ledger.js:115',
+    );
   });
 });
