@@ -300,6 +300,7 @@ async function main(): Promise<void> {
     const shedHow = Object.fromEntries(Object.entries(SHED_SETUP).map(([k, v]) => [k, v.how]));
     const written = await writeResults(results, shedHow);
     log(`written: ${written.join(', ')}`);
+    log(`took ${num((Date.now() - startedAt.getTime()) / 60_000, 1)} min`);
     failed = false;
   } finally {
     admin.disconnect();

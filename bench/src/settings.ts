@@ -157,12 +157,12 @@ export function parseSettings(
     overload: {
       share: 0.25,
       capacityServers: ['naive', 'service-off'],
-      ...(quick ? { rampMs: 1000, holdMs: 5000 } : { rampMs: 2000, holdMs: 8000 }),
+      ...(quick ? { rampMs: 1000, holdMs: 5000 } : { rampMs: 2000, holdMs: 6000 }),
       multiples: overloadMultiples ?? [0.5, 3, 10, 30],
       servers: ['naive', 'service'],
     },
     clients: {
-      ...(quick ? { rampMs: 1000, holdMs: 4000 } : { rampMs: 2000, holdMs: 10_000 }),
+      ...(quick ? { rampMs: 1000, holdMs: 4000 } : { rampMs: 2000, holdMs: 8000 }),
       multiples: clientMultiples ?? [3, 10, 30],
       backends,
       ...(capacityPerPod === undefined ? {} : { capacityPerPod }),
