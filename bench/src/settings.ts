@@ -137,7 +137,7 @@ export function parseSettings(
         }
       : {
           warmupMs: 2000,
-          durationMs: 8000,
+          durationMs: 6000,
           servers: [
             'node-http',
             'express',
