@@ -26,8 +26,8 @@ export interface Bench {
   admin: Redis;
   settings: BenchSettings;
   requests: (tag: string) => (i: number) => RequestSpec;
-  /** where CPU caps are made (the overload section), when this machine lets us */
-  cgroup?: CgroupRoot;
+  /** where CPU caps are made (the overload section), or why this machine has none */
+  cgroup?: CgroupRoot | { why: string };
 }
 
 let runs = 0;
@@ -55,9 +55,11 @@ export async function withServer<T>(
   let cap: ReturnType<typeof makeCpuCap> | undefined;
   try {
     if (options.capShare !== undefined) {
-      if (bench.cgroup === undefined) throw new Error('no cgroup to cap the server with');
+      const { cgroup } = bench;
+      if (cgroup === undefined || 'why' in cgroup)
+        throw new Error(`cannot cap the server's CPU: ${cgroup?.why ?? 'no cgroup looked for'}`);
       // Started uncapped (start-up is not measured), capped before its first claim.
-      cap = makeCpuCap(bench.cgroup, options.capShare);
+      cap = makeCpuCap(cgroup, options.capShare);
       cap.add(server.pid);
     }
     await checkAnswers(bench, name, server, options.expectShed === true);

@@ -110,7 +110,7 @@ function openLoads(section: {
 
 async function runAll(
   settings: BenchSettings,
-  bench: Bench & { cgroupMissing?: string },
+  bench: Bench,
 ): Promise<Omit<BenchResults, 'startedAt' | 'finishedAt' | 'machine'>> {
   const points: PointResult[] = [];
   const { repeat } = settings;
@@ -127,7 +127,7 @@ async function runAll(
     closedServers.length * repeat +
     (has('shed') ? Object.keys(SHED_SETUP).length * repeat : 0) +
     (has('open') ? settings.open.multiples.length * settings.open.servers.length * repeat : 0) +
-    (has('overload') && bench.cgroup !== undefined
+    (has('overload') && bench.cgroup !== undefined && !('why' in bench.cgroup)
       ? (settings.overload.capacityServers.length +
           settings.overload.multiples.length * settings.overload.servers.length) *
         repeat
@@ -188,13 +188,14 @@ async function runAll(
   let overload: BenchResults['overload'];
   if (has('overload')) {
     const { share } = settings.overload;
-    if (bench.cgroup === undefined) {
-      overload = { skipped: bench.cgroupMissing ?? 'no cgroup' };
+    const { cgroup } = bench;
+    if (cgroup === undefined || 'why' in cgroup) {
+      overload = { skipped: cgroup?.why ?? 'no cgroup' };
       log(`overload section skipped: cannot cap a server's CPU here (${overload.skipped})`);
     } else {
       const quota = cpuQuota(share);
       log(
-        `overload section: servers capped to ${num(share * 100, 0)}% of a core (cgroup v${bench.cgroup.version}, ${quota.quotaUs} µs every ${quota.periodUs} µs)`,
+        `overload section: servers capped to ${num(share * 100, 0)}% of a core (cgroup v${cgroup.version}, ${quota.quotaUs} µs every ${quota.periodUs} µs)`,
       );
       const capacityServers = settings.overload.capacityServers;
       for (const { item: server, round } of alternatingOrder(capacityServers, repeat))
@@ -215,7 +216,7 @@ async function runAll(
             envFor(item.server),
           ),
         );
-      overload = { share, quota, cgroup: `v${bench.cgroup.version}`, capacity: cappedCapacity };
+      overload = { share, quota, cgroup: `v${cgroup.version}`, capacity: cappedCapacity };
     }
   }
 
@@ -275,12 +276,12 @@ async function main(): Promise<void> {
     const redisVersion = /^redis_version:(\S+)/m.exec(await admin.info('server'))?.[1] ?? '?';
     const cgroup = settings.sections.includes('overload') ? findCgroupRoot() : undefined;
     if (cgroup !== undefined && !('why' in cgroup)) removeStaleCaps(cgroup);
-    const bench: Bench & { cgroupMissing?: string } = {
+    const bench: Bench = {
       ctx,
       admin,
       settings,
       requests: claimRequests(service),
-      ...(cgroup === undefined ? {} : 'why' in cgroup ? { cgroupMissing: cgroup.why } : { cgroup }),
+      ...(cgroup === undefined ? {} : { cgroup }),
     };
     const measured = await runAll(settings, bench);
     const results: BenchResults = {

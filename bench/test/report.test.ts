@@ -1,6 +1,13 @@
 import type { LoadReport } from '@coupons/runner';
 import type { ServerName } from '../src/catalog';
-import { chartPoints, chartView, ratioTable, shedCost, targetsTable } from '../src/report';
+import {
+  chartPoints,
+  chartView,
+  ratioTable,
+  renderMarkdown,
+  shedCost,
+  targetsTable,
+} from '../src/report';
 import type { BenchResults, Phase, PointResult } from '../src/results';
 import { parseSettings } from '../src/settings';
 
@@ -132,6 +139,17 @@ describe('report', () => {
     expect(targetsTable(r)).toContain(
       '| capped 3x: goodput / capped capacity >= 0.85 | n/a | 0.85 (0.80-0.90) |',
     );
+  });
+
+  it('says why the overload section did not run where no CPU cap can be made', () => {
+    const r: BenchResults = {
+      ...results(closed),
+      overload: { skipped: '/sys/fs/cgroup/cpu (cgroup v1) is not writable by this user' },
+    };
+    expect(renderMarkdown(r, {})).toContain(
+      'Not run: /sys/fs/cgroup/cpu (cgroup v1) is not writable by this user.',
+    );
+    expect(chartView(r)).toBeUndefined();
   });
 
   it('leaves a point past 20 ms of generator lag out of the targets, and says so', () => {
