@@ -350,18 +350,20 @@ export function targetsTable(r: BenchResults): string {
       [`open ${m}x: shed <= 0.1% of sent`, (s) => at(s, 'open', m, shedOfSent, 2)],
       [`open ${m}x: served p99 <= 50 ms`, (s) => at(s, 'open', m, servedP99, 0)],
     ]),
+    // Goodput over the service's capped capacity means nothing for the twins, whose own
+    // capacity differs (the overload table has them, with offered / own capacity).
     [
       'capped 3x: goodput / capped capacity >= 0.85',
-      (s) => at(s, 'overload', 3, share(cappedCapacity), 2),
+      serviceOnly(() => at('service', 'overload', 3, share(cappedCapacity), 2)),
     ],
     ['capped 3x: served p99 <= 300 ms', (s) => at(s, 'overload', 3, servedP99, 0)],
     [
       'capped 10x: goodput / capped capacity >= 0.7',
-      (s) => at(s, 'overload', 10, share(cappedCapacity), 2),
+      serviceOnly(() => at('service', 'overload', 10, share(cappedCapacity), 2)),
     ],
     [
       'capped 30x: goodput / capped capacity >= 0.5',
-      (s) => at(s, 'overload', 30, share(cappedCapacity), 2),
+      serviceOnly(() => at('service', 'overload', 30, share(cappedCapacity), 2)),
     ],
     ['capped: peak RSS at 30x / at 0.5x <= 1.5', rss],
     ['CPU of a shed answer / of a served claim <= 0.15', (s) => cell(shedCost(r, s).ratio, 2)],

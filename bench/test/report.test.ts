@@ -137,7 +137,7 @@ describe('report', () => {
       }),
     ]);
     expect(targetsTable(r)).toContain(
-      '| capped 3x: goodput / capped capacity >= 0.85 | n/a | 0.85 (0.80-0.90) |',
+      '| capped 3x: goodput / capped capacity >= 0.85 |  | 0.85 (0.80-0.90) |',
     );
   });
 
