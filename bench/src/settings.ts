@@ -49,7 +49,7 @@ export interface BenchSettings {
 
 const USAGE = `usage: node bench/dist/src/run.js [--quick] [--repeat N] [--profile | --no-profile]
     [--multiples L] [--overload-multiples L] [--sections S] [--client-multiples L] [--backends N]
-  --quick       one repeat, shorter points (under 5 minutes; the default run is under 20)
+  --quick       one round, shorter points (about 4 minutes; the default run about 18)
   --repeat N    rounds of every point, alternating servers within a round (default 3; medians
                 with min-max are reported)
   --profile     profile the service (node --cpu-prof) during a closed-loop run (the default)
@@ -58,9 +58,10 @@ const USAGE = `usage: node bench/dist/src/run.js [--quick] [--repeat N] [--profi
   --overload-multiples L  offered loads of the overload section, x the capped capacity (default
                 0.5,3,10,30); the server is capped to 25% of a core by a cgroup
   --sections S  which sections to run, comma-separated from closed, shed, open, overload,
-                clients (default all; shed and open bring closed along); --sections clients runs the clients
-                section alone (it measures the pod's capacity first, the closed loop of the
-                service with ADMISSION=off, unless CLAIM_CAPACITY_PER_POD is set)
+                clients (default all; shed and open bring closed along; overload measures its
+                own capped capacity); --sections clients runs the clients section alone (it
+                measures the pod's capacity first, the closed loop of the service with
+                ADMISSION=off, unless CLAIM_CAPACITY_PER_POD is set)
   --client-multiples L  offered loads of the clients section (default 3,10,30)
   --backends N  simulated chat-backend instances in the clients section (default 32)`;
 
