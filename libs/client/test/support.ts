@@ -200,6 +200,9 @@ export const COUPON = {
 } as const;
 
 export const issued = (coupon: object = COUPON) => json(201, { coupon });
+/** A fresh coupon for the user the claim names. */
+export const issuedTo = (request: HttpRequest) =>
+  issued({ ...COUPON, userId: request.headers['x-user-id'] });
 export const replayed = (coupon: object = COUPON) =>
   json(201, { coupon }, { 'idempotent-replayed': 'true' });
 export const overloaded = (seconds = 2) =>
