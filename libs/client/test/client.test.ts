@@ -5,6 +5,8 @@ import type { ClientMetrics } from '../src/metrics';
 import type { HttpResponse } from '../src/transport';
 import {
   apiError,
+  BUDGET,
+  CAMPAIGN,
   COUPON,
   FakeTransport,
   issued,
@@ -762,31 +764,7 @@ describe('CouponClient: the other routes', () => {
       `/v1/campaigns/spring/coupons/${COUPON.code}?userId=alice`,
     );
 
-    const campaign = {
-      id: 'spring',
-      name: 'S',
-      currency: 'CNY',
-      status: 'running',
-      poolFen: 5000,
-      couponValueFen: 2500,
-      minOrderFen: 0,
-      timeZone: 'Asia/Shanghai',
-      startsAt: RELEASE,
-      endsAt: RELEASE,
-      couponExpiresAt: RELEASE,
-      perUser: { daily: 3, total: 21 },
-      release: {
-        slicesPerDay: 24,
-        rollover: true,
-        releasedFen: 2500,
-        unreleasedFen: 2500,
-        nextReleaseAt: null,
-        today: null,
-        tranches: [],
-      },
-      asOf: RELEASE,
-    };
-    const meta = harness(answers(json(200, { campaign }), apiError(404, 'CAMPAIGN_NOT_FOUND')));
+    const meta = harness(answers(json(200, { campaign: CAMPAIGN }), apiError(404, 'CAMPAIGN_NOT_FOUND')));
     expect(await meta.client.campaign('spring')).toMatchObject({
       kind: 'ok',
       campaign: { perUser: { daily: 3 } },
@@ -795,23 +773,7 @@ describe('CouponClient: the other routes', () => {
       code: 'CAMPAIGN_NOT_FOUND',
     });
 
-    const budget = {
-      campaignId: 'spring',
-      currency: 'CNY',
-      poolFen: 5000,
-      releasedFen: 2500,
-      issuedFen: null,
-      remainingFen: null,
-      unreleasedFen: 2500,
-      today: null,
-      nextReleaseAt: null,
-      asOf: RELEASE,
-      shards: [
-        { shard: 0, state: 'missing', releasedFen: 2500, issuedFen: null, remainingFen: null },
-      ],
-      unknownShards: [{ shard: 0, reason: 'missing' }],
-    };
-    const money = harness(answers(overloaded(1), json(200, budget)));
+    const money = harness(answers(overloaded(1), json(200, BUDGET)));
     expect(await money.client.budget('spring')).toMatchObject({
       kind: 'ok',
       budget: { issuedFen: null },
