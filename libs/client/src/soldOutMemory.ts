@@ -126,5 +126,3 @@ export class SoldOutMemory {
     return Math.floor(this.random() * this.options.spreadMs);
   }
 }
-
-

@@ -764,7 +764,9 @@ describe('CouponClient: the other routes', () => {
       `/v1/campaigns/spring/coupons/${COUPON.code}?userId=alice`,
     );
 
-    const meta = harness(answers(json(200, { campaign: CAMPAIGN }), apiError(404, 'CAMPAIGN_NOT_FOUND')));
+    const meta = harness(
+      answers(json(200, { campaign: CAMPAIGN }), apiError(404, 'CAMPAIGN_NOT_FOUND')),
+    );
     expect(await meta.client.campaign('spring')).toMatchObject({
       kind: 'ok',
       campaign: { perUser: { daily: 3 } },
