@@ -53,7 +53,7 @@ function refusedCoupon<R>(answer: Answer, problem: 'foreign' | 'malformed'): Rea
     : malformed(answer, 'a coupon whose amount or times cannot be right');
 }
 
-/** A moment the answer must name, checked; `reading` when it is missing or not believable. */
+/** A moment the answer named, in epoch ms; undefined when it is missing or not believable. */
 function named(value: string | undefined, ctx: ReadContext): number | undefined {
   return value === undefined ? undefined : momentMs(value, ctx.nowMs);
 }
@@ -71,30 +71,11 @@ export function readClaim(answer: Answer, ctx: ReadContext): Reading<ClaimResult
 
 function readClaimRefusal(answer: Answer, ctx: ReadContext): Reading<ClaimResult> | undefined {
   const { error, retryAfterSeconds: after } = answer;
-  const { nowMs, horizonMs } = ctx;
   switch (codeOf(answer)) {
-    case 'TRANCHE_EXHAUSTED': {
-      const nextReleaseAt = error?.nextReleaseAt;
-      const at = named(nextReleaseAt, ctx);
-      if (nextReleaseAt === undefined || at === undefined)
-        return malformed(answer, 'TRANCHE_EXHAUSTED without a believable nextReleaseAt');
-      const retryAfterSeconds = after ?? secondsUntil(at, nowMs, horizonMs);
-      return final(
-        { kind: 'sold_out', nextReleaseAt, retryAfterSeconds, local: false },
-        { closed: { kind: 'sold_out', nextReleaseAt } },
-      );
-    }
-    case 'CAMPAIGN_NOT_STARTED': {
-      const startsAt = error?.startsAt;
-      const at = named(startsAt, ctx);
-      if (startsAt === undefined || at === undefined)
-        return malformed(answer, 'CAMPAIGN_NOT_STARTED without a believable startsAt');
-      const retryAfterSeconds = after ?? secondsUntil(at, nowMs, horizonMs);
-      return final(
-        { kind: 'not_started', startsAt, retryAfterSeconds, local: false },
-        { closed: { kind: 'not_started', startsAt } },
-      );
-    }
+    case 'TRANCHE_EXHAUSTED':
+      return timedRefusal(answer, ctx, 'nextReleaseAt');
+    case 'CAMPAIGN_NOT_STARTED':
+      return timedRefusal(answer, ctx, 'startsAt');
     case 'USER_LIMIT_REACHED':
       if (error?.limit === 'total') return final({ kind: 'user_limit', limit: 'total' });
       if (error?.limit !== 'daily') return malformed(answer, 'USER_LIMIT_REACHED without limit');
@@ -116,6 +97,24 @@ function readClaimRefusal(answer: Answer, ctx: ReadContext): Reading<ClaimResult
     default:
       return undefined;
   }
+}
+
+/** Sold out until nextReleaseAt, or not started until startsAt: remembered until that moment. */
+function timedRefusal(
+  answer: Answer,
+  ctx: ReadContext,
+  field: 'nextReleaseAt' | 'startsAt',
+): Reading<ClaimResult> {
+  const value = answer.error?.[field];
+  const at = named(value, ctx);
+  if (value === undefined || at === undefined)
+    return malformed(answer, `${answer.error?.code} without a believable ${field}`);
+  const retryAfterSeconds = answer.retryAfterSeconds ?? secondsUntil(at, ctx.nowMs, ctx.horizonMs);
+  const closed =
+    field === 'nextReleaseAt'
+      ? ({ kind: 'sold_out', nextReleaseAt: value } as const)
+      : ({ kind: 'not_started', startsAt: value } as const);
+  return final({ ...closed, retryAfterSeconds, local: false }, { closed });
 }
 
 export function readRedemption(

@@ -3,14 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  describeIfRedis,
-  KEYS,
-  liveCampaign,
-  startPod,
-  uniqueId,
-  type TestService,
-} from './serviceHarness';
+import { describeIfRedis, KEYS, liveCampaign, stackFor, uniqueId } from './serviceHarness';
 
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, '../../..');
@@ -43,6 +36,59 @@ export const say = async (): Promise<string> =>
   claimMessage(await outcome, { locale: 'en', timeZone: 'UTC' }) + ERROR_CODES.length;
 `;
 
+/** Packs the contract and the client, installs both in an empty project in `dir`; its path. */
+async function packAndInstall(dir: string): Promise<string> {
+  const packed = await run(
+    'npm',
+    ['pack', '--json', '-w', 'libs/contract', '-w', 'libs/client', '--pack-destination', dir],
+    { cwd: ROOT, env: outsideEnv() },
+  );
+  const tarballs = JSON.parse(packed.stdout) as { filename: string; version: string }[];
+  expect(tarballs.map((t) => t.version)).toEqual(['1.0.0', '1.0.0']);
+  const project = join(dir, 'chat-backend');
+  await mkdir(project);
+  await writeFile(join(project, 'package.json'), '{"name":"chat-backend","private":true}\n');
+  const install = ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'];
+  await run('npm', [...install, ...tarballs.map((t) => join(dir, t.filename))], {
+    cwd: project,
+    env: outsideEnv(),
+  });
+  return project;
+}
+
+/** The types resolve through the exports map from an ES module and a CommonJS module. */
+async function typeCheck(project: string): Promise<void> {
+  await writeFile(join(project, 'check.mts'), TYPES);
+  await writeFile(join(project, 'check.cts'), TYPES);
+  const compilerOptions = {
+    strict: true,
+    module: 'nodenext',
+    moduleResolution: 'nodenext',
+    target: 'es2022',
+    noEmit: true,
+    skipLibCheck: true,
+    types: [],
+  };
+  await writeFile(
+    join(project, 'tsconfig.json'),
+    JSON.stringify({ compilerOptions, files: ['check.mts', 'check.cts'] }),
+  );
+  await run(process.execPath, [TSC, '-p', '.'], { cwd: project });
+}
+
+/** Runs a claim script of the project against the service; what it printed. */
+async function claimWith(
+  project: string,
+  script: string,
+  env: Record<string, string>,
+): Promise<{ outcome: Record<string, unknown>; message: string }> {
+  const { stdout } = await run(process.execPath, [script], {
+    cwd: project,
+    env: outsideEnv(env),
+  });
+  return JSON.parse(stdout) as { outcome: Record<string, unknown>; message: string };
+}
+
 /**
  * The SDK leaves the repository: `npm pack` makes the tarballs of @coupons/client and the
  * contract it depends on, an empty project outside the workspace installs them (runtime
@@ -51,69 +97,22 @@ export const say = async (): Promise<string> =>
  */
 describeIfRedis('the packed SDK, installed outside the workspace', () => {
   const campaign = liveCampaign(uniqueId('client-pack'));
-  let service: TestService;
+  const stack = stackFor([campaign]);
   let dir: string;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'coupons-sdk-'));
-    service = await startPod([campaign]);
   });
-  afterAll(async () => {
-    await service.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
 
   it('installs from its tarballs, type-checks, and claims from ESM and CommonJS', async () => {
-    const packed = await run(
-      'npm',
-      ['pack', '--json', '-w', 'libs/contract', '-w', 'libs/client', '--pack-destination', dir],
-      { cwd: ROOT, env: outsideEnv() },
-    );
-    const tarballs = (JSON.parse(packed.stdout) as { filename: string; version: string }[]).map(
-      (p) => ({ file: join(dir, p.filename), version: p.version }),
-    );
-    expect(tarballs.map((t) => t.version)).toEqual(['1.0.0', '1.0.0']);
-
-    const project = join(dir, 'chat-backend');
-    await mkdir(project);
-    await writeFile(join(project, 'package.json'), '{"name":"chat-backend","private":true}\n');
-    await run(
-      'npm',
-      [
-        'install',
-        '--prefer-offline',
-        '--no-audit',
-        '--no-fund',
-        '--ignore-scripts',
-        ...tarballs.map((t) => t.file),
-      ],
-      { cwd: project, env: outsideEnv() },
-    );
+    const project = await packAndInstall(dir);
     const installed = JSON.parse(
       await readFile(join(project, 'node_modules/@coupons/client/package.json'), 'utf8'),
     ) as { version: string; dependencies: Record<string, string> };
     expect(installed.version).toBe('1.0.0');
     expect(installed.dependencies['@coupons/contract']).toBe('1.0.0');
-
-    // The types resolve through the exports map from either module kind.
-    await writeFile(join(project, 'check.mts'), TYPES);
-    await writeFile(join(project, 'check.cts'), TYPES);
-    await writeFile(
-      join(project, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          strict: true,
-          module: 'nodenext',
-          moduleResolution: 'nodenext',
-          target: 'es2022',
-          noEmit: true,
-          skipLibCheck: true,
-          types: [],
-        },
-        files: ['check.mts', 'check.cts'],
-      }),
-    );
-    await run(process.execPath, [TSC, '-p', '.'], { cwd: project });
+    await typeCheck(project);
 
     await writeFile(
       join(project, 'claim.mjs'),
@@ -123,23 +122,12 @@ describeIfRedis('the packed SDK, installed outside the workspace', () => {
       join(project, 'claim.cjs'),
       CLAIM("const { CouponClient, claimMessage } = require('@coupons/client');"),
     );
+    const env = { BASE_URL: stack.pod().base, API_KEY: KEYS.all, CAMPAIGN_ID: campaign.id };
     for (const [script, userId] of [
       ['claim.mjs', 'esm-user'],
       ['claim.cjs', 'cjs-user'],
     ] as const) {
-      const { stdout } = await run(process.execPath, [script], {
-        cwd: project,
-        env: outsideEnv({
-          BASE_URL: service.base,
-          API_KEY: KEYS.all,
-          CAMPAIGN_ID: campaign.id,
-          USER_ID: userId,
-        }),
-      });
-      const { outcome, message } = JSON.parse(stdout) as {
-        outcome: { kind: string; coupon: { userId: string; campaignId: string } };
-        message: string;
-      };
+      const { outcome, message } = await claimWith(project, script, { ...env, USER_ID: userId });
       expect(outcome).toMatchObject({
         kind: 'issued',
         attempts: 1,
