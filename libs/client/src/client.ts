@@ -25,6 +25,7 @@ import {
   redeemRoute,
   reverseRoute,
   type ClaimInput,
+  type ClaimMemory,
   type CouponInput,
   type RedeemInput,
   type ReverseInput,
@@ -93,7 +94,7 @@ export class CouponClient {
   private readonly authorization: string;
   private readonly retryBudget: RetryBudget;
   private readonly throttles: { claim: AdaptiveThrottle; other: AdaptiveThrottle } | undefined;
-  private readonly claimMemory: Parameters<typeof claimRoute>[1];
+  private readonly claimMemory: ClaimMemory;
   private readonly bulkhead: BulkheadPolicy;
   private closed = false;
 
