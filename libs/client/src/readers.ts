@@ -53,6 +53,17 @@ function refusedCoupon<R>(answer: Answer, problem: 'foreign' | 'malformed'): Rea
     : malformed(answer, 'a coupon whose amount or times cannot be right');
 }
 
+/** The coupon a 2xx carries, checked; or the protocol reading that refuses the answer. */
+function couponOf(
+  answer: Answer,
+  ctx: ReadContext,
+): { coupon: Coupon } | { refused: Reading<never> } {
+  const body = parsed(answer, couponBodySchema);
+  if (body === undefined) return { refused: malformed(answer) };
+  const problem = couponProblem(body.coupon, ctx);
+  return problem === undefined ? body : { refused: refusedCoupon(answer, problem) };
+}
+
 /** A moment the answer named, in epoch ms; undefined when it is missing or not believable. */
 function named(value: string | undefined, ctx: ReadContext): number | undefined {
   return value === undefined ? undefined : momentMs(value, ctx.nowMs);
@@ -60,11 +71,9 @@ function named(value: string | undefined, ctx: ReadContext): number | undefined 
 
 export function readClaim(answer: Answer, ctx: ReadContext): Reading<ClaimResult> | undefined {
   if (answer.status === 200 || answer.status === 201) {
-    const body = parsed(answer, couponBodySchema);
-    if (body === undefined) return malformed(answer);
-    const problem = couponProblem(body.coupon, ctx);
-    if (problem !== undefined) return refusedCoupon(answer, problem);
-    return final({ kind: answer.replayed ? 'replayed' : 'issued', coupon: body.coupon });
+    const read = couponOf(answer, ctx);
+    if ('refused' in read) return read.refused;
+    return final({ kind: answer.replayed ? 'replayed' : 'issued', coupon: read.coupon });
   }
   return readClaimRefusal(answer, ctx);
 }
@@ -180,22 +189,18 @@ function readRedemptionRefusal(
 
 export function readReversal(answer: Answer, ctx: ReadContext): Reading<ReverseResult> | undefined {
   if (answer.status === 200) {
-    const body = parsed(answer, couponBodySchema);
-    if (body === undefined) return malformed(answer);
-    const problem = couponProblem(body.coupon, ctx);
-    if (problem !== undefined) return refusedCoupon(answer, problem);
-    return final({ kind: answer.replayed ? 'replayed' : 'reversed', coupon: body.coupon });
+    const read = couponOf(answer, ctx);
+    if ('refused' in read) return read.refused;
+    return final({ kind: answer.replayed ? 'replayed' : 'reversed', coupon: read.coupon });
   }
   return codeOf(answer) === 'COUPON_NOT_FOUND' ? final({ kind: 'not_found' }) : undefined;
 }
 
 export function readCoupon(answer: Answer, ctx: ReadContext): Reading<CouponResult> | undefined {
   if (answer.status === 200) {
-    const body = parsed(answer, couponBodySchema);
-    if (body === undefined) return malformed(answer);
-    const problem = couponProblem(body.coupon, ctx);
-    if (problem !== undefined) return refusedCoupon(answer, problem);
-    return final({ kind: 'found', coupon: body.coupon });
+    const read = couponOf(answer, ctx);
+    if ('refused' in read) return read.refused;
+    return final({ kind: 'found', coupon: read.coupon });
   }
   return codeOf(answer) === 'COUPON_NOT_FOUND' ? final({ kind: 'not_found' }) : undefined;
 }
