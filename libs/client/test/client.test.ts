@@ -424,6 +424,12 @@ describe('CouponClient: faults and answers outside the contract', () => {
       false,
     ],
     [
+      'TRANCHE_EXHAUSTED until the year 9999',
+      apiError(409, 'TRANCHE_EXHAUSTED', { nextReleaseAt: '9999-12-31T23:59:59+08:00' }),
+      'malformed',
+      false,
+    ],
+    [
       'a daily limit whose retryAt is no time',
       apiError(409, 'USER_LIMIT_REACHED', { limit: 'daily', retryAt: 'tomorrow' }),
       'malformed',
