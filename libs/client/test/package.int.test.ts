@@ -9,11 +9,13 @@ const run = promisify(execFile);
 const ROOT = resolve(__dirname, '../../..');
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
 
-/** The environment without npm's own variables, so the project outside is not the workspace. */
+/**
+ * The environment without what ties npm to this workspace and this run (the package, the lifecycle
+ * script, `-w`); the registry and cache settings stay.
+ */
 function outsideEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name)),
-  );
+  const tied = /^npm_(package_|lifecycle_|command$|config_(workspaces?|include_workspace_root)$)/i;
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !tied.test(name)));
   return { ...env, ...extra };
 }
 
