@@ -110,6 +110,7 @@ export class CouponClient {
     if (!(this.localSeconds.min >= 1 && this.localSeconds.max >= this.localSeconds.min))
       throw new RangeError('localRetryAfterSeconds needs 1 <= min <= max');
     this.horizonMs = positive('horizonMs', options.horizonMs ?? DEFAULTS.horizonMs);
+    if (this.horizonMs < 1_000) throw new RangeError('horizonMs must be at least 1000');
     if (options.apiKey === '') throw new RangeError('apiKey must not be empty');
     this.authorization = `Bearer ${options.apiKey}`;
     this.retryBudget = new RetryBudget(
