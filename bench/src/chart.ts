@@ -14,13 +14,15 @@ export interface ChartPoint {
   p99Max: number | null;
 }
 
-const x = {
-  field: 'multiple',
-  type: 'quantitative',
-  scale: { type: 'log' },
-  axis: { values: [0.5, 1, 3, 10] },
-  title: 'offered load (x service capacity)',
-} as const;
+/** The x axis: offered load on a log scale, ticks at the loads measured. */
+const xAxis = (multiples: readonly number[]) =>
+  ({
+    field: 'multiple',
+    type: 'quantitative',
+    scale: { type: 'log' },
+    axis: { values: [...new Set(multiples)].sort((a, b) => a - b) },
+    title: 'offered load (x service capacity)',
+  }) as const;
 const color = {
   field: 'server',
   type: 'nominal',
@@ -28,7 +30,13 @@ const color = {
   legend: { orient: 'bottom', labelLimit: 400 },
 } as const;
 
-function panel(field: 'goodput' | 'p99', title: string, logY: boolean, extra: object[] = []) {
+function panel(
+  x: ReturnType<typeof xAxis>,
+  field: 'goodput' | 'p99',
+  title: string,
+  logY: boolean,
+  extra: object[] = [],
+) {
   return {
     width: 380,
     height: 280,
@@ -61,6 +69,7 @@ export function chartSpec(
   capacity: number,
   subtitle: readonly string[],
 ): TopLevelSpec {
+  const x = xAxis(points.map((p) => p.multiple));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
@@ -69,13 +78,13 @@ export function chartSpec(
     },
     data: { values: points.map((p) => ({ ...p })) },
     hconcat: [
-      panel('goodput', 'goodput: 2xx within 2 s, per s', false, [
+      panel(x, 'goodput', 'goodput: 2xx within 2 s, per s', false, [
         {
           mark: { type: 'rule', strokeDash: [4, 4], color: 'gray' },
           encoding: { y: { datum: capacity, type: 'quantitative' } },
         },
       ]),
-      panel('p99', 'p99 of served claims, ms (log)', true),
+      panel(x, 'p99', 'p99 of served claims, ms (log)', true),
     ],
   } as TopLevelSpec;
 }

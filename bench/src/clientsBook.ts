@@ -3,6 +3,8 @@
  * what became of each arrival, per mode, and how much of the pod's CPU went on shed answers.
  */
 
+import { alternatingOrder } from './order';
+
 /** raw: one request per arrival, no retries, no throttle; client: one client.claim per arrival. */
 export type ClientsMode = 'raw' | 'client';
 export const CLIENTS_MODES: readonly ClientsMode[] = ['raw', 'client'];
@@ -246,9 +248,6 @@ export function clientsOrder(
   rounds: number,
   multiples: readonly number[],
 ): { round: number; multiple: number; mode: ClientsMode }[] {
-  const order: { round: number; multiple: number; mode: ClientsMode }[] = [];
-  for (let round = 0; round < rounds; round++)
-    for (const multiple of multiples)
-      for (const mode of CLIENTS_MODES) order.push({ round, multiple, mode });
-  return order;
+  const loads = multiples.flatMap((multiple) => CLIENTS_MODES.map((mode) => ({ multiple, mode })));
+  return alternatingOrder(loads, rounds).map(({ item, round }) => ({ round, ...item }));
 }

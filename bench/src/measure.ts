@@ -12,6 +12,7 @@ import {
   type LaunchContext,
   type ServerName,
 } from './catalog';
+import { makeCpuCap, type CgroupRoot } from './cgroup';
 import { startServer, TASKSET, type RunningServer } from './processes';
 import { coreTimes, cpuSeconds, peakRssMiB, resetPeakRss } from './procfs';
 import { summariseProfile, type CpuProfile, type ProfileSummary } from './profile';
@@ -25,6 +26,8 @@ export interface Bench {
   admin: Redis;
   settings: BenchSettings;
   requests: (tag: string) => (i: number) => RequestSpec;
+  /** where CPU caps are made (the overload section), or why this machine has none */
+  cgroup?: CgroupRoot | { why: string };
 }
 
 let runs = 0;
@@ -36,6 +39,8 @@ export interface ServerOptions {
   nodeArgs?: string[];
   /** the shed-cost point: the first answer may already be shed */
   expectShed?: boolean;
+  /** cap the server to this share of one core (a cgroup), once it has started */
+  capShare?: number;
 }
 
 /** A fresh server on an empty Redis for every point, so no point inherits another's backlog. */
@@ -47,11 +52,21 @@ export async function withServer<T>(
 ): Promise<T> {
   await bench.admin.flushall(); // the private Redis; the service's dev start-up re-creates its ledger
   const server = await startServer(launchFor(name, bench.ctx, options));
+  let cap: ReturnType<typeof makeCpuCap> | undefined;
   try {
+    if (options.capShare !== undefined) {
+      const { cgroup } = bench;
+      if (cgroup === undefined || 'why' in cgroup)
+        throw new Error(`cannot cap the server's CPU: ${cgroup?.why ?? 'no cgroup looked for'}`);
+      // Started uncapped (start-up is not measured), capped before its first claim.
+      cap = makeCpuCap(cgroup, options.capShare);
+      cap.add(server.pid);
+    }
     await checkAnswers(bench, name, server, options.expectShed === true);
     return await use(server);
   } finally {
     await server.stop();
+    cap?.remove();
   }
 }
 
@@ -152,18 +167,24 @@ function closedLoop(bench: Bench, server: RunningServer, durationMs: number) {
 export function closedPoint(
   bench: Bench,
   name: ServerName,
-  phase: Extract<Phase, 'closed' | 'shed'>,
+  phase: Extract<Phase, 'closed' | 'shed' | 'capped'>,
   repeat: number,
   env: Record<string, string> = {},
 ): Promise<PointResult> {
-  const { warmupMs, durationMs } = phase === 'closed' ? bench.settings.closed : bench.settings.shed;
-  return withServer(bench, name, { env, expectShed: phase === 'shed' }, async (server) => {
-    if (warmupMs > 0) await closedLoop(bench, server, warmupMs);
-    const measured = await measure(bench, name, server, () =>
-      closedLoop(bench, server, durationMs),
-    );
-    return { server: name, phase, repeat, ...measured };
-  });
+  const { warmupMs, durationMs } = phase === 'shed' ? bench.settings.shed : bench.settings.closed;
+  const capShare = phase === 'capped' ? { capShare: bench.settings.overload.share } : {};
+  return withServer(
+    bench,
+    name,
+    { env, expectShed: phase === 'shed', ...capShare },
+    async (server) => {
+      if (warmupMs > 0) await closedLoop(bench, server, warmupMs);
+      const measured = await measure(bench, name, server, () =>
+        closedLoop(bench, server, durationMs),
+      );
+      return { server: name, phase, repeat, ...measured };
+    },
+  );
 }
 
 /**
@@ -174,12 +195,14 @@ export function closedPoint(
 export function openPoint(
   bench: Bench,
   name: ServerName,
+  phase: Extract<Phase, 'open' | 'overload'>,
   repeat: number,
   multiple: number,
   capacity: number,
   env: Record<string, string> = {},
 ): Promise<PointResult> {
-  const { rampMs, holdMs } = bench.settings.open;
+  const { rampMs, holdMs } = phase === 'open' ? bench.settings.open : bench.settings.overload;
+  const capShare = phase === 'overload' ? { capShare: bench.settings.overload.share } : {};
   const targetRate = Math.max(1, Math.round(multiple * capacity));
   // The runner's schedule: arrival k comes when the area under the rate reaches k.
   const firstHoldArrival = Math.ceil((targetRate * rampMs) / 1000 / 2);
@@ -187,7 +210,7 @@ export function openPoint(
   // 2xx per second of the hold, by when each request was scheduled: a collapse shows as a dip.
   const holdSeconds = Math.max(1, Math.floor(holdMs / 1000));
   const perHoldSecond = new Array<number>(holdSeconds).fill(0);
-  return withServer(bench, name, { env }, async (server) => {
+  return withServer(bench, name, { env, ...capShare }, async (server) => {
     const measured = await measure(bench, name, server, () =>
       runOpenModel({
         baseUrl: server.baseUrl,
@@ -209,7 +232,7 @@ export function openPoint(
     const holdGoodputPerSecond = holdServed / (holdMs / 1000);
     return {
       server: name,
-      phase: 'open',
+      phase,
       repeat,
       multiple,
       targetRate,

@@ -1,10 +1,15 @@
 import type { LoadReport } from '@coupons/runner';
 import type { ServerName } from './catalog';
+import type { CpuQuota } from './cgroup';
 import type { ClientsMode, ModeSummary, PodShed } from './clientsBook';
 import type { ProfileSummary } from './profile';
 import type { BenchSettings } from './settings';
 
-export type Phase = 'closed' | 'shed' | 'open';
+/**
+ * closed, shed and open run on a whole core; capped (closed loop) and overload (open model) run
+ * with the server capped to a share of one core by a cgroup.
+ */
+export type Phase = 'closed' | 'shed' | 'open' | 'capped' | 'overload';
 
 /** One measured run against one freshly started server: the runner's report and what we read around it. */
 export interface PointResult {
@@ -94,7 +99,37 @@ export interface BenchResults {
     capacitySource: string;
     points: ClientsPoint[];
   };
-  profile?: { server: ServerName; file: string; summary: ProfileSummary };
+  profile?: {
+    server: ServerName;
+    file: string;
+    summary: ProfileSummary;
+    /** the same profile as a speedscope file (a flame graph at https://www.speedscope.app) */
+    speedscopeFile?: string;
+  };
+  /** the overload section: the cap and the capped capacity, or why it did not run */
+  overload?:
+    | {
+        share: number;
+        quota: CpuQuota;
+        cgroup: 'v1' | 'v2';
+        /** the service's median capped closed-loop claims/s with ADMISSION=off */
+        capacity: number;
+      }
+    | { skipped: string };
+}
+
+/**
+ * Past this much scheduling lag (p99: how late the generator sent a request against its
+ * timeline) the offered load was not what the point says: the generator, not the server, set the
+ * pace, and the point is not a measurement of the server.
+ */
+export const MAX_GENERATOR_LAG_MS = 20;
+
+/** Why a point is not a measurement of the server, or undefined when it is one. */
+export function notAMeasurement(report: Pick<LoadReport, 'schedulerLagMs'>): string | undefined {
+  const lag = report.schedulerLagMs;
+  if (lag.count === 0 || lag.p99 <= MAX_GENERATOR_LAG_MS) return undefined;
+  return `generator lag p99 ${lag.p99.toFixed(0)} ms > ${MAX_GENERATOR_LAG_MS} ms`;
 }
 
 /** Requests the server answered in any way (its CPU was spent on them). */

@@ -15,10 +15,12 @@ import { clientsOrder } from './clientsBook';
 import { clientsPoint } from './clientsRun';
 import { num } from './format';
 import { closedPoint, openPoint, profileRun, type Bench } from './measure';
+import { cpuQuota, findCgroupRoot, removeStaleCaps } from './cgroup';
+import { alternatingOrder } from './order';
 import { pinProcess, TASKSET } from './processes';
 import { coreTimes } from './procfs';
 import { writeResults } from './output';
-import type { BenchResults, ClientsPoint, PointResult } from './results';
+import { notAMeasurement, type BenchResults, type ClientsPoint, type PointResult } from './results';
 import { prepareService } from './serviceSetup';
 import { parseSettings, UsageError, type BenchSettings, type Section } from './settings';
 import { spread } from './stats';
@@ -57,10 +59,14 @@ async function backgroundLoad(): Promise<number[]> {
   });
 }
 
-function median(points: readonly PointResult[], server: ServerName): number {
+function median(
+  points: readonly PointResult[],
+  server: ServerName,
+  phase: 'closed' | 'capped' = 'closed',
+): number {
   const s = spread(
     points
-      .filter((p) => p.server === server && p.phase === 'closed')
+      .filter((p) => p.server === server && p.phase === phase)
       .map((p) => p.report.goodputPerSecond),
   );
   if (s === undefined || s.median <= 0)
@@ -69,9 +75,13 @@ function median(points: readonly PointResult[], server: ServerName): number {
 }
 
 function describe(p: PointResult): string {
-  const what = p.phase === 'open' ? `${p.multiple}x (${num(p.targetRate ?? 0, 0)}/s)` : p.phase;
+  const what =
+    p.phase === 'open' || p.phase === 'overload'
+      ? `${p.phase === 'overload' ? 'capped ' : ''}${p.multiple}x (${num(p.targetRate ?? 0, 0)}/s)`
+      : p.phase;
   const r = p.report;
-  const flags = r.generatorSaturated ? ' [generator saturated]' : '';
+  const lag = notAMeasurement(r);
+  const flags = `${r.generatorSaturated ? ' [generator saturated]' : ''}${lag === undefined ? '' : ` [NOT A MEASUREMENT: ${lag}]`}`;
   return `${LABELS[p.server]} ${what} #${p.repeat + 1}: ${num(r.goodputPerSecond, 0)} 2xx/s, shed ${r.shed}, timeouts ${r.timeouts}, errors ${r.errors}, CPU ${num((100 * p.cpuSeconds) / (p.wallMs / 1000), 0)}%, peak RSS ${num(p.peakRssMiB, 0)} MiB${flags}`;
 }
 
@@ -86,6 +96,16 @@ function checkBuilt(ctx: LaunchContext): void {
     const { script } = launchFor(name, ctx);
     if (!existsSync(script)) throw new UsageError(`${script} is missing: run npm run build first`);
   }
+}
+
+/** One round of an open-model section: every load, every server at it in turn. */
+function openLoads(section: {
+  multiples: readonly number[];
+  servers: readonly ServerName[];
+}): { multiple: number; server: ServerName }[] {
+  return section.multiples.flatMap((multiple) =>
+    section.servers.map((server) => ({ multiple, server })),
+  );
 }
 
 async function runAll(
@@ -107,6 +127,11 @@ async function runAll(
     closedServers.length * repeat +
     (has('shed') ? Object.keys(SHED_SETUP).length * repeat : 0) +
     (has('open') ? settings.open.multiples.length * settings.open.servers.length * repeat : 0) +
+    (has('overload') && bench.cgroup !== undefined && !('why' in bench.cgroup)
+      ? (settings.overload.capacityServers.length +
+          settings.overload.multiples.length * settings.overload.servers.length) *
+        repeat
+      : 0) +
     order.length;
   let done = 0;
   const record = (p: PointResult) => {
@@ -117,10 +142,12 @@ async function runAll(
   let rateLimitPerSecond = 0;
   const envFor = (server: ServerName): Record<string, string> =>
     server === 'protected' ? { RATE_LIMIT_PER_SECOND: String(rateLimitPerSecond) } : {};
-  for (const server of closedServers) {
-    for (let r = 0; r < repeat; r++)
-      record(await closedPoint(bench, server, 'closed', r, envFor(server)));
-    if (server === 'naive') rateLimitPerSecond = Math.round(median(points, 'naive'));
+  // Rounds alternate the servers (alternatingOrder): no server's repeats back to back. The
+  // protected twin's limit is the naive twin's throughput so far (naive runs before it each round).
+  for (const { item: server, round } of alternatingOrder(closedServers, repeat)) {
+    if (server === 'protected' && closedServers.includes('naive'))
+      rateLimitPerSecond = Math.round(median(points, 'naive'));
+    record(await closedPoint(bench, server, 'closed', round, envFor(server)));
   }
   // Capacity: the service's closed-loop throughput with admission off.
   const capacity = closedServers.includes('service-off')
@@ -131,20 +158,67 @@ async function runAll(
       `capacity: ${num(capacity, 0)} claims/s (the service's median closed-loop throughput, admission off)`,
     );
 
-  if (has('shed'))
-    for (const [server, setup] of Object.entries(SHED_SETUP) as [
+  if (has('shed')) {
+    const shedServers = Object.entries(SHED_SETUP) as [
       ServerName,
       { env: Record<string, string> },
-    ][])
-      for (let r = 0; r < repeat; r++)
-        record(await closedPoint(bench, server, 'shed', r, setup.env));
+    ][];
+    for (const {
+      item: [server, setup],
+      round,
+    } of alternatingOrder(shedServers, repeat))
+      record(await closedPoint(bench, server, 'shed', round, setup.env));
+  }
 
   // Repeats outermost, so a slow drift of the machine spreads over every point alike.
   if (has('open'))
-    for (let r = 0; r < repeat; r++)
-      for (const multiple of settings.open.multiples)
-        for (const server of settings.open.servers)
-          record(await openPoint(bench, server, r, multiple, capacity, envFor(server)));
+    for (const { item, round } of alternatingOrder(openLoads(settings.open), repeat))
+      record(
+        await openPoint(
+          bench,
+          item.server,
+          'open',
+          round,
+          item.multiple,
+          capacity,
+          envFor(item.server),
+        ),
+      );
+
+  let overload: BenchResults['overload'];
+  if (has('overload')) {
+    const { share } = settings.overload;
+    const { cgroup } = bench;
+    if (cgroup === undefined || 'why' in cgroup) {
+      overload = { skipped: cgroup?.why ?? 'no cgroup' };
+      log(`overload section skipped: cannot cap a server's CPU here (${overload.skipped})`);
+    } else {
+      const quota = cpuQuota(share);
+      log(
+        `overload section: servers capped to ${num(share * 100, 0)}% of a core (cgroup v${cgroup.version}, ${quota.quotaUs} µs every ${quota.periodUs} µs)`,
+      );
+      const capacityServers = settings.overload.capacityServers;
+      for (const { item: server, round } of alternatingOrder(capacityServers, repeat))
+        record(await closedPoint(bench, server, 'capped', round, envFor(server)));
+      const cappedCapacity = median(points, 'service-off', 'capped');
+      log(
+        `capped capacity: ${num(cappedCapacity, 0)} claims/s (the service's median capped closed loop, admission off)`,
+      );
+      for (const { item, round } of alternatingOrder(openLoads(settings.overload), repeat))
+        record(
+          await openPoint(
+            bench,
+            item.server,
+            'overload',
+            round,
+            item.multiple,
+            cappedCapacity,
+            envFor(item.server),
+          ),
+        );
+      overload = { share, quota, cgroup: `v${cgroup.version}`, capacity: cappedCapacity };
+    }
+  }
 
   let clients: BenchResults['clients'];
   if (has('clients')) {
@@ -164,15 +238,9 @@ async function runAll(
     clients = { capacity: clientsCapacity, capacitySource, points: clientPoints };
   }
 
-  const shortfall = has('closed') && median(points, 'service') / median(points, 'naive') < 0.9;
   let profile: BenchResults['profile'];
-  if (
-    has('closed') &&
-    (settings.profile === 'always' || (settings.profile === 'auto' && shortfall))
-  ) {
-    log(
-      `profiling the service (node --cpu-prof) under the closed loop${shortfall ? ': it is under 0.9x the naive twin' : ''}`,
-    );
+  if (has('closed') && settings.profile === 'always') {
+    log('profiling the service (node --cpu-prof) under the closed loop');
     profile = { server: 'service', ...(await profileRun(bench, 'service')) };
   }
   return {
@@ -180,6 +248,7 @@ async function runAll(
     capacity,
     rateLimitPerSecond,
     points,
+    ...(overload === undefined ? {} : { overload }),
     ...(clients === undefined ? {} : { clients }),
     ...(profile === undefined ? {} : { profile }),
   };
@@ -205,7 +274,15 @@ async function main(): Promise<void> {
     pinProcess(process.pid, CLIENT_CORE);
     pinProcess(redisServer.pid, CLIENT_CORE);
     const redisVersion = /^redis_version:(\S+)/m.exec(await admin.info('server'))?.[1] ?? '?';
-    const bench: Bench = { ctx, admin, settings, requests: claimRequests(service) };
+    const cgroup = settings.sections.includes('overload') ? findCgroupRoot() : undefined;
+    if (cgroup !== undefined && !('why' in cgroup)) removeStaleCaps(cgroup);
+    const bench: Bench = {
+      ctx,
+      admin,
+      settings,
+      requests: claimRequests(service),
+      ...(cgroup === undefined ? {} : { cgroup }),
+    };
     const measured = await runAll(settings, bench);
     const results: BenchResults = {
       startedAt: startedAt.toISOString(),
@@ -224,6 +301,7 @@ async function main(): Promise<void> {
     const shedHow = Object.fromEntries(Object.entries(SHED_SETUP).map(([k, v]) => [k, v.how]));
     const written = await writeResults(results, shedHow);
     log(`written: ${written.join(', ')}`);
+    log(`took ${num((Date.now() - startedAt.getTime()) / 60_000, 1)} min`);
     failed = false;
   } finally {
     admin.disconnect();

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import type { ServerName } from './catalog';
 
 /** The parts of a run, in the order they run; --sections picks some. */
-export const SECTIONS = ['closed', 'shed', 'open', 'clients'] as const;
+export const SECTIONS = ['closed', 'shed', 'open', 'overload', 'clients'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchSettings {
@@ -10,8 +10,8 @@ export interface BenchSettings {
   /** the sections this run measures (all by default) */
   sections: Section[];
   repeat: number;
-  /** auto: profile the service when its closed-loop throughput is under 0.9x the naive twin's */
-  profile: 'auto' | 'always' | 'never';
+  /** profile the service under the closed loop (flame graph, top frames): always unless --no-profile */
+  profile: 'always' | 'never';
   /** closed loop: the same client for every server */
   concurrency: number;
   timeoutMs: number;
@@ -19,6 +19,20 @@ export interface BenchSettings {
   /** closed loop against a server set up to shed almost everything: the CPU of a shed answer */
   shed: { warmupMs: number; durationMs: number };
   open: { rampMs: number; holdMs: number; multiples: number[]; servers: ServerName[] };
+  /**
+   * Overload with the server capped to `share` of one core by a cgroup, so that many times its
+   * capacity stays within the generator's reach: first the capped closed loop of
+   * capacityServers (the service's with ADMISSION=off is the capped capacity), then the open
+   * model at multiples of that capacity.
+   */
+  overload: {
+    share: number;
+    capacityServers: ServerName[];
+    rampMs: number;
+    holdMs: number;
+    multiples: number[];
+    servers: ServerName[];
+  };
   /**
    * Many simulated chat backends against one pod, raw and through @coupons/client: offered load
    * as multiples of capacityPerPod (CLAIM_CAPACITY_PER_POD when set, else the pod's closed-loop
@@ -34,17 +48,20 @@ export interface BenchSettings {
 }
 
 const USAGE = `usage: node bench/dist/src/run.js [--quick] [--repeat N] [--profile | --no-profile]
-    [--multiples L] [--sections S] [--client-multiples L] [--backends N]
-  --quick       one repeat, shorter points, open model at 1x and 3x only (about 3 minutes)
-  --repeat N    repeats of every point, rounds of the clients section (default 3; medians with
-                min-max are reported)
-  --profile     always profile the service (node --cpu-prof) during a closed-loop run
-  --no-profile  never profile (default: profile when service < 0.9x naive twin)
-  --multiples L offered loads of the open model, e.g. 3,10 (default 0.5,1,3,10; --quick 1,3)
-  --sections S  which sections to run, comma-separated from closed, shed, open, clients (default
-                all; shed and open bring closed along); --sections clients runs the clients
-                section alone (it measures the pod's capacity first, the closed loop of the
-                service with ADMISSION=off, unless CLAIM_CAPACITY_PER_POD is set)
+    [--multiples L] [--overload-multiples L] [--sections S] [--client-multiples L] [--backends N]
+  --quick       one round, shorter points (about 4 minutes; the default run about 18)
+  --repeat N    rounds of every point, alternating servers within a round (default 3; medians
+                with min-max are reported)
+  --profile     profile the service (node --cpu-prof) during a closed-loop run (the default)
+  --no-profile  do not profile
+  --multiples L offered loads of the open model, uncapped, x capacity (default 0.5,0.7)
+  --overload-multiples L  offered loads of the overload section, x the capped capacity (default
+                0.5,3,10,30); the server is capped to 25% of a core by a cgroup
+  --sections S  which sections to run, comma-separated from closed, shed, open, overload,
+                clients (default all; shed and open bring closed along; overload measures its
+                own capped capacity); --sections clients runs the clients section alone (it
+                measures the pod's capacity first, the closed loop of the service with
+                ADMISSION=off, unless CLAIM_CAPACITY_PER_POD is set)
   --client-multiples L  offered loads of the clients section (default 3,10,30)
   --backends N  simulated chat-backend instances in the clients section (default 32)`;
 
@@ -62,6 +79,7 @@ export function parseSettings(
       multiples: { type: 'string' },
       sections: { type: 'string' },
       'client-multiples': { type: 'string' },
+      'overload-multiples': { type: 'string' },
       backends: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -75,6 +93,11 @@ export function parseSettings(
   const multiples = values.multiples?.split(',').map(Number);
   if (multiples !== undefined && !multiples.every((m) => m > 0 && m <= 100))
     throw new UsageError(`--multiples must be numbers from 0 to 100, comma-separated\n${USAGE}`);
+  const overloadMultiples = values['overload-multiples']?.split(',').map(Number);
+  if (overloadMultiples !== undefined && !overloadMultiples.every((m) => m > 0 && m <= 100))
+    throw new UsageError(
+      `--overload-multiples must be numbers from 0 to 100, comma-separated\n${USAGE}`,
+    );
   const sections = values.sections?.split(',').map((s) => s.trim());
   if (
     sections !== undefined &&
@@ -104,7 +127,7 @@ export function parseSettings(
         (s === 'closed' && (sections.includes('shed') || sections.includes('open'))),
     ),
     repeat,
-    profile: values.profile === true ? 'always' : values['no-profile'] === true ? 'never' : 'auto',
+    profile: values['no-profile'] === true ? 'never' : 'always',
     concurrency: 64,
     timeoutMs: 2000,
     closed: quick
@@ -115,7 +138,7 @@ export function parseSettings(
         }
       : {
           warmupMs: 2000,
-          durationMs: 10_000,
+          durationMs: 6000,
           servers: [
             'node-http',
             'express',
@@ -128,14 +151,19 @@ export function parseSettings(
         },
     shed: quick ? { warmupMs: 500, durationMs: 3000 } : { warmupMs: 1000, durationMs: 5000 },
     open: {
-      ...(quick
-        ? { rampMs: 1000, holdMs: 5000, multiples: [1, 3] }
-        : { rampMs: 2000, holdMs: 10_000, multiples: [0.5, 1, 3, 10] }),
-      ...(multiples === undefined ? {} : { multiples }),
-      servers: ['naive', 'protected', 'service'],
+      ...(quick ? { rampMs: 1000, holdMs: 5000 } : { rampMs: 2000, holdMs: 8000 }),
+      multiples: multiples ?? [0.5, 0.7],
+      servers: ['naive', 'service'],
+    },
+    overload: {
+      share: 0.25,
+      capacityServers: ['naive', 'service-off'],
+      ...(quick ? { rampMs: 1000, holdMs: 5000 } : { rampMs: 2000, holdMs: 6000 }),
+      multiples: overloadMultiples ?? [0.5, 3, 10, 30],
+      servers: ['naive', 'service'],
     },
     clients: {
-      ...(quick ? { rampMs: 1000, holdMs: 4000 } : { rampMs: 2000, holdMs: 10_000 }),
+      ...(quick ? { rampMs: 1000, holdMs: 4000 } : { rampMs: 2000, holdMs: 8000 }),
       multiples: clientMultiples ?? [3, 10, 30],
       backends,
       ...(capacityPerPod === undefined ? {} : { capacityPerPod }),

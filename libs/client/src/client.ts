@@ -1,154 +1,59 @@
 import { BulkheadRejectedError, bulkhead, type BulkheadPolicy } from 'cockatiel';
-import {
-  readAnswer,
-  readBudget,
-  readCampaign,
-  readClaim,
-  readCoupon,
-  readRedemption,
-  readReversal,
-  transientReading,
-  unexpected,
-  type Answer,
-  type Reading,
-} from './answers';
+import { readAnswer, transientReading, unexpected, type Answer, type Reading } from './answers';
 import { DEFAULT_BACKOFF, retryDelayMs, type BackoffOptions } from './backoff';
 import { systemClock, type Clock, type Random } from './clock';
 import { CouponClientError } from './errors';
-import { claimKeyFor, newClaimKey } from './idempotency';
 import type { ClientMetrics, LocalReason } from './metrics';
 import type {
   BudgetOutcome,
-  BudgetResult,
   CampaignOutcome,
-  CampaignResult,
   ClaimOutcome,
-  ClaimResult,
   CouponOutcome,
-  CouponResult,
-  Operation,
+  NotDone,
   Overloaded,
+  ProtocolViolation,
   RedeemOutcome,
-  RedeemResult,
   ReverseOutcome,
-  ReverseResult,
   Transient,
 } from './outcomes';
-import { DEFAULT_RETRY_BUDGET, RetryBudget, type RetryBudgetOptions } from './retryBudget';
+import { DEFAULT_RETRY_BUDGET, RetryBudget } from './retryBudget';
 import {
-  DEFAULT_SOLD_OUT_MEMORY,
-  SoldOutMemory,
-  type ClosedEntry,
-  type SoldOutMemoryOptions,
-} from './soldOutMemory';
-import { AdaptiveThrottle, DEFAULT_THROTTLE, type ThrottleOptions } from './throttle';
+  budgetRoute,
+  campaignRoute,
+  claimRoute,
+  couponRoute,
+  redeemRoute,
+  reverseRoute,
+  type ClaimInput,
+  type ClaimMemory,
+  type CouponInput,
+  type RedeemInput,
+  type ReverseInput,
+  type Route,
+} from './routes';
+import { DEFAULT_SOLD_OUT_MEMORY, SoldOutMemory } from './soldOutMemory';
+import { AdaptiveThrottle, DEFAULT_THROTTLE } from './throttle';
 import {
   DEFAULT_UNDICI_TRANSPORT,
   TransportError,
   UndiciTransport,
   type HttpRequest,
   type Transport,
-  type UndiciTransportOptions,
 } from './transport';
 import { UncertainClaims } from './uncertainClaims';
+import { HEADER, MAX_REQUEST_TIMEOUT_MS } from './wire';
+
 import {
-  HEADER,
-  isCampaignId,
-  isIdempotencyKey,
-  isOrderId,
-  isUserId,
-  MAX_REQUEST_TIMEOUT_MS,
-  PATHS,
-} from './wire';
+  atLeast1,
+  DEFAULTS,
+  positive,
+  type CallOptions,
+  type ClientState,
+  type CouponClientOptions,
+} from './options';
 
-export interface CouponClientOptions {
-  /** The service's origin, e.g. http://coupon-service:8080. */
-  baseUrl: string;
-  /** Sent as `Authorization: Bearer <apiKey>`. */
-  apiKey: string;
-  /** The whole call, every retry and wait included, ends within this. Default 5000. */
-  deadlineMs?: number;
-  /** Requests per call at most, the first included. Default 3. */
-  maxAttempts?: number;
-  /** No attempt starts with less of the deadline left than this. Default 100. */
-  minAttemptMs?: number;
-  /** Default { baseMs: 100, capMs: 2000 }. */
-  backoff?: Partial<BackoffOptions>;
-  /** Default { ratio: 0.1, windowMs: 10000, minRetries: 2 }. */
-  retryBudget?: Partial<RetryBudgetOptions>;
-  /** Default { k: 2, windowMs: 5000, minRequests: 10 }; one for claims, one for the rest; false: off. */
-  throttle?: Partial<ThrottleOptions> | false;
-  /** Default { spreadMs: 60000, finalMs: 60000 }; false: every claim goes to the service. */
-  soldOutMemory?: Partial<SoldOutMemoryOptions> | false;
-  /** In-flight requests at most, and calls waiting for one. Default connections, 4 x connections. */
-  bulkhead?: { maxConcurrent?: number; maxQueued?: number };
-  /** The undici pool. Default { connections: 16, keepAliveTimeoutMs: 4000, connectTimeoutMs: 1000 }. */
-  connection?: Partial<UndiciTransportOptions>;
-  /** The wait a local refusal or a lost answer suggests, uniform in [min, max]. Default 1..5. */
-  localRetryAfterSeconds?: { min: number; max: number };
-  /** Keys derived from intent ids are hashed with this. Default 'coupons-client'. */
-  idempotencyNamespace?: string;
-  /** Replaces the undici pool (tests, instrumentation). */
-  transport?: Transport;
-  clock?: Clock;
-  random?: Random;
-  metrics?: ClientMetrics;
-}
-
-export interface CallOptions {
-  /** This call's deadline instead of the client's. */
-  deadlineMs?: number;
-  /** Ends the call: it rejects with the signal's reason. */
-  signal?: AbortSignal;
-}
-
-export interface ClaimInput {
-  campaignId: string;
-  userId: string;
-  /**
-   * The caller's own id of the user's intent (a chat message id): the Idempotency-Key is derived
-   * from it, so the same intent never gets two coupons however often it is processed.
-   */
-  intentId?: string;
-  /** A key of the caller's own (e.g. one returned by an earlier outcome); else one is made. */
-  idempotencyKey?: string;
-}
-
-export interface RedeemInput {
-  campaignId: string;
-  code: string;
-  userId: string;
-  /** One redemption per orderId: a retry with it is a replay. */
-  orderId: string;
-  orderAmountFen: number;
-}
-
-export interface ReverseInput {
-  campaignId: string;
-  code: string;
-  userId: string;
-  orderId: string;
-}
-
-export interface CouponInput {
-  campaignId: string;
-  code: string;
-  userId: string;
-}
-
-/** The policies' state now, for dashboards, benches and tests. */
-export interface ClientState {
-  /** The local refusal probability of each throttle (0 while the service accepts everything). */
-  throttle: { claim: number; other: number };
-  /** Retry tokens left. */
-  retryTokens: number;
-  /** Campaigns answered from memory now. */
-  closedCampaigns: Record<string, ClosedEntry>;
-  /** Claims that may have been served without an answer, remembered. */
-  uncertainClaims: number;
-  /** Free request slots and free queue places. */
-  bulkhead: { free: number; queueFree: number };
-}
+export type { ClaimInput, CouponInput, RedeemInput, ReverseInput } from './routes';
+export type { CallOptions, ClientState, CouponClientOptions } from './options';
 
 /** How one attempt ended, before reading. */
 type Exchange =
@@ -157,31 +62,11 @@ type Exchange =
   /** The deadline came while the call waited for a request slot here: nothing was sent. */
   | { type: 'late' };
 
-/** One route, as the retry loop needs it. */
-interface Route<R> {
-  op: Operation;
-  build: (timeoutMs: number) => HttpRequest;
-  read: (answer: Answer, nowMs: number) => Reading<R> | undefined;
-  priority: 'claim' | 'other';
-  /** An answer from memory before an attempt, if any (claims: the sold-out memory). */
-  local?: () => R | undefined;
-  /** After every attempt's reading (claims: uncertainty and the sold-out memory). */
-  observe?: (reading: Reading<R>) => void;
-}
-
 class AttemptDeadline extends Error {
   constructor() {
     super('the attempt reached the call deadline');
   }
 }
-
-const DEFAULTS = {
-  deadlineMs: 5_000,
-  maxAttempts: 3,
-  minAttemptMs: 100,
-  localRetryAfterSeconds: { min: 1, max: 5 },
-  idempotencyNamespace: 'coupons-client',
-} as const;
 
 /**
  * The coupon service's client. One per process (or per simulated instance): its retry budget,
@@ -205,12 +90,11 @@ export class CouponClient {
   private readonly minAttemptMs: number;
   private readonly backoff: BackoffOptions;
   private readonly localSeconds: { min: number; max: number };
-  private readonly namespace: string;
+  private readonly horizonMs: number;
   private readonly authorization: string;
   private readonly retryBudget: RetryBudget;
   private readonly throttles: { claim: AdaptiveThrottle; other: AdaptiveThrottle } | undefined;
-  private readonly soldOut: SoldOutMemory | undefined;
-  private readonly uncertain = new UncertainClaims();
+  private readonly claimMemory: ClaimMemory;
   private readonly bulkhead: BulkheadPolicy;
   private closed = false;
 
@@ -225,7 +109,8 @@ export class CouponClient {
     this.localSeconds = options.localRetryAfterSeconds ?? DEFAULTS.localRetryAfterSeconds;
     if (!(this.localSeconds.min >= 1 && this.localSeconds.max >= this.localSeconds.min))
       throw new RangeError('localRetryAfterSeconds needs 1 <= min <= max');
-    this.namespace = options.idempotencyNamespace ?? DEFAULTS.idempotencyNamespace;
+    this.horizonMs = positive('horizonMs', options.horizonMs ?? DEFAULTS.horizonMs);
+    if (this.horizonMs < 1_000) throw new RangeError('horizonMs must be at least 1000');
     if (options.apiKey === '') throw new RangeError('apiKey must not be empty');
     this.authorization = `Bearer ${options.apiKey}`;
     this.retryBudget = new RetryBudget(
@@ -239,12 +124,18 @@ export class CouponClient {
         other: new AdaptiveThrottle(throttle, this.clock, this.random),
       };
     }
-    if (options.soldOutMemory !== false)
-      this.soldOut = new SoldOutMemory(
-        { ...DEFAULT_SOLD_OUT_MEMORY, ...options.soldOutMemory },
-        this.clock,
-        this.random,
-      );
+    this.claimMemory = {
+      namespace: options.idempotencyNamespace ?? DEFAULTS.idempotencyNamespace,
+      uncertain: new UncertainClaims(),
+      soldOut:
+        options.soldOutMemory === false
+          ? undefined
+          : new SoldOutMemory(
+              { ...DEFAULT_SOLD_OUT_MEMORY, ...options.soldOutMemory, horizonMs: this.horizonMs },
+              this.clock,
+              this.random,
+            ),
+    };
     const connection = { ...DEFAULT_UNDICI_TRANSPORT, ...options.connection };
     this.transport = options.transport ?? new UndiciTransport(options.baseUrl, connection);
     const maxConcurrent = options.bulkhead?.maxConcurrent ?? connection.connections;
@@ -260,163 +151,38 @@ export class CouponClient {
    */
   async claim(input: ClaimInput, options: CallOptions = {}): Promise<ClaimOutcome> {
     this.open();
-    checkCampaign(input.campaignId);
-    checkUser(input.userId);
-    if (input.intentId !== undefined && input.idempotencyKey !== undefined)
-      throw invalid('give intentId or idempotencyKey, not both');
-    const idempotencyKey =
-      input.idempotencyKey ??
-      (input.intentId === undefined ? newClaimKey() : claimKeyFor(this.namespace, input.intentId));
-    if (!isIdempotencyKey(idempotencyKey))
-      throw invalid('idempotencyKey must be 1-255 printable ASCII characters');
-    const { campaignId, userId } = input;
-    const uncertainKey = UncertainClaims.keyOf(campaignId, userId, idempotencyKey);
-    const body = JSON.stringify({ userId });
-    const outcome = await this.call<ClaimResult>(
-      {
-        op: 'claim',
-        priority: 'claim',
-        build: (timeoutMs) => ({
-          method: 'POST',
-          path: PATHS.claim(campaignId),
-          headers: {
-            ...this.headers(timeoutMs, true),
-            [HEADER.idempotencyKey]: idempotencyKey,
-            [HEADER.userId]: userId,
-          },
-          body,
-        }),
-        read: readClaim,
-        // A claim that may have been served must reach the service: it answers its coupon even
-        // when the campaign is sold out now.
-        local: () => (this.uncertain.has(uncertainKey) ? undefined : this.closedAnswer(campaignId)),
-        observe: (reading) => {
-          if (reading.maybeDone) this.uncertain.add(uncertainKey);
-          const step = reading.step;
-          if (step.type !== 'final') return;
-          const kind = step.result.kind;
-          if (kind === 'issued' || kind === 'replayed') this.uncertain.settle(uncertainKey);
-          // A fresh coupon: the campaign has budget again (a release, rebalancing).
-          if (kind === 'issued') this.soldOut?.forget(campaignId);
-          if (reading.closed !== undefined) this.soldOut?.learn(campaignId, reading.closed);
-        },
-      },
-      options,
-    );
-    return { ...outcome, idempotencyKey };
+    const route = claimRoute(input, this.claimMemory);
+    return { ...(await this.call(route, options)), idempotencyKey: route.idempotencyKey };
   }
 
   /** Redeems a coupon for an order; the same orderId again is a replay, so retries are safe. */
   async redeem(input: RedeemInput, options: CallOptions = {}): Promise<RedeemOutcome> {
     this.open();
-    checkCampaign(input.campaignId);
-    checkUser(input.userId);
-    checkCode(input.code);
-    if (!isOrderId(input.orderId))
-      throw invalid('orderId must be 1-128 letters, digits, ".", "_" or "-"');
-    if (!Number.isSafeInteger(input.orderAmountFen) || input.orderAmountFen < 0)
-      throw invalid('orderAmountFen must be a non-negative whole number of fen');
-    const body = JSON.stringify({
-      userId: input.userId,
-      orderId: input.orderId,
-      orderAmountFen: input.orderAmountFen,
-    });
-    return this.call<RedeemResult>(
-      {
-        op: 'redeem',
-        priority: 'other',
-        build: (timeoutMs) => ({
-          method: 'POST',
-          path: PATHS.redemptions(input.campaignId, input.code),
-          headers: this.headers(timeoutMs, true),
-          body,
-        }),
-        read: readRedemption,
-      },
-      options,
-    );
+    return this.call(redeemRoute(input), options);
   }
 
   /** The order was cancelled: the coupon becomes usable again. Idempotent. */
   async reverse(input: ReverseInput, options: CallOptions = {}): Promise<ReverseOutcome> {
     this.open();
-    checkCampaign(input.campaignId);
-    checkUser(input.userId);
-    checkCode(input.code);
-    if (!isOrderId(input.orderId))
-      throw invalid('orderId must be 1-128 letters, digits, ".", "_" or "-"');
-    return this.call<ReverseResult>(
-      {
-        op: 'reverse',
-        priority: 'other',
-        build: (timeoutMs) => ({
-          method: 'DELETE',
-          path: PATHS.redemption(input.campaignId, input.code, input.orderId, input.userId),
-          headers: this.headers(timeoutMs, false),
-        }),
-        read: readReversal,
-      },
-      options,
-    );
+    return this.call(reverseRoute(input), options);
   }
 
   /** A coupon, shown to its owner only (anyone else: not_found). */
   async coupon(input: CouponInput, options: CallOptions = {}): Promise<CouponOutcome> {
     this.open();
-    checkCampaign(input.campaignId);
-    checkUser(input.userId);
-    checkCode(input.code);
-    return this.call<CouponResult>(
-      {
-        op: 'coupon',
-        priority: 'other',
-        build: (timeoutMs) => ({
-          method: 'GET',
-          path: PATHS.coupon(input.campaignId, input.code, input.userId),
-          headers: this.headers(timeoutMs, false),
-        }),
-        read: readCoupon,
-      },
-      options,
-    );
+    return this.call(couponRoute(input), options);
   }
 
   /** The campaign: window, value, per-user limits, time zone, today's tranche, next release. */
   async campaign(campaignId: string, options: CallOptions = {}): Promise<CampaignOutcome> {
     this.open();
-    checkCampaign(campaignId);
-    return this.call<CampaignResult>(
-      {
-        op: 'campaign',
-        priority: 'other',
-        build: (timeoutMs) => ({
-          method: 'GET',
-          path: PATHS.campaign(campaignId),
-          headers: this.headers(timeoutMs, false),
-        }),
-        read: readCampaign,
-      },
-      options,
-    );
+    return this.call(campaignRoute(campaignId), options);
   }
 
   /** The budget in fen: pool, released, issued, remaining, today, next release, per shard. */
   async budget(campaignId: string, options: CallOptions = {}): Promise<BudgetOutcome> {
     this.open();
-    checkCampaign(campaignId);
-    return this.call<BudgetResult>(
-      {
-        op: 'budget',
-        priority: 'other',
-        build: (timeoutMs) => ({
-          method: 'GET',
-          path: PATHS.budget(campaignId),
-          headers: this.headers(timeoutMs, false),
-        }),
-        read: readBudget,
-      },
-      options,
-    );
+    return this.call(budgetRoute(campaignId), options);
   }
 
   state(): ClientState {
@@ -426,8 +192,8 @@ export class CouponClient {
         other: this.throttles?.other.rejectProbability() ?? 0,
       },
       retryTokens: this.retryBudget.balance(),
-      closedCampaigns: this.soldOut?.snapshot() ?? {},
-      uncertainClaims: this.uncertain.size,
+      closedCampaigns: this.claimMemory.soldOut?.snapshot() ?? {},
+      uncertainClaims: this.claimMemory.uncertain.size,
       bulkhead: { free: this.bulkhead.executionSlots, queueFree: this.bulkhead.queueSlots },
     };
   }
@@ -443,42 +209,18 @@ export class CouponClient {
     if (this.closed) throw new CouponClientError('CLOSED', 'the client is closed');
   }
 
-  private headers(timeoutMs: number, json: boolean): Record<string, string> {
-    return {
+  /** The route's request with what every request carries: the key, the deadline's remainder. */
+  private request<R>(route: Route<R>, timeoutMs: number): HttpRequest {
+    const { method, path, body } = route;
+    const headers = {
       [HEADER.authorization]: this.authorization,
       [HEADER.requestTimeoutMs]: String(
         Math.max(1, Math.min(MAX_REQUEST_TIMEOUT_MS, Math.floor(timeoutMs))),
       ),
-      ...(json ? { [HEADER.contentType]: 'application/json' } : {}),
+      ...(body === undefined ? {} : { [HEADER.contentType]: 'application/json' }),
+      ...route.headers,
     };
-  }
-
-  /** The sold-out memory's answer to a claim of this campaign now, if it has one. */
-  private closedAnswer(campaignId: string): ClaimResult | undefined {
-    const entry = this.soldOut?.lookup(campaignId);
-    if (entry === undefined) return undefined;
-    const seconds = Math.max(1, Math.ceil((entry.untilMs - this.clock.now()) / 1000));
-    const reason = entry.reason;
-    switch (reason.kind) {
-      case 'sold_out':
-        return {
-          kind: 'sold_out',
-          nextReleaseAt: reason.nextReleaseAt,
-          retryAfterSeconds: seconds,
-          local: true,
-        };
-      case 'not_started':
-        return {
-          kind: 'not_started',
-          startsAt: reason.startsAt,
-          retryAfterSeconds: seconds,
-          local: true,
-        };
-      case 'ended':
-        return { kind: 'ended', local: true };
-      case 'budget_exhausted':
-        return { kind: 'budget_exhausted', local: true };
-    }
+    return body === undefined ? { method, path, headers } : { method, path, headers, body };
   }
 
   private localSecondsDraw(): number {
@@ -503,11 +245,11 @@ export class CouponClient {
     let attempts = 0;
     let maybeDone = false;
     let last: Transient | undefined;
-    const end = (result: R | Transient): R & { attempts: number; maybeDone: boolean } => {
+    const end = (result: R | NotDone): R & { attempts: number; maybeDone: boolean } => {
       this.metrics.outcome?.(op, result.kind);
       return { ...(result as R), attempts, maybeDone };
     };
-    const local = (result: R | Transient, reason: LocalReason) => {
+    const local = (result: R | NotDone, reason: LocalReason) => {
       this.metrics.localRejection?.(op, reason);
       return end(result);
     };
@@ -540,6 +282,7 @@ export class CouponClient {
         const step = reading.step;
         if (step.type === 'final') return end(step.result);
         if (step.type === 'fault') throw step.error;
+        if (step.type === 'protocol') return end(this.protocol(step.violation));
         last = step.result;
         if (attempts >= this.maxAttempts) return end(last);
         const wait = retryDelayMs(attempts, step.retryAfterSeconds, this.backoff, this.random);
@@ -558,6 +301,10 @@ export class CouponClient {
       if (options.signal?.aborted === true) throw options.signal.reason;
       throw err;
     }
+  }
+
+  private protocol(violation: Omit<ProtocolViolation, 'kind' | 'retryAfterSeconds'>) {
+    return { kind: 'protocol', ...violation, retryAfterSeconds: this.localSecondsDraw() } as const;
   }
 
   /** A call whose deadline leaves no time for a request. */
@@ -586,7 +333,11 @@ export class CouponClient {
     const answer = exchange.answer;
     return (
       transientReading(answer, () => this.localSecondsDraw()) ??
-      route.read(answer, this.clock.now()) ??
+      route.read(answer, {
+        nowMs: this.clock.now(),
+        horizonMs: this.horizonMs,
+        expect: route.expect,
+      }) ??
       unexpected<R>(answer)
     );
   }
@@ -616,11 +367,14 @@ export class CouponClient {
           const left = deadlineAt - this.clock.now();
           if (left < minAttemptMs) throw new AttemptDeadline();
           sent = true;
-          return this.transport.send(route.build(left), signal);
+          return this.transport.send(this.request(route, left), signal);
         }, signal),
         signal,
       );
-      return { type: 'answer', answer: readAnswer(response, this.clock.now()) };
+      return {
+        type: 'answer',
+        answer: readAnswer(response, this.clock.now(), this.horizonMs),
+      };
     } catch (err) {
       if (callerSignal?.aborted === true) throw callerSignal.reason;
       if (!sent && (err instanceof AttemptDeadline || timeout.signal.aborted))
@@ -659,34 +413,4 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
       },
     );
   });
-}
-
-function invalid(message: string): CouponClientError {
-  return new CouponClientError('INVALID_ARGUMENT', message);
-}
-
-function checkCampaign(campaignId: string): void {
-  if (!isCampaignId(campaignId))
-    throw invalid('campaignId must be 1-128 letters, digits, ".", "_" or "-"');
-}
-
-function checkUser(userId: string): void {
-  if (!isUserId(userId)) throw invalid('userId must be 1-64 letters, digits, ".", "_" or "-"');
-}
-
-function checkCode(code: string): void {
-  if (!/^[A-Za-z0-9 -]{1,64}$/.test(code))
-    throw invalid('code must be a coupon code (letters, digits, hyphens)');
-}
-
-function positive(name: string, value: number): number {
-  if (!(value > 0) || !Number.isFinite(value))
-    throw new RangeError(`${name} must be > 0: ${value}`);
-  return value;
-}
-
-function atLeast1(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1)
-    throw new RangeError(`${name} must be an integer >= 1: ${value}`);
-  return value;
 }

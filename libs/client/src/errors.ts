@@ -1,19 +1,18 @@
 import type { ErrorCode } from './wire';
 
 /**
- * Why a call threw: a fault the caller cannot act on in the conversation (a wrong key, a bug, a
- * broken answer), never an expected outcome.
+ * Why a call threw: a fault the caller cannot act on in the conversation (a wrong key, a bug),
+ * never an expected outcome, and never an answer outside the contract (that is the `protocol`
+ * outcome).
  *
- * - a service error code (INVALID_REQUEST, UNAUTHENTICATED, FORBIDDEN, NOT_FOUND,
- *   CAMPAIGN_NOT_FOUND, METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE,
- *   IDEMPOTENCY_KEY_REUSED, HEADERS_TOO_LARGE, INTERNAL, ...) when the service answered one;
+ * - a service error code with the status the contract gives it (INVALID_REQUEST, UNAUTHENTICATED,
+ *   FORBIDDEN, NOT_FOUND, CAMPAIGN_NOT_FOUND, METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE,
+ *   UNSUPPORTED_MEDIA_TYPE, IDEMPOTENCY_KEY_REUSED, HEADERS_TOO_LARGE, INTERNAL, ...), whenever
+ *   the route has no outcome for it;
  * - INVALID_ARGUMENT: refused here before any request (an id the service would refuse);
- * - MALFORMED_RESPONSE: an answer that is not the contract's (bad JSON, missing fields);
- * - UNEXPECTED_STATUS: a status the contract does not have for this route;
  * - CLOSED: the client was closed.
  */
-export type ClientErrorCode =
-  ErrorCode | 'INVALID_ARGUMENT' | 'MALFORMED_RESPONSE' | 'UNEXPECTED_STATUS' | 'CLOSED';
+export type ClientErrorCode = ErrorCode | 'INVALID_ARGUMENT' | 'CLOSED';
 
 export class CouponClientError extends Error {
   override readonly name = 'CouponClientError';

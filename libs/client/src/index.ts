@@ -25,6 +25,7 @@ export {
   type MessageContext,
 } from './messages';
 export { systemClock, type Clock, type Random } from './clock';
+export { DEFAULT_HORIZON_MS } from './trust';
 export { SlidingWindow } from './slidingWindow';
 export { DEFAULT_BACKOFF, fullJitterBackoffMs, retryDelayMs, type BackoffOptions } from './backoff';
 export { DEFAULT_RETRY_BUDGET, RetryBudget, type RetryBudgetOptions } from './retryBudget';

@@ -1,10 +1,13 @@
-import type { ClaimResult, CouponResult, RedeemResult, ReverseResult, Transient } from './outcomes';
+import type { ClaimResult, CouponResult, NotDone, RedeemResult, ReverseResult } from './outcomes';
+import { isTimeZone } from './trust';
 import type { Coupon } from './wire';
 
 /**
  * What a chatbot can say for every outcome, in zh-CN and en: concrete times in the campaign's
  * time zone (named for people), the user's limits, and what to do next. Pure functions of the
- * outcome and the context; `now` only decides "today" / "tomorrow".
+ * outcome and the context; `now` only decides "today" / "tomorrow". They never throw: a time that
+ * cannot be read is left out of the sentence, an unknown zone is said in UTC, an unknown locale in
+ * English.
  */
 
 export type Locale = 'zh-CN' | 'en';
@@ -31,10 +34,26 @@ const BEIJING_ZONES = new Set([
   'PRC',
 ]);
 
+/** The context as the sentences use it: a known locale, a zone Intl knows, a real now. */
+function sane<C extends MessageContext>(ctx: C): C & { now: number } {
+  const now = typeof ctx.now === 'number' && Number.isFinite(ctx.now) ? ctx.now : Date.now();
+  return {
+    ...ctx,
+    locale: ctx.locale === 'zh-CN' ? 'zh-CN' : 'en',
+    timeZone: typeof ctx.timeZone === 'string' && isTimeZone(ctx.timeZone) ? ctx.timeZone : 'UTC',
+    now,
+  };
+}
+
 /** The zone as people call it: 北京时间 / Beijing time for China's zone, else its name. */
 export function zoneName(timeZone: string, locale: Locale): string {
-  if (BEIJING_ZONES.has(timeZone)) return locale === 'zh-CN' ? '北京时间' : 'Beijing time';
-  const name = new Intl.DateTimeFormat(locale, { timeZone, timeZoneName: 'longGeneric' })
+  const zh = locale === 'zh-CN';
+  if (BEIJING_ZONES.has(timeZone)) return zh ? '北京时间' : 'Beijing time';
+  if (!isTimeZone(timeZone)) return 'UTC';
+  const name = new Intl.DateTimeFormat(zh ? 'zh-CN' : 'en', {
+    timeZone,
+    timeZoneName: 'longGeneric',
+  })
     .formatToParts(0)
     .find((part) => part.type === 'timeZoneName')?.value;
   // A bare offset ("GMT+08:00") names nothing a person knows: the zone's id does.
@@ -52,7 +71,7 @@ function money(fen: number, locale: Locale): string {
 
 /** "30 秒" / "30 seconds"; a minute or more in whole minutes, rounded up. */
 function wait(seconds: number, locale: Locale): string {
-  const s = Math.max(1, Math.ceil(seconds));
+  const s = Number.isFinite(seconds) ? Math.max(1, Math.ceil(seconds)) : 60;
   if (s < 60) return locale === 'zh-CN' ? `${s} 秒` : s === 1 ? '1 second' : `${s} seconds`;
   const m = Math.ceil(s / 60);
   return locale === 'zh-CN' ? `${m} 分钟` : m === 1 ? '1 minute' : `${m} minutes`;
@@ -82,11 +101,13 @@ function nextDayKey(key: string): string {
   return new Date(Date.UTC(y, m - 1, d + 1)).toISOString().slice(0, 10);
 }
 
-/** A moment of the contract (ISO with offset) as the campaign's zone shows it. */
-export function momentOf(iso: string, ctx: MessageContext): Moment {
-  const at = Date.parse(iso);
+/** A moment of the contract (ISO with offset) as the campaign's zone shows it; undefined if unreadable. */
+export function momentOf(iso: string, context: MessageContext): Moment | undefined {
+  const at = typeof iso === 'string' ? Date.parse(iso) : NaN;
+  if (!Number.isFinite(at) || Math.abs(at) > 8.64e15) return undefined;
+  const ctx = sane(context);
   const { timeZone, locale } = ctx;
-  const today = dayKey(ctx.now ?? Date.now(), timeZone);
+  const today = dayKey(ctx.now, timeZone);
   const day = dayKey(at, timeZone);
   const relation: Relation =
     day === today ? 'today' : day === nextDayKey(today) ? 'tomorrow' : 'other';
@@ -104,9 +125,16 @@ export function momentOf(iso: string, ctx: MessageContext): Moment {
   return { relation, time, date };
 }
 
-/** "16:00" / "明天 00:00" / "2月7日 00:00"; en "at 16:00" / "tomorrow at 00:00" / "on Feb 7 at 00:00". */
-function at(iso: string, ctx: MessageContext, sayToday = false): string {
-  const { relation, time, date } = momentOf(iso, ctx);
+/**
+ * "16:00（北京时间）" / "明天 00:00（北京时间）" / "2月7日 00:00（北京时间）"; en "at 16:00 (Beijing
+ * time)" / "tomorrow at 00:00 (…)" / "on Feb 7 at 00:00 (…)". Undefined for a time that cannot be read.
+ */
+function at(iso: string, ctx: MessageContext, sayToday = false): string | undefined {
+  const moment = momentOf(iso, ctx);
+  return moment === undefined ? undefined : zoned(said(moment, ctx, sayToday), ctx);
+}
+
+function said({ relation, time, date }: Moment, ctx: MessageContext, sayToday: boolean): string {
   if (ctx.locale === 'zh-CN') {
     if (relation === 'today') return sayToday ? `今天 ${time}` : time;
     return relation === 'tomorrow' ? `明天 ${time}` : `${date} ${time}`;
@@ -125,7 +153,9 @@ function couponLine(coupon: Coupon, ctx: MessageContext): string {
   const value = money(coupon.valueFen, ctx.locale);
   switch (coupon.status) {
     case 'issued': {
-      const until = zoned(at(coupon.expiresAt, ctx, true), ctx);
+      const until = at(coupon.expiresAt, ctx, true);
+      if (until === undefined)
+        return zh ? `券码 ${coupon.code}，面值 ${value}` : `coupon ${coupon.code}, ${value} off`;
       return zh
         ? `券码 ${coupon.code}，面值 ${value}，${until}前有效`
         : `coupon ${coupon.code}, ${value} off, valid until ${until.replace(/^(at|on) /, '')}`;
@@ -138,11 +168,14 @@ function couponLine(coupon: Coupon, ctx: MessageContext): string {
       return zh
         ? `券码 ${coupon.code}，面值 ${value}，已经过期了`
         : `coupon ${coupon.code}, ${value} off, has expired`;
+    default:
+      return zh ? `券码 ${coupon.code}，面值 ${value}` : `coupon ${coupon.code}, ${value} off`;
   }
 }
 
-/** The "not now" outcomes every operation shares. */
-export function transientMessage(outcome: Transient & Maybe, ctx: MessageContext): string {
+/** The "not now" outcomes every operation shares, and an answer outside the contract. */
+export function transientMessage(outcome: NotDone & Maybe, context: MessageContext): string {
+  const ctx = sane(context);
   const zh = ctx.locale === 'zh-CN';
   const after = wait(outcome.retryAfterSeconds, ctx.locale);
   if (outcome.maybeDone === true)
@@ -162,10 +195,15 @@ export function transientMessage(outcome: Transient & Maybe, ctx: MessageContext
       return zh
         ? `领券服务暂时连不上，请 ${after}后再试。`
         : `The coupon service can't be reached right now; please try again in ${after}.`;
+    default:
+      return zh
+        ? `领券服务这次的回复有问题，没能办成，请 ${after}后再试。`
+        : `The coupon service gave an answer I can't use, so that didn't go through; please try again in ${after}.`;
   }
 }
 
-export function claimMessage(outcome: ClaimResult & Maybe, ctx: MessageContext): string {
+export function claimMessage(outcome: ClaimResult & Maybe, context: MessageContext): string {
+  const ctx = sane(context);
   const zh = ctx.locale === 'zh-CN';
   const { perUser } = ctx;
   switch (outcome.kind) {
@@ -178,7 +216,11 @@ export function claimMessage(outcome: ClaimResult & Maybe, ctx: MessageContext):
         ? `这张券你已经领到了：${couponLine(outcome.coupon, ctx)}。`
         : `You already got this one: ${couponLine(outcome.coupon, ctx)}.`;
     case 'sold_out': {
-      const next = zoned(at(outcome.nextReleaseAt, ctx), ctx);
+      const next = at(outcome.nextReleaseAt, ctx);
+      if (next === undefined)
+        return zh
+          ? `今天的券已经发完了，请 ${wait(outcome.retryAfterSeconds, ctx.locale)}后再来。`
+          : `The coupons released so far are all gone; please come back in ${wait(outcome.retryAfterSeconds, ctx.locale)}.`;
       return zh
         ? `今天的券已经发完了，下一批 ${next}发放。`
         : `The coupons released so far are all gone; the next batch is released ${next}.`;
@@ -202,7 +244,11 @@ export function claimMessage(outcome: ClaimResult & Maybe, ctx: MessageContext):
             : `You already have ${perUser.daily} coupons today, and today is the campaign's last day. Thanks for joining in!`;
       return dailyLimit(outcome.retryAt, ctx);
     case 'not_started': {
-      const start = zoned(at(outcome.startsAt, ctx, true), ctx);
+      const start = at(outcome.startsAt, ctx, true);
+      if (start === undefined)
+        return zh
+          ? '活动还没开始，请稍后再来。'
+          : "The campaign hasn't started yet; please come back later.";
       return zh
         ? `活动还没开始，${start}开始领券。`
         : `The campaign hasn't started yet; it opens ${start}.`;
@@ -226,7 +272,7 @@ export function claimMessage(outcome: ClaimResult & Maybe, ctx: MessageContext):
 
 function dailyLimit(retryAt: string, ctx: MessageContext): string {
   const zh = ctx.locale === 'zh-CN';
-  const { relation, time, date } = momentOf(retryAt, ctx);
+  const moment = momentOf(retryAt, ctx);
   const zone = zoneName(ctx.timeZone, ctx.locale);
   const have =
     ctx.perUser === undefined
@@ -236,6 +282,8 @@ function dailyLimit(retryAt: string, ctx: MessageContext): string {
       : zh
         ? `你今天已经领了 ${ctx.perUser.daily} 张券`
         : `You already have ${ctx.perUser.daily} coupons today`;
+  if (moment === undefined) return zh ? `${have}，明天再来吧。` : `${have}; come back tomorrow.`;
+  const { relation, time, date } = moment;
   if (zh) {
     const when =
       relation === 'tomorrow' ? `明天 ${time}` : relation === 'today' ? time : `${date} ${time}`;
@@ -252,8 +300,9 @@ function dailyLimit(retryAt: string, ctx: MessageContext): string {
 
 export function redemptionMessage(
   outcome: RedeemResult & Maybe,
-  ctx: MessageContext & { orderId?: string },
+  context: MessageContext & { orderId?: string },
 ): string {
+  const ctx = sane(context);
   const zh = ctx.locale === 'zh-CN';
   const order = ctx.orderId;
   switch (outcome.kind) {
@@ -271,11 +320,11 @@ export function redemptionMessage(
       return zh
         ? `订单${order === undefined ? '' : ` ${order} `}已经取消过，不能再用这张券；下一笔新订单还可以用。`
         : `Order${order === undefined ? '' : ` ${order}`} was cancelled, so it can't use this coupon again; a new order can.`;
-    case 'expired':
-      if (outcome.expiresAt === null) return zh ? '这张券已经过期了。' : 'This coupon has expired.';
-      return zh
-        ? `这张券已经在 ${zoned(at(outcome.expiresAt, ctx, true), ctx)}过期了。`
-        : `This coupon expired ${zoned(at(outcome.expiresAt, ctx, true), ctx)}.`;
+    case 'expired': {
+      const when = outcome.expiresAt === null ? undefined : at(outcome.expiresAt, ctx, true);
+      if (when === undefined) return zh ? '这张券已经过期了。' : 'This coupon has expired.';
+      return zh ? `这张券已经在 ${when}过期了。` : `This coupon expired ${when}.`;
+    }
     case 'below_minimum':
       if (outcome.minOrderFen === null)
         return zh
@@ -291,7 +340,8 @@ export function redemptionMessage(
   }
 }
 
-export function reversalMessage(outcome: ReverseResult & Maybe, ctx: MessageContext): string {
+export function reversalMessage(outcome: ReverseResult & Maybe, context: MessageContext): string {
+  const ctx = sane(context);
   const zh = ctx.locale === 'zh-CN';
   switch (outcome.kind) {
     case 'reversed':
@@ -308,7 +358,8 @@ export function reversalMessage(outcome: ReverseResult & Maybe, ctx: MessageCont
   }
 }
 
-export function couponMessage(outcome: CouponResult & Maybe, ctx: MessageContext): string {
+export function couponMessage(outcome: CouponResult & Maybe, context: MessageContext): string {
+  const ctx = sane(context);
   const zh = ctx.locale === 'zh-CN';
   switch (outcome.kind) {
     case 'found':

@@ -2,7 +2,8 @@ import type { Budget, Campaign, Coupon, Redemption } from './wire';
 
 /**
  * What a call can end in, as data: everything the caller is expected to handle is a member of a
- * discriminated union on `kind`. Faults the caller cannot act on are thrown (CouponClientError).
+ * discriminated union on `kind`, an answer outside the contract included (`protocol`). Faults the
+ * caller cannot act on are thrown (CouponClientError).
  */
 
 /** The service (or this client, `source` says which) has no room now; come back in N seconds. */
@@ -32,6 +33,32 @@ export interface Unavailable {
 }
 
 export type Transient = Overloaded | RateLimited | Unavailable;
+
+/**
+ * The service's answer is outside the contract: not its shape, a time or number that cannot be
+ * right, a coupon of another user or campaign, a status or error code this client does not know.
+ * Nothing in it is believed; it is not retried. `maybeDone` is true when the status was a 2xx
+ * (the service may have done it: ask again with the same key or orderId later).
+ */
+export interface ProtocolViolation {
+  kind: 'protocol';
+  /**
+   * malformed: not the contract's shape or values; foreign: data of another user, campaign or
+   * order; unexpected_status: a status the contract does not give this route; unknown_code: an
+   * error code this client's contract does not have (a newer service).
+   */
+  problem: 'malformed' | 'foreign' | 'unexpected_status' | 'unknown_code';
+  status: number;
+  /** The error code the answer named, if any. */
+  code: string | null;
+  /** What was wrong, for logs. */
+  detail: string;
+  /** A wait drawn here (localRetryAfterSeconds), never one the answer named. */
+  retryAfterSeconds: number;
+}
+
+/** The outcomes every call can end in besides its own: not now, or an answer outside the contract. */
+export type NotDone = Transient | ProtocolViolation;
 
 export const TRANSIENT_KINDS = ['overloaded', 'rate_limited', 'unavailable'] as const;
 
@@ -67,7 +94,7 @@ export type ClaimResult =
   | { kind: 'ended'; local: boolean }
   /** The campaign's whole budget is given out and nothing more will be released: final. */
   | { kind: 'budget_exhausted'; local: boolean }
-  | Transient;
+  | NotDone;
 
 export type ClaimOutcome = ClaimResult &
   CallInfo & {
@@ -88,7 +115,7 @@ export type RedeemResult =
   | { kind: 'below_minimum'; minOrderFen: number | null }
   /** No such coupon for this user (or a mistyped code). */
   | { kind: 'not_found' }
-  | Transient;
+  | NotDone;
 
 export type RedeemOutcome = RedeemResult & CallInfo;
 
@@ -99,19 +126,19 @@ export type ReverseResult =
   | { kind: 'replayed'; coupon: Coupon }
   /** No such coupon for this user, or this order never redeemed it. */
   | { kind: 'not_found' }
-  | Transient;
+  | NotDone;
 
 export type ReverseOutcome = ReverseResult & CallInfo;
 
 // ---- reads ----
 
-export type CouponResult = { kind: 'found'; coupon: Coupon } | { kind: 'not_found' } | Transient;
+export type CouponResult = { kind: 'found'; coupon: Coupon } | { kind: 'not_found' } | NotDone;
 export type CouponOutcome = CouponResult & CallInfo;
 
-export type CampaignResult = { kind: 'ok'; campaign: Campaign } | Transient;
+export type CampaignResult = { kind: 'ok'; campaign: Campaign } | NotDone;
 export type CampaignOutcome = CampaignResult & CallInfo;
 
-export type BudgetResult = { kind: 'ok'; budget: Budget } | Transient;
+export type BudgetResult = { kind: 'ok'; budget: Budget } | NotDone;
 export type BudgetOutcome = BudgetResult & CallInfo;
 
 export type Operation = 'claim' | 'coupon' | 'redeem' | 'reverse' | 'campaign' | 'budget';

@@ -1,4 +1,6 @@
 import type { Clock, Random } from './clock';
+import type { ClaimResult } from './outcomes';
+import { DEFAULT_HORIZON_MS, momentMs } from './trust';
 
 /** Why a campaign gives no coupons for now, as the service said it. */
 export type ClosedReason =
@@ -16,11 +18,17 @@ export interface SoldOutMemoryOptions {
   spreadMs: number;
   /** How long a final answer (ended, budget gone) is remembered, in case the campaign changes. */
   finalMs: number;
+  /**
+   * No entry lasts longer than this, whatever moment the service named: one wrong answer must not
+   * silence a campaign for longer.
+   */
+  horizonMs: number;
 }
 
 export const DEFAULT_SOLD_OUT_MEMORY: SoldOutMemoryOptions = Object.freeze({
   spreadMs: 60_000,
   finalMs: 60_000,
+  horizonMs: DEFAULT_HORIZON_MS,
 });
 
 export interface ClosedEntry {
@@ -33,8 +41,8 @@ export interface ClosedEntry {
  * Campaigns known to give no coupons for now. Once the service says TRANCHE_EXHAUSTED with
  * nextReleaseAt (or CAMPAIGN_NOT_STARTED, CAMPAIGN_ENDED, CAMPAIGN_BUDGET_EXHAUSTED), the
  * campaign's claims are answered from here until that moment (plus this client's spread), so a
- * sold-out crowd costs the service nothing. A fresh coupon for the campaign (budget came back)
- * forgets the entry. The caller must not ask it for a claim that may already have been served
+ * sold-out crowd costs the service nothing. An entry lasts at most `horizonMs`, and any coupon the
+ * service gives for the campaign (it is answering claims again) forgets it. The caller must not ask it for a claim that may already have been served
  * (UncertainClaims): the service would answer that one with its coupon.
  */
 export class SoldOutMemory {
@@ -51,17 +59,17 @@ export class SoldOutMemory {
     let untilMs: number;
     switch (reason.kind) {
       case 'sold_out':
-        untilMs = timed(reason.nextReleaseAt, now) + this.spread();
+        untilMs = this.timed(reason.nextReleaseAt, now);
         break;
       case 'not_started':
-        untilMs = timed(reason.startsAt, now) + this.spread();
+        untilMs = this.timed(reason.startsAt, now);
         break;
       case 'ended':
       case 'budget_exhausted':
         untilMs = now + this.options.finalMs;
         break;
     }
-    const entry = { reason, untilMs };
+    const entry = { reason, untilMs: Math.min(untilMs, now + this.options.horizonMs) };
     this.entries.set(campaignId, entry);
     return entry;
   }
@@ -75,6 +83,23 @@ export class SoldOutMemory {
       return undefined;
     }
     return entry;
+  }
+
+  /** The claim outcome this memory gives for the campaign now, if it has one. */
+  claimAnswer(campaignId: string): ClaimResult | undefined {
+    const entry = this.lookup(campaignId);
+    if (entry === undefined) return undefined;
+    const retryAfterSeconds = Math.max(1, Math.ceil((entry.untilMs - this.clock.now()) / 1000));
+    const reason = entry.reason;
+    switch (reason.kind) {
+      case 'sold_out':
+        return { ...reason, retryAfterSeconds, local: true };
+      case 'not_started':
+        return { ...reason, retryAfterSeconds, local: true };
+      case 'ended':
+      case 'budget_exhausted':
+        return { kind: reason.kind, local: true };
+    }
   }
 
   forget(campaignId: string): void {
@@ -91,13 +116,13 @@ export class SoldOutMemory {
     return out;
   }
 
+  /** A moment the service named plus this client's spread; now (no memory) if not believable. */
+  private timed(iso: string, now: number): number {
+    const at = momentMs(iso, now);
+    return at === undefined ? now : at + this.spread();
+  }
+
   private spread(): number {
     return Math.floor(this.random() * this.options.spreadMs);
   }
-}
-
-/** A moment the service named; one that cannot be read is treated as now (no memory). */
-function timed(iso: string, now: number): number {
-  const at = Date.parse(iso);
-  return Number.isNaN(at) ? now : at;
 }

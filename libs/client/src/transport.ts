@@ -1,4 +1,4 @@
-import { Pool } from 'undici';
+import { errors, Pool } from 'undici';
 
 export interface HttpRequest {
   method: 'GET' | 'POST' | 'DELETE';
@@ -89,15 +89,25 @@ const MAYBE_SENT = new Set([
   'HPE_UNEXPECTED_CONTENT_LENGTH',
 ]);
 
-/** Classifies a network failure; anything else (a bug, an abort) is returned as it is. */
+/**
+ * Classifies a failed exchange: `connection` when no connection was made, else `no_answer`
+ * (whatever the other side wrote that could not be read as an answer, a broken status line,
+ * framing or headers included, even where undici fails an internal assertion on it). Undefined
+ * only for a request undici refused to send, a bug of the caller's, which stays an error.
+ */
 export function classifyNetworkError(err: unknown): TransportError | undefined {
   const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string') return undefined;
-  if (NOT_SENT.has(code))
+  if (typeof code === 'string' && NOT_SENT.has(code))
     return new TransportError('connection', `no connection (${code})`, { cause: err });
-  if (MAYBE_SENT.has(code) || code.startsWith('HPE_'))
-    return new TransportError('no_answer', `no answer (${code})`, { cause: err });
-  return undefined;
+  if (err instanceof errors.InvalidArgumentError || err instanceof errors.NotSupportedError)
+    return undefined;
+  const what =
+    typeof code === 'string' && (MAYBE_SENT.has(code) || code.startsWith('HPE_'))
+      ? code
+      : err instanceof Error
+        ? err.name
+        : 'unreadable';
+  return new TransportError('no_answer', `no answer (${what})`, { cause: err });
 }
 
 /** HTTP/1.1 over a bounded keep-alive pool of undici connections, one request at a time each. */

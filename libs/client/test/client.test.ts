@@ -5,9 +5,12 @@ import type { ClientMetrics } from '../src/metrics';
 import type { HttpResponse } from '../src/transport';
 import {
   apiError,
+  BUDGET,
+  CAMPAIGN,
   COUPON,
   FakeTransport,
   issued,
+  issuedTo,
   json,
   lost,
   ManualClock,
@@ -364,7 +367,7 @@ describe('CouponClient: retries', () => {
   });
 });
 
-describe('CouponClient: faults throw', () => {
+describe('CouponClient: faults and answers outside the contract', () => {
   it.each([
     [400, 'INVALID_REQUEST', { details: [{ field: 'userId', problem: 'is required' }] }],
     [401, 'UNAUTHENTICATED', {}],
@@ -400,31 +403,91 @@ describe('CouponClient: faults throw', () => {
   });
 
   it.each([
-    ['a 201 that is not JSON', { status: 201, headers: {}, body: '<html>' }, 'MALFORMED_RESPONSE'],
+    ['a 201 that is not JSON', { status: 201, headers: {}, body: '<html>' }, 'malformed', true],
     [
       'a coupon without a code',
       json(201, { coupon: { ...COUPON, code: undefined } }),
-      'MALFORMED_RESPONSE',
+      'malformed',
+      true,
     ],
-    ['a 4xx that is not the error shape', json(409, { oops: true }), 'MALFORMED_RESPONSE'],
+    ['a 4xx that is not the error shape', json(409, { oops: true }), 'malformed', false],
     [
       'TRANCHE_EXHAUSTED without nextReleaseAt',
       apiError(409, 'TRANCHE_EXHAUSTED'),
-      'MALFORMED_RESPONSE',
+      'malformed',
+      false,
     ],
+    [
+      'TRANCHE_EXHAUSTED with a nextReleaseAt that is no time',
+      apiError(409, 'TRANCHE_EXHAUSTED', { nextReleaseAt: 'soon' }),
+      'malformed',
+      false,
+    ],
+    [
+      'TRANCHE_EXHAUSTED until the year 9999',
+      apiError(409, 'TRANCHE_EXHAUSTED', { nextReleaseAt: '9999-12-31T23:59:59+08:00' }),
+      'malformed',
+      false,
+    ],
+    [
+      'a daily limit whose retryAt is no time',
+      apiError(409, 'USER_LIMIT_REACHED', { limit: 'daily', retryAt: 'tomorrow' }),
+      'malformed',
+      false,
+    ],
+    ['another user’s coupon', issued({ ...COUPON, userId: 'mallory' }), 'foreign', true],
+    ['another campaign’s coupon', issued({ ...COUPON, campaignId: 'autumn' }), 'foreign', true],
     [
       'a status the contract does not have',
       { status: 418, headers: {}, body: '' },
-      'UNEXPECTED_STATUS',
+      'unexpected_status',
+      false,
     ],
     [
       'a code on the wrong status',
       apiError(400, 'TRANCHE_EXHAUSTED', { nextReleaseAt: RELEASE }),
-      'UNEXPECTED_STATUS',
+      'unexpected_status',
+      false,
     ],
-  ])('%s: %s', async (_name, answer, code) => {
-    const { client } = harness(answers(answer));
-    await expect(client.claim(claim)).rejects.toMatchObject({ code });
+    ['an error code this client does not know', apiError(409, 'NEW_RULE'), 'unknown_code', false],
+  ])(
+    'answers outside the contract are a protocol outcome: %s',
+    async (_name, answer, problem, maybeDone) => {
+      const { client, transport } = harness(answers(answer));
+      const outcome = await client.claim(claim);
+      expect(outcome).toMatchObject({
+        kind: 'protocol',
+        problem,
+        status: answer.status,
+        attempts: 1,
+        maybeDone,
+        retryAfterSeconds: 1,
+      });
+      // Never retried, never remembered: the next claim goes to the service.
+      expect(transport.requests).toHaveLength(1);
+      expect(client.state().closedCampaigns).toEqual({});
+    },
+  );
+
+  it('bounds every wait the service names by the horizon', async () => {
+    const { client, clock } = harness(
+      answers(
+        apiError(409, 'TRANCHE_EXHAUSTED', { nextReleaseAt: '2031-02-10T13:00:00+08:00' }),
+        apiError(409, 'USER_LIMIT_REACHED', { limit: 'daily' }, { 'retry-after': '999999999' }),
+        overloaded(86_400 * 365),
+      ),
+      { horizonMs: 3_600_000, maxAttempts: 2 },
+    );
+    expect(await client.claim(claim)).toMatchObject({ kind: 'sold_out', retryAfterSeconds: 3600 });
+    expect(client.state().closedCampaigns.spring?.untilMs).toBe(clock.now() + 3_600_000);
+    const limited = await client.claim({ ...claim, campaignId: 'autumn' });
+    expect(limited).toMatchObject({ kind: 'user_limit', retryAfterSeconds: 3600 });
+    // A Retry-After past the deadline: answered at once, with the bounded wait.
+    expect(await client.campaign('spring')).toMatchObject({
+      kind: 'overloaded',
+      retryAfterSeconds: 3600,
+      attempts: 1,
+    });
   });
 
   it('refuses calls after close', async () => {
@@ -438,7 +501,7 @@ describe('CouponClient: faults throw', () => {
 describe('CouponClient: the sold-out memory', () => {
   it('answers claims of a sold-out campaign locally until the release plus this client’s spread', async () => {
     const { client, transport, clock, events } = harness(
-      (request) => (request.headers['x-user-id'] === 'alice' ? soldOut() : issued()),
+      (request) => (request.headers['x-user-id'] === 'alice' ? soldOut() : issuedTo(request)),
       { random: randoms(0.5), soldOutMemory: { spreadMs: 60_000 } },
     );
     await client.claim(claim);
@@ -523,8 +586,10 @@ describe('CouponClient: the sold-out memory', () => {
       'bob',
       'alice',
     ]);
-    // A new claim (not in doubt) is answered from memory.
-    expect(await client.claim({ ...claim, intentId: 'msg-2' })).toMatchObject({ local: true });
+    // The service answered a claim of the campaign with a coupon: the memory is forgotten, a new
+    // claim goes to the service.
+    expect(await client.claim({ ...claim, intentId: 'msg-2' })).toMatchObject({ attempts: 1 });
+    expect(transport.requests).toHaveLength(4);
   });
 
   it('asks the service again for a claim asked again after an answer was lost, even when sold out', async () => {
@@ -705,31 +770,9 @@ describe('CouponClient: the other routes', () => {
       `/v1/campaigns/spring/coupons/${COUPON.code}?userId=alice`,
     );
 
-    const campaign = {
-      id: 'spring',
-      name: 'S',
-      currency: 'CNY',
-      status: 'running',
-      poolFen: 5000,
-      couponValueFen: 2500,
-      minOrderFen: 0,
-      timeZone: 'Asia/Shanghai',
-      startsAt: RELEASE,
-      endsAt: RELEASE,
-      couponExpiresAt: RELEASE,
-      perUser: { daily: 3, total: 21 },
-      release: {
-        slicesPerDay: 24,
-        rollover: true,
-        releasedFen: 2500,
-        unreleasedFen: 2500,
-        nextReleaseAt: null,
-        today: null,
-        tranches: [],
-      },
-      asOf: RELEASE,
-    };
-    const meta = harness(answers(json(200, { campaign }), apiError(404, 'CAMPAIGN_NOT_FOUND')));
+    const meta = harness(
+      answers(json(200, { campaign: CAMPAIGN }), apiError(404, 'CAMPAIGN_NOT_FOUND')),
+    );
     expect(await meta.client.campaign('spring')).toMatchObject({
       kind: 'ok',
       campaign: { perUser: { daily: 3 } },
@@ -738,23 +781,7 @@ describe('CouponClient: the other routes', () => {
       code: 'CAMPAIGN_NOT_FOUND',
     });
 
-    const budget = {
-      campaignId: 'spring',
-      currency: 'CNY',
-      poolFen: 5000,
-      releasedFen: 2500,
-      issuedFen: null,
-      remainingFen: null,
-      unreleasedFen: 2500,
-      today: null,
-      nextReleaseAt: null,
-      asOf: RELEASE,
-      shards: [
-        { shard: 0, state: 'missing', releasedFen: 2500, issuedFen: null, remainingFen: null },
-      ],
-      unknownShards: [{ shard: 0, reason: 'missing' }],
-    };
-    const money = harness(answers(overloaded(1), json(200, budget)));
+    const money = harness(answers(overloaded(1), json(200, BUDGET)));
     expect(await money.client.budget('spring')).toMatchObject({
       kind: 'ok',
       budget: { issuedFen: null },

@@ -5,13 +5,11 @@ import {
   describeIfRedis,
   issuedCount,
   liveCampaign,
-  startPod,
+  stackFor,
   uniqueId,
   until,
-  type TestService,
 } from './serviceHarness';
 import { SkippingClock } from './support';
-import { TcpProxy } from './tcpProxy';
 
 /**
  * A pod drains (a rolling deploy) while claims flow: it answers new requests 503 UNAVAILABLE with
@@ -20,22 +18,11 @@ import { TcpProxy } from './tcpProxy';
  */
 describeIfRedis('a pod draining while claims flow', () => {
   const campaign = liveCampaign(uniqueId('client-drain'));
-  let draining: TestService;
-  let staying: TestService;
-  let proxy: TcpProxy;
-
-  beforeAll(async () => {
-    draining = await startPod([campaign]);
-    staying = await startPod([campaign], { initLedgers: false });
-    proxy = await TcpProxy.start([draining.port, staying.port]);
-  });
-  afterAll(async () => {
-    await proxy.close();
-    await draining.stop();
-    await staying.stop();
-  });
+  // The pod that drains, the one that stays; both behind the proxy.
+  const stack = stackFor([campaign], { pods: [{}, {}], proxied: [0, 1] });
 
   it('every claim ends with exactly one coupon, retried ones with the coupon the retry answers', async () => {
+    const [draining, staying, proxy] = [stack.pod(0), stack.pod(1), stack.proxy()];
     const retries: string[] = [];
     const client = clientOf(proxy.url, {
       clock: new SkippingClock(),

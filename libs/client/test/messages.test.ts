@@ -215,10 +215,10 @@ describe('zone names and moments', () => {
       time: '00:30',
       date: 'Feb 11',
     });
-    expect(momentOf('2026-02-11T00:30:00+08:00', { ...late, timeZone: 'UTC' }).relation).toBe(
+    expect(momentOf('2026-02-11T00:30:00+08:00', { ...late, timeZone: 'UTC' })?.relation).toBe(
       'today',
     );
-    expect(momentOf('2026-02-12T00:30:00+08:00', late).relation).toBe('other');
+    expect(momentOf('2026-02-12T00:30:00+08:00', late)?.relation).toBe('other');
   });
 });
 

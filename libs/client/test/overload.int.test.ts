@@ -1,14 +1,6 @@
 import type { ClaimOutcome } from '../src/outcomes';
-import {
-  clientOf,
-  describeIfRedis,
-  liveCampaign,
-  startPod,
-  uniqueId,
-  type TestService,
-} from './serviceHarness';
+import { clientOf, describeIfRedis, liveCampaign, stackFor, uniqueId } from './serviceHarness';
 import { ManualClock, seeded } from './support';
-import { TcpProxy } from './tcpProxy';
 
 /** What became of a claim: the service's coupon, its shed answer, or the throttle's refusal. */
 function fate(outcome: ClaimOutcome): string {
@@ -23,24 +15,14 @@ function fate(outcome: ClaimOutcome): string {
  */
 describeIfRedis('client-side throttling against a shedding service', () => {
   const campaign = liveCampaign(uniqueId('client-overload'));
-  let shedding: TestService;
-  let healthy: TestService;
-  let proxy: TcpProxy;
-
-  beforeAll(async () => {
-    shedding = await startPod([campaign], {
-      env: { ADMISSION_RATE: '2', ADMISSION_BURST: '2' },
-    });
-    healthy = await startPod([campaign], { initLedgers: false });
-    proxy = await TcpProxy.start([shedding.port]);
-  });
-  afterAll(async () => {
-    await proxy.close();
-    await shedding.stop();
-    await healthy.stop();
+  // A pod that sheds (behind the proxy at first), a healthy one.
+  const stack = stackFor([campaign], {
+    pods: [{ env: { ADMISSION_RATE: '2', ADMISSION_BURST: '2' } }, {}],
+    proxied: [0],
   });
 
   it('engages when the service sheds and lets traffic back when it recovers', async () => {
+    const [healthy, proxy] = [stack.pod(1), stack.proxy()];
     // The client's time moves only by the test, whatever real time does. A short window keeps
     // the test short: traffic comes back over a few windows after a spell of refusals.
     const clock = new ManualClock(Date.now());

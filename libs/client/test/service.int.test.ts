@@ -1,4 +1,3 @@
-import { zonedDays } from '@coupons/campaign';
 import type { CouponClient } from '../src/client';
 import { claimMessage, redemptionMessage } from '../src/messages';
 import {
@@ -6,9 +5,9 @@ import {
   describeIfRedis,
   issuedCount,
   liveCampaign,
-  startPod,
+  oneSliceCampaign,
+  stackFor,
   uniqueId,
-  type TestService,
 } from './serviceHarness';
 import { RecordingTransport } from './support';
 import { UndiciTransport } from '../src/transport';
@@ -19,17 +18,13 @@ describeIfRedis('the client against the real service', () => {
     perUser: { daily: 2, total: 5 },
     minOrderFen: 1000,
   });
-  let service: TestService;
+  const stack = stackFor([campaign]);
   let client: CouponClient;
 
-  beforeAll(async () => {
-    service = await startPod([campaign]);
-    client = clientOf(service.base);
+  beforeAll(() => {
+    client = clientOf(stack.pod().base);
   });
-  afterAll(async () => {
-    await client.close();
-    await service.stop();
-  });
+  afterAll(() => client.close());
 
   it('claims once per intent: the same intent again is a replay of the same coupon', async () => {
     const first = await client.claim({ campaignId: campaign.id, userId: 'ann', intentId: 'm-1' });
@@ -39,7 +34,7 @@ describeIfRedis('the client against the real service', () => {
     if (first.kind !== 'issued' || again.kind !== 'replayed') throw new Error('unreachable');
     expect(again.coupon.code).toBe(first.coupon.code);
     expect(first.coupon).toMatchObject({ userId: 'ann', valueFen: 2500, status: 'issued' });
-    expect(await issuedCount(service, campaign)).toBe(1);
+    expect(await issuedCount(stack.pod(), campaign)).toBe(1);
   });
 
   it('reads, redeems, replays, refuses and reverses as the contract says', async () => {
@@ -123,11 +118,11 @@ describeIfRedis('the client against the real service', () => {
       budget: { campaignId: campaign.id, unknownShards: [] },
     });
     if (budget.kind !== 'ok') throw new Error('unreachable');
-    expect(budget.budget.issuedFen).toBe((await issuedCount(service, campaign)) * 2500);
+    expect(budget.budget.issuedFen).toBe((await issuedCount(stack.pod(), campaign)) * 2500);
   });
 
   it('throws what the caller cannot act on: a wrong key, an unknown campaign', async () => {
-    const stranger = clientOf(service.base, { apiKey: 'not-a-key' });
+    const stranger = clientOf(stack.pod().base, { apiKey: 'not-a-key' });
     try {
       await expect(
         stranger.claim({ campaignId: campaign.id, userId: 'dan' }),
@@ -151,24 +146,11 @@ describeIfRedis('the client against the real service', () => {
  * released today (one slice), nothing more until tomorrow.
  */
 describeIfRedis('the sold-out memory against the real service', () => {
-  const now = Date.now();
-  const window = { startsInMs: -60_000, endsInMs: 36 * 3_600_000 };
-  const days = zonedDays(now + window.startsInMs, now + window.endsInMs, 'Asia/Shanghai').length;
-  const campaign = liveCampaign(uniqueId('client-soldout'), {
-    ...window,
-    now,
-    coupons: 5 * days,
-    slicesPerDay: 1,
-    shards: 1,
-  });
-  let service: TestService;
-
-  beforeAll(async () => {
-    service = await startPod([campaign]);
-  });
-  afterAll(() => service.stop());
+  const campaign = oneSliceCampaign('client-soldout', 5);
+  const stack = stackFor([campaign]);
 
   it('answers claims locally after TRANCHE_EXHAUSTED, until the release and a spread', async () => {
+    const service = stack.pod();
     const recording = new RecordingTransport(new UndiciTransport(service.base));
     const client = clientOf(service.base, { transport: recording });
     try {

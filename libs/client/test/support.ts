@@ -199,7 +199,54 @@ export const COUPON = {
   trancheDay: '2026-02-10',
 } as const;
 
+const AT = '2026-02-10T13:00:00+08:00';
+
+/** GET /v1/campaigns/spring as the contract answers it. */
+export const CAMPAIGN = {
+  id: 'spring',
+  name: 'S',
+  currency: 'CNY',
+  status: 'running',
+  poolFen: 5000,
+  couponValueFen: 2500,
+  minOrderFen: 0,
+  timeZone: 'Asia/Shanghai',
+  startsAt: AT,
+  endsAt: AT,
+  couponExpiresAt: AT,
+  perUser: { daily: 3, total: 21 },
+  release: {
+    slicesPerDay: 24,
+    rollover: true,
+    releasedFen: 2500,
+    unreleasedFen: 2500,
+    nextReleaseAt: null,
+    today: null,
+    tranches: [],
+  },
+  asOf: AT,
+} as const;
+
+/** GET /v1/campaigns/spring/budget while a shard is lost. */
+export const BUDGET = {
+  campaignId: 'spring',
+  currency: 'CNY',
+  poolFen: 5000,
+  releasedFen: 2500,
+  issuedFen: null,
+  remainingFen: null,
+  unreleasedFen: 2500,
+  today: null,
+  nextReleaseAt: null,
+  asOf: AT,
+  shards: [{ shard: 0, state: 'missing', releasedFen: 2500, issuedFen: null, remainingFen: null }],
+  unknownShards: [{ shard: 0, reason: 'missing' }],
+} as const;
+
 export const issued = (coupon: object = COUPON) => json(201, { coupon });
+/** A fresh coupon for the user the claim names. */
+export const issuedTo = (request: HttpRequest) =>
+  issued({ ...COUPON, userId: request.headers['x-user-id'] });
 export const replayed = (coupon: object = COUPON) =>
   json(201, { coupon }, { 'idempotent-replayed': 'true' });
 export const overloaded = (seconds = 2) =>

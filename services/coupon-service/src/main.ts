@@ -77,7 +77,12 @@ async function main(): Promise<void> {
   const base = `http://127.0.0.1:${service.port}`;
   const bearer = keys.devKey ?? '$COUPON_API_KEY';
   logger.info(
-    { port: service.port, metricsPort: service.metricsPort, campaigns: campaigns.length },
+    {
+      port: service.port,
+      metricsPort: service.metricsPort,
+      campaigns: campaigns.length,
+      node: process.version,
+    },
     'coupon-service ready',
   );
   say(
