@@ -23,6 +23,6 @@ export {
   describeWithRedis,
   redisTestTargets,
   type RedisMode,
-  type RedisTarget,
+  type RedisTestTarget,
   type RedisTestTargets,
 } from './testing';

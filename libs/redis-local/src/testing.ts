@@ -6,7 +6,7 @@ import { isCi, TEST_REDIS_CLUSTER_NODES_ENV, TEST_REDIS_URL_ENV } from './env';
 
 export type RedisMode = 'standalone' | 'cluster';
 
-export interface RedisTarget {
+export interface RedisTestTarget {
   mode: RedisMode;
   /**
    * Unique to one describeWithRedis block and mode, e.g. `t:3f9a1c0b:`. Start every key with it;
@@ -49,7 +49,7 @@ export function redisTestTargets(): RedisTestTargets {
  * mode. Without the servers (redis-server missing): on CI (CI=true) each block holds one failing
  * test saying so; elsewhere both blocks are skipped.
  */
-export function describeWithRedis(name: string, fn: (target: RedisTarget) => void): void {
+export function describeWithRedis(name: string, fn: (target: RedisTestTarget) => void): void {
   const targets = redisTestTargets();
   describeMode(name, 'standalone', targets.standalone !== undefined, fn, () =>
     connectStandalone(targets.standalone as string),
@@ -63,7 +63,7 @@ function describeMode(
   name: string,
   mode: RedisMode,
   available: boolean,
-  fn: (target: RedisTarget) => void,
+  fn: (target: RedisTestTarget) => void,
   open: () => Redis | Cluster,
 ): void {
   const title = `${name} [${mode}]`;

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createLogger, redactUrl } from '../src';
+import { createLogger, redactUrl, withoutUserinfo } from '../src';
 
 function capture(): { lines: () => Record<string, unknown>[]; stream: Writable } {
   const chunks: string[] = [];
@@ -73,13 +73,32 @@ describe('redactUrl', () => {
     expect(redactUrl('/v1/campaigns/c1/Coupons/7xk2')).toBe('/v1/campaigns/c1/Coupons/[redacted]');
   });
 
-  it('drops a key a caller put in the query string, keeping the rest', () => {
+  it("shows the API's own query parameters, and any other by name only", () => {
     expect(redactUrl('/v1/campaigns/c1?api_key=s3cret&userId=u1')).toBe(
       '/v1/campaigns/c1?api_key=[redacted]&userId=u1',
     );
     expect(redactUrl('/x?userId=u1&API-KEY=s3cret')).toBe('/x?userId=u1&API-KEY=[redacted]');
-    expect(redactUrl('/x?token=t&access_token=a')).toBe(
-      '/x?token=[redacted]&access_token=[redacted]',
+    // No list of secret names: whatever a caller calls it, a value the API does not read is hidden.
+    for (const name of ['auth', 'secret', 'password', 'x-api-key', 'sig', 'api%5Fkey', 'userid'])
+      expect(redactUrl(`/healthz?${name}=hunter2&userId=u1`)).toBe(
+        `/healthz?${name}=[redacted]&userId=u1`,
+      );
+    expect(redactUrl('/x?hunter2')).toBe('/x?hunter2=[redacted]');
+    expect(redactUrl('/x?userId=u1#hunter2')).toBe('/x?userId=u1#[redacted]');
+    expect(redactUrl(`/x?${'k'.repeat(500)}=v`)).toBe(`/x?${'k'.repeat(64)}=[redacted]`);
+  });
+});
+
+describe('withoutUserinfo', () => {
+  it('hides the userinfo of a URL, where its password is', () => {
+    expect(withoutUserinfo('redis://default:hunter2@10.0.0.1:6379/0')).toBe(
+      'redis://***@10.0.0.1:6379/0',
     );
+    expect(withoutUserinfo('postgresql://rec:p%40ss@db:5432/coupons')).toBe(
+      'postgresql://***@db:5432/coupons',
+    );
+    // Unescaped "@" or "/" in a password: still nothing of it shown.
+    expect(withoutUserinfo('rediss://:a@b/c@host:6380')).toBe('rediss://***@host:6380');
+    expect(withoutUserinfo('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
   });
 });

@@ -62,6 +62,8 @@ export class Fleet {
   /** What every process of the fleet reads: the campaigns, the keys, Redis and the rest. */
   get env(): Record<string, string> {
     return {
+      // The test Redis servers keep no append-only file, which production refuses.
+      NODE_ENV: 'test',
       CAMPAIGNS_FILE: join(this.dir, 'campaigns.json'),
       COUPON_API_KEYS_FILE: join(this.dir, 'keys.json'),
       LOG_LEVEL: 'warn',

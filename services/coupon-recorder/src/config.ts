@@ -1,17 +1,26 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { deepFreeze } from '@coupons/campaign';
-import { ConfigError, parseEnv, type ServiceConfig } from '@coupons/coupon-service';
+import {
+  ConfigError,
+  parseEnvironment,
+  postgresUrl,
+  portNumber,
+  runtimeConfig,
+  runtimeEnvShape,
+  wholeNumber,
+  type RedisTarget,
+} from '@coupons/runtime';
 
 /**
  * The recorder's environment, parsed once into one frozen object. Redis, the campaigns file and
- * the log level are read by the service's own parser (same variables, same defaults, same
- * checks), so the recorder follows exactly the shards the service writes.
+ * the log level are read as the service reads them (the runtime variables: same names, same
+ * defaults, same checks), so the recorder follows exactly the shards the service writes.
  */
 export interface RecorderConfig {
   readonly production: boolean;
   readonly databaseUrl: string;
-  readonly redis: ServiceConfig['redis'];
+  readonly redis: RedisTarget;
   readonly redisCommandTimeoutMs: number;
   readonly campaignsFile: string;
   readonly logLevel: string;
@@ -38,31 +47,21 @@ export interface RecorderConfig {
 }
 
 const recorderSchema = z.object({
-  DATABASE_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\/[^\s]+$/, 'a postgres:// or postgresql:// URL')
-    .optional(),
-  RECORDER_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
-  RECORDER_BLOCK_MS: z.coerce.number().int().min(1).max(60_000).default(1000),
-  RECORDER_CLAIM_IDLE_MS: z.coerce.number().int().min(100).max(86_400_000).default(30_000),
-  RECORDER_SAMPLE_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
-  RECORDER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
+  ...runtimeEnvShape,
+  DATABASE_URL: postgresUrl.optional(),
+  RECORDER_BATCH_SIZE: wholeNumber(1, 10_000).default(500),
+  RECORDER_BLOCK_MS: wholeNumber(1, 60_000).default(1000),
+  RECORDER_CLAIM_IDLE_MS: wholeNumber(100, 86_400_000).default(30_000),
+  RECORDER_SAMPLE_MS: wholeNumber(100, 600_000).default(5000),
+  RECORDER_METRICS_PORT: portNumber(9465),
   RECORDER_CONSUMER_NAME: z
     .string()
     .regex(/^[A-Za-z0-9._:-]{1,128}$/, '1-128 letters, digits, ".", "_", ":" or "-"')
     .optional(),
-  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
-  RECORDER_COUPON_KEEP_MS: z.coerce
-    .number()
-    .int()
-    .min(60_000)
-    .max(400 * 86_400_000)
-    .optional(),
-  HOST: z.string().min(1).default('0.0.0.0'),
-  METRICS_HOST: z.string().min(1).optional(),
+  RECORDER_COUPON_KEEP_MS: wholeNumber(60_000, 400 * 86_400_000).optional(),
 });
 
-/** Every variable the recorder reads besides the service's Redis, campaigns and log settings. */
+/** Every variable the recorder reads (the runtime ones among them). */
 export const RECORDER_ENV_NAMES: readonly string[] = Object.keys(recorderSchema.shape);
 
 /** The default consumer: the pod's name (HOSTNAME in Kubernetes) and the pid. */
@@ -72,50 +71,35 @@ export function defaultConsumerName(env: Readonly<Record<string, string | undefi
 }
 
 /**
- * Parses the environment once; every problem of both parsers is listed in one ConfigError.
+ * Parses the environment once; every problem is listed in one ConfigError.
  * Tests call it with a plain object, never through process.env.
  */
 export function parseRecorderEnv(
   env: Readonly<Record<string, string | undefined>>,
   cwd = process.cwd(),
 ): RecorderConfig {
-  const present = Object.fromEntries(
-    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
-  );
-  const issues: string[] = [];
-  let service: ServiceConfig | undefined;
-  try {
-    service = parseEnv(present, cwd, { apiKeys: 'ignore' });
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    issues.push(...err.issues);
-  }
-  const parsed = recorderSchema.safeParse(present);
-  if (!parsed.success)
-    issues.push(
-      ...parsed.error.issues.map(
-        (issue) => `${issue.path.map(String).join('.')}: ${issue.message}`,
-      ),
-    );
-  if (present.DATABASE_URL === undefined)
+  const parsed = parseEnvironment(recorderSchema, env);
+  const { data, issues } = parsed;
+  const runtime = runtimeConfig(parsed, cwd);
+  if (env.DATABASE_URL === undefined)
     issues.push('DATABASE_URL: required (the PostgreSQL database the recorder writes to)');
-  if (!parsed.success || service === undefined || issues.length > 0) throw new ConfigError(issues);
-  const data = parsed.data;
+  if (data === undefined || runtime === undefined || issues.length > 0)
+    throw new ConfigError(issues);
   return deepFreeze({
-    production: service.production,
+    production: runtime.production,
     databaseUrl: data.DATABASE_URL as string,
-    redis: service.redis,
-    redisCommandTimeoutMs: service.redisCommandTimeoutMs,
-    campaignsFile: service.campaignsFile,
-    logLevel: service.logLevel,
+    redis: runtime.redis,
+    redisCommandTimeoutMs: runtime.redisCommandTimeoutMs,
+    campaignsFile: runtime.campaignsFile,
+    logLevel: runtime.logLevel,
     batchSize: data.RECORDER_BATCH_SIZE,
     blockMs: data.RECORDER_BLOCK_MS,
     claimIdleMs: data.RECORDER_CLAIM_IDLE_MS,
     sampleMs: data.RECORDER_SAMPLE_MS,
-    metricsHost: data.METRICS_HOST ?? data.HOST,
+    metricsHost: runtime.metricsHost,
     metricsPort: data.RECORDER_METRICS_PORT,
-    consumerName: data.RECORDER_CONSUMER_NAME ?? defaultConsumerName(present),
-    shutdownGraceMs: data.SHUTDOWN_GRACE_MS,
+    consumerName: data.RECORDER_CONSUMER_NAME ?? defaultConsumerName(env),
+    shutdownGraceMs: runtime.shutdownGraceMs,
     couponKeepMs: data.RECORDER_COUPON_KEEP_MS,
   });
 }

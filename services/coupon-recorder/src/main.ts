@@ -1,5 +1,5 @@
-import { configAndCampaignsOrExit, createRedisClient, exitWith } from '@coupons/coupon-service';
 import { LedgerRecord } from '@coupons/ledger-record';
+import { configAndCampaignsOrExit, createRedisClient, exitWith, say } from '@coupons/runtime';
 import { createLogger, createRecorderMetrics, initialiseRecorderSeries } from '@coupons/telemetry';
 import { parseRecorderEnv } from './config';
 import { startMetricsServer } from './http';
@@ -90,13 +90,13 @@ async function main(): Promise<void> {
 }
 
 process.on('unhandledRejection', (reason) => {
-  process.stderr.write(`unhandled rejection: ${String(reason)}\n`);
+  say(`unhandled rejection: ${String(reason)}`);
   process.exit(1);
 });
 
 main().catch((err: unknown) => {
-  process.stderr.write(
-    `coupon-recorder failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  say(
+    `coupon-recorder failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
   );
   process.exit(1);
 });

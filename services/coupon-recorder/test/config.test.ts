@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
-import { ConfigError, ENV_NAMES } from '@coupons/coupon-service';
+import { ConfigError } from '@coupons/runtime';
 import { parseRecorderEnv, RECORDER_ENV_NAMES } from '../src';
 
 const DATABASE_URL = 'postgresql://recorder@db:5432/coupons';
@@ -75,10 +75,41 @@ describe('the recorder configuration', () => {
   });
 });
 
+describe('the recorder configuration, strictly', () => {
+  const issuesOf = (env: Record<string, string>): readonly string[] => {
+    try {
+      parseRecorderEnv({ DATABASE_URL, ...env });
+    } catch (err) {
+      if (err instanceof ConfigError) return err.issues;
+      throw err;
+    }
+    throw new Error('expected a ConfigError');
+  };
+
+  it('is in production unless NODE_ENV is exactly development or test, and refuses other spellings', () => {
+    expect(parseRecorderEnv({ DATABASE_URL }).production).toBe(true);
+    expect(parseRecorderEnv({ DATABASE_URL, NODE_ENV: 'test' }).production).toBe(false);
+    for (const typo of ['Production', 'prod', 'production '])
+      expect(issuesOf({ NODE_ENV: typo })).toEqual([
+        'NODE_ENV: exactly "production", "development" or "test" (unset means production)',
+      ]);
+  });
+
+  it('refuses blank values and numbers that are not decimal digits, naming the variable', () => {
+    expect(issuesOf({ RECORDER_METRICS_PORT: '  ', RECORDER_BATCH_SIZE: '1e3' })).toEqual([
+      'RECORDER_METRICS_PORT: empty; give it a value or leave it unset',
+      'RECORDER_BATCH_SIZE: a whole number in decimal digits',
+    ]);
+    expect(issuesOf({ DATABASE_URL: '' })).toEqual(
+      expect.arrayContaining(['DATABASE_URL: empty; give it a value or leave it unset']),
+    );
+  });
+});
+
 describe('the environments the repository ships for the recorder', () => {
   const root = resolve(__dirname, '../../..');
   type EnvVar = { name: string; value?: string };
-  const known = new Set([...RECORDER_ENV_NAMES, ...ENV_NAMES, 'NODE_OPTIONS']);
+  const known = new Set([...RECORDER_ENV_NAMES, 'NODE_OPTIONS']);
 
   const deployment = () => {
     const object = parse(

@@ -13,11 +13,14 @@ const FIXTURE = join(__dirname, '..', 'dist', 'test', 'fixtures', 'crashAfterCom
 
 /** Runs the fixture to its death; resolves with how it ended. */
 function runCrashingRecorder(
-  env: Record<string, string>,
+  env: Record<string, string | undefined>,
 ): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [FIXTURE], {
-      env: { ...process.env, ...env },
+      // `undefined` unsets what this process has (a blank value is refused, not "unset").
+      env: Object.fromEntries(
+        Object.entries({ ...process.env, ...env }).filter(([, value]) => value !== undefined),
+      ),
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
@@ -51,15 +54,15 @@ describeIfPostgres('a recorder killed between commit and XACK', () => {
       const { campaign, ledger } = await liveLedger(redis, 1);
       await claims(ledger, 7);
       const targets = redisTestTargets();
-      const redisEnv: Record<string, string> =
+      const redisEnv: Record<string, string | undefined> =
         target.mode === 'cluster'
           ? {
-              REDIS_URL: '',
+              REDIS_URL: undefined,
               REDIS_CLUSTER_NODES: targets
                 .clusterNodes!.map((node) => `${node.host}:${node.port}`)
                 .join(','),
             }
-          : { REDIS_URL: targets.standalone!, REDIS_CLUSTER_NODES: '' };
+          : { REDIS_URL: targets.standalone!, REDIS_CLUSTER_NODES: undefined };
       const crashed = await runCrashingRecorder({
         ...redisEnv,
         DATABASE_URL: database.url,

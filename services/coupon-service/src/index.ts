@@ -11,4 +11,3 @@ export * from './redis/devFallback';
 export * from './ledgers';
 export * from './devLedgers';
 export * from './redis/faults';
-export * from './startup';

@@ -1,8 +1,8 @@
 import { systemClock } from '@coupons/campaign';
+import { configAndCampaignsOrExit, exitWith, say } from '@coupons/runtime';
 import { createLogger, type Logger } from '@coupons/telemetry';
 import { createDevKey, type ApiKeyRecord } from './auth/apiKeys';
 import { parseEnv, type ServiceConfig } from './config/env';
-import { configAndCampaignsOrExit, exitWith, say } from './startup';
 import { NoRedisError, resolveRedisTarget } from './redis/devFallback';
 import { initDevelopmentLedgers } from './devLedgers';
 import { redisReady, startService, type RunningService } from './service';
@@ -12,6 +12,9 @@ function resolveApiKeys(
   logger: Logger,
 ): { records: ApiKeyRecord[]; devKey?: string } {
   if (config.apiKeys !== undefined) return { records: [...config.apiKeys] };
+  // parseEnv refuses production without keys; this keeps a development key out of it whatever.
+  if (config.production)
+    exitWith('COUPON_API_KEYS or COUPON_API_KEYS_FILE: required in production');
   const dev = createDevKey();
   logger.warn(
     'no COUPON_API_KEYS configured: using a development key with every scope, new at each start (production refuses to start without keys)',

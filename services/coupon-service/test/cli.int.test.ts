@@ -210,6 +210,40 @@ describeEachRedisMode('the operator CLIs (built)', (mode) => {
     expect(option.code).toBe(2);
     expect(option.stderr).toMatch(/--force/);
   });
+
+  it('exits 2 for a repeated flag, a completeness point in the future, or a loose number', async () => {
+    const twice = await cli('reconcile', ['--campaign', running.id, '--campaign', 'other'], env);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toMatch(/^--campaign given twice\nusage: npm run reconcile/);
+    const flagTwice = await cli(
+      'ledger-init',
+      ['--campaign', running.id, '--after-loss', '--after-loss'],
+      env,
+    );
+    expect(flagTwice.code).toBe(2);
+    expect(flagTwice.stderr).toMatch(/^--after-loss given twice/);
+
+    // Checked before the record is opened: nothing listens at this database.
+    const withRecord = { ...env, DATABASE_URL: 'postgresql://rec:pw@127.0.0.1:9/none' };
+    const fromRecord = ['--campaign', running.id, '--from-record', '--record-complete-through'];
+    for (const point of ['99999999999999-0', String(Date.now() + HOUR_MS)]) {
+      const future = await cli('ledger-init', [...fromRecord, point], withRecord);
+      expect(future.code).toBe(2);
+      expect(future.stderr).toMatch(/--record-complete-through .* is in the future/);
+    }
+    const malformed = await cli('ledger-init', [...fromRecord, '0x10'], withRecord);
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).toMatch(/takes a stream id/);
+
+    const loose = await cli('reconcile', ['--campaign', running.id], {
+      ...env,
+      REDIS_COMMAND_TIMEOUT_MS: '1e3',
+      SHUTDOWN_GRACE_MS: ' ',
+    });
+    expect(loose.code).toBe(2);
+    expect(loose.stderr).toMatch(/- REDIS_COMMAND_TIMEOUT_MS: a whole number in decimal digits/);
+    expect(loose.stderr).toMatch(/- SHUTDOWN_GRACE_MS: empty/);
+  });
 });
 
 describe('the operator CLIs without Redis', () => {

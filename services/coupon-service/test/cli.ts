@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -6,6 +6,43 @@ import type { CampaignInput } from '@coupons/testing';
 
 const DIST = resolve(__dirname, '../dist/src/cli');
 const REPO_ROOT = resolve(__dirname, '../../..');
+/** The service's built entry point, as `npm start` and the image run it. */
+export const MAIN = resolve(__dirname, '../dist/src/main.js');
+
+export interface Started {
+  child: ChildProcess;
+  stderr: () => string;
+  stdout: () => string;
+  exited: Promise<number | null>;
+}
+
+/**
+ * A built program (the service's or the recorder's main.js) as a process, with only these
+ * variables (`undefined` unsets one; NODE_ENV is development unless given, since unset means
+ * production), its output kept.
+ */
+export function runBuilt(main: string, env: Record<string, string | undefined>): Started {
+  if (!existsSync(main))
+    throw new Error(`${main} is missing: run \`npm run build\` first (npm test does)`);
+  const child = spawn(process.execPath, [main], {
+    cwd: REPO_ROOT,
+    env: Object.fromEntries(
+      Object.entries({
+        PATH: process.env.PATH ?? '',
+        HOST: '127.0.0.1',
+        NODE_ENV: 'development',
+        ...env,
+      }).filter(([, value]) => value !== undefined),
+    ),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  let stdout = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  return { child, stderr: () => stderr, stdout: () => stdout, exited };
+}
 
 export interface CliRun {
   code: number;

@@ -32,7 +32,11 @@ describe('resolveRedisTarget (development fallback)', () => {
 
   it('uses the default URL when something answers there', async () => {
     const d = deps({ answers: async () => true });
-    const { target } = await resolveRedisTarget(parseEnv({}), logger().logger, d);
+    const { target } = await resolveRedisTarget(
+      parseEnv({ NODE_ENV: 'development' }),
+      logger().logger,
+      d,
+    );
     expect(target).toEqual({
       mode: 'standalone',
       url: 'redis://127.0.0.1:6379',
@@ -44,7 +48,11 @@ describe('resolveRedisTarget (development fallback)', () => {
   it('starts a private redis-server when nothing answers at the default, and says so', async () => {
     const d = deps({});
     const { log, logger: l } = logger();
-    const { target, devServer } = await resolveRedisTarget(parseEnv({}), l, d);
+    const { target, devServer } = await resolveRedisTarget(
+      parseEnv({ NODE_ENV: 'development' }),
+      l,
+      d,
+    );
     expect(target).toEqual({ mode: 'standalone', url: handle.url, urlFromEnv: false });
     expect(devServer).toBe(handle);
     expect(log.text()).toMatch(/started a private redis-server at redis:\/\/127\.0\.0\.1:31999/);
@@ -52,10 +60,18 @@ describe('resolveRedisTarget (development fallback)', () => {
 
   it('says how to get Redis when none is installed', async () => {
     await expect(
-      resolveRedisTarget(parseEnv({}), logger().logger, deps({ findBinary: () => undefined })),
+      resolveRedisTarget(
+        parseEnv({ NODE_ENV: 'development' }),
+        logger().logger,
+        deps({ findBinary: () => undefined }),
+      ),
     ).rejects.toThrow(NoRedisError);
     await expect(
-      resolveRedisTarget(parseEnv({}), logger().logger, deps({ findBinary: () => undefined })),
+      resolveRedisTarget(
+        parseEnv({ NODE_ENV: 'development' }),
+        logger().logger,
+        deps({ findBinary: () => undefined }),
+      ),
     ).rejects.toThrow(/apt-get install redis-server/);
   });
 
@@ -69,7 +85,11 @@ describe('resolveRedisTarget (development fallback)', () => {
       { REDIS_CLUSTER_NODES: '127.0.0.1:7000' },
     ]) {
       const d = deps({});
-      const { devServer } = await resolveRedisTarget(parseEnv(env), logger().logger, d);
+      const { devServer } = await resolveRedisTarget(
+        parseEnv({ NODE_ENV: 'development', ...env }),
+        logger().logger,
+        d,
+      );
       expect(devServer).toBeUndefined();
       expect(d.started()).toBe(0);
     }

@@ -10,9 +10,12 @@ const key = (id: string, secret: string, scopes = ['coupons:issue']) => ({
   scopes,
 });
 
+/** NODE_ENV unset is production: the tests of development defaults ask for development. */
+const DEV = { NODE_ENV: 'development' } as const;
+
 function issuesOf(env: Record<string, string>): readonly string[] {
   try {
-    parseEnv(env, '/srv');
+    parseEnv({ ...DEV, ...env }, '/srv');
   } catch (err) {
     if (err instanceof ConfigError) return err.issues;
     throw err;
@@ -22,7 +25,7 @@ function issuesOf(env: Record<string, string>): readonly string[] {
 
 describe('parseEnv', () => {
   it('applies the documented defaults and freezes the result', () => {
-    const config = parseEnv({}, '/srv');
+    const config = parseEnv(DEV, '/srv');
     expect(config).toMatchObject({
       production: false,
       http: { host: '0.0.0.0', port: 8080, metricsPort: 9464 },
@@ -81,7 +84,7 @@ describe('parseEnv', () => {
   });
 
   it('reads the admission settings, with defaults that shed before express', () => {
-    expect(parseEnv({}, '/srv').admission).toEqual({
+    expect(parseEnv(DEV, '/srv').admission).toEqual({
       enabled: true,
       tokenBucket: undefined,
       concurrency: { minLimit: 8, maxLimit: 256, claimShare: 0.8, latencyTargetMs: 50 },
@@ -93,6 +96,7 @@ describe('parseEnv', () => {
     });
     const config = parseEnv(
       {
+        ...DEV,
         ADMISSION: 'off',
         ADMISSION_RATE: '1500',
         ADMISSION_CONCURRENCY_MIN: '4',
@@ -121,7 +125,8 @@ describe('parseEnv', () => {
       soldOut: { retrySpreadSeconds: 120, probeIntervalMs: 250 },
     });
     expect(
-      parseEnv({ ADMISSION_RATE: '10', ADMISSION_BURST: '3' }, '/srv').admission.tokenBucket,
+      parseEnv({ ...DEV, ADMISSION_RATE: '10', ADMISSION_BURST: '3' }, '/srv').admission
+        .tokenBucket,
     ).toEqual({ ratePerSecond: 10, burst: 3 });
   });
 
@@ -164,7 +169,7 @@ describe('parseEnv', () => {
 
   it('refuses production without keys, and ambiguous settings', () => {
     expect(issuesOf({ NODE_ENV: 'production' })).toEqual([
-      'COUPON_API_KEYS or COUPON_API_KEYS_FILE: required when NODE_ENV=production',
+      'COUPON_API_KEYS or COUPON_API_KEYS_FILE: required in production (NODE_ENV unset or production; development keys need NODE_ENV=development)',
     ]);
     expect(issuesOf({ REDIS_URL: 'redis://a:1', REDIS_CLUSTER_NODES: 'b:2' })).toEqual([
       'REDIS_URL, REDIS_CLUSTER_NODES: set one of them, not both',
@@ -184,7 +189,7 @@ describe('parseEnv', () => {
   it('reads keys from a file, relative to the working directory', () => {
     const dir = mkdtempSync(join(tmpdir(), 'coupon-env-'));
     writeFileSync(join(dir, 'keys.json'), JSON.stringify([key('ops', 'k', ['budget:read'])]));
-    expect(parseEnv({ COUPON_API_KEYS_FILE: 'keys.json' }, dir).apiKeys).toEqual([
+    expect(parseEnv({ ...DEV, COUPON_API_KEYS_FILE: 'keys.json' }, dir).apiKeys).toEqual([
       { id: 'ops', sha256: sha256Hex('k'), scopes: ['budget:read'] },
     ]);
     expect(issuesOf({ COUPON_API_KEYS_FILE: join(dir, 'missing.json') })[0]).toMatch(
@@ -192,8 +197,69 @@ describe('parseEnv', () => {
     );
   });
 
-  it('treats an empty variable as unset', () => {
-    expect(parseEnv({ PORT: '', REDIS_URL: '' }, '/srv').http.port).toBe(8080);
+  it('refuses an empty or whitespace-only value, naming the variable, never as the default', () => {
+    expect(issuesOf({ PORT: '  ' })).toEqual(['PORT: empty; give it a value or leave it unset']);
+    expect(issuesOf({ REDIS_WAIT_REPLICAS: ' ', REDIS_URL: '' })).toEqual([
+      'REDIS_URL: empty; give it a value or leave it unset',
+      'REDIS_WAIT_REPLICAS: empty; give it a value or leave it unset',
+    ]);
+  });
+
+  it('takes integers in decimal digits only', () => {
+    for (const typo of ['0x2', '0b1010', '1e3', '+5', '8080 ', ' 8080', '1.0', '-1', 'Infinity'])
+      expect(issuesOf({ PORT: typo }).map((issue) => issue.split(':')[0])).toEqual(['PORT']);
+    expect(issuesOf({ REDIS_WAIT_REPLICAS: '0x2' })[0]).toMatch(/^REDIS_WAIT_REPLICAS: /);
+    expect(issuesOf({ ADMISSION_RATE: '1e3' })[0]).toMatch(/^ADMISSION_RATE: /);
+    expect(issuesOf({ ADMISSION_CLAIM_SHARE: '.5' })[0]).toMatch(/^ADMISSION_CLAIM_SHARE: /);
+    expect(parseEnv({ ...DEV, PORT: '0', ADMISSION_CLAIM_SHARE: '0.5' }, '/srv')).toMatchObject({
+      http: { port: 0 },
+      admission: { concurrency: { claimShare: 0.5 } },
+    });
+  });
+});
+
+describe('the mode: production unless development or test is asked for', () => {
+  const keys = JSON.stringify([key('chat', 's3cret')]);
+
+  it('is production when NODE_ENV is unset, so keys are required and auto-init refused', () => {
+    expect(parseEnv({ COUPON_API_KEYS: keys }, '/srv').production).toBe(true);
+    let error: unknown;
+    try {
+      parseEnv({ LEDGER_AUTO_INIT: 'true' }, '/srv');
+    } catch (err) {
+      error = err;
+    }
+    expect((error as ConfigError).issues.map((issue) => issue.split(':')[0])).toEqual([
+      'COUPON_API_KEYS or COUPON_API_KEYS_FILE',
+      'LEDGER_AUTO_INIT',
+    ]);
+  });
+
+  it('is development or test only when spelt exactly so', () => {
+    expect(parseEnv({ NODE_ENV: 'development' }, '/srv').production).toBe(false);
+    expect(parseEnv({ NODE_ENV: 'test' }, '/srv').production).toBe(false);
+    expect(parseEnv({ NODE_ENV: 'production', COUPON_API_KEYS: keys }, '/srv').production).toBe(
+      true,
+    );
+  });
+
+  it('refuses any other spelling, and treats it as production meanwhile (no development key)', () => {
+    for (const typo of ['Production', 'production ', 'prod', 'dev', 'Development', 'TEST']) {
+      let error: unknown;
+      try {
+        parseEnv({ NODE_ENV: typo, LEDGER_AUTO_INIT: 'true' }, '/srv');
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      const issues = (error as ConfigError).issues;
+      expect(issues[0]).toMatch(/^NODE_ENV: exactly "production", "development" or "test"/);
+      expect(issues.map((issue) => issue.split(':')[0])).toEqual([
+        'NODE_ENV',
+        'COUPON_API_KEYS or COUPON_API_KEYS_FILE',
+        'LEDGER_AUTO_INIT',
+      ]);
+    }
   });
 });
 

@@ -37,7 +37,9 @@ describe('the admission front door', () => {
 
   beforeAll(async () => {
     redis = new Redis(standaloneRedisUrl(), { maxRetriesPerRequest: 1 });
-    const config = parseEnv({ USER_RATE_LIMIT: 'off' }, process.cwd(), { apiKeys: 'ignore' });
+    const config = parseEnv({ NODE_ENV: 'test', USER_RATE_LIMIT: 'off' }, process.cwd(), {
+      apiKeys: 'ignore',
+    });
     admission = new ServiceAdmission({
       config: config.admission,
       redis,

@@ -1,38 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { shardKeys } from '@coupons/budget-ledger';
 import { findFreePort } from '@coupons/redis-local';
 import { Redis } from 'ioredis';
+import { MAIN, runBuilt, type Started } from './cli';
 import { liveCampaign, standaloneRedisUrl, uniqueId, until } from './support';
 
-const MAIN = resolve(__dirname, '../dist/src/main.js');
-const REPO_ROOT = resolve(__dirname, '../../..');
-
-interface Started {
-  child: ChildProcess;
-  stderr: () => string;
-  stdout: () => string;
-  exited: Promise<number | null>;
-}
-
-function run(env: Record<string, string>): Started {
-  if (!existsSync(MAIN))
-    throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does)`);
-  const child = spawn(process.execPath, [MAIN], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  let stdout = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-  return { child, stderr: () => stderr, stdout: () => stdout, exited };
-}
+const run = (env: Record<string, string | undefined>): Started => runBuilt(MAIN, env);
 
 describe('the service as a process (built main.js)', () => {
   it('prints a ready line whose curl works, and drains slow requests on SIGTERM before exiting 0', async () => {
@@ -205,14 +181,46 @@ describe('the service as a process (built main.js)', () => {
   it('refuses LEDGER_AUTO_INIT in production', async () => {
     const svc = run({ NODE_ENV: 'production', LEDGER_AUTO_INIT: 'true', COUPON_API_KEYS: '[]' });
     expect(await svc.exited).toBe(1);
-    expect(svc.stderr()).toMatch(/LEDGER_AUTO_INIT: never with NODE_ENV=production/);
+    expect(svc.stderr()).toMatch(/LEDGER_AUTO_INIT: never in production/);
+  });
+
+  it('is in production when NODE_ENV is unset: no development key, keys required', async () => {
+    const unset = run({ NODE_ENV: undefined, REDIS_URL: standaloneRedisUrl() });
+    expect(await unset.exited).toBe(1);
+    expect(unset.stderr()).toMatch(
+      /COUPON_API_KEYS or COUPON_API_KEYS_FILE: required in production/,
+    );
+    expect(unset.stderr()).not.toMatch(/development API key/);
+  });
+
+  it('refuses a NODE_ENV that is not exactly production, development or test', async () => {
+    for (const mode of ['Production', 'production ', 'prod']) {
+      const svc = run({
+        NODE_ENV: mode,
+        LEDGER_AUTO_INIT: 'true',
+        REDIS_URL: standaloneRedisUrl(),
+      });
+      expect(await svc.exited).toBe(1);
+      expect(svc.stderr()).toMatch(/- NODE_ENV: exactly "production", "development" or "test"/);
+      expect(svc.stderr()).toMatch(/- LEDGER_AUTO_INIT: never in production/);
+      expect(svc.stderr()).not.toMatch(/development API key/);
+    }
+  });
+
+  it('refuses a whitespace-only PORT at start instead of listening on a random port', async () => {
+    const svc = run({ PORT: '  ', REDIS_URL: standaloneRedisUrl() });
+    expect(await svc.exited).toBe(1);
+    expect(svc.stderr()).toMatch(/- PORT: empty; give it a value or leave it unset/);
+    const hex = run({ PORT: '0x2', REDIS_URL: standaloneRedisUrl() });
+    expect(await hex.exited).toBe(1);
+    expect(hex.stderr()).toMatch(/- PORT: a whole number in decimal digits/);
   });
 
   it('exits 1 with one message listing every bad variable', async () => {
     const svc = run({ PORT: 'x', LOG_LEVEL: 'chatty', NODE_ENV: 'production' });
     expect(await svc.exited).toBe(1);
     expect(svc.stderr()).toMatch(
-      /^Invalid environment:\n {2}- PORT: .*\n {2}- LOG_LEVEL: .*\n {2}- COUPON_API_KEYS or COUPON_API_KEYS_FILE: required/,
+      /^Invalid environment:\n {2}- LOG_LEVEL: .*\n {2}- PORT: .*\n {2}- COUPON_API_KEYS or COUPON_API_KEYS_FILE: required/,
     );
   });
 

@@ -121,6 +121,8 @@ export async function startTestService(
       : { REDIS_URL: options.redisUrl ?? standaloneRedisUrl() };
   const config = parseEnv(
     {
+      // The test Redis keeps no append-only file: production would refuse to move money on it.
+      NODE_ENV: 'test',
       HOST: '127.0.0.1',
       PORT: '0',
       METRICS_PORT: '0',

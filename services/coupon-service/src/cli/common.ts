@@ -6,9 +6,8 @@ import {
   loadCampaignsFile,
   toZonedIso,
 } from '@coupons/campaign';
-import { Cluster, Redis } from 'ioredis';
+import { createRedisClient, describeRedisTarget, type RedisClient } from '@coupons/runtime';
 import { ConfigError, parseEnv, type ServiceConfig } from '../config/env';
-import type { RedisClient } from '../redis/client';
 
 /** What an operator CLI prints is for people: plain lines, no JSON, no console (eslint). */
 export const out = (line = ''): void => void process.stdout.write(`${line}\n`);
@@ -42,13 +41,23 @@ export function cliContext(
 ): CliContext {
   let values: Record<string, string | boolean | undefined>;
   try {
-    values = parseArgs({
+    const parsed = parseArgs({
       args: argv,
       options: { ...options, campaign: { type: 'string' }, help: { type: 'boolean' } },
       strict: true,
       allowPositionals: false,
-    }).values as Record<string, string | boolean | undefined>;
+      tokens: true,
+    });
+    values = parsed.values as Record<string, string | boolean | undefined>;
+    // parseArgs keeps the last of a repeated option; two --campaign are a slip, not a choice.
+    const seen = new Set<string>();
+    for (const token of parsed.tokens) {
+      if (token.kind !== 'option') continue;
+      if (seen.has(token.name)) throw new CliExit(2, `--${token.name} given twice\n${usage}`);
+      seen.add(token.name);
+    }
   } catch (error) {
+    if (error instanceof CliExit) throw error;
     throw new CliExit(2, `${(error as Error).message}\n${usage}`);
   }
   if (values.help === true) throw new CliExit(0, usage);
@@ -75,38 +84,15 @@ export function cliContext(
   return { config, calendar: new CampaignCalendar(campaign), values };
 }
 
-export function describeRedis(config: ServiceConfig): string {
-  return config.redis.mode === 'cluster'
-    ? `Redis Cluster ${config.redis.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`
-    : `Redis ${config.redis.url}`;
-}
-
 /**
  * One connection attempt, no reconnecting: an operator wants "cannot reach Redis" at once, not a
  * process that retries forever. Commands get at least 5 s (reconcile walks whole shards).
  */
 export async function connectOnce(config: ServiceConfig): Promise<RedisClient> {
-  const commandTimeout = Math.max(config.redisCommandTimeoutMs, 5000);
-  const common = {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    connectTimeout: 3000,
-    commandTimeout,
-  };
-  const redis: RedisClient =
-    config.redis.mode === 'cluster'
-      ? new Cluster(
-          config.redis.nodes.map((node) => ({ host: node.host, port: node.port })),
-          {
-            lazyConnect: true,
-            enableOfflineQueue: false,
-            clusterRetryStrategy: () => null,
-            slotsRefreshTimeout: 3000,
-            redisOptions: common,
-          },
-        )
-      : new Redis(config.redis.url, { ...common, retryStrategy: () => null });
+  const redis = createRedisClient(config.redis, Math.max(config.redisCommandTimeoutMs, 5000), {
+    reconnect: 'never',
+    connectTimeoutMs: 3000,
+  });
   let cause: Error | undefined;
   redis.on('error', (error: Error) => (cause ??= error)); // reported below
   try {
@@ -114,7 +100,7 @@ export async function connectOnce(config: ServiceConfig): Promise<RedisClient> {
   } catch (error) {
     redis.disconnect();
     const reason = cause?.message ?? (error as Error).message;
-    throw new CliExit(1, `cannot reach ${describeRedis(config)}: ${reason}`);
+    throw new CliExit(1, `cannot reach ${describeRedisTarget(config.redis)}: ${reason}`);
   }
   return redis;
 }

@@ -1,13 +1,12 @@
 import { BudgetLedger, LedgerFault, shardKeys, type RedisTimeClock } from '@coupons/budget-ledger';
 import type { CampaignCalendar } from '@coupons/campaign';
 import { LedgerRecord, RecordFault, rebuildFromRecord } from '@coupons/ledger-record';
-import type { RedisClient } from '../redis/client';
+import { describeRedisTarget, type RedisClient } from '@coupons/runtime';
 import {
   CliExit,
   closeQuietly,
   cliContext,
   connectOnce,
-  describeRedis,
   err,
   out,
   redisClock,
@@ -70,23 +69,36 @@ runCli(async () => {
       2,
       `--from-record takes one of --record-complete-through and --after-loss\n${USAGE}`,
     );
-  const databaseUrl = process.env['DATABASE_URL'];
-  if (fromRecord && (databaseUrl === undefined || databaseUrl === ''))
+  if (completeThrough !== undefined && !/^\d{1,19}(-\d{1,20})?$/.test(completeThrough))
+    throw new CliExit(
+      2,
+      `--record-complete-through takes a stream id (<ms>-<seq>) or epoch ms, not "${completeThrough}"\n${USAGE}`,
+    );
+  const databaseUrl = config.ledger.databaseUrl;
+  if (fromRecord && databaseUrl === undefined)
     throw new CliExit(2, `--from-record reads the book of record: set DATABASE_URL\n${USAGE}`);
   const { campaign } = calendar;
   const redis = await connectOnce(config);
   try {
     const clock = await redisClock(redis);
     const now = clock.now();
+    // A point the record cannot have reached yet would take every lost event for recorded.
+    const throughMs =
+      completeThrough === undefined ? undefined : Number(completeThrough.split('-')[0]);
+    if (throughMs !== undefined && throughMs > now)
+      throw new CliExit(
+        2,
+        `--record-complete-through ${completeThrough} is in the future (Redis time now ${now}, ${zoned(calendar, now)}): give the recorder's position at the loss`,
+      );
     if (fromRecord)
-      return await fromTheRecord(redis, clock, calendar, databaseUrl!, {
+      return await fromTheRecord(redis, clock, calendar, databaseUrl as string, {
         afterLoss,
         completeThrough,
-        describe: `campaign ${campaign.id}: ${calendar.phase(now)} at ${zoned(calendar, now)} (Redis time), ${campaign.shards} shards, ${describeRedis(config)}`,
+        describe: `campaign ${campaign.id}: ${calendar.phase(now)} at ${zoned(calendar, now)} (Redis time), ${campaign.shards} shards, ${describeRedisTarget(config.redis)}`,
       });
     const ledger = new BudgetLedger(redis, calendar, clock);
     out(
-      `campaign ${campaign.id}: ${calendar.phase(now)} at ${zoned(calendar, now)} (Redis time), ${campaign.shards} shards, ${describeRedis(config)}`,
+      `campaign ${campaign.id}: ${calendar.phase(now)} at ${zoned(calendar, now)} (Redis time), ${campaign.shards} shards, ${describeRedisTarget(config.redis)}`,
     );
     let report;
     try {

@@ -1,19 +1,19 @@
 import { reconcile, type Reconciliation } from '@coupons/budget-ledger';
 import type { CampaignCalendar } from '@coupons/campaign';
 import { LedgerRecord, reconcileWithRecord } from '@coupons/ledger-record';
+import { describeRedisTarget, type RedisClient } from '@coupons/runtime';
+import { withoutUserinfo } from '@coupons/telemetry';
 import { Gauge, Pushgateway, Registry } from 'prom-client';
 import {
   closeQuietly,
   cliContext,
   connectOnce,
-  describeRedis,
   err,
   out,
   redisClock,
   runCli,
   zoned,
 } from './common';
-import type { RedisClient } from '../redis/client';
 
 const USAGE = `usage: npm run reconcile -- --campaign <id>
 
@@ -66,13 +66,13 @@ const COLUMNS = [
 runCli(async () => {
   const { config, calendar } = cliContext(USAGE, {});
   const { campaign } = calendar;
-  const databaseUrl = process.env['DATABASE_URL'];
+  const databaseUrl = config.ledger.databaseUrl;
   const redis = await connectOnce(config);
   try {
     const now = (await redisClock(redis)).now();
     const result = await reconcile(redis, calendar, now);
     out(
-      `campaign ${campaign.id} at ${zoned(calendar, now)} (Redis time), ${describeRedis(config)}: ${result.clean ? 'clean' : `${result.problems.length} problem(s)`}`,
+      `campaign ${campaign.id} at ${zoned(calendar, now)} (Redis time), ${describeRedisTarget(config.redis)}: ${result.clean ? 'clean' : `${result.problems.length} problem(s)`}`,
     );
     out(
       `issued ${result.issuedCoupons} coupons (${result.issuedFen} fen) over ${campaign.shards} shards`,
@@ -106,10 +106,10 @@ runCli(async () => {
     if (pushgateway !== undefined) {
       try {
         await pushResult(pushgateway, result, now);
-        out(`pushed to ${pushgateway}`);
+        out(`pushed to ${withoutUserinfo(pushgateway)}`);
       } catch (error) {
         // The result stands; the alert on a stale reconcile says the push is missing.
-        err(`could not push to ${pushgateway}: ${(error as Error).message}`);
+        err(`could not push to ${withoutUserinfo(pushgateway)}: ${(error as Error).message}`);
       }
     }
     let clean = result.clean;
@@ -117,7 +117,7 @@ runCli(async () => {
       err('problems:');
       for (const problem of result.problems) err(`  ${problem}`);
     }
-    if (databaseUrl !== undefined && databaseUrl !== '')
+    if (databaseUrl !== undefined)
       clean = (await againstTheRecord(redis, calendar, databaseUrl)) && clean;
     return clean ? 0 : 1;
   } finally {

@@ -1,12 +1,30 @@
 import { readFileSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import type { RedisSettingsMode } from '@coupons/budget-ledger';
 import { deepFreeze } from '@coupons/campaign';
+import {
+  ConfigError,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  decimal,
+  formatIssues,
+  isProduction,
+  parseEnvironment,
+  postgresUrl,
+  portNumber,
+  resolvePath,
+  runtimeConfig,
+  runtimeEnvShape,
+  wholeNumber,
+  type RedisTarget,
+} from '@coupons/runtime';
 import { API_SCOPES, type ApiKeyRecord } from '../auth/apiKeys';
 
 /** The whole environment, parsed once at start-up into one frozen object. */
+export { ConfigError };
+
 export interface ServiceConfig {
+  /** Not NODE_ENV=development or test: keys required, no development key, no auto-init. */
   readonly production: boolean;
   readonly http: {
     readonly host: string;
@@ -23,9 +41,7 @@ export interface ServiceConfig {
     /** A client's time to send its headers, and its whole request. */
     readonly requestTimeoutMs: number;
   };
-  readonly redis:
-    | { readonly mode: 'standalone'; readonly url: string; readonly urlFromEnv: boolean }
-    | { readonly mode: 'cluster'; readonly nodes: readonly { host: string; port: number }[] };
+  readonly redis: RedisTarget;
   readonly redisCommandTimeoutMs: number;
   readonly campaignsFile: string;
   /** undefined: none configured (development then makes a dev key; production refuses to start). */
@@ -94,15 +110,6 @@ export interface AdmissionConfig {
   readonly soldOut: { readonly retrySpreadSeconds: number; readonly probeIntervalMs: number };
 }
 
-export class ConfigError extends Error {
-  constructor(readonly issues: readonly string[]) {
-    super(`Invalid environment:\n${issues.map((issue) => `  - ${issue}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
-
-const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
-
 const apiKeySchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, '1-64 letters, digits, ".", "_" or "-"'),
   sha256: z
@@ -128,14 +135,6 @@ const apiKeysSchema = z
     });
   });
 
-const hostPort = z
-  .string()
-  .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'host:port')
-  .transform((entry) => {
-    const at = entry.lastIndexOf(':');
-    return { host: entry.slice(0, at), port: Number(entry.slice(at + 1)) };
-  });
-
 /** `N/S`: N requests per S seconds; `off` (or `0`) disables the limit. */
 const rateLimit = z
   .string()
@@ -146,80 +145,52 @@ const rateLimit = z
     return { points, durationSeconds: seconds };
   });
 
-const envSchema = z.object({
-  NODE_ENV: z.string().default('development'),
-  HOST: z.string().min(1).default('0.0.0.0'),
-  PORT: port(8080),
-  METRICS_PORT: port(9464),
-  METRICS_HOST: z.string().min(1).optional(),
-  BODY_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
-  HTTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(4096),
-  HTTP_LISTEN_BACKLOG: z.coerce.number().int().min(1).max(65535).default(511),
-  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
-  REDIS_URL: z
-    .string()
-    .regex(/^rediss?:\/\/[^\s]+$/, 'a redis:// or rediss:// URL')
-    .optional(),
-  REDIS_CLUSTER_NODES: z
-    .string()
-    .transform((list) =>
-      list
-        .split(',')
-        .map((entry) => entry.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(hostPort).min(1, 'at least one host:port'))
-    .optional(),
-  REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(10).max(60000).default(500),
-  CAMPAIGNS_FILE: z.string().min(1).default('config/campaigns.json'),
+/** Every variable the service reads, with its default and its check. */
+export const serviceEnvSchema = z.object({
+  ...runtimeEnvShape,
+  PORT: portNumber(8080),
+  METRICS_PORT: portNumber(9464),
+  BODY_TIMEOUT_MS: wholeNumber(10, 60_000).default(1000),
+  HTTP_MAX_CONNECTIONS: wholeNumber(1, 1_000_000).default(DEFAULT_MAX_CONNECTIONS),
+  HTTP_LISTEN_BACKLOG: wholeNumber(1, 65535).default(511),
+  HTTP_REQUEST_TIMEOUT_MS: wholeNumber(100, 120_000).default(DEFAULT_REQUEST_TIMEOUT_MS),
   COUPON_API_KEYS: z.string().optional(),
   COUPON_API_KEYS_FILE: z.string().optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(100).max(600000).default(10000),
   LEDGER_AUTO_INIT: z.enum(['true', 'false']).default('false'),
   REDIS_SETTINGS_CHECK: z.enum(['enforce', 'warn', 'skip']).default('enforce'),
-  TRANSFER_SWEEP_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
-  REDIS_WAIT_REPLICAS: z.coerce.number().int().min(0).max(16).default(0),
-  REDIS_WAIT_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(200),
-  DATABASE_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\/[^\s]+$/, 'a postgres:// or postgresql:// URL')
-    .optional(),
-  CLAIM_CAPACITY_PER_POD: z.coerce.number().positive().max(1e6).default(350),
-  BUDGET_SAMPLE_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  TRANSFER_SWEEP_MS: wholeNumber(100, 3_600_000).default(30_000),
+  REDIS_WAIT_REPLICAS: wholeNumber(0, 16).default(0),
+  REDIS_WAIT_TIMEOUT_MS: wholeNumber(1, 10_000).default(200),
+  DATABASE_URL: postgresUrl.optional(),
+  CLAIM_CAPACITY_PER_POD: decimal(z.number().positive().max(1e6)).default(350),
+  BUDGET_SAMPLE_MS: wholeNumber(100, 600_000).default(5_000),
   PUSHGATEWAY_URL: z
     .string()
     .regex(/^https?:\/\/[^\s]+$/, 'an http:// or https:// URL')
     .optional(),
   ADMISSION: z.enum(['on', 'off']).default('on'),
-  ADMISSION_RATE: z.coerce.number().positive().max(1e7).optional(),
-  ADMISSION_BURST: z.coerce.number().int().min(1).max(1e7).optional(),
-  ADMISSION_CONCURRENCY_MIN: z.coerce.number().int().min(1).max(100000).default(8),
-  ADMISSION_CONCURRENCY_MAX: z.coerce.number().int().min(1).max(100000).default(256),
-  ADMISSION_CLAIM_SHARE: z.coerce.number().gt(0).max(1).default(0.8),
-  ADMISSION_LATENCY_TARGET_MS: z.coerce.number().positive().max(60000).default(50),
-  ADMISSION_EVENT_LOOP_DELAY_MS: z.coerce.number().positive().max(60000).default(200),
-  ADMISSION_EVENT_LOOP_UTILIZATION: z.coerce.number().gt(0).max(1).optional(),
-  REQUEST_TIMEOUT_DEFAULT_MS: z.coerce.number().int().min(1).max(10000).default(2000),
+  ADMISSION_RATE: decimal(z.number().positive().max(1e7)).optional(),
+  ADMISSION_BURST: wholeNumber(1, 1e7).optional(),
+  ADMISSION_CONCURRENCY_MIN: wholeNumber(1, 100000).default(8),
+  ADMISSION_CONCURRENCY_MAX: wholeNumber(1, 100000).default(256),
+  ADMISSION_CLAIM_SHARE: decimal(z.number().gt(0).max(1)).default(0.8),
+  ADMISSION_LATENCY_TARGET_MS: decimal(z.number().positive().max(60000)).default(50),
+  ADMISSION_EVENT_LOOP_DELAY_MS: decimal(z.number().positive().max(60000)).default(200),
+  ADMISSION_EVENT_LOOP_UTILIZATION: decimal(z.number().gt(0).max(1)).optional(),
+  REQUEST_TIMEOUT_DEFAULT_MS: wholeNumber(1, 10000).default(2000),
   USER_RATE_LIMIT: rateLimit.prefault('30/60'),
   API_KEY_RATE_LIMIT: rateLimit.prefault('off'),
-  SOLD_OUT_RETRY_SPREAD_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
-  SOLD_OUT_PROBE_MS: z.coerce.number().int().min(10).max(3600000).default(1000),
+  SOLD_OUT_RETRY_SPREAD_SECONDS: wholeNumber(0, 3600).default(60),
+  SOLD_OUT_PROBE_MS: wholeNumber(10, 3600000).default(1000),
 });
-
-function formatIssues(prefix: string, error: z.ZodError): string[] {
-  return error.issues.map((issue) => {
-    const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
-    return `${path}: ${issue.message}`;
-  });
-}
 
 function parseApiKeys(source: string, text: string, issues: string[]): ApiKeyRecord[] | undefined {
   let json: unknown;
   try {
     json = JSON.parse(text);
-  } catch (err) {
-    issues.push(`${source}: not valid JSON (${(err as Error).message})`);
+  } catch {
+    // Not the parser's message: it quotes the text, which may be a key pasted by mistake.
+    issues.push(`${source}: not valid JSON`);
     return undefined;
   }
   const parsed = apiKeysSchema.safeParse(json);
@@ -254,7 +225,7 @@ function readApiKeys(
 }
 
 /** Every variable the service reads (a manifest naming another is a typo the service ignores). */
-export const ENV_NAMES: readonly string[] = Object.keys(envSchema.shape);
+export const ENV_NAMES: readonly string[] = Object.keys(serviceEnvSchema.shape);
 
 /**
  * Parses the environment once; every problem is collected, so an operator fixes them in one go.
@@ -265,66 +236,55 @@ export function parseEnv(
   cwd = process.cwd(),
   options: { apiKeys?: 'ignore' } = {},
 ): ServiceConfig {
-  // An empty variable means "not set", as a shell user expects from `FOO= npm start`.
-  const present = Object.fromEntries(
-    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
-  );
-  const parsed = envSchema.safeParse(present);
-  const issues: string[] = parsed.success ? [] : formatIssues('', parsed.error);
-  const data = parsed.success ? parsed.data : undefined;
-
-  if (present.REDIS_URL !== undefined && present.REDIS_CLUSTER_NODES !== undefined)
-    issues.push('REDIS_URL, REDIS_CLUSTER_NODES: set one of them, not both');
+  const parsed = parseEnvironment(serviceEnvSchema, env);
+  const { data, present, issues } = parsed;
+  const runtime = runtimeConfig(parsed, cwd);
 
   // The operator CLIs talk to Redis only: they neither need nor read the API keys.
   const readKeys = options.apiKeys !== 'ignore';
   const apiKeys = readKeys ? readApiKeys(present, cwd, issues) : undefined;
 
-  const production = (present.NODE_ENV ?? 'development') === 'production';
+  const production = isProduction(present.NODE_ENV);
   if (
     production &&
     readKeys &&
     apiKeys === undefined &&
     !issues.some((issue) => issue.startsWith('COUPON_API_KEYS'))
   )
-    issues.push('COUPON_API_KEYS or COUPON_API_KEYS_FILE: required when NODE_ENV=production');
+    issues.push(
+      'COUPON_API_KEYS or COUPON_API_KEYS_FILE: required in production (NODE_ENV unset or production; development keys need NODE_ENV=development)',
+    );
 
   if (production && present.LEDGER_AUTO_INIT === 'true')
     issues.push(
-      'LEDGER_AUTO_INIT: never with NODE_ENV=production (a Redis that lost everything would start the campaign from zero); run npm run ledger:init',
+      'LEDGER_AUTO_INIT: never in production (NODE_ENV unset or production): a Redis that lost everything would start the campaign from zero; run npm run ledger:init',
     );
   if (present.ADMISSION_BURST !== undefined && present.ADMISSION_RATE === undefined)
     issues.push('ADMISSION_BURST: needs ADMISSION_RATE (the token bucket is off without it)');
   if (data !== undefined && data.ADMISSION_CONCURRENCY_MIN > data.ADMISSION_CONCURRENCY_MAX)
     issues.push('ADMISSION_CONCURRENCY_MIN, ADMISSION_CONCURRENCY_MAX: min must not exceed max');
 
-  if (issues.length > 0 || data === undefined) throw new ConfigError(issues);
+  if (issues.length > 0 || data === undefined || runtime === undefined)
+    throw new ConfigError(issues);
 
   const config: ServiceConfig = {
-    production,
+    production: runtime.production,
     http: {
-      host: data.HOST,
+      host: runtime.host,
       port: data.PORT,
-      metricsHost: data.METRICS_HOST ?? data.HOST,
+      metricsHost: runtime.metricsHost,
       metricsPort: data.METRICS_PORT,
       bodyTimeoutMs: data.BODY_TIMEOUT_MS,
       maxConnections: data.HTTP_MAX_CONNECTIONS,
       listenBacklog: data.HTTP_LISTEN_BACKLOG,
       requestTimeoutMs: data.HTTP_REQUEST_TIMEOUT_MS,
     },
-    redis:
-      data.REDIS_CLUSTER_NODES !== undefined
-        ? { mode: 'cluster', nodes: data.REDIS_CLUSTER_NODES }
-        : {
-            mode: 'standalone',
-            url: data.REDIS_URL ?? 'redis://127.0.0.1:6379',
-            urlFromEnv: data.REDIS_URL !== undefined,
-          },
-    redisCommandTimeoutMs: data.REDIS_COMMAND_TIMEOUT_MS,
-    campaignsFile: resolvePath(data.CAMPAIGNS_FILE, cwd),
+    redis: runtime.redis,
+    redisCommandTimeoutMs: runtime.redisCommandTimeoutMs,
+    campaignsFile: runtime.campaignsFile,
     apiKeys,
-    logLevel: data.LOG_LEVEL,
-    shutdownGraceMs: data.SHUTDOWN_GRACE_MS,
+    logLevel: runtime.logLevel,
+    shutdownGraceMs: runtime.shutdownGraceMs,
     metrics: {
       claimCapacityPerPod: data.CLAIM_CAPACITY_PER_POD,
       budgetSampleMs: data.BUDGET_SAMPLE_MS,
@@ -375,8 +335,4 @@ export function parseEnv(
     },
   };
   return deepFreeze(config);
-}
-
-function resolvePath(path: string, cwd: string): string {
-  return isAbsolute(path) ? path : resolve(cwd, path);
 }

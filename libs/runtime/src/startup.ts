@@ -1,5 +1,5 @@
 import { CampaignConfigError, loadCampaignsFile, type Campaign } from '@coupons/campaign';
-import { ConfigError } from './config/env';
+import { ConfigError } from './config';
 
 /** A message for a person, on stderr, without JSON around it. */
 export function say(line: string): void {
