@@ -4,6 +4,7 @@ import { keysOfShard } from './keyspace';
 import { codeOf, LedgerCode, LedgerFault } from './results';
 import { INIT_ARGV, toArgv, WRITE_OFF_ARGV } from './scriptArgs';
 import { shardReleaseOf, shareOf } from './shares';
+import { moneySettings } from './fingerprint';
 
 export interface InitOptions {
   /**
@@ -18,6 +19,12 @@ export interface InitOptions {
    * counters), since then a loss is what happened.
    */
   neverIssued?: boolean;
+  /**
+   * The shards it creates serve only a Redis process the recorder verified against the book of
+   * record (lua/includes/guard.lua): production, with a recorder running. Unfenced ledgers
+   * (development, most tests) serve whatever process holds them.
+   */
+  fenced?: boolean;
 }
 
 export interface InitReport {
@@ -135,6 +142,8 @@ export async function initLedger(
         shard,
         day: today,
         dayWrittenOff,
+        fenced: options.fenced === true,
+        money: JSON.stringify(moneySettings(campaign)),
       }),
     );
     if (codeOf(reply) === LedgerCode.Ok) {

@@ -21,7 +21,7 @@ export interface RecorderConfig {
   readonly blockMs: number;
   /** Entries delivered to a consumer and unacknowledged this long are claimed (it crashed). */
   readonly claimIdleMs: number;
-  /** How often lag and age are sampled and every shard is checked against the record. */
+  /** How often lag and age are sampled (every round verifies each shard against the record). */
   readonly sampleMs: number;
   readonly metricsHost: string;
   readonly metricsPort: number;
@@ -29,12 +29,6 @@ export interface RecorderConfig {
   readonly consumerName: string;
   /** How long the batch in flight gets after SIGTERM. */
   readonly shutdownGraceMs: number;
-  /**
-   * RECORDER_COUPON_KEEP_MS: a coupon record PostgreSQL holds leaves Redis this long after its last
-   * recorded event (never later than its keep-until); pods read it back from PostgreSQL. Unset:
-   * records stay until keep-until, as without a recorder.
-   */
-  readonly couponKeepMs: number | undefined;
 }
 
 const recorderSchema = z.object({
@@ -52,12 +46,6 @@ const recorderSchema = z.object({
     .regex(/^[A-Za-z0-9._:-]{1,128}$/, '1-128 letters, digits, ".", "_", ":" or "-"')
     .optional(),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
-  RECORDER_COUPON_KEEP_MS: z.coerce
-    .number()
-    .int()
-    .min(60_000)
-    .max(400 * 86_400_000)
-    .optional(),
   HOST: z.string().min(1).default('0.0.0.0'),
   METRICS_HOST: z.string().min(1).optional(),
 });
@@ -116,6 +104,5 @@ export function parseRecorderEnv(
     metricsPort: data.RECORDER_METRICS_PORT,
     consumerName: data.RECORDER_CONSUMER_NAME ?? defaultConsumerName(present),
     shutdownGraceMs: data.SHUTDOWN_GRACE_MS,
-    couponKeepMs: data.RECORDER_COUPON_KEEP_MS,
   });
 }

@@ -25,7 +25,6 @@ async function main(): Promise<void> {
     consumer: config.consumerName,
     batchSize: config.batchSize,
     claimIdleMs: config.claimIdleMs,
-    couponKeepMs: config.couponKeepMs,
     metrics,
     logger,
   });

@@ -73,32 +73,6 @@ describeIfPostgres('the recorder', () => {
       expect(await recorder.checkShard({ campaignId: campaign.id, shard: 0 })).toBe('consistent');
     });
 
-    it('RECORDER_COUPON_KEEP_MS: a recorded coupon record leaves Redis that soon, never later than before', async () => {
-      const { campaign, ledger } = await liveLedger(redis, 2);
-      await claims(ledger, 4);
-      const couponKeys = async () => {
-        const found: string[] = [];
-        for (let shard = 0; shard < 2; shard += 1) {
-          const keys = shardKeys(campaign.id, shard);
-          const nodes = 'nodes' in redis ? redis.nodes('master') : [redis];
-          for (const node of nodes) found.push(...(await node.keys(`${keys.tag}:coupon:*`)));
-        }
-        return found;
-      };
-      const before = await couponKeys();
-      expect(before).toHaveLength(4);
-      const longest = Math.max(...(await Promise.all(before.map((k) => redis.pttl(k)))));
-      const keepMs = 120_000;
-      expect(longest).toBeGreaterThan(keepMs);
-      const { recorder } = recorderFor(redis, record, campaign, { couponKeepMs: keepMs });
-      await drain(recorder);
-      for (const key of before) {
-        const ttl = await redis.pttl(key);
-        expect(ttl).toBeGreaterThan(0);
-        expect(ttl).toBeLessThanOrEqual(keepMs);
-      }
-    });
-
     it('two recorders at once record every entry once between them', async () => {
       const { campaign, ledger } = await liveLedger(redis, 2);
       const a = recorderFor(redis, record, campaign, { batchSize: 3 });

@@ -8,8 +8,9 @@
 
   Safe with several recorders: an entry below the group's smallest pending id and not after
   `upTo` (delivered, since the caller recorded it) was delivered and acknowledged, and an entry
-  is acknowledged only after its commit. So the cut is the earlier of "the id after upTo" and
-  the smallest id still pending in the group.
+  is acknowledged only after its commit. So the cut is the earlier of upTo and the smallest id
+  still pending in the group. upTo itself is kept: the recorder's verification
+  (checkRecorded-2.lua) finds the record's last event in the stream by it.
 
   KEYS[1] ledger  HASH    trimmedTo: the first stream id kept (only ever moves forward)
   KEYS[2] audit   STREAM  with the consumer group ARGV[1]
@@ -26,8 +27,7 @@
 if redis.call('HEXISTS', KEYS[1], 'fingerprint') == 0 then return {-1} end
 if redis.call('HEXISTS', KEYS[1], 'rolledBack') == 1 then return {-20} end
 
-local ms, seq = splitId(ARGV[2])
-local cut = int(ms) .. '-' .. int(seq + 1)
+local cut = ARGV[2]
 local pending = redis.call('XPENDING', KEYS[2], ARGV[1])
 if tonumber(pending[1]) > 0 and idBefore(pending[2], cut) then cut = pending[2] end
 
