@@ -77,6 +77,8 @@ export async function checkRecorded(
   shard: number,
   knownRunId: string,
   recorded?: RecordedPosition | null,
+  /** Quick mode: the highest sequence the caller knows recorded (a rewind below it is verified). */
+  knownEvents = 0,
 ): Promise<RecordedCheck> {
   const keys = shardKeys(campaignId, shard);
   const reply = await registerLedgerScripts(redis).checkRecorded(
@@ -87,7 +89,7 @@ export async function checkRecorded(
       recordedGen:
         recorded === undefined ? '' : recorded === null || recorded.gen === '' ? '0' : recorded.gen,
       recordedId: recorded?.streamId ?? '',
-      recordedEvents: recorded?.events ?? 0,
+      recordedEvents: recorded === undefined ? knownEvents : (recorded?.events ?? 0),
     }),
   );
   switch (codeOf(reply)) {

@@ -182,7 +182,7 @@ export class LedgerRecord {
       shard,
     ]);
     const row = rows[0];
-    if (row?.fingerprint == null || row.money === null) return null;
+    if (row === undefined || row.fingerprint === null || row.money === null) return null;
     return { fingerprint: row.fingerprint, money: row.money };
   }
 

@@ -245,7 +245,10 @@ describeIfPostgres('LedgerRecord: every audit event once, with the state derived
   it('migrates again without change: applied migrations are skipped', async () => {
     await migrate(database.url);
     const { rows } = await record.query<{ name: string }>(`SELECT name FROM pgmigrations`);
-    expect(rows.map((r) => r.name)).toEqual(['1764680400000_book-of-record']);
+    expect(rows.map((r) => r.name)).toEqual([
+      '1764680400000_book-of-record',
+      '1796630400000_fence',
+    ]);
   });
 
   it('refuses UPDATE, DELETE and TRUNCATE of ledger_events', async () => {

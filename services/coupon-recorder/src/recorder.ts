@@ -81,6 +81,8 @@ export class Recorder {
   private readonly markedInRecord = new Set<string>();
   /** Per shard: the Redis run id this recorder verified against the record (checkShard). */
   private readonly verifiedRun = new Map<string, string>();
+  /** Per shard: the highest sequence number this recorder knows the record holds. */
+  private readonly knownEvents = new Map<string, number>();
   private readonly blocked = new Set<string>();
 
   constructor(private readonly options: RecorderOptions) {
@@ -155,6 +157,8 @@ export class Recorder {
       throw new RecorderFault('record', ref.campaignId, ref.shard, err);
     }
     this.unblocked(ref);
+    const highest = Math.max(0, ...events.map((event) => Number(event.fields.n ?? 0)));
+    if (highest > (this.knownEvents.get(key(ref)) ?? 0)) this.knownEvents.set(key(ref), highest);
     if (this.health.get(key(ref)) === 'unrecorded') this.health.set(key(ref), 'consistent');
     await this.options.afterCommit?.(events);
 
@@ -431,7 +435,7 @@ export class Recorder {
     const id = key(ref);
     const known = this.verifiedRun.get(id) ?? '';
     let check = await this.step('check', ref, () =>
-      checkRecorded(redis, ref.campaignId, ref.shard, known),
+      checkRecorded(redis, ref.campaignId, ref.shard, known, undefined, this.knownEvents.get(id)),
     );
     let position: RecordedShardPosition | null | undefined;
     if (check.kind === 'unverified') {
@@ -447,6 +451,7 @@ export class Recorder {
     switch (check.kind) {
       case 'verified':
         this.verifiedRun.set(id, check.runId);
+        if (position !== undefined) this.knownEvents.set(id, position?.events ?? 0);
         this.markedInRecord.delete(id);
         if (check.fencedNow) {
           metrics.fenced.inc({ campaign: ref.campaignId });

@@ -20,8 +20,8 @@
   from the record. Verified: a fenced ledger gets fence = this process's run id, atomically.
 
   Two modes. With recordedGen "" it only says whether the process is the one the caller already
-  verified (knownRunId) and still fenced to it: no PostgreSQL read per poll for a shard that
-  did not move.
+  verified (knownRunId), still fenced to it, and not below the sequence the caller last knew
+  recorded (recordedEvents; a rewind in the same process): no PostgreSQL read per poll.
 
   KEYS[1] ledger  HASH
   KEYS[2] audit   STREAM
@@ -30,7 +30,8 @@
   ARGV[2] recordedGen     the generation of the record's last init or restore ("0": none;
                           "": quick mode, see above)
   ARGV[3] recordedId      the record's stream id at its highest sequence ("" when none)
-  ARGV[4] recordedEvents  the record's highest sequence on the shard ("0" when none)
+  ARGV[4] recordedEvents  the record's highest sequence on the shard ("0" when none; in quick
+                          mode the highest the caller knows recorded)
 
   Returns {1, gen, lastEventId, runId, fencedNow}  verified (fencedNow 1: fence written now)
           {-28, runId}  quick mode: not the process the caller verified; verify against the record
@@ -59,7 +60,9 @@ local function verified()
 end
 
 if ARGV[2] == '' then
-  if runId == ARGV[1] and (not fence or fence == runId) then return verified() end
+  if runId == ARGV[1] and (not fence or fence == runId) and events >= tonumber(ARGV[4]) then
+    return verified()
+  end
   return {-28, runId}
 end
 
