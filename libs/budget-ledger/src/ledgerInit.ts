@@ -1,3 +1,4 @@
+import type { Cluster, Redis } from 'ioredis';
 import { readLedgers, type LedgerContext } from './context';
 import { shardKeys } from './keys';
 import { keysOfShard } from './keyspace';
@@ -162,4 +163,22 @@ export async function initLedger(
     report.restored.push(shard);
   }
   return report;
+}
+
+/**
+ * The shards of the campaign whose ledger exists and is not fenced (initialised without
+ * `fenced`): they serve whatever Redis process holds them, verified by the book of record or not.
+ */
+export async function unfencedShards(
+  redis: Redis | Cluster,
+  campaign: { id: string; shards: number },
+): Promise<number[]> {
+  const states = await Promise.all(
+    Array.from({ length: campaign.shards }, (_, shard) =>
+      redis.hmget(shardKeys(campaign.id, shard).ledger, 'fingerprint', 'fence'),
+    ),
+  );
+  return states.flatMap(([fingerprint, fence], shard) =>
+    fingerprint !== null && fence === null ? [shard] : [],
+  );
 }
