@@ -49,9 +49,9 @@ describeWithRedis('the recorder scripts', (target) => {
     await redis.xack(keys.audit, GROUP, ...ids.slice(0, 4));
     const trim = await trimRecorded(redis, calendar.campaign.id, 0, GROUP, ids[3]!);
     // ids[3] itself stays: the verification finds the record's last event by it.
-    expect(trim).toEqual({ kind: 'trimmed', trimmedTo: ids[3]!, removed: 3 });
+    expect(trim).toEqual({ kind: 'trimmed', trimmedTo: nextStreamId(ids[3]!), removed: 3 });
     expect((await redis.xrange(keys.audit, '-', '+')).map(([id]) => id)).toEqual(ids.slice(3));
-    expect(await redis.hget(keys.ledger, 'trimmedTo')).toBe(ids[3]!);
+    expect(await redis.hget(keys.ledger, 'trimmedTo')).toBe(nextStreamId(ids[3]!));
 
     // The ledger's pod last saw ids[5], still there; claims go on, the guard is not tripped.
     await claims(ledger, 2);
@@ -61,8 +61,10 @@ describeWithRedis('the recorder scripts', (target) => {
     const more = await redis.xreadgroup('GROUP', GROUP, 'c1', 'STREAMS', keys.audit, '>');
     expect(more).not.toBeNull();
     const afterAll = await trimRecorded(redis, calendar.campaign.id, 0, GROUP, ids[5]!);
-    // The cut stops at ids[4], the oldest pending entry: ids[3] goes.
-    expect(afterAll).toEqual({ kind: 'trimmed', trimmedTo: ids[4]!, removed: 1 });
+    // The cut stops at ids[4], the oldest pending entry: ids[3] goes ("unchanged", ids[3]
+    // staying, when ids[4] is the very next id after ids[3], in the same millisecond).
+    expect(afterAll).toMatchObject({ trimmedTo: ids[4]! });
+    if (afterAll.kind === 'trimmed') expect(afterAll.removed).toBe(1);
     expect(await redis.xlen(keys.audit)).toBe(4);
 
     // trimmedTo never moves backwards.

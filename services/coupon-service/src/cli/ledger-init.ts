@@ -107,9 +107,13 @@ runCli(async () => {
         );
       throw error;
     }
-    out(
-      `created:  shards ${shardRanges(report.created)}${fenced ? ' (fenced: they serve once the coupon-recorder has verified them)' : ' (not fenced)'}`,
-    );
+    out(`created:  shards ${shardRanges(report.created)}`);
+    if (report.created.length > 0)
+      out(
+        fenced
+          ? 'fenced:   they serve once the coupon-recorder has verified this Redis process against the book of record'
+          : 'not fenced: they serve from any Redis process (development without a recorder)',
+      );
     out(`existing: shards ${shardRanges(report.existing)} (left as they are)`);
     if (report.restored.length > 0)
       out(
