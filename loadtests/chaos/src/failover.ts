@@ -4,10 +4,18 @@ import { BudgetLedger, ReplicationWait, shardKeys } from '@coupons/budget-ledger
 import { CampaignCalendar, parseCampaigns, systemClock } from '@coupons/campaign';
 import { startLocalCluster } from '@coupons/redis-local';
 import { newLatencyHistogram, recordMs, summarize, type LatencySummary } from '@coupons/runner';
-import { liveCampaign, uniqueId, until } from '@coupons/testing';
+import { migrate } from '@coupons/ledger-record';
+import {
+  createPrivateDatabase,
+  dropPrivateDatabase,
+  liveCampaign,
+  uniqueId,
+  until,
+  type PrivateDatabase,
+} from '@coupons/testing';
 import { Cluster } from 'ioredis';
 import { takeInventory, type Inventory } from './inventory';
-import { Fleet } from './pods';
+import { Fleet, ServicePod } from './pods';
 import { SteadyLoad, type ClaimRecord } from './steadyLoad';
 
 export interface FailoverOptions {
@@ -21,6 +29,11 @@ export interface FailoverOptions {
   shards?: number;
   /** receives each pod's recent log at the end (to see what the 503s were) */
   podLogs?: (log: string) => void;
+  /**
+   * The fence on: a private PostgreSQL database and a recorder process (its defaults), the ledger
+   * initialised fenced; the promoted replica serves once the recorder verified it.
+   */
+  fenced?: boolean;
 }
 
 export interface FailoverResult {
@@ -35,6 +48,10 @@ export interface FailoverResult {
   recoveryMs: number | null;
   /** non-2xx answers on the failed shards after the kill */
   failedShardRefusals: number;
+  /** of those, refused for want of the recorder's verification (the fence) */
+  unverifiedRefusals: number;
+  /** fenced: from the kill to the promoted replica's fence (the recorder's verification), ms */
+  fencedAfterMs: number | null;
   /** 2xx claims before the kill, ms */
   latency: LatencySummary;
   inventory: Inventory;
@@ -63,18 +80,40 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
   });
   const redis = new Cluster(cluster.startupNodes, { redisOptions: { maxRetriesPerRequest: 3 } });
   let fleet: Fleet | undefined;
+  let database: PrivateDatabase | undefined;
+  let recorder: ServicePod | undefined;
   try {
+    const nodesEnv = cluster.startupNodes.map((n) => `${n.host}:${n.port}`).join(',');
+    if (options.fenced === true) {
+      database = await createPrivateDatabase();
+      await migrate(database.url);
+    }
     fleet = new Fleet({
       campaigns: [campaign],
       env: {
-        REDIS_CLUSTER_NODES: cluster.startupNodes.map((n) => `${n.host}:${n.port}`).join(','),
+        REDIS_CLUSTER_NODES: nodesEnv,
         ...(options.waitReplicas > 0
           ? { REDIS_WAIT_REPLICAS: String(options.waitReplicas), REDIS_WAIT_TIMEOUT_MS: '500' }
           : {}),
       },
     });
     const ledger = new BudgetLedger(redis, calendar, systemClock);
-    await ledger.init({ neverIssued: true });
+    await ledger.init({ neverIssued: true, fenced: options.fenced === true });
+    if (database !== undefined) {
+      recorder = await ServicePod.startRecorder({ ...fleet.env, DATABASE_URL: database.url });
+      await until(
+        'every shard verified by the recorder',
+        async () => {
+          const fences = await Promise.all(
+            Array.from({ length: shards }, (_, s) =>
+              redis.hget(shardKeys(campaign.id, s).ledger, 'fence'),
+            ),
+          );
+          return fences.every((f) => f !== null && f !== '-') ? true : undefined;
+        },
+        30_000,
+      );
+    }
     // Every replica in sync before the load: otherwise the first seconds measure the replicas'
     // initial full sync (WAIT answering only at its timeout), not what WAIT costs.
     await until(
@@ -122,8 +161,33 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
     const node = cluster.nodes.find((n) => n.port === victimPort);
     if (node === undefined) throw new Error(`no cluster node on port ${victimPort}`);
     const killedAt = load.now();
+    const fenceBefore = await redis.hget(shardKeys(campaign.id, failedShards[0]!).ledger, 'fence');
     process.kill(node.pid, 'SIGKILL');
+    // Fenced: when the recorder fences the promoted replica (its run id in the ledger).
+    let fencedAfterMs: number | null = null;
+    const watchFence = (async () => {
+      if (database === undefined) return;
+      const watcher = new Cluster(
+        cluster.startupNodes.filter((n) => n.port !== victimPort),
+        { redisOptions: { maxRetriesPerRequest: 1 } },
+      );
+      try {
+        while (load.now() - killedAt < options.afterMs) {
+          const fence = await watcher
+            .hget(shardKeys(campaign.id, failedShards[0]!).ledger, 'fence')
+            .catch(() => null);
+          if (fence !== null && fence !== fenceBefore && fence !== '-') {
+            fencedAfterMs = load.now() - killedAt;
+            return;
+          }
+          await delay(25);
+        }
+      } finally {
+        watcher.disconnect();
+      }
+    })();
     await delay(options.afterMs);
+    await watchFence;
     await load.stop();
 
     const after = load.claims.filter((c) => c.sentAt >= killedAt);
@@ -146,15 +210,22 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
       ),
       recoveryMs: firstServed === undefined ? null : firstServed.sentAt - killedAt,
       failedShardRefusals: onFailed.filter((c) => c.code === undefined).length,
+      unverifiedRefusals: onFailed.filter((c) =>
+        /checked against the book of record/.test(c.errorMessage ?? ''),
+      ).length,
+      fencedAfterMs,
       latency: latencyOf(before),
       inventory: await countAfterFailover(cluster.startupNodes, victimPort, calendar, load.claims),
       maxSendLagMs: load.maxSendLagMs,
     };
   } finally {
     for (const pod of fleet?.running ?? []) options.podLogs?.(pod.log());
+    if (recorder !== undefined) options.podLogs?.(recorder.log());
+    await recorder?.kill('SIGTERM');
     await fleet?.stop();
     redis.disconnect();
     await cluster.stop();
+    if (database !== undefined) await dropPrivateDatabase(database.name);
   }
 }
 
