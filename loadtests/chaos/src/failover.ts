@@ -50,8 +50,12 @@ export interface FailoverResult {
   failedShardRefusals: number;
   /** of those, refused for want of the recorder's verification (the fence) */
   unverifiedRefusals: number;
-  /** fenced: from the kill to the promoted replica's fence (the recorder's verification), ms */
-  fencedAfterMs: number | null;
+  /**
+   * Fenced: from the first claim on a failed shard refused for want of verification to the first
+   * one served after it (ms): what the fence adds to the failover's outage; null when none was
+   * refused so (the recorder verified the promoted replica before a pod reached it).
+   */
+  unverifiedWindowMs: number | null;
   /** 2xx claims before the kill, ms */
   latency: LatencySummary;
   inventory: Inventory;
@@ -161,33 +165,8 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
     const node = cluster.nodes.find((n) => n.port === victimPort);
     if (node === undefined) throw new Error(`no cluster node on port ${victimPort}`);
     const killedAt = load.now();
-    const fenceBefore = await redis.hget(shardKeys(campaign.id, failedShards[0]!).ledger, 'fence');
     process.kill(node.pid, 'SIGKILL');
-    // Fenced: when the recorder fences the promoted replica (its run id in the ledger).
-    let fencedAfterMs: number | null = null;
-    const watchFence = (async () => {
-      if (database === undefined) return;
-      const watcher = new Cluster(
-        cluster.startupNodes.filter((n) => n.port !== victimPort),
-        { redisOptions: { maxRetriesPerRequest: 1 } },
-      );
-      try {
-        while (load.now() - killedAt < options.afterMs) {
-          const fence = await watcher
-            .hget(shardKeys(campaign.id, failedShards[0]!).ledger, 'fence')
-            .catch(() => null);
-          if (fence !== null && fence !== fenceBefore && fence !== '-') {
-            fencedAfterMs = load.now() - killedAt;
-            return;
-          }
-          await delay(25);
-        }
-      } finally {
-        watcher.disconnect();
-      }
-    })();
     await delay(options.afterMs);
-    await watchFence;
     await load.stop();
 
     const after = load.claims.filter((c) => c.sentAt >= killedAt);
@@ -197,6 +176,7 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
     const outageEnd = lastRefused?.sentAt ?? killedAt;
     const others = after.filter((c) => !failedShards.includes(c.shard) && c.sentAt <= outageEnd);
     const before = load.claims.filter((c) => c.sentAt < killedAt && c.code !== undefined);
+    const unverified = onFailed.filter((c) => UNVERIFIED.test(c.errorMessage ?? ''));
     return {
       options,
       failedShards,
@@ -210,10 +190,8 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
       ),
       recoveryMs: firstServed === undefined ? null : firstServed.sentAt - killedAt,
       failedShardRefusals: onFailed.filter((c) => c.code === undefined).length,
-      unverifiedRefusals: onFailed.filter((c) =>
-        /checked against the book of record/.test(c.errorMessage ?? ''),
-      ).length,
-      fencedAfterMs,
+      unverifiedRefusals: unverified.length,
+      unverifiedWindowMs: unverifiedWindow(onFailed, unverified),
       latency: latencyOf(before),
       inventory: await countAfterFailover(cluster.startupNodes, victimPort, calendar, load.claims),
       maxSendLagMs: load.maxSendLagMs,
@@ -271,6 +249,19 @@ async function countAfterFailover(
   } finally {
     fresh.disconnect();
   }
+}
+
+/** The service's message for a shard the recorder has not verified yet (a 503). */
+const UNVERIFIED = /checked against the book of record/;
+
+function unverifiedWindow(
+  onFailed: readonly ClaimRecord[],
+  unverified: readonly ClaimRecord[],
+): number | null {
+  const first = unverified[0];
+  if (first === undefined) return null;
+  const served = onFailed.find((c) => c.sentAt > first.sentAt && c.code !== undefined);
+  return served === undefined ? null : served.sentAt - first.sentAt;
 }
 
 function countBy<T>(items: readonly T[], key: (item: T) => string): Record<string, number> {

@@ -62,9 +62,10 @@ describeIfPostgres('chaos: a Redis Cluster master killed under load, fenced', ()
     expect(inventory.overSpendFen!).toBeLessThanOrEqual(0);
     expect(inventory.problems).toEqual([]);
     expect(inventory.acknowledgedButLost).toBe(0);
-    // The recorder fenced the promoted replica, and the failed shards served again after it.
-    expect(result.fencedAfterMs).not.toBeNull();
+    // The failed shards served again by themselves: the recorder verified the promoted replica
+    // (a refusal for want of it, when a pod got there first, was followed by 2xx).
+    expect(result.failedShardRefusals).toBeGreaterThan(0);
     expect(result.recoveryMs).not.toBeNull();
-    expect(result.recoveryMs!).toBeGreaterThanOrEqual(result.fencedAfterMs! - 100);
+    if (result.unverifiedRefusals > 0) expect(result.unverifiedWindowMs).not.toBeNull();
   });
 });
