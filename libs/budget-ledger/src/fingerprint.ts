@@ -30,7 +30,8 @@ export function moneySettingsDiff(
   recorded: Record<string, unknown>,
   given: Record<string, unknown>,
 ): string[] {
-  const names = [...new Set([...Object.keys(recorded), ...Object.keys(given)])];
+  // In moneySettings' order (a record read back from jsonb has its keys in another).
+  const names = [...new Set([...Object.keys(given), ...Object.keys(recorded)])];
   return names.flatMap((name) => {
     const [a, b] = [JSON.stringify(recorded[name]), JSON.stringify(given[name])];
     return a === b ? [] : [`${name}: ${a ?? 'absent'} -> ${b ?? 'absent'}`];

@@ -200,6 +200,53 @@ describeIfPostgres('the recorder', () => {
       expect(await metricValue(metrics, 'coupon_recorder_rollbacks_detected_total')).toBe(1);
     });
 
+    it('a poison event stops its shard with the gauge up, the other shard records on, and a fix resumes it', async () => {
+      const { campaign, ledger } = await liveLedger(redis, 2);
+      await claims(ledger, 2);
+      const { recorder, metrics } = recorderFor(redis, record, campaign);
+      await drain(recorder);
+      const bad = shardKeys(campaign.id, 1);
+      // An event the record cannot take (its amount is not an integer).
+      const poison = await redis.xadd(
+        bad.audit,
+        '*',
+        'type',
+        'issued',
+        'code',
+        'X',
+        'userId',
+        'u',
+        'valueFen',
+        'twenty',
+        'day',
+        '2026-02-10',
+        'at',
+        '1',
+        'expiresAt',
+        '2',
+      );
+      const blocked = () =>
+        metricValue(metrics, 'coupon_recorder_shard_blocked', {
+          campaign: campaign.id,
+          shard: '1',
+        });
+      for (let i = 0; i < 3; i += 1) expect((await recorder.round()).faults).toBe(1);
+      expect(await blocked()).toBe(1);
+      expect(await redis.xrange(bad.audit, poison!, poison!)).toHaveLength(1);
+      // Shard 0 records on.
+      await claims(ledger, 6);
+      await recorder.round();
+      const recordedZero = (await recordedIds(record, campaign.id, 0)).length;
+      expect(recordedZero).toBe(
+        Number(await redis.hget(shardKeys(campaign.id, 0).ledger, 'events')),
+      );
+      // The entry put right (what a fixed recorder version does by reading it): resumed.
+      await redis.xdel(bad.audit, poison!);
+      await drain(recorder);
+      expect(await blocked()).toBe(0);
+      await expectAllRecorded(ledger, 2);
+    });
+
     it('reports a shard whose ledger is missing and creates no key for it', async () => {
       const { campaign, ledger } = await liveLedger(redis, 2);
       await claims(ledger, 2);
