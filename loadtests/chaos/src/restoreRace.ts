@@ -199,21 +199,23 @@ export async function runRestoreRace(options: RestoreRaceOptions): Promise<Resto
         if (outcome === 'tranche_exhausted' || outcome === 'budget_exhausted') break;
         if (outcome !== 'issued') await delay(20);
       }
-      const marked = await podRedis.hget(keys.ledger, 'rolledBack').catch(() => null);
-      if (marked !== null) ended = 'rolled_back';
-
+      // Until the recorder has recorded everything, or marked the shard (unfenced, it may do so
+      // after the pod was served: then the shard ends refusing, too late).
       let recordProblems: string[] = [];
-      if (ended === 'serving') {
-        await until(
-          'the recorder caught up after the race',
-          async () =>
-            (await reconcileWithRecord(podRedis, calendar, record!)).lagging.length === 0
-              ? true
-              : undefined,
-          15_000,
-        );
-        recordProblems = (await reconcileWithRecord(podRedis, calendar, record!)).problems;
-      }
+      await until(
+        'the recorder caught up after the race, or the shard marked',
+        async () => {
+          if ((await podRedis.hget(keys.ledger, 'rolledBack').catch(() => null)) !== null) {
+            ended = 'rolled_back';
+            return true;
+          }
+          const check = await reconcileWithRecord(podRedis, calendar, record!);
+          if (check.lagging.length > 0) return undefined;
+          recordProblems = check.problems;
+          return true;
+        },
+        15_000,
+      );
       trials.push({
         released,
         beforeSnapshot,

@@ -5,14 +5,23 @@ export type RedisClient = Redis | Cluster;
 
 export type RedisTarget = ServiceConfig['redis'];
 
-/** Reconnect quickly at first, then every 2 s; never give up (Redis may come back). */
-const reconnectDelayMs = (attempt: number) => Math.min(50 * 2 ** attempt, 2000);
+/** Reconnect quickly at first, then every 2 s (or `capMs`); never give up (Redis may come back). */
+const reconnectDelay =
+  (capMs = 2000) =>
+  (attempt: number) =>
+    Math.min(50 * 2 ** attempt, capMs);
 
 /**
  * Money fails closed and fast: no offline queue (a command while disconnected errors at once),
  * a command timeout, and no silent retries of a command that may already have run.
  */
-export function createRedisClient(target: RedisTarget, commandTimeoutMs: number): RedisClient {
+export function createRedisClient(
+  target: RedisTarget,
+  commandTimeoutMs: number,
+  /** The longest wait between reconnects (the recorder's is short: it opens fenced shards). */
+  reconnectCapMs?: number,
+): RedisClient {
+  const reconnectDelayMs = reconnectDelay(reconnectCapMs);
   const common = {
     enableOfflineQueue: false,
     commandTimeout: commandTimeoutMs,
