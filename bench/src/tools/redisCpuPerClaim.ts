@@ -2,16 +2,19 @@
 import { Redis } from 'ioredis';
 import { CampaignCalendar, parseCampaigns } from '@coupons/campaign';
 import { startRedisServer } from '@coupons/redis-local';
-import { BudgetLedger, RedisTimeClock } from '@coupons/budget-ledger';
+import { BudgetLedger, checkRecorded, RedisTimeClock } from '@coupons/budget-ledger';
 
 /**
  * How much Redis CPU one claim costs: a private redis-server, a campaign open now with budget to
  * spare, N claims from many users through the real ledger, then INFO commandstats.
  * Usage: node libs/budget-ledger/dist/src/tools/redisCpuPerClaim.js [claims=20000] [concurrency=64]
+ *          [fenced]
+ * `fenced`: the ledger fenced and verified as the recorder does (the guard reads the run id).
  */
 async function main(): Promise<void> {
   const claims = Number(process.argv[2] ?? 20_000);
   const concurrency = Number(process.argv[3] ?? 64);
+  const fenced = process.argv[4] === 'fenced';
   const server = await startRedisServer();
   const redis = new Redis(server.url);
   try {
@@ -42,7 +45,10 @@ async function main(): Promise<void> {
       calendar,
       { now: () => now - 7_200_000 },
       { trustCallerClock: true },
-    ).init();
+    ).init({ fenced });
+    if (fenced)
+      for (let shard = 0; shard < calendar.campaign.shards; shard += 1)
+        await checkRecorded(redis, calendar.campaign.id, shard, '', null);
     const ledger = new BudgetLedger(redis, calendar, clock);
     await redis.config('RESETSTAT');
     let next = 0;
@@ -69,7 +75,7 @@ async function main(): Promise<void> {
     const calls = Number(evalsha?.[1] ?? 0) + Number(evalLine?.[1] ?? 0);
     const usec = Number(evalsha?.[2] ?? 0) + Number(evalLine?.[2] ?? 0);
     console.log(
-      `claims: ${claims} (${[...outcomes].map(([k, v]) => `${k} ${v}`).join(', ')}), concurrency ${concurrency}`,
+      `claims: ${claims} (${[...outcomes].map(([k, v]) => `${k} ${v}`).join(', ')}), concurrency ${concurrency}${fenced ? ', fenced' : ''}`,
     );
     console.log(
       `issue script calls: ${calls}, Redis CPU in scripts: ${usec} us, usec_per_call: ${(usec / calls).toFixed(2)}`,

@@ -341,6 +341,20 @@ export const METRIC_FAMILIES: readonly MetricFamily[] = [
     help: 'shards found behind what PostgreSQL recorded, and marked rolled back',
   },
   {
+    name: 'coupon_recorder_shards_fenced_total',
+    type: 'counter',
+    source: 'recorder',
+    labels: ['campaign'],
+    help: 'fenced shards verified against PostgreSQL on a new Redis process and opened',
+  },
+  {
+    name: 'coupon_recorder_shard_blocked',
+    type: 'gauge',
+    source: 'recorder',
+    labels: ['campaign', 'shard'],
+    help: '1 while PostgreSQL refuses an event of the shard for its content: its recording stops there',
+  },
+  {
     name: 'coupon_recorder_ledgers_missing',
     type: 'gauge',
     source: 'recorder',

@@ -363,10 +363,12 @@ const moneyAlerts: RuleGroup = {
     alert({
       alert: 'CouponLedgerFault',
       why: 'none is expected in normal operation and each one means claims of the campaign are refused with 503 until an operator acts; a counter that first appears is counted too',
+      // unverified: a shard waiting for the recorder's verification after a restart or a
+      // failover, seconds normally; CouponShardUnverified pages when it lasts.
       expr: `sum by (${byJob}, campaign, reason) (
-    (increase(coupon_ledger_faults_total[5m]) > 0)
+    (increase(coupon_ledger_faults_total{reason!="unverified"}[5m]) > 0)
   or
-    (coupon_ledger_faults_total unless coupon_ledger_faults_total offset 5m)
+    (coupon_ledger_faults_total{reason!="unverified"} unless coupon_ledger_faults_total offset 5m)
 ) > 0
 `,
       labels: { severity: 'page' },
@@ -374,6 +376,20 @@ const moneyAlerts: RuleGroup = {
         'The budget ledger of {{ $labels.campaign }} failed closed ({{ $labels.reason }}): claims answer 503',
       description:
         '{{ $value | humanize }} money operation(s) in the last 5 minutes were refused because the ledger of campaign {{ $labels.campaign }} cannot be trusted (reason {{ $labels.reason }}). Nothing is issued for it until the ledger is restored.',
+    }),
+    alert({
+      alert: 'CouponShardUnverified',
+      why: 'after a Redis restart, restore or failover a fenced shard refuses until the recorder has verified it against PostgreSQL, within a recorder poll (about a second); refusals for 3 minutes mean no recorder can verify it (the recorder or PostgreSQL is down)',
+      expr: `sum by (${byJob}, campaign) (
+  increase(coupon_ledger_faults_total{reason="unverified"}[2m])
+) > 0
+`,
+      for: '3m',
+      labels: { severity: 'page' },
+      summary:
+        '{{ $labels.campaign }}: shards refuse claims, not yet verified against the book of record',
+      description:
+        'Money operations of campaign {{ $labels.campaign }} have been refused for 3 minutes because a shard runs on a Redis process (restarted, restored or failed over) the recorder has not verified against PostgreSQL: the recorder is down, cannot reach PostgreSQL, or cannot read the shard.',
     }),
     alert({
       alert: 'CouponBudgetUnknown',
@@ -486,6 +502,18 @@ absent(up{job="${RECORDER_JOB}"})
         '{{ $labels.campaign }}: the oldest unrecorded audit event is {{ $value | humanizeDuration }} old',
       description:
         'An audit event of campaign {{ $labels.campaign }} has waited {{ $value | humanizeDuration }} to be recorded in PostgreSQL: batches are failing (coupon_recorder_batches_total{outcome="failed"}) or a shard is stuck. A Redis lost now would lose that history from the record too.',
+    }),
+    alert({
+      alert: 'CouponRecorderShardBlocked',
+      why: 'PostgreSQL refused an event of the shard for what it holds (a poison event): its recording stops there and its stream grows; retried every round, so 5 minutes rules out a batch that a recorder fix or a rebuild already cleared',
+      expr: `max by (${byJob}, campaign, shard) (coupon_recorder_shard_blocked) > 0
+`,
+      for: '5m',
+      labels: { severity: 'page' },
+      summary:
+        '{{ $labels.campaign }} shard {{ $labels.shard }}: PostgreSQL refuses an audit event, recording stopped',
+      description:
+        'The book of record refuses an event of campaign {{ $labels.campaign }} shard {{ $labels.shard }} (not what the scripts write, about a coupon it does not hold, or a sequence number it already holds): nothing of that shard after it is recorded. The recorder log names the event.',
     }),
     alert({
       alert: 'CouponRecorderRollbackDetected',

@@ -80,6 +80,11 @@ export function statusOf(ctx: LedgerContext, shard: number, reply: ScriptReply):
         'rolled_back',
         `campaign ${campaign} shard ${shard}: ledger rolled back (it holds less than a pod saw: Redis restarted from an older snapshot or failed over to a replica that was behind); claims and redemptions on it are refused. Restore the newer data if it exists; otherwise run npm run ledger:init -- --campaign ${campaign} --after-loss, which counts what the shard could still issue as issued`,
       );
+    case LedgerCode.Unverified:
+      throw new LedgerFault(
+        'unverified',
+        `campaign ${campaign} shard ${shard}: this Redis process (restarted, restored or failed over) has not been verified against the book of record yet; the recorder does so within a poll, or marks the shard rolled back`,
+      );
     case LedgerCode.RedisClockBehind:
       throw new LedgerFault(
         'clock',

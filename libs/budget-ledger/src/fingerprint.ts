@@ -2,26 +2,47 @@ import { createHash } from 'node:crypto';
 import type { Campaign } from '@coupons/campaign';
 
 /**
- * A digest of every campaign setting that decides how much money may move or how it is spent.
- * Stored in each shard's ledger at init; every script refuses a caller whose campaigns file says
- * otherwise.
+ * Every campaign setting that decides how much money may move or how it is spent, by name. The
+ * book of record keeps them per shard (the init event carries them), so a rebuild from it can
+ * name what a campaigns file changed.
+ */
+export function moneySettings(campaign: Campaign): Record<string, unknown> {
+  return {
+    id: campaign.id,
+    poolFen: campaign.poolFen,
+    couponValueFen: campaign.couponValueFen,
+    minOrderFen: campaign.minOrderFen,
+    timeZone: campaign.timeZone,
+    startsAt: campaign.startsAt,
+    endsAt: campaign.endsAt,
+    couponExpiresAt: campaign.couponExpiresAt,
+    perUserDaily: campaign.perUser.daily,
+    perUserTotal: campaign.perUser.total,
+    slicesPerDay: campaign.release.slicesPerDay,
+    rollover: campaign.release.rollover,
+    dayWeights: Object.entries(campaign.release.dayWeights).sort(([a], [b]) => a.localeCompare(b)),
+    shards: campaign.shards,
+  };
+}
+
+/** The settings of moneySettings that differ between two, as "name: recorded -> given". */
+export function moneySettingsDiff(
+  recorded: Record<string, unknown>,
+  given: Record<string, unknown>,
+): string[] {
+  // In moneySettings' order (a record read back from jsonb has its keys in another).
+  const names = [...new Set([...Object.keys(given), ...Object.keys(recorded)])];
+  return names.flatMap((name) => {
+    const [a, b] = [JSON.stringify(recorded[name]), JSON.stringify(given[name])];
+    return a === b ? [] : [`${name}: ${a ?? 'absent'} -> ${b ?? 'absent'}`];
+  });
+}
+
+/**
+ * A digest of the money settings. Stored in each shard's ledger at init; every script refuses a
+ * caller whose campaigns file says otherwise.
  */
 export function campaignFingerprint(campaign: Campaign): string {
-  const money = [
-    campaign.id,
-    campaign.poolFen,
-    campaign.couponValueFen,
-    campaign.minOrderFen,
-    campaign.timeZone,
-    campaign.startsAt,
-    campaign.endsAt,
-    campaign.couponExpiresAt,
-    campaign.perUser.daily,
-    campaign.perUser.total,
-    campaign.release.slicesPerDay,
-    campaign.release.rollover,
-    Object.entries(campaign.release.dayWeights).sort(([a], [b]) => a.localeCompare(b)),
-    campaign.shards,
-  ];
+  const money = Object.values(moneySettings(campaign));
   return createHash('sha256').update(JSON.stringify(money)).digest('hex').slice(0, 16);
 }

@@ -1,9 +1,11 @@
+import type { Cluster, Redis } from 'ioredis';
 import { readLedgers, type LedgerContext } from './context';
 import { shardKeys } from './keys';
 import { keysOfShard } from './keyspace';
 import { codeOf, LedgerCode, LedgerFault } from './results';
 import { INIT_ARGV, toArgv, WRITE_OFF_ARGV } from './scriptArgs';
 import { shardReleaseOf, shareOf } from './shares';
+import { moneySettings } from './fingerprint';
 
 export interface InitOptions {
   /**
@@ -18,6 +20,12 @@ export interface InitOptions {
    * counters), since then a loss is what happened.
    */
   neverIssued?: boolean;
+  /**
+   * The shards it creates serve only a Redis process the recorder verified against the book of
+   * record (lua/includes/guard.lua): production, with a recorder running. Unfenced ledgers
+   * (development, most tests) serve whatever process holds them.
+   */
+  fenced?: boolean;
 }
 
 export interface InitReport {
@@ -135,6 +143,8 @@ export async function initLedger(
         shard,
         day: today,
         dayWrittenOff,
+        fenced: options.fenced === true,
+        money: JSON.stringify(moneySettings(campaign)),
       }),
     );
     if (codeOf(reply) === LedgerCode.Ok) {
@@ -153,4 +163,22 @@ export async function initLedger(
     report.restored.push(shard);
   }
   return report;
+}
+
+/**
+ * The shards of the campaign whose ledger exists and is not fenced (initialised without
+ * `fenced`): they serve whatever Redis process holds them, verified by the book of record or not.
+ */
+export async function unfencedShards(
+  redis: Redis | Cluster,
+  campaign: { id: string; shards: number },
+): Promise<number[]> {
+  const states = await Promise.all(
+    Array.from({ length: campaign.shards }, (_, shard) =>
+      redis.hmget(shardKeys(campaign.id, shard).ledger, 'fingerprint', 'fence'),
+    ),
+  );
+  return states.flatMap(([fingerprint, fence], shard) =>
+    fingerprint !== null && fence === null ? [shard] : [],
+  );
 }

@@ -37,6 +37,11 @@ export enum LedgerCode {
   NotThisRebuild = -26,
   /** The book of record may lack an event of the coupon a pod asked it for (the recorder is behind). */
   RecordBehind = -27,
+  /**
+   * The ledger is fenced and this Redis process is not the one the recorder verified against the
+   * book of record (it restarted, was restored or failed over since): refused until it is.
+   */
+  Unverified = -28,
 }
 
 export type ScriptReply = (number | string)[];
@@ -99,6 +104,7 @@ export type LedgerFaultReason =
   | 'rolled_back'
   | 'redis_settings'
   | 'replication'
+  | 'unverified'
   | 'archive';
 
 /**

@@ -55,6 +55,8 @@ export const INIT_ARGV = [
   'shard',
   'day',
   'dayWrittenOff',
+  'fenced',
+  'money',
 ] as const;
 
 export const TAKE_ARGV = [
@@ -93,8 +95,13 @@ export const WRITE_OFF_ARGV = [
 /** lua/trimRecorded-2.lua (the recorder's trim). */
 export const TRIM_RECORDED_ARGV = ['group', 'upTo'] as const;
 
-/** lua/checkRecorded-2.lua (the recorder's rollback check). */
-export const CHECK_RECORDED_ARGV = ['recordedGen', 'recordedId'] as const;
+/** lua/checkRecorded-2.lua (the recorder's verification, and the fence). */
+export const CHECK_RECORDED_ARGV = [
+  'knownRunId',
+  'recordedGen',
+  'recordedId',
+  'recordedEvents',
+] as const;
 
 export type ArgValue = string | number | boolean;
 export type NamedArgs<Names extends readonly string[]> = Readonly<Record<Names[number], ArgValue>>;

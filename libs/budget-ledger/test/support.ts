@@ -33,9 +33,9 @@ export async function ledgerAt(
   redis: Redis | Cluster,
   iso: string,
   overrides: Record<string, unknown> = {},
-  options: LedgerOptions & { init?: boolean; campaign?: Campaign } = {},
+  options: LedgerOptions & { init?: boolean; campaign?: Campaign; fenced?: boolean } = {},
 ): Promise<{ ledger: BudgetLedger; clock: ManualClock; calendar: CampaignCalendar }> {
-  const { campaign: given, init, ...ledgerOptions } = options;
+  const { campaign: given, init, fenced, ...ledgerOptions } = options;
   const calendar = new CampaignCalendar(given ?? campaign(overrides));
   const clock = new ManualClock(at(iso));
   const ledger = new BudgetLedger(redis, calendar, clock, {
@@ -44,7 +44,7 @@ export async function ledgerAt(
   });
   if (init !== false) {
     clock.set(Math.min(clock.now(), calendar.campaign.startsAt - 1));
-    await ledger.init();
+    await ledger.init({ fenced });
     clock.set(at(iso));
   }
   return { ledger, clock, calendar };

@@ -4,10 +4,13 @@
  *   amount that is not an integer): recording it would put a guess in the book;
  * - `gap`: an event about a coupon whose issue the record does not hold (the stream was trimmed
  *   before it was recorded, or events were skipped);
+ * - `diverged`: an event of the shard's current generation whose sequence number the record
+ *   already holds at another stream id, or skips one: another history than the recorded one (a
+ *   Redis restored from an older state that went on appending);
  * - `refused`: a rebuild or comparison that cannot be shown to be exact (see rebuild.ts);
  * - `database`: PostgreSQL failed (the transaction was rolled back: nothing was recorded).
  */
-export type RecordFaultKind = 'invalid_event' | 'gap' | 'refused' | 'database';
+export type RecordFaultKind = 'invalid_event' | 'gap' | 'diverged' | 'refused' | 'database';
 
 export class RecordFault extends Error {
   constructor(

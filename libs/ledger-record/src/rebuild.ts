@@ -4,6 +4,8 @@ import {
   BudgetLedger,
   campaignFingerprint,
   codeOf,
+  moneySettings,
+  moneySettingsDiff,
   LedgerCode,
   registerRebuildScripts,
   shardKeys,
@@ -49,6 +51,11 @@ export interface RebuildOptions {
   shards?: readonly number[];
   /** Rows per batch written to Redis (default 500). */
   batchSize?: number;
+  /**
+   * The rebuilt ledgers are fenced (lua/includes/guard.lua): they serve once the recorder has
+   * verified the Redis process against the record. ledger:init sets it unless told otherwise.
+   */
+  fenced?: boolean;
 }
 
 export type ShardOutcome =
@@ -117,6 +124,7 @@ export async function rebuildFromRecord(
     options.recordCompleteThrough === undefined
       ? undefined
       : completeThroughId(options.recordCompleteThrough);
+  await refuseChangedMoneySettings(calendar, record);
   const scripts = registerRebuildScripts(redis);
   const report: RebuildReport = {
     campaignId: campaign.id,
@@ -137,6 +145,7 @@ export async function rebuildFromRecord(
       through,
       afterLoss: options.afterLoss === true,
       batchSize: options.batchSize ?? 500,
+      fenced: options.fenced === true,
     });
     report.shards.push(outcome);
     if (outcome.outcome === 'rebuilt') report.rebuilt.push(shard);
@@ -145,7 +154,10 @@ export async function rebuildFromRecord(
   if (options.afterLoss === true) {
     // The rebuilt shards are left marked rolled back: written off (and opened) here, with the
     // shards that have no ledger and nothing recorded, exactly as ledger:init --after-loss does.
-    const init = await new BudgetLedger(redis, calendar, clock).init({ afterLoss: true });
+    const init = await new BudgetLedger(redis, calendar, clock).init({
+      afterLoss: true,
+      fenced: options.fenced === true,
+    });
     report.writtenOffCoupons = init.writtenOffCoupons;
   }
   return report;
@@ -161,6 +173,35 @@ interface ShardJob {
   through: string | undefined;
   afterLoss: boolean;
   batchSize: number;
+  fenced: boolean;
+}
+
+/**
+ * The record keeps the money settings each shard's ledger was initialised with (its init event):
+ * a campaigns file that says otherwise (fewer shards, another pool or coupon value, ...) is
+ * refused before anything is written, naming each difference. Shards whose init the record does
+ * not hold (recorded before it kept them) are not compared.
+ */
+async function refuseChangedMoneySettings(
+  calendar: CampaignCalendar,
+  record: LedgerRecord,
+): Promise<void> {
+  const { campaign } = calendar;
+  const given = moneySettings(campaign);
+  const fingerprint = campaignFingerprint(campaign);
+  const { rows } = await record.query<{ shard: number }>(
+    `SELECT shard FROM shard_positions WHERE campaign_id = $1 ORDER BY shard`,
+    [campaign.id],
+  );
+  for (const { shard } of rows) {
+    const recorded = await record.moneySettings(campaign.id, shard);
+    if (recorded === null || recorded.fingerprint === fingerprint) continue;
+    const differences = moneySettingsDiff(recorded.money, given);
+    throw new RecordFault(
+      'refused',
+      `the record holds shard ${shard} of campaign ${campaign.id} as initialised with other money settings than the campaigns file gives (${differences.length > 0 ? differences.join('; ') : `fingerprint ${recorded.fingerprint} -> ${fingerprint}`}): a rebuild would adopt them. Restore the campaigns file the campaign ran with`,
+    );
+  }
 }
 
 async function rebuildShard(job: ShardJob): Promise<ShardOutcome> {
@@ -278,6 +319,8 @@ async function rebuildShard(job: ShardJob): Promise<ShardOutcome> {
   await writeEvents(job, keys, token, nowMs, epoch, redisLast, written);
 
   const ledger = await recordedLedger(record, calendar, shard, epoch, position.init_at);
+  // '-' is never a run id: the rebuilt ledger serves once the recorder verified this process.
+  if (job.fenced) ledger.fields.push('fence', '-');
   const today = calendar.dayAt(job.clock.now())?.day ?? '-';
   const finished = await job.scripts.finish(
     [keys.ledger, keys.audit, keys.transit],
@@ -293,7 +336,9 @@ async function rebuildShard(job: ShardJob): Promise<ShardOutcome> {
     ],
   );
   expectOk(finished, shard, 'finish');
-  await record.clearRolledBack(campaignId, shard);
+  // At the restore's generation (Redis time): a rolled-back mark detected before it and written
+  // to the record late does not close the rebuilt shard's record again.
+  await record.clearRolledBack(campaignId, shard, Number(finished[1]));
   return {
     shard,
     outcome: 'rebuilt',

@@ -1,5 +1,6 @@
 import { Pool, type PoolClient } from 'pg';
 import {
+  compareStreamIds,
   EVENT_TYPES,
   integerField,
   invalid,
@@ -75,13 +76,14 @@ export class LedgerRecord {
     if (events.length === 0) return { recorded: 0, duplicates: 0 };
     const rows = events.map(toRow);
     return this.transaction(async (client) => {
-      await lockShards(client, events);
+      const heads = await lockShards(client, events);
       let recorded = 0;
       for (const row of rows) {
         const inserted = await client.query(
           `INSERT INTO ledger_events (campaign_id, shard, stream_id, stream_ms, stream_seq, type,
-             at, gen, code, user_id, order_id, transfer_id, value_fen, discount_fen, coupons, fields)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+             at, gen, code, user_id, order_id, transfer_id, value_fen, discount_fen, coupons, fields,
+             seq)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
            ON CONFLICT DO NOTHING RETURNING 1`,
           [
             row.event.campaignId,
@@ -100,9 +102,11 @@ export class LedgerRecord {
             row.discountFen,
             row.coupons,
             JSON.stringify(row.event.fields),
+            row.n ?? null,
           ],
         );
         if (inserted.rowCount === 0) continue;
+        checkSequence(heads, row);
         recorded += 1;
         await applyDerived(client, row);
         await advancePosition(client, row);
@@ -111,7 +115,10 @@ export class LedgerRecord {
     });
   }
 
-  /** The last recorded stream id and generation of a shard, or null (nothing recorded). */
+  /**
+   * The last recorded stream id of a shard, its sequence number (the ledger's events as of it)
+   * and the generation, or null (nothing recorded).
+   */
   async position(campaignId: string, shard: number): Promise<RecordPosition | null> {
     const { rows } = await this.query<{
       gen: string | null;
@@ -131,22 +138,52 @@ export class LedgerRecord {
    * Marks the shard's record as not the shard's history any more (Redis went back: the stream no
    * longer holds what was recorded). Kept until clearRolledBack (a rebuild clears it).
    */
-  async markRolledBack(campaignId: string, shard: number, reason: string): Promise<void> {
+  async markRolledBack(
+    campaignId: string,
+    shard: number,
+    reason: string,
+    /**
+     * Redis time (ms) the mark was set there: not written when a rebuild cleared the shard after
+     * it (the recorder's write can land after a rebuild it raced). Undefined: written.
+     */
+    markedAtMs?: number,
+  ): Promise<void> {
     await this.query(
       `INSERT INTO shard_positions (campaign_id, shard, rolled_back_at, rolled_back_reason)
        VALUES ($1, $2, now(), $3)
        ON CONFLICT (campaign_id, shard) DO UPDATE
-       SET rolled_back_at = now(), rolled_back_reason = EXCLUDED.rolled_back_reason`,
-      [campaignId, shard, reason],
+       SET rolled_back_at = now(), rolled_back_reason = EXCLUDED.rolled_back_reason
+       WHERE $4::bigint IS NULL OR shard_positions.rolled_back_cleared_ms IS NULL
+         OR shard_positions.rolled_back_cleared_ms < $4::bigint`,
+      [campaignId, shard, reason, markedAtMs ?? null],
     );
   }
 
-  async clearRolledBack(campaignId: string, shard: number): Promise<void> {
+  /** `clearedAtMs`: Redis time of the rebuild that cleared it (a mark set before it stays away). */
+  async clearRolledBack(campaignId: string, shard: number, clearedAtMs?: number): Promise<void> {
     await this.query(
-      `UPDATE shard_positions SET rolled_back_at = NULL, rolled_back_reason = NULL
+      `UPDATE shard_positions SET rolled_back_at = NULL, rolled_back_reason = NULL,
+         rolled_back_cleared_ms = GREATEST(rolled_back_cleared_ms, $3::bigint)
        WHERE campaign_id = $1 AND shard = $2`,
-      [campaignId, shard],
+      [campaignId, shard, clearedAtMs ?? null],
     );
+  }
+
+  /** The money settings the shard's current ledger was initialised with, or null (not recorded). */
+  async moneySettings(
+    campaignId: string,
+    shard: number,
+  ): Promise<{ fingerprint: string; money: Record<string, unknown> } | null> {
+    const { rows } = await this.query<{
+      fingerprint: string | null;
+      money: Record<string, unknown> | null;
+    }>(`SELECT fingerprint, money FROM shard_positions WHERE campaign_id = $1 AND shard = $2`, [
+      campaignId,
+      shard,
+    ]);
+    const row = rows[0];
+    if (row === undefined || row.fingerprint === null || row.money === null) return null;
+    return { fingerprint: row.fingerprint, money: row.money };
   }
 
   /** The rolled-back mark of a shard: when and why, or null. */
@@ -280,6 +317,8 @@ interface EventRow {
   valueFen: string | undefined;
   discountFen: string | undefined;
   coupons: string | undefined;
+  /** The event's sequence number on the shard (field n; an init or restore's events). */
+  n: string | undefined;
 }
 
 /** What each type must carry, as the Lua scripts write it; anything else is refused. */
@@ -315,7 +354,18 @@ function toRow(event: StreamEvent): EventRow {
   for (const name of required.integers) integerField(event, name, true);
   for (const name of required.texts) textField(event, name, true);
   integerField(event, 'keepUntil', false);
+  const starts = type === 'init' || type === 'restore';
+  const n =
+    integerField(event, 'n', false) ?? (starts ? integerField(event, 'events', true) : undefined);
+  if (type === 'init' && event.fields.money !== undefined) {
+    try {
+      JSON.parse(event.fields.money);
+    } catch {
+      throw invalid(event, 'carries money settings that are not JSON');
+    }
+  }
   return {
+    n,
     event,
     type,
     ms,
@@ -332,12 +382,42 @@ function toRow(event: StreamEvent): EventRow {
   };
 }
 
+/** Per shard of a batch, as the record stands: its last stream id and sequence number. */
+type Heads = Map<string, { last: string | null; n: bigint }>;
+
+const headKey = (event: StreamEvent) => JSON.stringify([event.campaignId, event.shard]);
+
+/**
+ * An event newer than the shard's last recorded one (by stream id) continues the recorded
+ * history only when its sequence number is past the recorded one: stream ids are times, so the
+ * events a Redis restored from an older state appended after the restore sort after the record,
+ * but their sequence numbers repeat recorded ones. Such an event is refused ('diverged'): the
+ * batch is not recorded, and the recorder's next verification marks the shard rolled back. An
+ * init or restore starts a sequence (a new ledger, a rebuild or a write-off).
+ */
+function checkSequence(heads: Heads, row: EventRow): void {
+  const head = heads.get(headKey(row.event));
+  if (head === undefined) return;
+  const forward = head.last === null || compareStreamIds(row.event.streamId, head.last) > 0;
+  if (!forward) return;
+  const starts = row.type === 'init' || row.type === 'restore';
+  if (row.n !== undefined && !starts && head.last !== null && BigInt(row.n) <= head.n)
+    throw new RecordFault(
+      'diverged',
+      `campaign ${row.event.campaignId} shard ${row.event.shard} event ${row.event.streamId} (${row.type}) has sequence number ${row.n}, which the record holds already up to ${head.n} at ${head.last}: Redis went back to an older state and appended since`,
+    );
+  head.last = row.event.streamId;
+  if (row.n !== undefined) head.n = BigInt(row.n);
+  else head.n += 1n;
+}
+
 /**
  * Locks the position rows of the batch's shards, in one order, before anything else: two
  * recorders writing the same shard take turns (the position and the counters are read-modify-
- * write), and never deadlock.
+ * write), and never deadlock. Returns where each shard's record stands (checkSequence).
  */
-async function lockShards(client: PoolClient, events: readonly StreamEvent[]): Promise<void> {
+async function lockShards(client: PoolClient, events: readonly StreamEvent[]): Promise<Heads> {
+  const heads: Heads = new Map();
   const shards = [...new Set(events.map((e) => JSON.stringify([e.campaignId, e.shard])))]
     .map((key) => JSON.parse(key) as [string, number])
     .sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x - y));
@@ -346,11 +426,17 @@ async function lockShards(client: PoolClient, events: readonly StreamEvent[]): P
       `INSERT INTO shard_positions (campaign_id, shard) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
       [campaignId, shard],
     );
-    await client.query(
-      `SELECT 1 FROM shard_positions WHERE campaign_id = $1 AND shard = $2 FOR UPDATE`,
+    const { rows } = await client.query<{ last_stream_id: string | null; ledger_events: string }>(
+      `SELECT last_stream_id, ledger_events FROM shard_positions
+       WHERE campaign_id = $1 AND shard = $2 FOR UPDATE`,
       [campaignId, shard],
     );
+    heads.set(JSON.stringify([campaignId, shard]), {
+      last: rows[0]?.last_stream_id ?? null,
+      n: BigInt(rows[0]?.ledger_events ?? '0'),
+    });
   }
+  return heads;
 }
 
 async function addDayTotals(
@@ -514,7 +600,10 @@ async function advancePosition(client: PoolClient, row: EventRow): Promise<void>
        last_stream_ms = CASE WHEN forward THEN $4::bigint ELSE last_stream_ms END,
        last_stream_seq = CASE WHEN forward THEN $5::bigint ELSE last_stream_seq END,
        ledger_events = CASE WHEN forward AND $6::bigint IS NOT NULL THEN $6::bigint
+                            WHEN $11::bigint IS NOT NULL AND NOT forward THEN ledger_events
                             ELSE ledger_events + 1 END,
+       fingerprint = CASE WHEN forward AND $12::text IS NOT NULL THEN $12 ELSE fingerprint END,
+       money = CASE WHEN forward AND $12::text IS NOT NULL THEN $13::jsonb ELSE money END,
        gen = CASE WHEN forward THEN COALESCE($7::bigint, gen) ELSE gen END,
        init_at = CASE WHEN forward AND $8 THEN $9::bigint ELSE init_at END,
        epoch_stream_ms = CASE WHEN forward AND $8 THEN $4::bigint ELSE epoch_stream_ms END,
@@ -530,11 +619,14 @@ async function advancePosition(client: PoolClient, row: EventRow): Promise<void>
       event.streamId,
       row.ms,
       row.seq,
-      starts ? event.fields.events : null,
+      row.n ?? null,
       row.gen ?? null,
       row.type === 'init',
       row.at ?? null,
       starts ? event.fields.writtenOff : null,
+      row.n ?? null,
+      row.type === 'init' ? (event.fields.fingerprint ?? null) : null,
+      row.type === 'init' ? (event.fields.money ?? null) : null,
     ],
   );
 }

@@ -11,7 +11,7 @@ import {
   type BudgetSnapshot,
   type Reconciliation,
 } from '@coupons/budget-ledger';
-import type { CampaignCalendar } from '@coupons/campaign';
+import { CampaignCalendar } from '@coupons/campaign';
 import { describeWithRedis } from '@coupons/redis-local';
 import { describeIfPostgres, usePrivateDatabase } from '@coupons/testing';
 import { LedgerRecord, migrate, rebuildFromRecord, reconcileWithRecord } from '../src';
@@ -173,6 +173,31 @@ describeIfPostgres('rebuild from the book of record', () => {
       expect(final.issuedCoupons).toBe(released);
       expect(more).toBe(released - (before.issuedCoupons ?? NaN));
       expect((await reconcile(redis, calendar, clock.now())).problems).toEqual([]);
+    });
+
+    it('refuses a campaigns file whose money settings differ from the record, naming each', async () => {
+      const ctx = await liveLedger(redis, { coupons: 40 });
+      for (let i = 0; i < 4; i += 1) await ctx.ledger.issue(claim(`money-${i}`));
+      await recordAll(redis, record, ctx.calendar);
+      for (let shard = 0; shard < 2; shard += 1)
+        await loseShard(redis, ctx.calendar.campaign.id, shard);
+      const changed = new CampaignCalendar({
+        ...ctx.calendar.campaign,
+        shards: 1,
+        couponValueFen: ctx.calendar.campaign.couponValueFen * 2,
+      });
+      await expect(
+        rebuildFromRecord(redis, changed, ctx.clock, record, { afterLoss: true }),
+      ).rejects.toThrow(/couponValueFen: 2500 -> 5000; shards: 2 -> 1/);
+      // Nothing was written: the shards are still lost.
+      expect(await redis.exists(shardKeys(ctx.calendar.campaign.id, 0).ledger)).toBe(0);
+      // With the campaigns file the campaign ran with, it rebuilds.
+      const report = await rebuildFromRecord(redis, ctx.calendar, ctx.clock, record, {
+        afterLoss: true,
+        fenced: true,
+      });
+      expect(report.rebuilt).toEqual([0, 1]);
+      expect(await redis.hget(shardKeys(ctx.calendar.campaign.id, 0).ledger, 'fence')).toBe('-');
     });
 
     it('rebuilds a campaign without rollover: per-day counters and per-day adjustments', async () => {

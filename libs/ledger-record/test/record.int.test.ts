@@ -121,6 +121,60 @@ describeIfPostgres('LedgerRecord: every audit event once, with the state derived
     expect(await record.position(CAMPAIGN, 5)).toBeNull();
   });
 
+  it('a rolled-back mark found before a rebuild and written after it does not close the rebuilt shard', async () => {
+    await record.record([init(60, '6000-0', '6000')]);
+    await record.markRolledBack(CAMPAIGN, 60, '6100 recorder verified run x: fewer events', 6100);
+    // The rebuild's restore at Redis time 6200 clears it; the recorder's write of the mark it
+    // found at 6150 (its PostgreSQL write delayed past the rebuild) lands after: not applied.
+    await record.clearRolledBack(CAMPAIGN, 60, 6200);
+    await record.markRolledBack(CAMPAIGN, 60, '6150 recorder verified run x: fewer events', 6150);
+    expect(await record.rolledBack(CAMPAIGN, 60)).toBeNull();
+    // A mark found after the rebuild is written.
+    await record.markRolledBack(CAMPAIGN, 60, '6300 recorder verified run y: fewer events', 6300);
+    expect(await record.rolledBack(CAMPAIGN, 60)).toMatchObject({
+      reason: expect.stringMatching(/^6300 /),
+    });
+  });
+
+  it("keeps each event's sequence number and refuses a newer event repeating a recorded one (diverged)", async () => {
+    const withN = (e: StreamEvent, n: string) => ({ ...e, fields: { ...e.fields, n } });
+    await record.record([
+      withN(init(70, '7000-0', '7000'), '1'),
+      withN(issued(70, '7001-0', 'S71', 'u1', '7001'), '2'),
+      withN(issued(70, '7002-0', 'S72', 'u2', '7002'), '3'),
+    ]);
+    expect(await record.position(CAMPAIGN, 70)).toEqual({
+      gen: '7000',
+      streamId: '7002-0',
+      events: 3,
+    });
+    const { rows } = await record.query<{ seq: string }>(
+      `SELECT seq FROM ledger_events WHERE campaign_id = $1 AND shard = 70 ORDER BY stream_ms`,
+      [CAMPAIGN],
+    );
+    expect(rows.map((r) => r.seq)).toEqual(['1', '2', '3']);
+    // A Redis restored to n = 2 appended again: a later stream id with sequence 3.
+    const diverged = withN(issued(70, '7100-0', 'S73', 'u3', '7100'), '3');
+    await expect(record.record([diverged])).rejects.toMatchObject({ kind: 'diverged' });
+    expect(await record.position(CAMPAIGN, 70)).toMatchObject({ streamId: '7002-0', events: 3 });
+    // An older event delivered late (two recorders) is recorded and moves nothing.
+    // The history goes on: sequence 4 is taken.
+    await record.record([withN(issued(70, '7101-0', 'S74', 'u4', '7101'), '4')]);
+    expect(await record.position(CAMPAIGN, 70)).toMatchObject({ streamId: '7101-0', events: 4 });
+  });
+
+  it('keeps the money settings an init carries, per shard', async () => {
+    const money = JSON.stringify({ shards: 2, poolFen: 50000 });
+    await record.record([
+      event(80, '8000-0', { ...init(80, '8000-0', '8000').fields, fingerprint: 'f8', money }),
+    ]);
+    expect(await record.moneySettings(CAMPAIGN, 80)).toEqual({
+      fingerprint: 'f8',
+      money: { shards: 2, poolFen: 50000 },
+    });
+    expect(await record.moneySettings(CAMPAIGN, 0)).toBeNull();
+  });
+
   it('derives reversals, transfers and write-offs as the scripts changed Redis', async () => {
     await record.record([
       {
@@ -245,7 +299,10 @@ describeIfPostgres('LedgerRecord: every audit event once, with the state derived
   it('migrates again without change: applied migrations are skipped', async () => {
     await migrate(database.url);
     const { rows } = await record.query<{ name: string }>(`SELECT name FROM pgmigrations`);
-    expect(rows.map((r) => r.name)).toEqual(['1764680400000_book-of-record']);
+    expect(rows.map((r) => r.name)).toEqual([
+      '1764680400000_book-of-record',
+      '1796630400000_fence',
+    ]);
   });
 
   it('refuses UPDATE, DELETE and TRUNCATE of ledger_events', async () => {

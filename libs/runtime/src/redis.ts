@@ -15,10 +15,15 @@ export interface RedisClientOptions {
    */
   reconnect?: 'forever' | 'never';
   connectTimeoutMs?: number;
+  /** The longest wait between reconnects (the recorder's is short: it opens fenced shards). */
+  reconnectCapMs?: number;
 }
 
-/** Reconnect quickly at first, then every 2 s; never give up (Redis may come back). */
-const reconnectDelayMs = (attempt: number) => Math.min(50 * 2 ** attempt, 2000);
+/** Reconnect quickly at first, then every 2 s (or `capMs`); never give up (Redis may come back). */
+const reconnectDelay =
+  (capMs = 2000) =>
+  (attempt: number) =>
+    Math.min(50 * 2 ** attempt, capMs);
 
 /**
  * Money fails closed and fast: no offline queue (a command while disconnected errors at once),
@@ -31,7 +36,7 @@ export function createRedisClient(
   options: RedisClientOptions = {},
 ): RedisClient {
   const connectTimeout = options.connectTimeoutMs ?? 2000;
-  const retry = options.reconnect === 'never' ? () => null : reconnectDelayMs;
+  const retry = options.reconnect === 'never' ? () => null : reconnectDelay(options.reconnectCapMs);
   const common = {
     enableOfflineQueue: false,
     commandTimeout: commandTimeoutMs,

@@ -50,6 +50,7 @@ export const LEDGER_FAULT_REASONS = [
   'redis_settings',
   'replication',
   'archive',
+  'unverified',
 ] as const;
 
 /** The ledger operations timed and counted against Redis. */

@@ -18,6 +18,10 @@ export interface RecorderMetrics {
   /** Age of the oldest entry not yet recorded, 0 when none. */
   oldestUnrecordedAgeSeconds: Gauge<'campaign' | 'shard'>;
   rollbacksDetected: Counter<'campaign'>;
+  /** Fenced shards verified against the record on a new Redis process and opened again. */
+  fenced: Counter<'campaign'>;
+  /** 1 while the record refuses a batch of the shard for its content (a poison event). */
+  shardBlocked: Gauge<'campaign' | 'shard'>;
   /** Shards of the campaign with no ledger in Redis (lost or never initialised). */
   ledgersMissing: Gauge<'campaign'>;
   lastBatchTimestampSeconds: Gauge;
@@ -73,6 +77,18 @@ export function createRecorderMetrics(registry: Registry = new Registry()): Reco
       labelNames: ['campaign'],
       registers,
     }),
+    fenced: new Counter({
+      name: 'coupon_recorder_shards_fenced_total',
+      help: 'Fenced shards verified against PostgreSQL on a new Redis process (restart, restore, failover) and opened',
+      labelNames: ['campaign'],
+      registers,
+    }),
+    shardBlocked: new Gauge({
+      name: 'coupon_recorder_shard_blocked',
+      help: '1 while PostgreSQL refuses an event of the shard for its content: its recording is stopped there',
+      labelNames: ['campaign', 'shard'],
+      registers,
+    }),
     ledgersMissing: new Gauge({
       name: 'coupon_recorder_ledgers_missing',
       help: 'Shards of the campaign whose ledger is missing from Redis',
@@ -102,10 +118,12 @@ export function initialiseRecorderSeries(
     for (const type of AUDIT_EVENT_TYPES) metrics.eventsRecorded.inc({ campaign, type }, 0);
     metrics.duplicates.inc({ campaign }, 0);
     metrics.rollbacksDetected.inc({ campaign }, 0);
+    metrics.fenced.inc({ campaign }, 0);
     metrics.ledgersMissing.set({ campaign }, 0);
   }
   for (const { campaignId, shard } of shards) {
     metrics.pending.set({ campaign: campaignId, shard: String(shard) }, 0);
     metrics.oldestUnrecordedAgeSeconds.set({ campaign: campaignId, shard: String(shard) }, 0);
+    metrics.shardBlocked.set({ campaign: campaignId, shard: String(shard) }, 0);
   }
 }

@@ -4,10 +4,18 @@ import { BudgetLedger, ReplicationWait, shardKeys } from '@coupons/budget-ledger
 import { CampaignCalendar, parseCampaigns, systemClock } from '@coupons/campaign';
 import { startLocalCluster } from '@coupons/redis-local';
 import { newLatencyHistogram, recordMs, summarize, type LatencySummary } from '@coupons/runner';
-import { liveCampaign, uniqueId, until } from '@coupons/testing';
+import { migrate } from '@coupons/ledger-record';
+import {
+  createPrivateDatabase,
+  dropPrivateDatabase,
+  liveCampaign,
+  uniqueId,
+  until,
+  type PrivateDatabase,
+} from '@coupons/testing';
 import { Cluster } from 'ioredis';
 import { takeInventory, type Inventory } from './inventory';
-import { Fleet } from './pods';
+import { Fleet, ServicePod } from './pods';
 import { SteadyLoad, type ClaimRecord } from './steadyLoad';
 
 export interface FailoverOptions {
@@ -21,6 +29,11 @@ export interface FailoverOptions {
   shards?: number;
   /** receives each pod's recent log at the end (to see what the 503s were) */
   podLogs?: (log: string) => void;
+  /**
+   * The fence on: a private PostgreSQL database and a recorder process (its defaults), the ledger
+   * initialised fenced; the promoted replica serves once the recorder verified it.
+   */
+  fenced?: boolean;
 }
 
 export interface FailoverResult {
@@ -35,6 +48,14 @@ export interface FailoverResult {
   recoveryMs: number | null;
   /** non-2xx answers on the failed shards after the kill */
   failedShardRefusals: number;
+  /** of those, refused for want of the recorder's verification (the fence) */
+  unverifiedRefusals: number;
+  /**
+   * Fenced: from the first claim on a failed shard refused for want of verification to the first
+   * one served after it (ms): what the fence adds to the failover's outage; null when none was
+   * refused so (the recorder verified the promoted replica before a pod reached it).
+   */
+  unverifiedWindowMs: number | null;
   /** 2xx claims before the kill, ms */
   latency: LatencySummary;
   inventory: Inventory;
@@ -63,18 +84,40 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
   });
   const redis = new Cluster(cluster.startupNodes, { redisOptions: { maxRetriesPerRequest: 3 } });
   let fleet: Fleet | undefined;
+  let database: PrivateDatabase | undefined;
+  let recorder: ServicePod | undefined;
   try {
+    const nodesEnv = cluster.startupNodes.map((n) => `${n.host}:${n.port}`).join(',');
+    if (options.fenced === true) {
+      database = await createPrivateDatabase();
+      await migrate(database.url);
+    }
     fleet = new Fleet({
       campaigns: [campaign],
       env: {
-        REDIS_CLUSTER_NODES: cluster.startupNodes.map((n) => `${n.host}:${n.port}`).join(','),
+        REDIS_CLUSTER_NODES: nodesEnv,
         ...(options.waitReplicas > 0
           ? { REDIS_WAIT_REPLICAS: String(options.waitReplicas), REDIS_WAIT_TIMEOUT_MS: '500' }
           : {}),
       },
     });
     const ledger = new BudgetLedger(redis, calendar, systemClock);
-    await ledger.init({ neverIssued: true });
+    await ledger.init({ neverIssued: true, fenced: options.fenced === true });
+    if (database !== undefined) {
+      recorder = await ServicePod.startRecorder({ ...fleet.env, DATABASE_URL: database.url });
+      await until(
+        'every shard verified by the recorder',
+        async () => {
+          const fences = await Promise.all(
+            Array.from({ length: shards }, (_, s) =>
+              redis.hget(shardKeys(campaign.id, s).ledger, 'fence'),
+            ),
+          );
+          return fences.every((f) => f !== null && f !== '-') ? true : undefined;
+        },
+        30_000,
+      );
+    }
     // Every replica in sync before the load: otherwise the first seconds measure the replicas'
     // initial full sync (WAIT answering only at its timeout), not what WAIT costs.
     await until(
@@ -133,6 +176,7 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
     const outageEnd = lastRefused?.sentAt ?? killedAt;
     const others = after.filter((c) => !failedShards.includes(c.shard) && c.sentAt <= outageEnd);
     const before = load.claims.filter((c) => c.sentAt < killedAt && c.code !== undefined);
+    const unverified = onFailed.filter((c) => UNVERIFIED.test(c.errorMessage ?? ''));
     return {
       options,
       failedShards,
@@ -146,15 +190,20 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
       ),
       recoveryMs: firstServed === undefined ? null : firstServed.sentAt - killedAt,
       failedShardRefusals: onFailed.filter((c) => c.code === undefined).length,
+      unverifiedRefusals: unverified.length,
+      unverifiedWindowMs: unverifiedWindow(onFailed, unverified),
       latency: latencyOf(before),
       inventory: await countAfterFailover(cluster.startupNodes, victimPort, calendar, load.claims),
       maxSendLagMs: load.maxSendLagMs,
     };
   } finally {
     for (const pod of fleet?.running ?? []) options.podLogs?.(pod.log());
+    if (recorder !== undefined) options.podLogs?.(recorder.log());
+    await recorder?.kill('SIGTERM');
     await fleet?.stop();
     redis.disconnect();
     await cluster.stop();
+    if (database !== undefined) await dropPrivateDatabase(database.name);
   }
 }
 
@@ -200,6 +249,19 @@ async function countAfterFailover(
   } finally {
     fresh.disconnect();
   }
+}
+
+/** The service's message for a shard the recorder has not verified yet (a 503). */
+const UNVERIFIED = /checked against the book of record/;
+
+function unverifiedWindow(
+  onFailed: readonly ClaimRecord[],
+  unverified: readonly ClaimRecord[],
+): number | null {
+  const first = unverified[0];
+  if (first === undefined) return null;
+  const served = onFailed.find((c) => c.sentAt > first.sentAt && c.code !== undefined);
+  return served === undefined ? null : served.sentAt - first.sentAt;
 }
 
 function countBy<T>(items: readonly T[], key: (item: T) => string): Record<string, number> {

@@ -10,3 +10,9 @@ export {
   type RecorderFaultsResult,
 } from './recorderFaults';
 export { CuttableProxy } from './cuttableProxy';
+export {
+  runRestoreRace,
+  type RestoreRaceOptions,
+  type RestoreRaceResult,
+  type RestoreRaceTrial,
+} from './restoreRace';

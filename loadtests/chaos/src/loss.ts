@@ -134,7 +134,15 @@ export async function runLoss(options: LossOptions): Promise<LossResult> {
     const started = performance.now();
     const restored = await runCli(
       MAINS.ledgerInit,
-      ['--campaign', campaign.id, '--from-record', '--record-complete-through', completeThrough],
+      // As the stack was initialised: unfenced (the fenced restore race is restoreRace.ts).
+      [
+        '--campaign',
+        campaign.id,
+        '--from-record',
+        '--record-complete-through',
+        completeThrough,
+        '--unfenced',
+      ],
       { ...stack.fleet!.env },
     );
     const restoreMs = performance.now() - started;

@@ -1,6 +1,7 @@
 import type { FailoverResult } from './failover';
 import type { LossResult } from './loss';
 import type { RecorderFaultsResult } from './recorderFaults';
+import type { RestoreRaceResult } from './restoreRace';
 
 const ms = (value: number | null) => (value === null ? 'never' : `${(value / 1000).toFixed(1)} s`);
 
@@ -13,15 +14,19 @@ export function formatFailovers(results: readonly FailoverResult[]): string {
     'a WAIT that fell short answers 503 and the retry replays the coupon); lost: 2xx coupons Redis',
     "no longer has; recovery: kill to the first 2xx on a failed shard; others: the other shards'",
     'claims served during the outage; p50/p99: 2xx claims before the kill; lag: how far the load',
-    'generator fell behind its schedule (past ~100 ms it measured itself).',
+    'generator fell behind its schedule (past ~100 ms it measured itself); fence: the ledger fenced',
+    'and a recorder running; unverified: failed-shard 503s for want of its verification, and from',
+    'the first of them to the next 2xx.',
     '',
-    '| WAIT | claims sent / 2xx | coupons in Redis | over-spend fen | codes twice | lost | failed-shard 503s | recovery | others served | p50 / p99 ms | lag ms | reconcile |',
-    '| ---- | ----------------- | ---------------- | -------------- | ----------- | ---- | ----------------- | -------- | ------------- | ------------ | ------ | --------- |',
+    '| WAIT | fence | unverified | claims sent / 2xx | coupons in Redis | over-spend fen | codes twice | lost | failed-shard 503s | recovery | others served | p50 / p99 ms | lag ms | reconcile |',
+    '| ---- | ----- | ---------- | ----------------- | ---------------- | -------------- | ----------- | ---- | ----------------- | -------- | ------------- | ------------ | ------ | --------- |',
   ];
   for (const r of results) {
     const i = r.inventory;
     lines.push(
-      `| ${r.options.waitReplicas} | ${i.claimsSent} / ${i.acknowledged} | ${i.issuedInRedis ?? 'unknown'} | ${
+      `| ${r.options.waitReplicas} | ${r.options.fenced === true ? 'on' : 'off'} | ${
+        r.options.fenced === true ? `${r.unverifiedRefusals}, ${ms(r.unverifiedWindowMs)}` : '-'
+      } | ${i.claimsSent} / ${i.acknowledged} | ${i.issuedInRedis ?? 'unknown'} | ${
         i.overSpendFen === null ? 'unknown' : Math.max(0, i.overSpendFen)
       } | ${i.codesTwice} | ${i.acknowledgedButLost} | ${r.failedShardRefusals} | ${ms(r.recoveryMs)} | ${
         r.othersDuringOutage.acknowledged
@@ -73,5 +78,30 @@ export function formatRecorderFaults(results: readonly RecorderFaultsResult[]): 
       `| ${i.claimsSent} / ${i.acknowledged} | ${r.eventsInRedis} / ${r.eventsRecorded} / ${r.eventsTwice} | ${r.duringOutage.acknowledged} / ${r.duringOutage.sent} | ${r.maxPendingEvents}, ${r.maxOldestAgeSeconds.toFixed(1)} s | ${ms(r.catchUpMs)} | ${i.overSpendFen === null ? 'unknown' : Math.max(0, i.overSpendFen)} | ${i.problems.length === 0 ? 'clean' : `${i.problems.length} problems`}, ${r.recordProblems.length === 0 ? 'clean' : `${r.recordProblems.length} problems`} |`,
     );
   }
+  return lines.join('\n');
+}
+
+/** The restore race: one row per trial. */
+export function formatRestoreRace(result: RestoreRaceResult): string {
+  const lines = [
+    `### The restore race (${result.options.fenced ? 'fenced' : 'not fenced'}, seed ${result.options.seed})`,
+    '',
+    'Redis killed and back from a snapshot; the record holds the claims made after it ("lost");',
+    'a new pod claims at once until the release is spent. held: distinct codes users were given;',
+    "first 2xx: from Redis accepting connections to the new pod's first coupon.",
+    '',
+    '| released | before snapshot | lost | down | recorder restarted | held | ended | first 2xx | refusals | reconcile |',
+    '| -------- | --------------- | ---- | ---- | ------------------ | ---- | ----- | --------- | -------- | --------- |',
+  ];
+  for (const t of result.trials)
+    lines.push(
+      `| ${t.released} | ${t.beforeSnapshot} | ${t.afterSnapshot} | ${t.downMs} ms | ${t.recorderRestartedWhileDown ? 'yes' : 'no'} | ${t.held} | ${t.ended} | ${
+        t.firstServedMs === null ? '-' : `${t.firstServedMs.toFixed(0)} ms`
+      } | ${Object.entries(t.refusals)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(
+          ', ',
+        )} | ${t.ended === 'serving' ? (t.recordProblems.length === 0 ? 'clean' : `${t.recordProblems.length} problems`) : 'refusing'} |`,
+    );
   return lines.join('\n');
 }

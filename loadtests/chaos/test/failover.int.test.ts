@@ -1,4 +1,4 @@
-import { describeIfRedis } from '@coupons/testing';
+import { describeIfPostgres, describeIfRedis } from '@coupons/testing';
 import { runFailover, type FailoverResult } from '../src';
 
 /**
@@ -37,5 +37,35 @@ describeIfRedis('chaos: a Redis Cluster master killed under load', () => {
     });
     expectMoneyKept(result);
     expect(result.inventory.acknowledgedButLost).toBe(0);
+  });
+});
+
+/**
+ * The same failover with the fence on: the promoted replica is a new Redis process, so its
+ * shards refuse (unverified) until the recorder has verified them against the record; then they
+ * serve again by themselves. The window this adds is measured (fencedAfterMs, recoveryMs).
+ */
+describeIfPostgres('chaos: a Redis Cluster master killed under load, fenced', () => {
+  jest.setTimeout(150_000);
+
+  it('the promoted replica serves once the recorder verified it; every 2xx coupon survives', async () => {
+    const result = await runFailover({
+      waitReplicas: 1,
+      claimsPerSecond: 40,
+      beforeMs: 3_000,
+      afterMs: 12_000,
+      fenced: true,
+    });
+    const { inventory } = result;
+    expect(inventory.codesTwice).toBe(0);
+    expect(inventory.distinctCodes).toBe(inventory.acknowledged);
+    expect(inventory.overSpendFen!).toBeLessThanOrEqual(0);
+    expect(inventory.problems).toEqual([]);
+    expect(inventory.acknowledgedButLost).toBe(0);
+    // The failed shards served again by themselves: the recorder verified the promoted replica
+    // (a refusal for want of it, when a pod got there first, was followed by 2xx).
+    expect(result.failedShardRefusals).toBeGreaterThan(0);
+    expect(result.recoveryMs).not.toBeNull();
+    if (result.unverifiedRefusals > 0) expect(result.unverifiedWindowMs).not.toBeNull();
   });
 });

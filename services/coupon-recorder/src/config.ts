@@ -30,7 +30,7 @@ export interface RecorderConfig {
   readonly blockMs: number;
   /** Entries delivered to a consumer and unacknowledged this long are claimed (it crashed). */
   readonly claimIdleMs: number;
-  /** How often lag and age are sampled and every shard is checked against the record. */
+  /** How often lag and age are sampled (every round verifies each shard against the record). */
   readonly sampleMs: number;
   readonly metricsHost: string;
   readonly metricsPort: number;
@@ -38,12 +38,6 @@ export interface RecorderConfig {
   readonly consumerName: string;
   /** How long the batch in flight gets after SIGTERM. */
   readonly shutdownGraceMs: number;
-  /**
-   * RECORDER_COUPON_KEEP_MS: a coupon record PostgreSQL holds leaves Redis this long after its last
-   * recorded event (never later than its keep-until); pods read it back from PostgreSQL. Unset:
-   * records stay until keep-until, as without a recorder.
-   */
-  readonly couponKeepMs: number | undefined;
 }
 
 const recorderSchema = z.object({
@@ -58,7 +52,6 @@ const recorderSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._:-]{1,128}$/, '1-128 letters, digits, ".", "_", ":" or "-"')
     .optional(),
-  RECORDER_COUPON_KEEP_MS: wholeNumber(60_000, 400 * 86_400_000).optional(),
 });
 
 /** Every variable the recorder reads (the runtime ones among them). */
@@ -100,6 +93,5 @@ export function parseRecorderEnv(
     metricsPort: data.RECORDER_METRICS_PORT,
     consumerName: data.RECORDER_CONSUMER_NAME ?? defaultConsumerName(env),
     shutdownGraceMs: runtime.shutdownGraceMs,
-    couponKeepMs: data.RECORDER_COUPON_KEEP_MS,
   });
 }

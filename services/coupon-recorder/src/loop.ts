@@ -14,6 +14,9 @@ export interface LoopOptions {
   clock?: Clock;
 }
 
+/** After a round with a fault (a Redis restarting or failing over), the next round this soon. */
+const FAULT_RETRY_MS = 200;
+
 /**
  * Runs rounds until stopped. stop() lets the round in flight finish, so every batch is either
  * committed and acknowledged or not acknowledged at all; never half of it.
@@ -57,6 +60,11 @@ export class RecorderLoop {
         const { recorded, faults } = await recorder.round();
         this.healthy = faults === 0;
         if (recorded > 0 && faults === 0) continue;
+        if (faults > 0) {
+          // Soon again: a fenced shard on a restarted or promoted Redis waits for this.
+          await this.idle(Math.min(idleMs, FAULT_RETRY_MS));
+          continue;
+        }
       } catch (err) {
         this.healthy = false;
         logger.error({ err }, 'recorder: round failed');

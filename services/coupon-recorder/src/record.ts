@@ -10,11 +10,18 @@ export type { StreamEvent } from '@coupons/ledger-record';
 export interface RecordedShardPosition {
   gen: string;
   streamId: string;
+  /** The highest sequence number recorded (the ledger's events as of streamId). */
   events: number;
 }
 
 export interface EventRecord {
   record(events: readonly StreamEvent[]): Promise<{ recorded: number; duplicates: number }>;
   position(campaignId: string, shard: number): Promise<RecordedShardPosition | null>;
-  markRolledBack(campaignId: string, shard: number, reason: string): Promise<void>;
+  /** `markedAtMs`: Redis time of the mark; a rebuild that cleared the shard later wins. */
+  markRolledBack(
+    campaignId: string,
+    shard: number,
+    reason: string,
+    markedAtMs: number,
+  ): Promise<void>;
 }

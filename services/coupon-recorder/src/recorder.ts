@@ -8,8 +8,9 @@ import {
 } from '@coupons/budget-ledger';
 import { systemClock, type Clock } from '@coupons/campaign';
 import { auditEventTypeLabel, type Logger, type RecorderMetrics } from '@coupons/telemetry';
+import { RecordFault } from '@coupons/ledger-record';
 import { RecorderFault, type RecorderStep } from './faults';
-import type { EventRecord, StreamEvent } from './record';
+import type { EventRecord, RecordedShardPosition, StreamEvent } from './record';
 import { entriesOfRead, toStreamEvent, type RawEntry, type ShardRef } from './streams';
 
 /** The one consumer group every recorder joins: each entry is delivered to one of them. */
@@ -27,8 +28,6 @@ export interface RecorderOptions {
   logger: Logger;
   clock?: Clock;
   group?: string;
-  /** RECORDER_COUPON_KEEP_MS: recorded coupon records leave Redis this long after; none: at keep-until. */
-  couponKeepMs?: number;
   /**
    * Tests only: runs after a batch is committed and before it is acknowledged, where a crash
    * leaves recorded entries pending (the test kills the process here).
@@ -43,6 +42,17 @@ export type ShardOutcome = { recorded: number } | { fault: RecorderFault };
 export type ShardHealth = 'consistent' | 'unrecorded' | 'ledger_missing' | 'rolled_back';
 
 const key = (ref: ShardRef) => `${ref.campaignId}:${ref.shard}`;
+
+/**
+ * When a rolled-back mark was set, in Redis ms: its text starts with the time (ms from the
+ * scripts' marks, seconds from a rebuild's; 0 when it does not).
+ */
+function markedAtMs(detail: string): number {
+  const leading = /^(\d+)/.exec(detail)?.[1];
+  if (leading === undefined) return 0;
+  const value = Number(leading);
+  return value < 1e11 ? value * 1000 : value;
+}
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -69,6 +79,11 @@ export class Recorder {
   private readonly failing = new Map<string, RecorderStep>();
   private readonly health = new Map<string, ShardHealth>();
   private readonly markedInRecord = new Set<string>();
+  /** Per shard: the Redis run id this recorder verified against the record (checkShard). */
+  private readonly verifiedRun = new Map<string, string>();
+  /** Per shard: the highest sequence number this recorder knows the record holds. */
+  private readonly knownEvents = new Map<string, number>();
+  private readonly blocked = new Set<string>();
 
   constructor(private readonly options: RecorderOptions) {
     this.group = options.group ?? RECORDER_GROUP;
@@ -112,6 +127,9 @@ export class Recorder {
   private async recordBatch(ref: ShardRef): Promise<number> {
     const { redis, record, metrics } = this.options;
     const audit = shardKeys(ref.campaignId, ref.shard).audit;
+    // Nothing is recorded from a Redis process the record has not verified (see checkShard).
+    const health = await this.checkShard(ref);
+    if (health !== 'consistent' && health !== 'unrecorded') return 0;
     if (!(await this.ensureGroup(ref))) return 0;
     let entries: RawEntry[];
     try {
@@ -135,8 +153,13 @@ export class Recorder {
       metrics.batches.inc({ outcome: 'failed' });
       // Nothing acknowledged: the entries stay ours and pending, retried first next round.
       this.ownPending.add(key(ref));
+      this.refusedByRecord(ref, err);
       throw new RecorderFault('record', ref.campaignId, ref.shard, err);
     }
+    this.unblocked(ref);
+    const highest = Math.max(0, ...events.map((event) => Number(event.fields.n ?? 0)));
+    if (highest > (this.knownEvents.get(key(ref)) ?? 0)) this.knownEvents.set(key(ref), highest);
+    if (this.health.get(key(ref)) === 'unrecorded') this.health.set(key(ref), 'consistent');
     await this.options.afterCommit?.(events);
 
     const ids = events.map((event) => event.streamId);
@@ -162,31 +185,43 @@ export class Recorder {
     await this.step('trim', ref, () =>
       trimRecorded(redis, ref.campaignId, ref.shard, this.group, last),
     );
-    await this.expireRecordedCoupons(ref, events);
     return events.length;
   }
 
   /**
-   * RECORDER_COUPON_KEEP_MS: the coupon records this batch recorded may leave Redis that long
-   * after, instead of at keep-until (PEXPIRE ... LT never lengthens a TTL); a pod reads them back
-   * from PostgreSQL when asked (restoreCoupon-3.lua, which refuses while the stream still holds
-   * an unrecorded event of the coupon).
+   * A batch the record refuses for what it holds (an event it cannot record: a poison event, or
+   * one that diverges from the recorded history) stops the shard's recording: it is retried
+   * every round (a fixed recorder resumes by itself), and the shard is reported blocked on the
+   * gauge (alert CouponRecorderShardBlocked) and in the log, with the event, once. A diverged
+   * event also forgets the shard's verification, so the next round compares the shard with the
+   * record again and marks it rolled back.
    */
-  private async expireRecordedCoupons(
-    ref: ShardRef,
-    events: readonly StreamEvent[],
-  ): Promise<void> {
-    const keepMs = this.options.couponKeepMs;
-    if (keepMs === undefined) return;
-    const keys = shardKeys(ref.campaignId, ref.shard);
-    const codes = new Set(
-      events.flatMap((event) => (event.fields.code === undefined ? [] : [event.fields.code])),
+  private refusedByRecord(ref: ShardRef, err: unknown): void {
+    if (!(err instanceof RecordFault) || err.kind === 'database') return;
+    const id = key(ref);
+    if (err.kind === 'diverged') this.verifiedRun.delete(id);
+    this.options.metrics.shardBlocked.set(
+      { campaign: ref.campaignId, shard: String(ref.shard) },
+      1,
     );
-    if (codes.size === 0) return;
-    await this.step('trim', ref, () =>
-      Promise.all(
-        [...codes].map((code) => this.options.redis.pexpire(keys.coupon(code), keepMs, 'LT')),
-      ),
+    if (this.blocked.has(id)) return;
+    this.blocked.add(id);
+    this.options.logger.error(
+      { err, campaign: ref.campaignId, shard: ref.shard, kind: err.kind },
+      `recorder: PostgreSQL refuses an event of campaign ${ref.campaignId} shard ${ref.shard} (${err.kind}): the shard's recording is stopped at it and retried every round; see the runbook CouponRecorderShardBlocked`,
+    );
+  }
+
+  private unblocked(ref: ShardRef): void {
+    const id = key(ref);
+    this.options.metrics.shardBlocked.set(
+      { campaign: ref.campaignId, shard: String(ref.shard) },
+      0,
+    );
+    if (!this.blocked.delete(id)) return;
+    this.options.logger.info(
+      { campaign: ref.campaignId, shard: ref.shard },
+      "recorder: the record takes the shard's events again",
     );
   }
 
@@ -387,42 +422,69 @@ export class Recorder {
   }
 
   /**
-   * The shard against the record: behind it (rolled back), marked in Redis and in the record;
-   * missing, reported. Each is logged once per process and state, with what the operator does.
+   * The fence (lua/checkRecorded-2.lua): whether the Redis process holding the shard is one this
+   * recorder verified against the record. A new process (a restart, a restore from a snapshot, a
+   * failover) is verified by the shard's event sequence before anything of it is recorded: at
+   * or ahead of the record on the same history, a fenced ledger is fenced to it and serves again;
+   * behind or diverged, it is marked rolled back, in Redis and in the record. Runs before every
+   * batch; only a process not yet verified costs a read of the record. A missing ledger is
+   * reported. Each state is logged once per process, with what the operator does.
    */
   async checkShard(ref: ShardRef): Promise<ShardHealth> {
     const { redis, record, metrics, logger } = this.options;
     const id = key(ref);
-    const position = await this.step('check', ref, () =>
-      record.position(ref.campaignId, ref.shard),
+    const known = this.verifiedRun.get(id) ?? '';
+    let check = await this.step('check', ref, () =>
+      checkRecorded(redis, ref.campaignId, ref.shard, known, undefined, this.knownEvents.get(id)),
     );
+    let position: RecordedShardPosition | null | undefined;
+    if (check.kind === 'unverified') {
+      this.verifiedRun.delete(id);
+      position = await this.step('check', ref, () => record.position(ref.campaignId, ref.shard));
+      const recorded = position;
+      check = await this.step('check', ref, () =>
+        checkRecorded(redis, ref.campaignId, ref.shard, known, recorded),
+      );
+    }
     let health: ShardHealth;
     let detail = '';
-    if (position === null) {
-      const exists = await this.step('check', ref, () =>
-        redis.hexists(shardKeys(ref.campaignId, ref.shard).ledger, 'fingerprint'),
-      );
-      health = exists === 1 ? 'unrecorded' : 'ledger_missing';
-    } else {
-      const check = await this.step('check', ref, () =>
-        checkRecorded(redis, ref.campaignId, ref.shard, {
-          gen: position.gen,
-          streamId: position.streamId,
-        }),
-      );
-      health = check.kind;
-      if (check.kind === 'rolled_back') {
+    switch (check.kind) {
+      case 'verified':
+        this.verifiedRun.set(id, check.runId);
+        if (position !== undefined) this.knownEvents.set(id, position?.events ?? 0);
+        this.markedInRecord.delete(id);
+        if (check.fencedNow) {
+          metrics.fenced.inc({ campaign: ref.campaignId });
+          logger.info(
+            { campaign: ref.campaignId, shard: ref.shard, runId: check.runId },
+            'recorder: shard verified against the record on a new Redis process; it serves again',
+          );
+        }
+        health =
+          position === null || (position === undefined && this.health.get(id) === 'unrecorded')
+            ? 'unrecorded'
+            : 'consistent';
+        break;
+      case 'rolled_back':
+        this.verifiedRun.delete(id);
         detail = check.detail;
         if (check.markedNow) metrics.rollbacksDetected.inc({ campaign: ref.campaignId });
         if (!this.markedInRecord.has(id)) {
           await this.step('check', ref, () =>
-            record.markRolledBack(ref.campaignId, ref.shard, check.detail),
+            record.markRolledBack(
+              ref.campaignId,
+              ref.shard,
+              check.detail,
+              markedAtMs(check.detail),
+            ),
           );
           this.markedInRecord.add(id);
         }
-      } else {
-        this.markedInRecord.delete(id);
-      }
+        health = 'rolled_back';
+        break;
+      default:
+        this.verifiedRun.delete(id);
+        health = 'ledger_missing';
     }
     const before = this.health.get(id);
     this.health.set(id, health);
@@ -433,6 +495,7 @@ export class Recorder {
         `recorder: campaign ${ref.campaignId} shard ${ref.shard} is behind what PostgreSQL recorded (restored from an older snapshot, or failed over to a lagging replica); it is marked rolled back and refuses claims and redemptions until an operator rebuilds it: npm run ledger:init -- --campaign ${ref.campaignId} --from-record`,
       );
     } else if (health === 'ledger_missing') {
+      position ??= await this.step('check', ref, () => record.position(ref.campaignId, ref.shard));
       logger.error(
         { campaign: ref.campaignId, shard: ref.shard, recorded: position?.streamId },
         `recorder: campaign ${ref.campaignId} shard ${ref.shard} has no ledger in Redis (lost, flushed or never initialised); the recorder does not create it. ${position === null ? 'Nothing is recorded for it: initialise it with npm run ledger:init -- --campaign ' + ref.campaignId : 'PostgreSQL holds its events: rebuild it with npm run ledger:init -- --campaign ' + ref.campaignId + ' --from-record'}`,

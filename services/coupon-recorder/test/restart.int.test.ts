@@ -5,7 +5,7 @@ import { startRedisServer, type RedisServerHandle } from '@coupons/redis-local';
 import { Redis } from 'ioredis';
 import { BudgetLedger, shardKeys } from '@coupons/budget-ledger';
 import { systemClock } from '@coupons/campaign';
-import { LedgerRecord, migrate } from '@coupons/ledger-record';
+import { LedgerRecord, migrate, rebuildFromRecord } from '@coupons/ledger-record';
 import { describeIfPostgres, describeIfRedis, usePrivateDatabase } from '@coupons/testing';
 import { claims, drain, liveLedger, metricValue, recorderFor } from './support';
 
@@ -79,6 +79,53 @@ describeIfPostgres('the recorder after a Redis restart from an older snapshot', 
 
       // The recorder goes on (the restored stream holds only events it recorded): no fault.
       expect((await recorder.round()).faults).toBe(0);
+    });
+
+    it('fenced: a key retried after a loss is refused until verified, and the rebuild gives it its one coupon', async () => {
+      const { campaign, ledger } = await liveLedger(redis, 1, { fenced: true });
+      const { recorder } = recorderFor(redis, record, campaign);
+      await drain(recorder);
+      await claims(ledger, 2);
+      await drain(recorder);
+      await redis.save();
+      // The claim the loss takes: recorded, acknowledged, then gone with the restart.
+      const request = { apiKeyId: 'chat', userId: 'keyed', idempotencyKey: 'k-1', bodyHash: '{}' };
+      const first = await ledger.issue(request);
+      if (first.kind !== 'issued') throw new Error(first.kind);
+      await drain(recorder);
+      const port = server!.port;
+      await redis.call('SHUTDOWN', 'NOSAVE').catch(() => undefined);
+      await server!.stop();
+      server = await startRedisServer({ dir, port });
+      await redis.ping();
+
+      // A new pod retries the key before the recorder ran: refused, nothing issued.
+      const pod = new BudgetLedger(redis, ledger.calendar, systemClock);
+      await expect(pod.issue(request)).rejects.toMatchObject({ reason: 'unverified' });
+      const keys = shardKeys(campaign.id, 0);
+      expect(await redis.hget(keys.ledger, 'issued')).toBe('2');
+      // The recorder's verification: behind the record, marked.
+      await recorder.round();
+      expect(await redis.hget(keys.ledger, 'rolledBack')).toMatch(/fewer events/);
+      await expect(pod.issue(request)).rejects.toMatchObject({ reason: 'rolled_back' });
+
+      const rebuilt = await rebuildFromRecord(redis, ledger.calendar, systemClock, record, {
+        recordCompleteThrough: String(Date.now()),
+        fenced: true,
+      });
+      expect(rebuilt.rebuilt).toEqual([0]);
+      expect(await redis.hget(keys.ledger, 'fence')).toBe('-');
+      await drain(recorder);
+      const again = await pod.issue(request);
+      expect(again).toMatchObject({ kind: 'issued', replayed: true });
+      if (again.kind !== 'issued') throw new Error(again.kind);
+      expect(again.coupon.code).toBe(first.coupon.code);
+      const { rows } = await record.query<{ n: string }>(
+        `SELECT count(*) AS n FROM coupons WHERE campaign_id = $1 AND user_id = 'keyed'`,
+        [campaign.id],
+      );
+      expect(rows[0]!.n).toBe('1');
+      expect(await redis.hget(keys.ledger, 'issued')).toBe('3');
     });
 
     it('reports a Redis that came back empty, and creates no key', async () => {

@@ -10,12 +10,13 @@ import { Recorder, shardsOf, type EventRecord, type RecorderOptions } from '../s
 export async function liveLedger(
   redis: Redis | Cluster,
   shards = 2,
+  options: { fenced?: boolean } = {},
 ): Promise<{ campaign: Campaign; ledger: BudgetLedger }> {
   const [campaign] = parseCampaigns({
     campaigns: [liveCampaign(uniqueId('rec'), { shards, coupons: 100_000 })],
   });
   const ledger = new BudgetLedger(redis, new CampaignCalendar(campaign!), systemClock);
-  await ledger.init({ neverIssued: true });
+  await ledger.init({ neverIssued: true, fenced: options.fenced === true });
   return { campaign: campaign!, ledger };
 }
 

@@ -1,3 +1,4 @@
+import { unfencedShards } from '@coupons/budget-ledger';
 import type { Clock } from '@coupons/campaign';
 import type { Logger } from '@coupons/telemetry';
 import type { LedgerRegistry } from './ledgers';
@@ -35,5 +36,27 @@ export async function initDevelopmentLedgers(
         `auto-init: campaign ${campaign.id} has traces in this Redis but shards without a ledger (state lost?); left for an operator: npm run ledger:init -- --campaign ${campaign.id} --after-loss`,
       );
     }
+  }
+}
+
+/**
+ * Says at start, plainly, which campaigns' ledgers are not fenced (docs/money.md, the fence):
+ * their shards serve whatever Redis process holds them, so a restart from an older snapshot or
+ * a failover to a lagging replica serves claims before the book of record has compared it.
+ * Right for development; in production ledger:init fences them.
+ */
+export async function warnUnfencedLedgers(
+  ledgers: LedgerRegistry,
+  redis: Parameters<typeof unfencedShards>[0],
+  logger: Logger,
+): Promise<void> {
+  for (const ledger of ledgers.all()) {
+    const { campaign } = ledger.calendar;
+    const shards = await unfencedShards(redis, campaign);
+    if (shards.length === 0) continue;
+    logger.warn(
+      { campaign: campaign.id, shards: shards.length },
+      `shards are not fenced: ${shards.length} of ${campaign.shards} shards of campaign ${campaign.id} serve from any Redis process, verified against the book of record or not (initialised for development; production: npm run ledger:init, which fences them)`,
+    );
   }
 }

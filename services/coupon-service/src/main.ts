@@ -4,7 +4,7 @@ import { createLogger, type Logger } from '@coupons/telemetry';
 import { createDevKey, type ApiKeyRecord } from './auth/apiKeys';
 import { parseEnv, type ServiceConfig } from './config/env';
 import { NoRedisError, resolveRedisTarget } from './redis/devFallback';
-import { initDevelopmentLedgers } from './devLedgers';
+import { initDevelopmentLedgers, warnUnfencedLedgers } from './devLedgers';
 import { redisReady, startService, type RunningService } from './service';
 
 function resolveApiKeys(
@@ -57,6 +57,9 @@ async function main(): Promise<void> {
   // Explicit opt-in only; the private Redis started just now cannot hold anything issued.
   if (config.ledger.autoInit || devServer !== undefined)
     await initLedgersForDevelopment(service, logger);
+  await warnUnfencedLedgers(service.ledgers, service.redis, logger).catch((err: unknown) =>
+    logger.warn({ err }, 'could not read whether the ledgers are fenced'),
+  );
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {

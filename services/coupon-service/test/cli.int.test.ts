@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BudgetLedger, RedisTimeClock, shardKeys } from '@coupons/budget-ledger';
+import { BudgetLedger, checkRecorded, RedisTimeClock, shardKeys } from '@coupons/budget-ledger';
 import { CampaignCalendar, parseCampaigns } from '@coupons/campaign';
 import { findFreePort } from '@coupons/redis-local';
 import type { Cluster, Redis } from 'ioredis';
@@ -42,7 +42,10 @@ describeEachRedisMode('the operator CLIs (built)', (mode) => {
     expect(first).toMatchObject({ code: 0, stderr: '' });
     expect(first.stdout).toContain(`campaign ${scheduled.id}: scheduled at `);
     expect(first.stdout).toMatch(/^created: {2}shards 0-3$/m);
+    expect(first.stdout).toMatch(/^fenced: {3}they serve once the coupon-recorder has verified/m);
     expect(first.stdout).toMatch(/^existing: shards none/m);
+    // Fenced, not yet verified ('-' is no run id); --unfenced leaves the field out.
+    expect(await redis.hget(shardKeys(scheduled.id, 0).ledger, 'fence')).toBe('-');
 
     const second = await cli('ledger-init', ['--campaign', scheduled.id], env);
     expect(second.code).toBe(0);
@@ -133,6 +136,12 @@ describeEachRedisMode('the operator CLIs (built)', (mode) => {
     const clock = new RedisTimeClock(redis);
     await clock.sync();
     const ledger = new BudgetLedger(redis, calendar, clock);
+    // ledger:init fenced the shards: verified here as the recorder does (nothing recorded).
+    for (let shard = 0; shard < running.shards; shard += 1)
+      expect(await checkRecorded(redis, running.id, shard, '', null)).toMatchObject({
+        kind: 'verified',
+        fencedNow: true,
+      });
     for (const userId of ['alice', 'bob', 'carol']) {
       const result = await ledger.issue({
         apiKeyId: 'cli-test',

@@ -5,7 +5,8 @@
   is ever applied to the new one, and a restore of an older one is told apart.
 
   KEYS[1] ledger  HASH
-  KEYS[2] audit   STREAM  gets an "init" event carrying gen, events and writtenOff
+  KEYS[2] audit   STREAM  gets an "init" event carrying gen, events (and n, its sequence
+                          number), writtenOff, the fingerprint and the money settings
 
   ARGV[1] fingerprint       of the campaign's money settings
   ARGV[2] shardPoolCoupons  the shard's share of the whole pool: issued can never pass it
@@ -15,6 +16,10 @@
   ARGV[5] shard
   ARGV[6] day               today (YYYY-MM-DD), for the written-off part of today's release
   ARGV[7] dayWrittenOff     of writtenOff, what today's release contributed (caps per day)
+  ARGV[8] fenced            "1": the ledger serves only a Redis process the recorder verified
+                            against the book of record (guard.lua); it starts unverified
+  ARGV[9] money             the money settings the fingerprint digests (JSON), for the record:
+                            a rebuild from it refuses a campaigns file that says otherwise
 
   Returns {1, gen} created   {-18} exists already
 ]]
@@ -24,8 +29,11 @@ if redis.call('HEXISTS', KEYS[1], 'fingerprint') == 1 then return {-18} end
 redis.call('HSET', KEYS[1], 'fingerprint', ARGV[1], 'shardPoolCoupons', ARGV[2],
   'issued', ARGV[3], 'writtenOff', ARGV[3], 'redeemed', 0, 'redeemedFen', 0, 'adj', 0,
   'campaignId', ARGV[4], 'shard', ARGV[5], 'initAt', now, 'gen', now, 'events', 1)
+-- '-' is never a run id: a fenced ledger refuses until the recorder has verified this process.
+if ARGV[8] == '1' then redis.call('HSET', KEYS[1], 'fence', '-') end
 if tonumber(ARGV[7]) > 0 then redis.call('HSET', KEYS[1], 'day:' .. ARGV[6], ARGV[7]) end
 local id = redis.call('XADD', KEYS[2], '*', 'type', 'init', 'gen', now, 'events', '1',
-  'writtenOff', ARGV[3], 'day', ARGV[6], 'dayWrittenOff', ARGV[7], 'at', now)
+  'writtenOff', ARGV[3], 'day', ARGV[6], 'dayWrittenOff', ARGV[7], 'at', now, 'n', '1',
+  'fingerprint', ARGV[1], 'money', ARGV[9])
 redis.call('HSET', KEYS[1], 'lastEventId', id)
 return {1, tonumber(now)}

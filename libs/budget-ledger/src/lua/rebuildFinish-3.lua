@@ -6,7 +6,7 @@
   KEYS[1] ledger   HASH  replaced whole: fingerprint, shardPoolCoupons, issued, day:<d>, ...
                          (but trimmedTo, the recorder's trim, is kept)
   KEYS[2] audit    STREAM  gets {type restore, gen, events, writtenOff 0, day, dayWrittenOff 0,
-                           at, source record, recordLast}
+                           at, source record, recordLast, n (its sequence number: events)}
   KEYS[3] transit  SET   replaced: the transfers taken here and not given nor written off
 
   ARGV[1] token
@@ -16,7 +16,8 @@
   ARGV[5] leaveMarked   "" to open the shard; otherwise it stays rolled back with this reason
                         (the operator asked for a write-off of what the record may lack)
   ARGV[6] n             ledger fields that follow
-  ARGV[7..6+2n]         field, value pairs (gen, events, lastEventId are set here)
+  ARGV[7..6+2n]         field, value pairs (gen, events, lastEventId are set here; fence '-'
+                        when the rebuilt ledger is fenced: it serves once the recorder verified)
   ARGV[7+2n..]          transfer ids in transit
 
   Returns {1, gen, lastEventId}   {-26} not this rebuild's
@@ -37,7 +38,7 @@ end
 for i = 7 + 2 * n, #ARGV do redis.call('SADD', KEYS[3], ARGV[i]) end
 local id = redis.call('XADD', KEYS[2], '*', 'type', 'restore', 'gen', now, 'events', events,
   'writtenOff', '0', 'day', ARGV[4], 'dayWrittenOff', '0', 'at', now, 'source', 'record',
-  'recordLast', ARGV[3])
+  'recordLast', ARGV[3], 'n', events)
 redis.call('HSET', KEYS[1], 'gen', now, 'events', events, 'lastEventId', id)
 if trimmedTo then redis.call('HSET', KEYS[1], 'trimmedTo', trimmedTo) end
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'rolledBack', now .. ' ' .. ARGV[5]) end

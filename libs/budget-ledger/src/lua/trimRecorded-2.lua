@@ -9,9 +9,11 @@
   Safe with several recorders: an entry below the group's smallest pending id and not after
   `upTo` (delivered, since the caller recorded it) was delivered and acknowledged, and an entry
   is acknowledged only after its commit. So the cut is the earlier of "the id after upTo" and
-  the smallest id still pending in the group.
+  the smallest id still pending in the group. The entry at upTo itself stays in the stream (the
+  recorder's verification, checkRecorded-2.lua, finds the record's last event there), though
+  trimmedTo says it is recorded.
 
-  KEYS[1] ledger  HASH    trimmedTo: the first stream id kept (only ever moves forward)
+  KEYS[1] ledger  HASH    trimmedTo: every entry before it is recorded (only ever moves forward)
   KEYS[2] audit   STREAM  with the consumer group ARGV[1]
 
   ARGV[1] group   the recorder's consumer group
@@ -28,12 +30,16 @@ if redis.call('HEXISTS', KEYS[1], 'rolledBack') == 1 then return {-20} end
 
 local ms, seq = splitId(ARGV[2])
 local cut = int(ms) .. '-' .. int(seq + 1)
+local keep = ARGV[2]
 local pending = redis.call('XPENDING', KEYS[2], ARGV[1])
-if tonumber(pending[1]) > 0 and idBefore(pending[2], cut) then cut = pending[2] end
+if tonumber(pending[1]) > 0 and idBefore(pending[2], cut) then
+  cut = pending[2]
+  keep = cut
+end
 
 local current = redis.call('HGET', KEYS[1], 'trimmedTo')
 if current and not idBefore(current, cut) then return {3, current} end
 
-local removed = redis.call('XTRIM', KEYS[2], 'MINID', cut)
+local removed = redis.call('XTRIM', KEYS[2], 'MINID', keep)
 redis.call('HSET', KEYS[1], 'trimmedTo', cut)
 return {1, cut, removed}

@@ -15,9 +15,9 @@ import {
   zoned,
 } from './common';
 
-const USAGE = `usage: npm run ledger:init -- --campaign <id> [--after-loss | --never-issued]
+const USAGE = `usage: npm run ledger:init -- --campaign <id> [--after-loss | --never-issued] [--unfenced]
        npm run ledger:init -- --campaign <id> --from-record
-                              (--record-complete-through <stream id> | --after-loss)
+                              (--record-complete-through <stream id> | --after-loss) [--unfenced]
 
 Creates the Redis ledger of every shard of the campaign that has none; existing shards are left
 as they are. Reads REDIS_URL / REDIS_CLUSTER_NODES and CAMPAIGNS_FILE like the service.
@@ -43,7 +43,12 @@ Which one:
                   the recorder had recorded every shard through this point and the lost state
                   held nothing after it (the recorder's position at the loss): exact rebuild.
     --after-loss  not known: rebuild what the record holds, then count what the shards could
-                  still issue of the budget released so far as issued (never over-issues).`;
+                  still issue of the budget released so far as issued (never over-issues).
+
+The ledgers it creates or rebuilds are fenced: they serve only a Redis process the recorder has
+verified against the book of record (after a restart, a restore or a failover, within a
+recorder poll). So a coupon-recorder must run; without one, claims on them answer 503.
+  --unfenced      development without a recorder: the ledgers serve from any Redis process.`;
 
 runCli(async () => {
   const { config, calendar, values } = cliContext(USAGE, {
@@ -51,7 +56,9 @@ runCli(async () => {
     'never-issued': { type: 'boolean' },
     'from-record': { type: 'boolean' },
     'record-complete-through': { type: 'string' },
+    unfenced: { type: 'boolean' },
   });
+  const fenced = values['unfenced'] !== true;
   const afterLoss = values['after-loss'] === true;
   const neverIssued = values['never-issued'] === true;
   const fromRecord = values['from-record'] === true;
@@ -94,6 +101,7 @@ runCli(async () => {
       return await fromTheRecord(redis, clock, calendar, databaseUrl as string, {
         afterLoss,
         completeThrough,
+        fenced,
         describe: `campaign ${campaign.id}: ${calendar.phase(now)} at ${zoned(calendar, now)} (Redis time), ${campaign.shards} shards, ${describeRedisTarget(config.redis)}`,
       });
     const ledger = new BudgetLedger(redis, calendar, clock);
@@ -102,7 +110,7 @@ runCli(async () => {
     );
     let report;
     try {
-      report = await ledger.init({ afterLoss, neverIssued });
+      report = await ledger.init({ afterLoss, neverIssued, fenced });
     } catch (error) {
       if (error instanceof LedgerFault)
         throw new CliExit(
@@ -112,6 +120,12 @@ runCli(async () => {
       throw error;
     }
     out(`created:  shards ${shardRanges(report.created)}`);
+    if (report.created.length > 0)
+      out(
+        fenced
+          ? 'fenced:   they serve once the coupon-recorder has verified this Redis process against the book of record'
+          : 'not fenced: they serve from any Redis process (development without a recorder)',
+      );
     out(`existing: shards ${shardRanges(report.existing)} (left as they are)`);
     if (report.restored.length > 0)
       out(
@@ -153,7 +167,12 @@ async function fromTheRecord(
   clock: RedisTimeClock,
   calendar: CampaignCalendar,
   databaseUrl: string,
-  options: { afterLoss: boolean; completeThrough: string | undefined; describe: string },
+  options: {
+    afterLoss: boolean;
+    completeThrough: string | undefined;
+    fenced: boolean;
+    describe: string;
+  },
 ): Promise<number> {
   const { campaign } = calendar;
   out(options.describe);
@@ -162,6 +181,7 @@ async function fromTheRecord(
   try {
     const report = await rebuildFromRecord(redis, calendar, clock, record, {
       afterLoss: options.afterLoss,
+      fenced: options.fenced,
       ...(options.completeThrough === undefined
         ? {}
         : { recordCompleteThrough: options.completeThrough }),

@@ -55,6 +55,8 @@ const FAULT_MESSAGE = {
     'the coupon ledger runs on a Redis whose settings could lose coupons; claims and redemptions are paused until an operator fixes them',
   archive:
     'the coupon is no longer in the fast store and the book of record did not answer; retry shortly',
+  unverified:
+    'this part of the coupon ledger has just restarted or failed over and is being checked against the book of record; retry shortly with the same request (same Idempotency-Key or orderId)',
   replication:
     'the coupon ledger could not confirm the write on its replicas in time; retry shortly with the same request (same Idempotency-Key or orderId): it returns this coupon if it was kept, or issues one if not',
 } as const;

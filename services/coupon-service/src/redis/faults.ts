@@ -82,6 +82,7 @@ export function faultRetryAfterSeconds(fault: Fault): number {
     case 'clock':
     case 'code_collision':
     case 'replication':
+    case 'unverified':
       return 1;
     case 'archive':
       return 5;

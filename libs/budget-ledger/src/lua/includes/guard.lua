@@ -13,6 +13,13 @@
   A ledger the caller saw ahead of what Redis now holds was rolled back (a restart from an older
   snapshot, a failover to a replica that was behind): the script marks it (field rolledBack) and
   every script refuses it from then on, whoever calls, until an operator writes it off.
+
+  The fence: a ledger initialised fenced (field fence present) serves only the Redis process the
+  book of record verified it on. The recorder's verification (checkRecorded-2.lua) writes the
+  process's run id into fence; a restart, a restore from a snapshot or a failover to a replica is
+  a new process with a new run id, so every script refuses (-28) until the recorder has compared
+  the shard with the record again. The run id is read here, from the process itself: a caller
+  cannot pass a stale one.
 ]]
 
 -- Integers as exact text: Lua's own number formatting (%.14g) rounds above 10^14.
@@ -36,7 +43,13 @@ local function idBefore(a, b)
   return am < bm or (am == bm and as < bs)
 end
 
-local GUARD_FIELDS = {'fingerprint', 'rolledBack', 'gen', 'events', 'lastEventId', 'trimmedTo'}
+local GUARD_FIELDS = {'fingerprint', 'rolledBack', 'gen', 'events', 'lastEventId', 'trimmedTo',
+  'fence'}
+
+-- This Redis process's run id (INFO server; about 4 us).
+local function ownRunId()
+  return string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
+end
 
 -- The shard as the caller will be told about it: generation, event count, last event id.
 local shardView = {gen = 0, events = 0, last = ''}
@@ -54,6 +67,7 @@ local function guardedLedger(ledgerKey, auditKey, now, extra)
   if not ledger.fingerprint then return nil, {-1} end
   if ledger.rolledBack then return nil, {-20} end
   if ledger.fingerprint ~= ARGV[3] then return nil, {-2} end
+  if ledger.fence and ledger.fence ~= ownRunId() then return nil, {-28} end
   shardView.gen = tonumber(ledger.gen or '0')
   shardView.events = tonumber(ledger.events or '0')
   shardView.last = ledger.lastEventId or ''
@@ -84,10 +98,15 @@ local function guardedLedger(ledgerKey, auditKey, now, extra)
   return ledger
 end
 
--- Appends one audit event and counts it on the ledger; `fields` are strings.
+-- Appends one audit event and counts it on the ledger; `fields` are strings. The event carries
+-- its sequence number n (the ledger's events after it): the recorder verifies a shard against
+-- the record by it, since stream ids are times and a restored stream's new ids sort after the
+-- recorded ones.
 local function appendEvent(ledgerKey, auditKey, fields)
-  local id = redis.call('XADD', auditKey, '*', unpack(fields))
   shardView.events = redis.call('HINCRBY', ledgerKey, 'events', 1)
+  fields[#fields + 1] = 'n'
+  fields[#fields + 1] = int(shardView.events)
+  local id = redis.call('XADD', auditKey, '*', unpack(fields))
   redis.call('HSET', ledgerKey, 'lastEventId', id)
   shardView.last = id
   return id
