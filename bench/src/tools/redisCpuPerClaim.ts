@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { CampaignCalendar, parseCampaigns } from '@coupons/campaign';
 import { startRedisServer } from '@coupons/redis-local';
 import { BudgetLedger, RedisTimeClock, shardKeys } from '@coupons/budget-ledger';
+import { parseCpu } from '../redisStats';
 
 /**
  * How much Redis CPU and memory one claim costs: a private redis-server, a campaign open now with
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
     const ledger = new BudgetLedger(redis, calendar, clock);
     await redis.config('RESETSTAT');
     const memoryBefore = await usedMemory(redis);
+    const cpuBefore = parseCpu(await redis.info('cpu'));
     let next = 0;
     const outcomes = new Map<string, number>();
     const started = process.hrtime.bigint();
@@ -66,6 +68,7 @@ async function main(): Promise<void> {
       }),
     );
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const cpuSeconds = parseCpu(await redis.info('cpu')) - cpuBefore;
     const stats = await redis.info('commandstats');
     const evalsha = /cmdstat_evalsha:calls=(\d+),usec=(\d+),usec_per_call=([\d.]+)/.exec(stats);
     const evalLine = /cmdstat_eval:calls=(\d+),usec=(\d+),usec_per_call=([\d.]+)/.exec(stats);
@@ -77,7 +80,15 @@ async function main(): Promise<void> {
     console.log(
       `issue script calls: ${calls}, Redis CPU in scripts: ${usec} us, usec_per_call: ${(usec / calls).toFixed(2)}`,
     );
+    console.log(
+      `redis process CPU per claim (INFO used_cpu_sys + used_cpu_user): ${((cpuSeconds * 1e6) / claims).toFixed(1)} us`,
+    );
     console.log(`one ledger client, closed loop: ${(claims / seconds).toFixed(0)} claims/s`);
+    // Commands the scripts ran (Redis counts a script's calls in commandstats too), per claim.
+    const perClaim = [...stats.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)]
+      .filter(([, name]) => name !== 'evalsha' && name !== 'eval' && name !== 'config')
+      .map(([, name, n]) => `${name} ${(Number(n) / claims).toFixed(2)}`);
+    console.log(`redis commands per claim: ${perClaim.join(', ')}`);
     const issued = outcomes.get('issued') ?? 0;
     const delta = (await usedMemory(redis)) - memoryBefore;
     const bytes = await keyBytes(redis, campaign!.id, campaign!.shards);

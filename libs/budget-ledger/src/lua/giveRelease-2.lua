@@ -22,7 +22,7 @@
 -- @include args.lua
 -- @include guard.lua
 
-local bad = badArgs({GUARD_ARG_KINDS, 'id', 'positive', 'text', 'count', 'count', 'count'})
+local bad = badArgs({'id', 'positive', 'text', 'count', 'count', 'count'}, true)
 if bad then return bad end
 local field = ARGV[10]
 if field ~= 'adj' and not string.match(field, '^adj:%d%d%d%d%-%d%d%-%d%d$') then return {-40, 10} end

@@ -56,8 +56,8 @@
 -- @include args.lua
 -- @include guard.lua
 
-local bad = badArgs({GUARD_ARG_KINDS, 'ms', 'ms', 'count', 'text', 'day', 'count', 'count',
-  'positive', 'ms', 'text', 'ms'})
+local bad = badArgs({'ms', 'ms', 'count', 'text', 'day', 'count', 'count',
+  'positive', 'ms', 'text', 'ms'}, true)
 if bad then return bad end
 local scope = ARGV[11]
 if scope ~= 'campaign' and scope ~= 'day' and scope ~= 'early' and scope ~= 'late' then
@@ -66,11 +66,11 @@ end
 local tag = string.match(KEYS[1], '^({[^}]*}):ledger$')
 if not tag then return {-41, 1} end
 local userId = string.match(KEYS[2], '^{[^}]*}:u:([%w._-]+)$')
-if not userId or #userId > 128 or string.sub(KEYS[2], 1, #tag) ~= tag then return {-41, 2} end
+if not userId or #userId > 128 or string.find(KEYS[2], tag, 1, true) ~= 1 then return {-41, 2} end
 local idem = string.match(KEYS[3], '^{[^}]*}:i:([%w_-]+)$')
-if not idem or string.sub(KEYS[3], 1, #tag) ~= tag then return {-41, 3} end
+if not idem or string.find(KEYS[3], tag, 1, true) ~= 1 then return {-41, 3} end
 local code = string.match(KEYS[4], '^{[^}]*}:c:([%dA-Z]+)$')
-if not code or string.sub(KEYS[4], 1, #tag) ~= tag then return {-41, 4} end
+if not code or string.find(KEYS[4], tag, 1, true) ~= 1 then return {-41, 4} end
 if KEYS[5] ~= tag .. ':audit' then return {-41, 5} end
 
 local day = ARGV[12]

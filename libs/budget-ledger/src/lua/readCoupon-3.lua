@@ -16,7 +16,7 @@
 -- @include args.lua
 -- @include guard.lua
 
-local bad = badArgs({GUARD_ARG_KINDS, 'id'})
+local bad = badArgs({'id'}, true)
 if bad then return bad end
 local now = currentMs()
 local ledger, refused = guardedLedger(KEYS[2], KEYS[3], now, {})

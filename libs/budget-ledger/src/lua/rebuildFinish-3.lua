@@ -24,10 +24,10 @@
 -- @include args.lua
 -- Every argument and the stream's type checked before the first write (includes/args.lua).
 for i, kind in ipairs({'text', 'count', 'streamId', 'day'}) do
-  if ARGV[i] == nil or not ARG_KINDS[kind](ARGV[i]) then return {-40, i} end
+  if ARGV[i] == nil or not argOk(kind, ARGV[i]) then return {-40, i} end
 end
 if ARGV[5] == nil then return {-40, 5} end
-if ARGV[6] == nil or not ARG_KINDS.count(ARGV[6]) then return {-40, 6} end
+if ARGV[6] == nil or not argOk('count', ARGV[6]) then return {-40, 6} end
 if #ARGV < 6 + 2 * tonumber(ARGV[6]) then return {-40, #ARGV + 1} end
 local auditType = redis.call('TYPE', KEYS[2]).ok
 if auditType ~= 'stream' and auditType ~= 'none' then return {-41, 2} end

@@ -16,12 +16,12 @@
 -- @include args.lua
 -- @include guard.lua
 
-local bad = badArgs({GUARD_ARG_KINDS, 'code', 'text'})
+local bad = badArgs({'code', 'text'}, true)
 if bad then return bad end
 if ARGV[9] ~= 'refused' and ARGV[9] ~= 'reversed' then return {-40, 9} end
 local tag = string.match(KEYS[2], '^({[^}]*}):ledger$')
 if not tag then return {-41, 2} end
-if not string.match(KEYS[1], '^{[^}]*}:o:[%w._-]+$') or string.sub(KEYS[1], 1, #tag) ~= tag then
+if not string.match(KEYS[1], '^{[^}]*}:o:[%w._-]+$') or string.find(KEYS[1], tag, 1, true) ~= 1 then
   return {-41, 1}
 end
 if KEYS[3] ~= tag .. ':audit' then return {-41, 3} end

@@ -21,12 +21,12 @@
 -- @include args.lua
 -- @include guard.lua
 
-local bad = badArgs({GUARD_ARG_KINDS, 'id', 'id'})
+local bad = badArgs({'id', 'id'}, true)
 if bad then return bad end
 local tag = string.match(KEYS[2], '^({[^}]*}):ledger$')
 if not tag then return {-41, 2} end
 local code = string.match(KEYS[1], '^{[^}]*}:c:([%dA-Z]+)$')
-if not code or string.sub(KEYS[1], 1, #tag) ~= tag then return {-41, 1} end
+if not code or string.find(KEYS[1], tag, 1, true) ~= 1 then return {-41, 1} end
 if KEYS[3] ~= tag .. ':audit' then return {-41, 3} end
 
 local now = currentMs()

@@ -28,8 +28,8 @@
 -- @include args.lua
 -- @include guard.lua
 
-local bad = badArgs({GUARD_ARG_KINDS, 'id', 'positive', 'count', 'scope', 'day', 'ms', 'ms',
-  'count', 'count'})
+local bad = badArgs({'id', 'positive', 'count', 'scope', 'day', 'ms', 'ms',
+  'count', 'count'}, true)
 if bad then return bad end
 -- The writes below go to three keys: each must be of its type first (Redis keeps what a script
 -- wrote before a call that fails).

@@ -10,51 +10,58 @@
 
 local MAX_EXACT = 9007199254740991
 
+-- The integer a text is, when the text is exactly how int() writes it: no sign on 0, no leading
+-- zero, no exponent, point or space. A find without captures and tonumber allocate nothing:
+-- this runs on every claim, and a script's garbage is collected on Redis's time.
 local function canonicalInt(s)
-  if s == '0' then return 0 end
-  if not string.match(s, '^%-?[1-9]%d*$') or #s > 17 then return nil end
+  if s ~= '0' and not string.find(s, '^%-?[1-9]%d*$') then return nil end
   local n = tonumber(s)
   if n > MAX_EXACT or n < -MAX_EXACT then return nil end
   return n
 end
 
--- Each kind answers whether a text is one; `ids` are the callers' identifiers (letters, digits,
--- ".", "_", "-": the contract's userId and orderId), codes are Crockford base 32.
-local ARG_KINDS = {
-  count = function(s) local n = canonicalInt(s) return n ~= nil and n >= 0 end,
-  positive = function(s) local n = canonicalInt(s) return n ~= nil and n > 0 end,
-  ms = function(s) return canonicalInt(s) ~= nil end,
-  countOrEmpty = function(s) return s == '' or ((canonicalInt(s) or -1) >= 0) end,
-  flag = function(s) return s == '0' or s == '1' end,
-  id = function(s) return #s >= 1 and #s <= 128 and string.match(s, '^[%w._-]+$') ~= nil end,
-  code = function(s) return #s >= 1 and #s <= 64 and string.match(s, '^[%dA-Z]+$') ~= nil end,
-  hash = function(s) return #s >= 1 and #s <= 128 and string.match(s, '^[%w_-]+$') ~= nil end,
-  day = function(s) return s == '-' or string.match(s, '^%d%d%d%d%-%d%d%-%d%d$') ~= nil end,
-  scope = function(s) return s == 'campaign' or s == 'day' end,
-  streamId = function(s) return string.match(s, '^%d+%-%d+$') ~= nil and #s <= 41 end,
-  streamIdOrEmpty = function(s) return s == '' or (string.match(s, '^%d+%-%d+$') ~= nil and #s <= 41) end,
-  text = function(s) return #s >= 1 and #s <= 256 end,
-}
+-- Whether text `s` is of `kind`: count, positive, ms (any integer), countOrEmpty, flag; id (the
+-- contract's userId and orderId: letters, digits, ".", "_", "-"), code (Crockford base 32),
+-- hash, day ("YYYY-MM-DD" or "-"), scope, streamId, streamIdOrEmpty, text (1-256 bytes).
+local function argOk(kind, s)
+  if kind == 'ms' then return canonicalInt(s) ~= nil end
+  if kind == 'count' then local n = canonicalInt(s) return n ~= nil and n >= 0 end
+  if kind == 'positive' then local n = canonicalInt(s) return n ~= nil and n > 0 end
+  if kind == 'text' then return #s >= 1 and #s <= 256 end
+  if kind == 'id' then return #s >= 1 and #s <= 128 and string.find(s, '^[%w._-]+$') ~= nil end
+  if kind == 'code' then return #s >= 1 and #s <= 64 and string.find(s, '^[%dA-Z]+$') ~= nil end
+  if kind == 'hash' then return #s >= 1 and #s <= 128 and string.find(s, '^[%w_-]+$') ~= nil end
+  if kind == 'day' then return s == '-' or string.find(s, '^%d%d%d%d%-%d%d%-%d%d$') ~= nil end
+  if kind == 'flag' then return s == '0' or s == '1' end
+  if kind == 'scope' then return s == 'campaign' or s == 'day' end
+  if kind == 'countOrEmpty' then return s == '' or ((canonicalInt(s) or -1) >= 0) end
+  if kind == 'streamId' then return #s <= 41 and string.find(s, '^%d+%-%d+$') ~= nil end
+  if kind == 'streamIdOrEmpty' then
+    return s == '' or (#s <= 41 and string.find(s, '^%d+%-%d+$') ~= nil)
+  end
+  return false
+end
 
 -- The guard's ARGV[1..7] (includes/guard.lua).
 local GUARD_ARG_KINDS = {'flag', 'ms', 'hash', 'countOrEmpty', 'count', 'streamIdOrEmpty', 'ms'}
 
--- nil when ARGV is exactly `kinds` (a list, from ARGV[1]; a nested list is spliced in), else the
--- refusal {-40, i} for the first argument that is missing, extra or not of its kind.
-local function badArgs(kinds)
-  local flat = {}
-  for _, kind in ipairs(kinds) do
-    if type(kind) == 'table' then
-      for _, inner in ipairs(kind) do flat[#flat + 1] = inner end
-    else
-      flat[#flat + 1] = kind
+-- nil when ARGV is exactly the guard's kinds followed by `kinds` (when `guarded`), or `kinds`
+-- alone; else the refusal {-40, i} for the first argument that is missing, extra or not of its
+-- kind.
+local function badArgs(kinds, guarded)
+  local first = 0
+  if guarded then
+    first = #GUARD_ARG_KINDS
+    for i = 1, first do
+      local value = ARGV[i]
+      if value == nil or not argOk(GUARD_ARG_KINDS[i], value) then return {-40, i} end
     end
   end
-  for i, kind in ipairs(flat) do
-    local value = ARGV[i]
-    if value == nil or not ARG_KINDS[kind](value) then return {-40, i} end
+  for j = 1, #kinds do
+    local value = ARGV[first + j]
+    if value == nil or not argOk(kinds[j], value) then return {-40, first + j} end
   end
-  if #ARGV ~= #flat then return {-40, #flat + 1} end
+  if #ARGV ~= first + #kinds then return {-40, first + #kinds + 1} end
   return nil
 end
 
