@@ -1,4 +1,5 @@
 /* eslint-disable no-console -- a measuring tool that prints for people */
+import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { CampaignCalendar, parseCampaigns } from '@coupons/campaign';
 import { startRedisServer } from '@coupons/redis-local';
@@ -51,19 +52,26 @@ async function main(): Promise<void> {
     const memoryBefore = await usedMemory(redis);
     const cpuBefore = parseCpu(await redis.info('cpu'));
     let next = 0;
+    const issuedCoupons: { code: string; userId: string }[] = [];
     const outcomes = new Map<string, number>();
     const started = process.hrtime.bigint();
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
         while (next < claims) {
           const i = (next += 1);
+          const userId = `wx-${i.toString(16).padStart(6, '0')}`;
+          // As the service hashes a claim body (sha256, base64url): the idempotency key's value.
+          const bodyHash = createHash('sha256')
+            .update(`{"userId":"${userId}"}`)
+            .digest('base64url');
           const result = await ledger.issue({
             apiKeyId: 'probe',
-            userId: `user-${i}`,
+            userId,
             idempotencyKey: `claim-${i}`,
-            bodyHash: `user-${i}`,
+            bodyHash,
           });
           outcomes.set(result.kind, (outcomes.get(result.kind) ?? 0) + 1);
+          if (result.kind === 'issued') issuedCoupons.push({ code: result.coupon.code, userId });
         }
       }),
     );
@@ -97,6 +105,21 @@ async function main(): Promise<void> {
       `redis memory per issued coupon: INFO used_memory delta ${per(delta)} bytes; MEMORY USAGE coupon ${per(bytes.coupon)} + user ${per(bytes.user)} + idempotency ${per(bytes.idem)} + audit stream ${per(bytes.audit)} = ${per(bytes.coupon + bytes.user + bytes.idem + bytes.audit)} bytes`,
     );
     console.log(`encodings: ${[...bytes.encodings].map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    // Half the coupons redeemed, one order each: what a redemption adds (the order's hold).
+    const redeemed = issuedCoupons.filter((_, i) => i % 2 === 0);
+    const beforeRedemptions = await usedMemory(redis);
+    for (const [i, c] of redeemed.entries())
+      await ledger.redeem({
+        code: c.code,
+        shard: ledger.shardOf(c.userId),
+        userId: c.userId,
+        orderId: `order-20261207-${String(i).padStart(7, '0')}`,
+        orderAmountFen: 10_000,
+      });
+    const orderBytes = (await keyBytes(redis, campaign!.id, campaign!.shards)).order;
+    console.log(
+      `redis memory per redemption: INFO used_memory delta ${((await usedMemory(redis)) - beforeRedemptions) / Math.max(1, redeemed.length)} bytes (audit event included); MEMORY USAGE of the order's hold ${(orderBytes / Math.max(1, redeemed.length)).toFixed(1)} bytes`,
+    );
   } finally {
     redis.disconnect();
     await server.stop();
@@ -109,7 +132,14 @@ async function usedMemory(redis: Redis): Promise<number> {
 
 /** MEMORY USAGE (every sample) summed by kind of key, and how many keys of each encoding. */
 async function keyBytes(redis: Redis, campaignId: string, shards: number) {
-  const totals = { coupon: 0, user: 0, idem: 0, audit: 0, encodings: new Map<string, number>() };
+  const totals = {
+    coupon: 0,
+    user: 0,
+    idem: 0,
+    order: 0,
+    audit: 0,
+    encodings: new Map<string, number>(),
+  };
   for (let shard = 0; shard < shards; shard += 1) {
     const keys = shardKeys(campaignId, shard);
     totals.audit += Number(await redis.memory('USAGE', keys.audit, 'SAMPLES', 0));
@@ -125,6 +155,7 @@ async function keyBytes(redis: Redis, campaignId: string, shards: number) {
         if (kind === 'coupon' || kind === 'c') totals.coupon += bytes;
         else if (kind === 'user' || kind === 'u') totals.user += bytes;
         else if (kind === 'idem' || kind === 'i') totals.idem += bytes;
+        else if (kind === 'o') totals.order += bytes;
       }
     } while (cursor !== '0');
   }
