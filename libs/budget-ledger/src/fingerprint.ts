@@ -22,6 +22,8 @@ export function moneySettings(campaign: Campaign): Record<string, unknown> {
     rollover: campaign.release.rollover,
     dayWeights: Object.entries(campaign.release.dayWeights).sort(([a], [b]) => a.localeCompare(b)),
     shards: campaign.shards,
+    // Only when raised, so ledgers initialised before the limit existed keep their fingerprint.
+    ...(campaign.couponsPerOrder === 1 ? {} : { couponsPerOrder: campaign.couponsPerOrder }),
   };
 }
 

@@ -35,13 +35,17 @@ export enum LedgerCode {
   LedgerChanged = -25,
   /** Rebuild from the record: the ledger is not closed for this rebuild (another took over). */
   NotThisRebuild = -26,
-  /** The book of record may lack an event of the coupon a pod asked it for (the recorder is behind). */
-  RecordBehind = -27,
   /**
    * The ledger is fenced and this Redis process is not the one the recorder verified against the
    * book of record (it restarted, was restored or failed over since): refused until it is.
    */
   Unverified = -28,
+  /** A script argument missing or not of its kind (includes/args.lua): nothing was written; a bug. */
+  BadArgument = -40,
+  /** A key not of the script's shard or form: nothing was written; a bug. */
+  BadKey = -41,
+  /** The order already carries couponsPerOrder other coupons of this campaign (reserveOrder-3.lua). */
+  OrderAlreadyDiscounted = -42,
 }
 
 export type ScriptReply = (number | string)[];
@@ -89,7 +93,9 @@ export type RedeemResult =
   | { kind: 'not_found' }
   | { kind: 'expired'; coupon: CouponRecord }
   | { kind: 'already_redeemed' }
-  | { kind: 'below_minimum'; minOrderFen: number };
+  | { kind: 'below_minimum'; minOrderFen: number }
+  /** The order carries couponsPerOrder other coupons of this campaign already. */
+  | { kind: 'order_already_discounted'; couponsPerOrder: number };
 
 export type ReverseResult =
   | { kind: 'reversed'; coupon: CouponRecord; changed: boolean }
@@ -104,8 +110,7 @@ export type LedgerFaultReason =
   | 'rolled_back'
   | 'redis_settings'
   | 'replication'
-  | 'unverified'
-  | 'archive';
+  | 'unverified';
 
 /**
  * A fault, not a result: the ledger cannot be trusted to answer (missing after a Redis loss, rolled

@@ -171,6 +171,12 @@ function readRedemptionRefusal(
       if (reversedAt === undefined) return malformed(answer, 'a reversedAt that cannot be right');
       return final({ kind: 'order_reversed', reversedAt });
     }
+    case 'ORDER_ALREADY_DISCOUNTED': {
+      const couponsPerOrder = error?.couponsPerOrder ?? null;
+      if (couponsPerOrder !== null && !(Number.isInteger(couponsPerOrder) && couponsPerOrder >= 1))
+        return malformed(answer, 'a couponsPerOrder that cannot be right');
+      return final({ kind: 'order_already_discounted', couponsPerOrder });
+    }
     case 'COUPON_EXPIRED': {
       const expiresAt = optionalMoment(error?.expiresAt);
       if (expiresAt === undefined) return malformed(answer, 'an expiresAt that cannot be right');

@@ -31,6 +31,7 @@ export const REDEMPTION_OUTCOMES = [
   'expired',
   'already_redeemed',
   'below_minimum',
+  'order_already_discounted',
   'reversed',
   'reversal_replayed',
   'redemption_not_found',
@@ -49,7 +50,6 @@ export const LEDGER_FAULT_REASONS = [
   'rolled_back',
   'redis_settings',
   'replication',
-  'archive',
   'unverified',
 ] as const;
 

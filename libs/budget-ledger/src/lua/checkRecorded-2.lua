@@ -38,7 +38,11 @@
           {-1} ledger missing (nothing written)
           {-20, text, markedNow} rolled back: markedNow 1 when this call set the mark
 ]]
+-- @include args.lua
 -- @include guard.lua
+
+local bad = badArgs({'runIdOrEmpty', 'countOrEmpty', 'streamIdOrEmpty', 'count'})
+if bad then return bad end
 
 local row = redis.call('HMGET', KEYS[1], 'fingerprint', 'rolledBack', 'gen', 'events',
   'lastEventId', 'fence')

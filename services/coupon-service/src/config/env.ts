@@ -78,9 +78,8 @@ export interface LedgerConfig {
    */
   readonly replication: { readonly replicas: number; readonly timeoutMs: number } | undefined;
   /**
-   * DATABASE_URL: the book of record (PostgreSQL). The service never writes it and never reads
-   * it on a claim; it reads a coupon record from it only when the recorder has let that record
-   * expire from Redis (RECORDER_COUPON_KEEP_MS). None: records stay in Redis until keep-until.
+   * DATABASE_URL: the book of record (PostgreSQL), for the operator CLIs (reconcile against it,
+   * ledger:init --from-record). The service itself never connects to it: no request waits on it.
    */
   readonly databaseUrl: string | undefined;
 }

@@ -38,7 +38,7 @@ export const SERVICE_ENV_DOCS: EnvDocs<typeof serviceEnvSchema.shape> = {
   REDIS_WAIT_TIMEOUT_MS: { meaning: 'how long a write waits for its replicas before that 503' },
   DATABASE_URL: {
     meaning:
-      "the book of record (PostgreSQL), read only when a coupon record the recorder let expire from Redis is asked for (read, redemption, reversal, a claim's replay): it is put back from the record and the answer is Redis's as before. PostgreSQL down then answers 503 `UNAVAILABLE` for those coupons only; claims never touch it",
+      'the book of record (PostgreSQL), for the operator commands only (`npm run reconcile` compares with it, `npm run ledger:init -- --from-record` rebuilds from it); the service never connects to it: no request waits on PostgreSQL',
   },
   CLAIM_CAPACITY_PER_POD: {
     meaning:

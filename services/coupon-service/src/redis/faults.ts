@@ -84,7 +84,5 @@ export function faultRetryAfterSeconds(fault: Fault): number {
     case 'replication':
     case 'unverified':
       return 1;
-    case 'archive':
-      return 5;
   }
 }
