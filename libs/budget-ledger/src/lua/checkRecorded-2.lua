@@ -43,6 +43,9 @@
 
 local bad = badArgs({'runIdOrEmpty', 'countOrEmpty', 'streamIdOrEmpty', 'count'})
 if bad then return bad end
+-- A record holds an event at its highest sequence exactly when that sequence is not 0: a
+-- position that says otherwise is a caller's bug, never a reason to close the shard.
+if ARGV[2] ~= '' and (ARGV[3] == '') ~= (ARGV[4] == '0') then return {-40, 4} end
 
 local row = redis.call('HMGET', KEYS[1], 'fingerprint', 'rolledBack', 'gen', 'events',
   'lastEventId', 'fence')

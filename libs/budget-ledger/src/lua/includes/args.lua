@@ -23,7 +23,7 @@ end
 -- Whether text `s` is of `kind`: count, positive, ms (any integer), countOrEmpty, flag; id (the
 -- contract's userId and orderId: letters, digits, ".", "_", "-"), code (Crockford base 32),
 -- hash, day ("YYYY-MM-DD" or "-"), scope, streamId, streamIdOrEmpty, text (1-256 bytes), json
--- (an object, up to 64 KiB), runIdOrEmpty (a Redis run id: 40 hex digits).
+-- (an object, up to 64 KiB), runIdOrEmpty (a Redis run id: hex digits).
 local function argOk(kind, s)
   if kind == 'ms' then return canonicalInt(s) ~= nil end
   if kind == 'count' then local n = canonicalInt(s) return n ~= nil and n >= 0 end
@@ -38,7 +38,7 @@ local function argOk(kind, s)
   if kind == 'countOrEmpty' then return s == '' or ((canonicalInt(s) or -1) >= 0) end
   if kind == 'streamId' then return #s <= 41 and string.find(s, '^%d+%-%d+$') ~= nil end
   if kind == 'json' then return #s >= 2 and #s <= 65536 and string.sub(s, 1, 1) == '{' end
-  if kind == 'runIdOrEmpty' then return s == '' or string.find(s, '^%x+$') ~= nil and #s == 40 end
+  if kind == 'runIdOrEmpty' then return s == '' or (#s <= 64 and string.find(s, '^%x+$') ~= nil) end
   if kind == 'streamIdOrEmpty' then
     return s == '' or (#s <= 41 and string.find(s, '^%d+%-%d+$') ~= nil)
   end

@@ -52,7 +52,7 @@ local function ownRunId()
 end
 
 -- The shard as the caller will be told about it: generation, event count, last event id.
-local shardView = {gen = 0, events = 0, last = ''}
+local shardView = {gen = 0, events = 0, last = '', read = false}
 
 -- Reads the ledger's guard fields and `extra`; returns them by name, or nil and the reply.
 -- HMGET gives false (not nil) for a missing field.
@@ -70,6 +70,7 @@ local function guardedLedger(ledgerKey, auditKey, now, extra)
   if ledger.fence and ledger.fence ~= ownRunId() then return nil, {-28} end
   shardView.gen = tonumber(ledger.gen or '0')
   shardView.events = tonumber(ledger.events or '0')
+  shardView.read = true
   shardView.last = ledger.lastEventId or ''
 
   if ARGV[4] ~= '' then
@@ -101,13 +102,21 @@ end
 -- Appends one audit event and counts it on the ledger; `fields` are strings. The event carries
 -- its sequence number n (the ledger's events after it): the recorder verifies a shard against
 -- the record by it, since stream ids are times and a restored stream's new ids sort after the
--- recorded ones.
+-- recorded ones. n is computed, not counted first: the XADD (the one call whose key's type could
+-- still fail) runs before the ledger's write, so a failed append writes nothing.
 local function appendEvent(ledgerKey, auditKey, fields)
-  shardView.events = redis.call('HINCRBY', ledgerKey, 'events', 1)
+  local n
+  if shardView.read then
+    n = shardView.events + 1
+  else
+    n = tonumber(redis.call('HGET', ledgerKey, 'events') or '0') + 1
+  end
   fields[#fields + 1] = 'n'
-  fields[#fields + 1] = int(shardView.events)
+  fields[#fields + 1] = int(n)
   local id = redis.call('XADD', auditKey, '*', unpack(fields))
-  redis.call('HSET', ledgerKey, 'lastEventId', id)
+  redis.call('HSET', ledgerKey, 'events', int(n), 'lastEventId', id)
+  shardView.events = n
+  shardView.read = true
   shardView.last = id
   return id
 end
