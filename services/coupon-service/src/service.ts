@@ -15,7 +15,7 @@ import { ApiKeyStore, Authenticator, type ApiKeyRecord } from './auth/apiKeys';
 import { CampaignCatalog } from './campaignCatalog';
 import type { ServiceConfig } from './config/env';
 import { BudgetSampler } from './budgetSampler';
-import { FrontDoor } from './frontDoor';
+import { FrontDoor } from './frontDoor/frontDoor';
 import { createApp } from './http/app';
 import { ROUTES } from './http/routeTable';
 import { LedgerRegistry } from './ledgers';

@@ -13,7 +13,7 @@ import { Registry } from 'prom-client';
 import { ServiceAdmission } from '../src/admission';
 import { ApiKeyStore, Authenticator, sha256Hex } from '../src/auth/apiKeys';
 import { CampaignCatalog } from '../src/campaignCatalog';
-import { FrontDoor } from '../src/frontDoor';
+import { FrontDoor } from '../src/frontDoor/frontDoor';
 import { contextOf } from '../src/http/requestContext';
 import { parseEnv } from '../src';
 import { liveCampaign, standaloneRedisUrl, uniqueId, until } from './support';
