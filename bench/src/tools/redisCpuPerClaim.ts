@@ -53,7 +53,6 @@ async function main(): Promise<void> {
         while (next < claims) {
           const i = (next += 1);
           const result = await ledger.issue({
-            apiKeyId: 'probe',
             userId: `user-${i}`,
             idempotencyKey: `claim-${i}`,
             bodyHash: `user-${i}`,

@@ -33,7 +33,9 @@ export interface GateRequest {
   readonly userId?: string | undefined;
   /** The user's shard in the campaign (the sold-out layer's key), when the user is known. */
   readonly shard?: number | undefined;
-  /** The authenticated API key: per-user limits count per (key, user), per-key limits per key. */
+  /** The claim's idempotency scope (the sold-out layer asks whether it was served). */
+  readonly scopeHash?: string | undefined;
+  /** The authenticated API key: per-key limits count per key. */
   readonly keyId?: string | undefined;
 }
 
@@ -43,13 +45,12 @@ export interface Admitted {
   readonly campaignId: string | undefined;
   readonly userId: string | undefined;
   readonly shard: number | undefined;
+  readonly scopeHash: string | undefined;
   readonly keyId: string | undefined;
   /** Release when the answer is written: `permit.release({ latencyMs, dropped })`. */
   readonly permit: Permit;
   /** When the caller stops waiting: drop work past it, give Redis at most `remainingMs`. */
   readonly deadline: Deadline;
-  /** Whether this request was counted against the per-user limit here (so not again later). */
-  readonly userLimitChecked: boolean;
 }
 
 export type Decision = Admitted | Rejection;
@@ -106,7 +107,7 @@ export interface AdmissionGateOptions {
   };
   /**
    * Per-user request limit; counts requests of `priorities` (default claims) that carry a user
-   * id, per (key, user): one tenant cannot exhaust another tenant's users.
+   * id, per user (the platform's user, whichever of the platform's services sends the request).
    */
   userLimit?: { limiter: LimitCheck; priorities?: readonly Priority[] };
   /** Per-API-key limit, off unless given. */
@@ -121,10 +122,12 @@ export interface AdmissionGateOptions {
      * admitted, so its caller gets its coupon, never "sold out". A promise that rejects admits
      * too (the ledger then answers). Absent: every claim on a sold-out shard is refused.
      */
-    served?: (
-      claim: { campaignId: string; shard: number; userId: string; keyId: string | undefined },
-      headers: IncomingHttpHeaders,
-    ) => boolean | Promise<boolean>;
+    served?: (claim: {
+      campaignId: string;
+      shard: number;
+      userId: string;
+      scopeHash: string | undefined;
+    }) => boolean | Promise<boolean>;
   };
   retry?: Partial<RetryOptions>;
 }
@@ -214,10 +217,6 @@ export class AdmissionGate {
     this.isDraining = true;
   }
 
-  get draining(): boolean {
-    return this.isDraining;
-  }
-
   /** Draining's answer, when draining: asked first, before anything else is looked at. */
   drainingAnswer(priority: Priority): Rejection | undefined {
     if (!this.isDraining) return undefined;
@@ -261,46 +260,20 @@ export class AdmissionGate {
       campaignId: req.campaignId,
       userId,
       shard: req.shard,
+      scopeHash: req.scopeHash,
       keyId,
       permit,
       deadline,
-      userLimitChecked: user !== undefined,
     };
-    const userKey = userId === undefined ? '' : userLimitId(keyId, userId);
+    const userKey = userId ?? '';
     // An id over its limit is refused from memory, synchronously; only the others ask Redis.
     const userBlockedMs = user !== undefined ? user.blockedMs(userKey, now) : 0;
     if (userBlockedMs > 0) return this.rateLimited('user_rate', admitted, userBlockedMs);
     if (user?.freePass?.(userKey, now) === true) user = undefined;
-    if (user === undefined && key === undefined)
-      return this.soldOutOrAdmit(admitted, now, req.headers);
+    if (user === undefined && key === undefined) return this.soldOutOrAdmit(admitted, now);
     const keyBlockedMs = key !== undefined ? key.blockedMs(keyId as string, now) : 0;
     if (keyBlockedMs > 0) return this.rateLimited('key_rate', admitted, keyBlockedMs);
-    return this.checkLimits(admitted, user, keyId, key, now, req.headers);
-  }
-
-  /**
-   * The per-user layers for a request whose user id the gate could not see (a claim without the
-   * X-User-Id header): the route calls this once it has parsed the body, so the per-user limit
-   * and the sold-out fast path still apply. Same answers, same counters as at the gate.
-   */
-  admitUser(
-    admitted: Admitted,
-    named: { userId: string; shard: number },
-    headers: IncomingHttpHeaders,
-  ): Decision | Promise<Decision> {
-    const { userId } = named;
-    const withUser: Admitted = { ...admitted, ...named, userLimitChecked: true };
-    const now = this.now();
-    const user = this.userPriorities.has(admitted.priority)
-      ? this.options.userLimit?.limiter
-      : undefined;
-    if (user === undefined || admitted.userLimitChecked)
-      return this.soldOutOrAdmit(withUser, now, headers);
-    const userKey = userLimitId(admitted.keyId, userId);
-    const blockedMs = user.blockedMs(userKey, now);
-    if (blockedMs > 0) return this.rateLimited('user_rate', withUser, blockedMs);
-    if (user.freePass?.(userKey, now) === true) return this.soldOutOrAdmit(withUser, now, headers);
-    return this.checkLimits(withUser, user, undefined, undefined, now, headers);
+    return this.checkLimits(admitted, user, keyId, key, now);
   }
 
   /**
@@ -355,7 +328,6 @@ export class AdmissionGate {
     keyId: string | undefined,
     key: LimitCheck | undefined,
     now: number,
-    headers: IncomingHttpHeaders,
   ): Promise<Decision> {
     this.pending++;
     // The caller's deadline bounds the wait for the store (a hung Redis answers only at its
@@ -363,8 +335,10 @@ export class AdmissionGate {
     const { deadline } = admitted;
     try {
       if (user !== undefined && admitted.userId !== undefined) {
-        const id = userLimitId(admitted.keyId, admitted.userId);
-        const verdict = await within(user.consume(id, now), deadline.remainingMs(this.now()));
+        const verdict = await within(
+          user.consume(admitted.userId, now),
+          deadline.remainingMs(this.now()),
+        );
         if (verdict === TIMED_OUT) return this.deadlinePassed(admitted);
         if (verdict.limited) return this.rateLimited('user_rate', admitted, verdict.retryAfterMs);
       }
@@ -378,7 +352,7 @@ export class AdmissionGate {
     } finally {
       this.pending--;
     }
-    return this.soldOutOrAdmit(admitted, this.now(), headers);
+    return this.soldOutOrAdmit(admitted, this.now());
   }
 
   private deadlinePassed(admitted: Admitted): Rejection {
@@ -390,19 +364,14 @@ export class AdmissionGate {
    * The last layer: claims on a shard known to be sold out until its next release, unless the
    * claim is the replay of a served one (its caller gets its coupon).
    */
-  private soldOutOrAdmit(
-    admitted: Admitted,
-    now: number,
-    headers: IncomingHttpHeaders,
-  ): Decision | Promise<Decision> {
+  private soldOutOrAdmit(admitted: Admitted, now: number): Decision | Promise<Decision> {
     const soldOut = this.options.soldOut;
-    const { priority, campaignId, userId, shard } = admitted;
+    const { priority, campaignId, userId, shard, scopeHash } = admitted;
     if (soldOut === undefined || priority !== 'claim') return admitted;
     if (campaignId === undefined || userId === undefined || shard === undefined) return admitted;
     const entry = soldOut.cache.lookup(campaignId, shard, now);
     if (entry === undefined) return admitted;
-    const served =
-      soldOut.served?.({ campaignId, shard, userId, keyId: admitted.keyId }, headers) ?? false;
+    const served = soldOut.served?.({ campaignId, shard, userId, scopeHash }) ?? false;
     if (served === true) return admitted;
     if (served === false) return this.soldOutAnswer(admitted, entry, now);
     this.pending++;
@@ -452,11 +421,6 @@ export class AdmissionGate {
     );
     return this.rejections.get(reason, admitted.priority, seconds);
   }
-}
-
-/** The per-user limit's id: the user within the key that sent it. */
-function userLimitId(keyId: string | undefined, userId: string): string {
-  return keyId === undefined ? userId : `${keyId}:${userId}`;
 }
 
 function perPriority(): Record<Priority, number> {

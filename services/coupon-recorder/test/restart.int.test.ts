@@ -74,7 +74,7 @@ describeIfPostgres('the recorder after a Redis restart from an older snapshot', 
       };
       const userId = userOn(marked[0]!);
       await expect(
-        pod.issue({ apiKeyId: 'chat', userId, idempotencyKey: 'k', bodyHash: '{}' }),
+        pod.issue({ userId, idempotencyKey: 'k', bodyHash: '{}' }),
       ).rejects.toMatchObject({ reason: 'rolled_back' });
 
       // The recorder goes on (the restored stream holds only events it recorded): no fault.

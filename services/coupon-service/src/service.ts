@@ -10,11 +10,12 @@ import {
   type Logger,
 } from '@coupons/telemetry';
 import { Registry } from 'prom-client';
-import { ServiceAdmission } from './admission';
+import { AdmissionControl } from './admission';
 import { ApiKeyStore, Authenticator, type ApiKeyRecord } from './auth/apiKeys';
 import { CampaignCatalog } from './campaignCatalog';
 import type { ServiceConfig } from './config/env';
 import { BudgetSampler } from './budgetSampler';
+import { BodyReader } from './frontDoor/bodyReader';
 import { FrontDoor } from './frontDoor/frontDoor';
 import { createApp } from './http/app';
 import { ROUTES } from './http/routeTable';
@@ -44,10 +45,9 @@ export interface RunningService {
   ledgers: LedgerRegistry;
   clock: Clock;
   redis: RedisClient;
-  admission: ServiceAdmission;
+  admission: AdmissionControl;
 }
 
-/** The service's version (its package.json, found above this file in src/ or dist/src/). */
 /** The version of @coupons/coupon-service (its package.json), in metrics and the OpenAPI document. */
 export function serviceVersion(): string {
   for (let dir = __dirname; dirname(dir) !== dir; dir = dirname(dir)) {
@@ -104,10 +104,11 @@ export async function startService(deps: ServiceDeps): Promise<RunningService> {
   });
   const readiness = new Readiness(redis, deps.campaigns.length, config.redisCommandTimeoutMs);
   const authenticator = new Authenticator(new ApiKeyStore(deps.apiKeys));
-  const admission = new ServiceAdmission({
+  const admission = new AdmissionControl({
     config: config.admission,
     redis,
     clock,
+    catalog,
     ...(deps.random === undefined ? {} : { random: deps.random }),
   });
   registerAdmissionMetrics(metrics.registry, () => admission.reading());
@@ -118,12 +119,17 @@ export async function startService(deps: ServiceDeps): Promise<RunningService> {
     logger,
     metrics,
     readiness,
-    admission,
+    retry: admission.retry,
     redisCommandTimeoutMs: config.redisCommandTimeoutMs,
-    bodyTimeoutMs: config.http.bodyTimeoutMs,
     version: SERVICE_VERSION,
   });
-  const frontDoor = new FrontDoor({ authenticator, admission, metrics: metrics.http, catalog });
+  const frontDoor = new FrontDoor({
+    authenticator,
+    admission,
+    bodies: new BodyReader(config.http.bodyTimeoutMs),
+    metrics: metrics.http,
+    catalog,
+  });
   const server = new CouponServer(
     frontDoor.listener(app),
     metrics.registry,

@@ -545,15 +545,15 @@ describeIfRedis('admission: per-user request limit', () => {
     ).toBe(1);
   });
 
-  it('refuses it in the route, from the parsed body, without X-User-Id', async () => {
+  it('refuses it before express, from the body read before admission, without X-User-Id', async () => {
     const api = couponApi(service, campaign.id);
     const user = uniqueUser('body');
     expect((await claim(api, user, 'u-1', { userIdHeader: false })).status).toBe(201);
     expect((await claim(api, user, 'u-2', { userIdHeader: false })).status).toBe(201);
     const third = await claim(api, user, 'u-3', { userIdHeader: false });
     expectRateLimited(third);
-    // Express parsed the body to learn the user, so this one went past the gate.
-    expectFromExpress(third);
+    // The front door read the body to learn the user: the gate refused it, express never ran.
+    expectFromGate(third);
     const text = await metricsText(service);
     expect(
       metric(text, 'coupon_admission_shed_total', { reason: 'user_rate', priority: 'claim' }),

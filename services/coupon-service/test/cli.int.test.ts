@@ -135,7 +135,6 @@ describeEachRedisMode('the operator CLIs (built)', (mode) => {
     const ledger = new BudgetLedger(redis, calendar, clock);
     for (const userId of ['alice', 'bob', 'carol']) {
       const result = await ledger.issue({
-        apiKeyId: 'cli-test',
         userId,
         idempotencyKey: 'k',
         bodyHash: 'h',

@@ -94,7 +94,7 @@ describeIfRedis('hostile callers', () => {
     );
   });
 
-  it('counts a user per key: one tenant exhausting a user leaves another tenant’s claims alone', async () => {
+  it("counts a user per user, whichever of the platform's services (API keys) sends the claims", async () => {
     const user = uniqueId('shared-user');
     const other = await startTestService({
       clock: 'redis',
@@ -111,10 +111,30 @@ describeIfRedis('hostile callers', () => {
       const statuses = [];
       for (let i = 0; i < 4; i += 1) statuses.push((await claim(KEYS.issueOnly, i)).status);
       expect(statuses.slice(2)).toEqual([429, 429]);
-      expect((await claim(KEYS.all, 9)).status).toBe(201);
+      expect((await claim(KEYS.all, 9)).status).toBe(429);
     } finally {
       await other.stop();
     }
+  });
+
+  it('a retry through a rotated API key replays the same coupon: the Idempotency-Key is scoped to (campaign, user)', async () => {
+    // During a rotation the platform's service holds the old key and the new one; a claim sent
+    // with the old key whose answer was lost is retried with the new one.
+    const user = uniqueId('rotated-user');
+    const send = (key: string) =>
+      couponApi(service, campaign.id, key).call('POST', '/coupons', {
+        body: { userId: user },
+        headers: { 'Idempotency-Key': 'chat-msg-1', 'X-User-Id': user },
+      });
+    const first = await send(KEYS.issueOnly);
+    const retry = await send(KEYS.all);
+    expect(first.status).toBe(201);
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(retry.body.coupon.code).toBe(first.body.coupon.code);
+    const coupons = await service.redis.keys(`{cpn:${campaign.id}:*}:coupon:*`);
+    const mine = await Promise.all(coupons.map((key) => service.redis.hget(key, 'userId')));
+    expect(mine.filter((owner) => owner === user)).toHaveLength(1);
   });
 
   it('routes only what express routes the same way: case, trailing slash and absolute-form', async () => {

@@ -68,7 +68,7 @@ export function preparedError(
 }
 
 /** body-parser's error types, mapped to the contract. */
-function fromBodyParser(err: { type?: unknown; status?: unknown }): ApiError | undefined {
+export function fromBodyParser(err: { type?: unknown; status?: unknown }): ApiError | undefined {
   switch (err.type) {
     case 'entity.parse.failed':
       return new ApiError('INVALID_REQUEST', 'request body is not valid JSON', {

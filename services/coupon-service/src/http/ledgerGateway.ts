@@ -22,13 +22,13 @@ import { ApiError } from './errors';
 import type { RetryPolicy } from './retryPolicy';
 import { contextOf } from './requestContext';
 
-/** The context of a ledger call made for a request: its logger (pino-http's) and deadline. */
+/** The context of a ledger call made for a request: its logger (made on first use) and deadline. */
 export function callContext(
   req: { log: Logger },
   res: { locals: Record<string, unknown> },
 ): CallContext {
   const context = contextOf(res);
-  return { log: req.log, deadline: context.admission?.deadline, startedAt: context.startedAt };
+  return { log: req.log, deadline: context.admitted?.deadline, startedAt: context.startedAt };
 }
 
 /** What a route passes along with a ledger call: its logger, and when its caller stops waiting. */
