@@ -2,12 +2,14 @@
 import { Redis } from 'ioredis';
 import { CampaignCalendar, parseCampaigns } from '@coupons/campaign';
 import { startRedisServer } from '@coupons/redis-local';
-import { BudgetLedger, RedisTimeClock } from '@coupons/budget-ledger';
+import { BudgetLedger, RedisTimeClock, shardKeys } from '@coupons/budget-ledger';
 
 /**
- * How much Redis CPU one claim costs: a private redis-server, a campaign open now with budget to
- * spare, N claims from many users through the real ledger, then INFO commandstats.
- * Usage: node libs/budget-ledger/dist/src/tools/redisCpuPerClaim.js [claims=20000] [concurrency=64]
+ * How much Redis CPU and memory one claim costs: a private redis-server, a campaign open now with
+ * budget to spare, N claims from many users through the real ledger, then INFO commandstats, INFO
+ * memory (used_memory before and after) and MEMORY USAGE of every key the claims created (coupon,
+ * user, idempotency key, and the shards' audit streams, untrimmed: no recorder runs here).
+ * Usage: node bench/dist/src/tools/redisCpuPerClaim.js [claims=20000] [concurrency=64]
  */
 async function main(): Promise<void> {
   const claims = Number(process.argv[2] ?? 20_000);
@@ -45,6 +47,7 @@ async function main(): Promise<void> {
     ).init();
     const ledger = new BudgetLedger(redis, calendar, clock);
     await redis.config('RESETSTAT');
+    const memoryBefore = await usedMemory(redis);
     let next = 0;
     const outcomes = new Map<string, number>();
     const started = process.hrtime.bigint();
@@ -74,10 +77,46 @@ async function main(): Promise<void> {
       `issue script calls: ${calls}, Redis CPU in scripts: ${usec} us, usec_per_call: ${(usec / calls).toFixed(2)}`,
     );
     console.log(`one ledger client, closed loop: ${(claims / seconds).toFixed(0)} claims/s`);
+    const issued = outcomes.get('issued') ?? 0;
+    const delta = (await usedMemory(redis)) - memoryBefore;
+    const bytes = await keyBytes(redis, campaign!.id, campaign!.shards);
+    const per = (n: number) => (issued === 0 ? 'n/a' : (n / issued).toFixed(1));
+    console.log(
+      `redis memory per issued coupon: INFO used_memory delta ${per(delta)} bytes; MEMORY USAGE coupon ${per(bytes.coupon)} + user ${per(bytes.user)} + idempotency ${per(bytes.idem)} + audit stream ${per(bytes.audit)} = ${per(bytes.coupon + bytes.user + bytes.idem + bytes.audit)} bytes`,
+    );
+    console.log(`encodings: ${[...bytes.encodings].map(([k, v]) => `${k} ${v}`).join(', ')}`);
   } finally {
     redis.disconnect();
     await server.stop();
   }
+}
+
+async function usedMemory(redis: Redis): Promise<number> {
+  return Number(/^used_memory:(\d+)/m.exec(await redis.info('memory'))?.[1]);
+}
+
+/** MEMORY USAGE (every sample) summed by kind of key, and how many keys of each encoding. */
+async function keyBytes(redis: Redis, campaignId: string, shards: number) {
+  const totals = { coupon: 0, user: 0, idem: 0, audit: 0, encodings: new Map<string, number>() };
+  for (let shard = 0; shard < shards; shard += 1) {
+    const keys = shardKeys(campaignId, shard);
+    totals.audit += Number(await redis.memory('USAGE', keys.audit, 'SAMPLES', 0));
+    let cursor = '0';
+    do {
+      const [next, found] = await redis.scan(cursor, 'MATCH', keys.allPattern, 'COUNT', 1000);
+      cursor = next;
+      for (const key of found) {
+        const kind = key.slice(keys.tag.length + 1).split(':')[0]!;
+        const bytes = Number(await redis.memory('USAGE', key, 'SAMPLES', 0));
+        const encoding = `${kind}/${String(await redis.object('ENCODING', key))}`;
+        totals.encodings.set(encoding, (totals.encodings.get(encoding) ?? 0) + 1);
+        if (kind === 'coupon' || kind === 'c') totals.coupon += bytes;
+        else if (kind === 'user' || kind === 'u') totals.user += bytes;
+        else if (kind === 'idem' || kind === 'i') totals.idem += bytes;
+      }
+    } while (cursor !== '0');
+  }
+  return totals;
 }
 
 main().catch((err: unknown) => {

@@ -1,4 +1,3 @@
-export * from './archive';
 export * from './context';
 export * from './couponCode';
 export * from './fingerprint';

@@ -1,5 +1,4 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { ArchivedCoupon, CouponArchive } from './archive';
 import type { CampaignCalendar } from '@coupons/campaign';
 import { guardArgs, statusOf, type LedgerClock, type LedgerContext } from './context';
 import { generateCouponCode } from './couponCode';
@@ -23,7 +22,6 @@ import {
   ISSUE_ARGV,
   READ_ARGV,
   REDEEM_ARGV,
-  RESTORE_ARGV,
   REVERSE_ARGV,
   toArgv,
 } from './scriptArgs';
@@ -60,11 +58,6 @@ export interface LedgerOptions {
    * (replication.ts); a failover can then not lose what was acknowledged. None when absent.
    */
   replication?: ReplicationOptions;
-  /**
-   * Where coupon records that expired from Redis are found again (the book of record): a read,
-   * redemption or reversal of such a coupon puts its record back and goes on. None when absent.
-   */
-  archive?: CouponArchive;
   /**
    * Move unspent release from rich shards to ones running dry (docs/stranding.md). Off unless
    * given; the service turns it on. Sizes default from the release schedule.
@@ -143,7 +136,6 @@ export class BudgetLedger {
   private readonly keepAfterExpiryMs: number;
   private readonly trigger: RebalanceTrigger | undefined;
   private readonly replication: ReplicationWait | undefined;
-  private readonly archive: CouponArchive | undefined;
   readonly rebalanceMaxCoupons: number;
 
   constructor(
@@ -164,7 +156,6 @@ export class BudgetLedger {
       settings: options.settings,
     };
     this.keepAfterExpiryMs = options.keepAfterExpiryMs ?? 30 * DAY_MS;
-    this.archive = options.archive;
     this.replication =
       options.replication === undefined
         ? undefined
@@ -316,13 +307,7 @@ export class BudgetLedger {
   }
 
   /** The coupon, or undefined when it does not exist or belongs to someone else. */
-  async readCoupon(code: string, shard: number, userId: string): Promise<CouponRecord | undefined> {
-    const found = await this.readCouponOnce(code, shard, userId);
-    if (found !== undefined || !(await this.restoreFromArchive(code, shard))) return found;
-    return this.readCouponOnce(code, shard, userId);
-  }
-
-  private async readCouponOnce(
+  async readCoupon(
     code: string,
     shard: number,
     userId: string,
@@ -339,53 +324,7 @@ export class BudgetLedger {
     return couponRecordOf(this.campaignId, afterView(reply));
   }
 
-  /**
-   * Puts back, from the archive, the record of a coupon Redis does not have (it expired early,
-   * after the book of record took it). True when a record was put back: ask Redis again.
-   */
-  private async restoreFromArchive(code: string, shard: number): Promise<boolean> {
-    if (this.archive === undefined) return false;
-    let archived: ArchivedCoupon | undefined;
-    try {
-      archived = await this.archive.find(this.campaignId, code);
-    } catch (err) {
-      throw new LedgerFault(
-        'archive',
-        `campaign ${this.campaignId} shard ${shard}: the coupon is not in Redis and the book of record did not answer (${(err as Error).message})`,
-      );
-    }
-    if (archived === undefined) return false;
-    const keys = shardKeys(this.campaignId, shard);
-    const reply = await this.ctx.scripts.restoreCoupon(
-      [keys.coupon(code), keys.ledger, keys.audit],
-      [
-        ...toArgv(RESTORE_ARGV, {
-          ...guardArgs(this.ctx, shard, this.ctx.clock.now()),
-          keepUntilMs: archived.keepUntilMs === null ? '' : archived.keepUntilMs,
-        }),
-        ...archived.fields,
-      ],
-    );
-    const status = statusOf(this.ctx, shard, reply);
-    if (status === LedgerCode.RecordBehind)
-      throw new LedgerFault(
-        'archive',
-        `campaign ${this.campaignId} shard ${shard}: the coupon's record expired from Redis and an event of it is not recorded yet (the recorder is behind); answered 503 until it catches up`,
-      );
-    return status === LedgerCode.Ok;
-  }
-
   async redeem(request: RedeemRequest): Promise<RedeemResult> {
-    const result = await this.redeemOnce(request);
-    if (
-      result.kind !== 'not_found' ||
-      !(await this.restoreFromArchive(request.code, request.shard))
-    )
-      return result;
-    return this.redeemOnce(request);
-  }
-
-  private async redeemOnce(request: RedeemRequest): Promise<RedeemResult> {
     await this.assertSettings();
     const keys = shardKeys(this.campaignId, request.shard);
     const reply = await this.ctx.scripts.redeemCoupon(
@@ -436,16 +375,6 @@ export class BudgetLedger {
   }
 
   async reverse(request: ReverseRequest): Promise<ReverseResult> {
-    const result = await this.reverseOnce(request);
-    if (
-      result.kind !== 'not_found' ||
-      !(await this.restoreFromArchive(request.code, request.shard))
-    )
-      return result;
-    return this.reverseOnce(request);
-  }
-
-  private async reverseOnce(request: ReverseRequest): Promise<ReverseResult> {
     await this.assertSettings();
     const keys = shardKeys(this.campaignId, request.shard);
     const reply: ScriptReply = await this.ctx.scripts.reverseRedemption(

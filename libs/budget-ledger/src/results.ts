@@ -35,8 +35,6 @@ export enum LedgerCode {
   LedgerChanged = -25,
   /** Rebuild from the record: the ledger is not closed for this rebuild (another took over). */
   NotThisRebuild = -26,
-  /** The book of record may lack an event of the coupon a pod asked it for (the recorder is behind). */
-  RecordBehind = -27,
 }
 
 export type ScriptReply = (number | string)[];
@@ -98,8 +96,7 @@ export type LedgerFaultReason =
   | 'code_collision'
   | 'rolled_back'
   | 'redis_settings'
-  | 'replication'
-  | 'archive';
+  | 'replication';
 
 /**
  * A fault, not a result: the ledger cannot be trusted to answer (missing after a Redis loss, rolled

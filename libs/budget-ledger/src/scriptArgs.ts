@@ -44,9 +44,6 @@ export const REDEEM_ARGV = [
 export const REVERSE_ARGV = [...GUARD_ARGV, 'userId', 'orderId'] as const;
 export const READ_ARGV = [...GUARD_ARGV, 'userId'] as const;
 
-/** restoreCoupon-3.lua: the guard's, keep-until; the record's fields follow. */
-export const RESTORE_ARGV = [...GUARD_ARGV, 'keepUntilMs'] as const;
-
 export const INIT_ARGV = [
   'fingerprint',
   'shardPoolCoupons',

@@ -1,6 +1,3 @@
-import type { ArchivedCoupon, CouponArchive } from '@coupons/budget-ledger';
-import type { LedgerRecord } from './record';
-
 type Value = string | number | bigint;
 
 /** A coupon as the record holds it, in whatever number types the query gave. */
@@ -22,7 +19,7 @@ export interface CouponHashSource {
 /**
  * The coupon hash exactly as issueCoupon-5.lua, redeemCoupon-3.lua and reverseRedemption-3.lua
  * leave it (field, value, ...): the one translation from the record back to Redis, used by the
- * rebuild and by the archive a pod reads expired records from.
+ * rebuild.
  */
 export function couponHashFields(c: CouponHashSource): string[] {
   const fields = [
@@ -50,15 +47,4 @@ export function couponHashFields(c: CouponHashSource): string[] {
   for (const [orderId, reversedAt] of Object.entries(c.reversals))
     fields.push(`x:${orderId}`, reversedAt);
   return fields;
-}
-
-/** The book of record as the archive a pod's ledger reads expired coupon records from. */
-export function recordArchive(record: LedgerRecord): CouponArchive {
-  return {
-    async find(campaignId: string, code: string): Promise<ArchivedCoupon | undefined> {
-      const coupon = await record.findCoupon(campaignId, code);
-      if (coupon === null) return undefined;
-      return { fields: couponHashFields(coupon), keepUntilMs: coupon.keepUntil };
-    },
-  };
 }

@@ -49,7 +49,6 @@ export const LEDGER_FAULT_REASONS = [
   'rolled_back',
   'redis_settings',
   'replication',
-  'archive',
 ] as const;
 
 /** The ledger operations timed and counted against Redis. */

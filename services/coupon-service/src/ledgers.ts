@@ -1,5 +1,4 @@
 import { BudgetLedger, RedisSettingsGuard, type LedgerClock } from '@coupons/budget-ledger';
-import { LedgerRecord, recordArchive } from '@coupons/ledger-record';
 import type { Logger } from '@coupons/telemetry';
 import type { CampaignCatalog } from './campaignCatalog';
 import type { LedgerConfig } from './config/env';
@@ -25,8 +24,6 @@ export class LedgerRegistry {
   private readonly byId: ReadonlyMap<string, BudgetLedger>;
   readonly settings: RedisSettingsGuard;
   private readonly timers: NodeJS.Timeout[] = [];
-  /** The book of record, read only for coupon records that expired from Redis. */
-  private readonly record: LedgerRecord | undefined;
 
   /**
    * Rebalancing is on (docs/stranding.md: without it about 0.24% of a day's tranche can sit on
@@ -44,10 +41,6 @@ export class LedgerRegistry {
       requirePersistence: options.production,
       minReplicasToWrite: options.production ? options.config.replication?.replicas : undefined,
     });
-    const { databaseUrl } = options.config;
-    this.record =
-      databaseUrl === undefined ? undefined : LedgerRecord.connect(databaseUrl, { max: 4 });
-    const archive = this.record === undefined ? undefined : recordArchive(this.record);
     this.byId = new Map(
       catalog.all().map((calendar) => {
         const campaign = calendar.campaign.id;
@@ -59,7 +52,6 @@ export class LedgerRegistry {
             rebalance: { onError },
             settings: this.settings,
             replication: options.config.replication,
-            archive,
           }),
         ];
       }),
@@ -83,7 +75,6 @@ export class LedgerRegistry {
   stop(): void {
     for (const timer of this.timers) clearInterval(timer);
     this.timers.length = 0;
-    void this.record?.close();
   }
 
   /** Reads the settings; says what it found, and why money is refused when it is. */

@@ -61,12 +61,6 @@ export interface LedgerConfig {
    * only once this many replicas hold it (503 UNAVAILABLE when they do not in time). Off when 0.
    */
   readonly replication: { readonly replicas: number; readonly timeoutMs: number } | undefined;
-  /**
-   * DATABASE_URL: the book of record (PostgreSQL). The service never writes it and never reads
-   * it on a claim; it reads a coupon record from it only when the recorder has let that record
-   * expire from Redis (RECORDER_COUPON_KEEP_MS). None: records stay in Redis until keep-until.
-   */
-  readonly databaseUrl: string | undefined;
 }
 
 /** A request limit: `points` requests per `durationSeconds`, per id. */
@@ -181,10 +175,6 @@ const envSchema = z.object({
   TRANSFER_SWEEP_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
   REDIS_WAIT_REPLICAS: z.coerce.number().int().min(0).max(16).default(0),
   REDIS_WAIT_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(200),
-  DATABASE_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\/[^\s]+$/, 'a postgres:// or postgresql:// URL')
-    .optional(),
   CLAIM_CAPACITY_PER_POD: z.coerce.number().positive().max(1e6).default(350),
   BUDGET_SAMPLE_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
   PUSHGATEWAY_URL: z
@@ -341,7 +331,6 @@ export function parseEnv(
               replicas: data.REDIS_WAIT_REPLICAS,
               timeoutMs: data.REDIS_WAIT_TIMEOUT_MS,
             }),
-      databaseUrl: data.DATABASE_URL,
     },
     admission: {
       enabled: data.ADMISSION === 'on',

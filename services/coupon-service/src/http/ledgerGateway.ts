@@ -53,8 +53,6 @@ const FAULT_MESSAGE = {
     'the budget ledger of this part of the campaign holds less than was seen of it (restored from an older state); claims and redemptions on it are paused until an operator resolves it',
   redis_settings:
     'the coupon ledger runs on a Redis whose settings could lose coupons; claims and redemptions are paused until an operator fixes them',
-  archive:
-    'the coupon is no longer in the fast store and the book of record did not answer; retry shortly',
   replication:
     'the coupon ledger could not confirm the write on its replicas in time; retry shortly with the same request (same Idempotency-Key or orderId): it returns this coupon if it was kept, or issues one if not',
 } as const;

@@ -83,7 +83,5 @@ export function faultRetryAfterSeconds(fault: Fault): number {
     case 'code_collision':
     case 'replication':
       return 1;
-    case 'archive':
-      return 5;
   }
 }
