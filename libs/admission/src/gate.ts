@@ -67,7 +67,8 @@ export interface RateCheck {
   readonly options: { burst: number };
 }
 export interface ConcurrencyCheck {
-  tryAcquire(priority: Priority): Permit | undefined;
+  /** `budgetMs`: how long the request may wait past the limit (see ConcurrencyLimit). */
+  tryAcquire(priority: Priority, budgetMs?: number): Permit | undefined;
   readonly limit: number;
   /** Slots claims (and `other`) may hold: a share of the limit. */
   readonly claimLimit: number;
@@ -240,12 +241,13 @@ export class AdmissionGate {
     ) {
       return this.reject('token_bucket', p, this.retry.overloaded);
     }
-    const permit = o.concurrency.tryAcquire(p);
-    if (permit === undefined) return this.reject('concurrency', p, this.retry.overloaded);
-
     const deadline = deadlineFrom(req.headers, now, this.deadlineOptions);
     const floorMs = Math.max(this.minRemainingMs, o.concurrency.medianLatencyMs);
-    if (deadline.remainingMs(now) < floorMs) {
+    const spareMs = deadline.remainingMs(now) - floorMs;
+    // Past the limit, a request waits only what its deadline leaves after its own service time.
+    const permit = o.concurrency.tryAcquire(p, spareMs);
+    if (permit === undefined) return this.reject('concurrency', p, this.retry.overloaded);
+    if (spareMs < 0) {
       permit.release();
       return this.reject('deadline', p, this.retry.overloaded);
     }

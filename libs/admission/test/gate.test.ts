@@ -325,6 +325,23 @@ describe('AdmissionGate order: a shed answer never calls a later layer', () => {
     expect(gate.snapshot().limitChecksPending).toBe(0);
   });
 
+  it('concurrency: past the limit a claim waits only what its deadline leaves (X-Request-Timeout-Ms, injected clock)', () => {
+    const l = layers();
+    let now = NOW;
+    const gate = gateOf({ ...l, now: () => now }, { userLimit: undefined, keyLimit: undefined });
+    // The pod serves a claim in 4 ms: past the 8 claim slots each claim adds 0.5 ms of waiting.
+    for (let i = 0; i < 20; i += 1)
+      admittedNow(gate.admit(claim(`w${i}`))).permit.release({ latencyMs: 4, dropped: false });
+    const held = Array.from({ length: 8 }, (_, i) => admittedNow(gate.admit(claim(`h${i}`))));
+    // A caller with 2 s to spare is served late; one whose deadline leaves no room is refused.
+    admittedNow(gate.admit(claim('patient', { 'x-request-timeout-ms': '2000' })));
+    now += 1;
+    expect(rejected(gate.admit(claim('hurried', { 'x-request-timeout-ms': '5' }))).reason).toBe(
+      'concurrency',
+    );
+    expect(held).toHaveLength(8);
+  });
+
   it('bulkDemand: claims that reached the gate against claims served to the end', () => {
     const l = layers();
     const gate = gateOf(l, { userLimit: undefined });
