@@ -20,7 +20,7 @@ import {
  * The admission gate of the real service: real HTTP, real Redis (the
  * harness's, or a private redis-server for anything that stops Redis), the service's metrics.
  * "Answered by the gate" is told apart from "answered by express" by X-Request-Id, which
- * pino-http sets on everything express serves and the gate never writes.
+ * the request layer (requestLog.ts) sets on everything express serves and the gate never writes.
  */
 
 const HOUR_MS = 3_600_000;
@@ -130,7 +130,7 @@ function expectRetryableError(answer: ApiAnswer, status: number, code: string): 
   return seconds;
 }
 
-/** Answered before express: pino-http would have set X-Request-Id. */
+/** Answered before express: express would have set X-Request-Id. */
 function expectFromGate(answer: ApiAnswer): void {
   expect(answer.headers.get('x-request-id')).toBeNull();
 }

@@ -1,4 +1,4 @@
-import express, { Router, type Express, type RequestHandler } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import type { Clock } from '@coupons/campaign';
 import { type Logger, type ServiceMetrics } from '@coupons/telemetry';
 import type { CampaignCatalog } from '../campaignCatalog';
@@ -43,6 +43,9 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  // Routed as the front door matched (routeTable.ts), on the app itself: no nested router.
+  app.set('case sensitive routing', EXPRESS_ROUTING.caseSensitive);
+  app.set('strict routing', EXPRESS_ROUTING.strict);
 
   app.use(requestLog(deps.logger, deps.metrics.http));
   const gateway = new LedgerGateway(
@@ -72,12 +75,10 @@ export function createApp(deps: AppDeps): Express {
   };
   // The front door (frontDoor.ts) matched the route with the same table and the same matching
   // rules, checked the key and its scope, and read the body (req.body) before admission.
-  const router = Router(EXPRESS_ROUTING);
   for (const route of ROUTES) {
     const method = route.method.toLowerCase() as 'get' | 'post' | 'delete';
-    router[method](route.path, handlers[route.name]);
+    app[method](route.path, handlers[route.name]);
   }
-  app.use(router);
   app.use((req, _res, next) => {
     next(new ApiError('NOT_FOUND', `no route ${req.method} ${loggedUrl(req.path).slice(0, 200)}`));
   });

@@ -3,6 +3,7 @@ import type { ErrorRequestHandler, Response } from 'express';
 import type { PreparedAnswer } from '@coupons/admission';
 import { ERROR_STATUS, HEADERS, type ErrorCode } from '@coupons/contract';
 import type { Logger } from '@coupons/telemetry';
+import { logOf } from './requestLog';
 
 /** Every error code of the HTTP contract, with its status: the contract package's. */
 export { ERROR_STATUS, type ErrorCode } from '@coupons/contract';
@@ -98,7 +99,7 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
     if (res.headersSent) {
       // Answered already (a body cut short after its 408, a caller gone): nothing to send. Said
       // through the service's logger, never express's final handler (raw stacks on stderr).
-      (req.log ?? logger).warn({ err }, 'error after the answer was sent');
+      logOf(req, logger).warn({ err }, 'error after the answer was sent');
       if (!res.writableFinished) res.destroy();
       return;
     }
@@ -113,7 +114,7 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
       return;
     }
     const errorId = randomUUID();
-    (req.log ?? logger).error({ err, errorId }, 'unhandled error');
+    logOf(req, logger).error({ err, errorId }, 'unhandled error');
     res.status(500).json({ error: { code: 'INTERNAL', message: 'internal error', errorId } });
   };
 }

@@ -10,17 +10,21 @@ export const MAX_LOGGED_URL = 256;
 /** Probes are polled every few seconds: their answers are counted, not logged. */
 const QUIET_PATHS = new Set(['/healthz', '/readyz']);
 
-declare module 'node:http' {
-  interface IncomingMessage {
-    /** The request's logger (its id, method and target), made on first use. */
-    log: Logger;
-  }
+/** Each request's logger, made on first use (logOf), and what it is made from. */
+const loggers = new WeakMap<object, { make: () => Logger; made?: Logger }>();
+
+/** The request's logger (its id, method and target), made on first use. */
+export function logOf(req: object, fallback?: Logger): Logger {
+  const entry = loggers.get(req);
+  if (entry !== undefined) return (entry.made ??= entry.make());
+  if (fallback === undefined) throw new Error('a request logged before requestLog saw it');
+  return fallback;
 }
 
 /**
  * One layer for what every request gets: an X-Request-Id (the caller's when sane, so one id
  * follows a request across services), the HTTP metrics, and a log line when its level is on.
- * The per-request child logger is made only when something is logged (`req.log` on first use):
+ * The per-request child logger is made only when something is logged (logOf, on first use):
  * at LOG_LEVEL=warn a served claim logs nothing and pays for no logger.
  */
 export function requestLog(logger: Logger, metrics: HttpMetrics): RequestHandler {
@@ -30,11 +34,8 @@ export function requestLog(logger: Logger, metrics: HttpMetrics): RequestHandler
     const id =
       typeof incoming === 'string' && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
     res.setHeader(HEADERS.requestId, id);
-    let child: Logger | undefined;
-    Object.defineProperty(req, 'log', {
-      configurable: true,
-      get: () =>
-        (child ??= logger.child({ req: { id, method: req.method, url: loggedUrl(req.url) } })),
+    loggers.set(req, {
+      make: () => logger.child({ req: { id, method: req.method, url: loggedUrl(req.url) } }),
     });
     res.once('finish', () => {
       const context = (res.locals as { context?: RequestContext }).context;
@@ -48,7 +49,7 @@ export function requestLog(logger: Logger, metrics: HttpMetrics): RequestHandler
       metrics.duration.observe(labels, seconds);
       const level = res.statusCode >= 500 ? 'error' : 'info';
       if (!logger.isLevelEnabled(level) || (level === 'info' && QUIET_PATHS.has(req.path))) return;
-      req.log[level](
+      logOf(req, logger)[level](
         { res: { statusCode: res.statusCode }, responseTime: Math.round(seconds * 1000) },
         'request completed',
       );
