@@ -37,6 +37,11 @@ export interface GateRequest {
   readonly scopeHash?: string | undefined;
   /** The authenticated API key: per-key limits count per key. */
   readonly keyId?: string | undefined;
+  /**
+   * The caller asked drainingAnswer when the request arrived (before its body was read): a
+   * request that arrived before draining began is served, as every request in flight is.
+   */
+  readonly arrivedBeforeDraining?: boolean;
 }
 
 export interface Admitted {
@@ -186,7 +191,7 @@ export class AdmissionGate {
   private readonly bucketReserve: number;
   private readonly rejections = new RejectionCache();
   private readonly soldOutAnswers: SoldOutAnswers | undefined;
-  private isDraining = false;
+  private draining = false;
   private pending = 0;
   private readonly received: Record<Priority, number> = perPriority();
   private readonly shed = Object.fromEntries(SHED_REASONS.map((r) => [r, perPriority()])) as Record<
@@ -215,12 +220,16 @@ export class AdmissionGate {
 
   /** From now on every request is answered 503 UNAVAILABLE (with Connection: close). */
   startDraining(): void {
-    this.isDraining = true;
+    this.draining = true;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
   }
 
   /** Draining's answer, when draining: asked first, before anything else is looked at. */
   drainingAnswer(priority: Priority): Rejection | undefined {
-    if (!this.isDraining) return undefined;
+    if (!this.draining) return undefined;
     this.received[priority]++;
     return this.reject('draining', priority, this.retry.draining);
   }
@@ -231,7 +240,8 @@ export class AdmissionGate {
     const p = req.priority;
     this.received[p]++;
 
-    if (this.isDraining) return this.reject('draining', p, this.retry.draining);
+    if (this.draining && req.arrivedBeforeDraining !== true)
+      return this.reject('draining', p, this.retry.draining);
     if (o.eventLoop !== undefined && !o.eventLoop.admits(p)) {
       return this.reject('event_loop', p, this.retry.overloaded);
     }

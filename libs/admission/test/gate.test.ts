@@ -325,6 +325,13 @@ describe('AdmissionGate order: a shed answer never calls a later layer', () => {
     expect(gate.snapshot().limitChecksPending).toBe(0);
   });
 
+  it('draining: a request that arrived before it began (its body still coming) is still served', () => {
+    const gate = gateOf(layers(), { userLimit: undefined });
+    gate.startDraining();
+    admittedNow(gate.admit({ ...claim(), arrivedBeforeDraining: true }));
+    expect(rejected(gate.admit(claim())).reason).toBe('draining');
+  });
+
   it('concurrency: past the limit a claim waits only what its deadline leaves (X-Request-Timeout-Ms, injected clock)', () => {
     const l = layers();
     let now = NOW;

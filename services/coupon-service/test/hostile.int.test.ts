@@ -117,6 +117,21 @@ describeIfRedis('hostile callers', () => {
     }
   });
 
+  it('public routes are cheap: /healthz and /openapi.json without Redis, /readyz on a sampled PING', async () => {
+    const pings = async () =>
+      Number(/cmdstat_ping:calls=(\d+)/.exec(await service.redis.info('commandstats'))?.[1] ?? 0);
+    const before = await pings();
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        fetch(`${service.base}${['/healthz', '/openapi.json', '/readyz'][i % 3]}`),
+      ),
+    );
+    expect(answers.map((answer) => answer.status)).toEqual(answers.map(() => 200));
+    await Promise.all(answers.map((answer) => answer.text()));
+    // One PING at most for the seven probes (one more if a sample expired meanwhile).
+    expect((await pings()) - before).toBeLessThanOrEqual(2);
+  });
+
   it('a retry through a rotated API key replays the same coupon: the Idempotency-Key is scoped to (campaign, user)', async () => {
     // During a rotation the platform's service holds the old key and the new one; a claim sent
     // with the old key whose answer was lost is retried with the new one.

@@ -74,6 +74,11 @@ export class FrontDoor {
       const pathname = parseurl(req)?.pathname ?? '';
       const found = this.routes.match(req.method ?? '', pathname);
       if (found.kind === 'route' && found.route.access === 'public') {
+        // The readiness probe is admitted like any read (it costs at most a sampled PING); the
+        // other public routes answer from memory. A draining pod's probe says so itself.
+        const gate = this.deps.admission.gate;
+        if (found.route.name === 'ready' && gate !== undefined && !gate.isDraining)
+          return this.admit(req, res, app, found.route, {}, undefined, undefined);
         attachContext(res, {
           route: found.route,
           params: {},
@@ -146,7 +151,8 @@ export class FrontDoor {
     app: RequestListener,
     route: RouteSpec,
     params: Record<string, string>,
-    principal: ApiPrincipal,
+    /** Undefined only for the readiness probe. */
+    principal: ApiPrincipal | undefined,
     userIdHeader: string | undefined,
     body?: unknown,
   ): void {
@@ -194,7 +200,9 @@ export class FrontDoor {
       userId: claim?.userId,
       shard: claim?.shard,
       scopeHash: claim?.scopeHash,
-      keyId: principal.keyId,
+      keyId: principal?.keyId,
+      // The draining check was made when the headers arrived (the probe's: the pod's own answer).
+      arrivedBeforeDraining: true,
     });
     if (decision instanceof Promise) void decision.then(serve);
     else serve(decision);
