@@ -10,16 +10,16 @@ import {
   type Logger,
 } from '@coupons/telemetry';
 import { Registry } from 'prom-client';
-import { AdmissionControl } from './admission';
-import { ApiKeyStore, Authenticator, type ApiKeyRecord } from './auth/apiKeys';
+import { AdmissionControl } from './frontDoor/admissionControl';
+import { ApiKeyStore, Authenticator, type ApiKeyRecord } from './frontDoor/apiKeys';
 import { CampaignCatalog } from './campaignCatalog';
 import type { ServiceConfig } from './config/env';
 import { BudgetSampler } from './budgetSampler';
 import { BodyReader } from './frontDoor/bodyReader';
 import { FrontDoor } from './frontDoor/frontDoor';
 import { createApp } from './http/app';
-import { ROUTES } from './http/routeTable';
-import { LedgerRegistry } from './ledgers';
+import { ROUTES } from './frontDoor/routeTable';
+import { LedgerRegistry } from './ledger/ledgers';
 import { Readiness } from './readiness';
 import { createRedisClient, type RedisClient, type RedisTarget } from './redis/client';
 import { CouponServer } from './server';

@@ -10,12 +10,12 @@ import { ManualClock, parseCampaigns } from '@coupons/campaign';
 import { Redis } from 'ioredis';
 import { createServiceMetrics } from '@coupons/telemetry';
 import { Registry } from 'prom-client';
-import { AdmissionControl } from '../src/admission';
-import { ApiKeyStore, Authenticator, sha256Hex } from '../src/auth/apiKeys';
+import { AdmissionControl } from '../src/frontDoor/admissionControl';
+import { ApiKeyStore, Authenticator, sha256Hex } from '../src/frontDoor/apiKeys';
 import { CampaignCatalog } from '../src/campaignCatalog';
 import { BodyReader } from '../src/frontDoor/bodyReader';
 import { FrontDoor } from '../src/frontDoor/frontDoor';
-import { contextOf } from '../src/http/requestContext';
+import { contextOf } from '../src/frontDoor/requestContext';
 import { parseEnv } from '../src';
 import { liveCampaign, standaloneRedisUrl, uniqueId, until } from './support';
 

@@ -3,7 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import type { RedisSettingsMode } from '@coupons/budget-ledger';
 import { deepFreeze } from '@coupons/campaign';
-import { API_SCOPES, type ApiKeyRecord } from '../auth/apiKeys';
+import { API_SCOPES, type ApiKeyRecord } from '../frontDoor/apiKeys';
 
 /** The whole environment, parsed once at start-up into one frozen object. */
 export interface ServiceConfig {

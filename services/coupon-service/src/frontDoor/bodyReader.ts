@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
 import type { PreparedAnswer } from '@coupons/admission';
-import { ApiError, fromBodyParser, preparedError } from '../http/errors';
+import { ApiError, fromBodyParser, preparedError } from '../answers/errors';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 

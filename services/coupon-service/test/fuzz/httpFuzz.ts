@@ -4,8 +4,8 @@ import { performance } from 'node:perf_hooks';
 import { deflateSync, gzipSync } from 'node:zlib';
 import type { Redis } from 'ioredis';
 import type { ApiScope } from '../../src';
-import { ERROR_STATUS } from '../../src/http/errors';
-import { RouteTable } from '../../src/http/routeTable';
+import { ERROR_STATUS } from '../../src/answers/errors';
+import { RouteTable } from '../../src/frontDoor/routeTable';
 import { redisState, stateChanges, type RedisState } from '../redisState';
 import { KEYS } from '../support';
 

@@ -2,12 +2,12 @@ import type { RequestHandler } from 'express';
 import type { BudgetLedger } from '@coupons/budget-ledger';
 import type { CampaignCalendar, Clock } from '@coupons/campaign';
 import type { CampaignCatalog } from '../../campaignCatalog';
-import type { LedgerRegistry } from '../../ledgers';
+import type { LedgerRegistry } from '../../ledger/ledgers';
 import { campaignFromPath } from '../campaignParam';
-import { ApiError } from '../errors';
-import { callContext, type LedgerGateway } from '../ledgerGateway';
-import { contextOf } from '../requestContext';
-import { claimRefusal, couponNotFound, redemptionRefusal, reversalRefusal } from '../refusals';
+import { ApiError } from '../../answers/errors';
+import { callContext, type LedgerGateway } from '../../ledger/ledgerGateway';
+import { contextOf } from '../../frontDoor/requestContext';
+import { claimRefusal, couponNotFound, redemptionRefusal, reversalRefusal } from '../../answers/refusals';
 import {
   claimBodySchema,
   HEADERS,
@@ -17,7 +17,7 @@ import {
   userIdSchema,
 } from '@coupons/contract';
 import { claimBodyHash, couponCodeSchema, validate, type CouponCodeInput } from '../schemas';
-import type { RetryPolicy } from '../retryPolicy';
+import type { RetryPolicy } from '../../answers/retryPolicy';
 import { couponView, redemptionView, sendJson } from '../views';
 
 export interface CouponRouteDeps {

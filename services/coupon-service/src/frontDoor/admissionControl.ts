@@ -7,13 +7,13 @@ import {
   TokenBucket,
 } from '@coupons/admission';
 import { toZonedIso, type Clock } from '@coupons/campaign';
-import type { CampaignCatalog } from './campaignCatalog';
+import type { CampaignCatalog } from '../campaignCatalog';
 import type { AdmissionReading } from '@coupons/telemetry';
-import type { AdmissionConfig } from './config/env';
-import { soldOutBody } from './http/refusals';
-import type { RequestContext } from './http/requestContext';
-import { RetryPolicy } from './http/retryPolicy';
-import type { RedisClient } from './redis/client';
+import type { AdmissionConfig } from '../config/env';
+import { soldOutBody } from '../answers/refusals';
+import type { RequestContext } from './requestContext';
+import { RetryPolicy } from '../answers/retryPolicy';
+import type { RedisClient } from '../redis/client';
 import { ServedClaims } from './servedClaims';
 
 export interface AdmissionDeps {

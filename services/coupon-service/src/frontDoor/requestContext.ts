@@ -1,8 +1,8 @@
 import type { Admitted } from '@coupons/admission';
 import type { IssueResult } from '@coupons/budget-ledger';
 import type { ServerResponse } from 'node:http';
-import type { ApiPrincipal } from '../auth/apiKeys';
-import type { ClaimIdentity } from '../frontDoor/claimIdentity';
+import type { ApiPrincipal } from './apiKeys';
+import type { ClaimIdentity } from './claimIdentity';
 import type { RouteSpec } from './routeTable';
 
 /**

@@ -3,7 +3,7 @@ import type { ErrorRequestHandler, Response } from 'express';
 import type { PreparedAnswer } from '@coupons/admission';
 import { ERROR_STATUS, HEADERS, type ErrorCode } from '@coupons/contract';
 import type { Logger } from '@coupons/telemetry';
-import { logOf } from './requestLog';
+import { logOf } from '../http/requestLog';
 
 /** Every error code of the HTTP contract, with its status: the contract package's. */
 export { ERROR_STATUS, type ErrorCode } from '@coupons/contract';

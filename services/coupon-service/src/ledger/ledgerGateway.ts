@@ -17,11 +17,11 @@ import type {
   RedemptionOutcome,
 } from '@coupons/telemetry';
 import { TIMED_OUT, within } from '@coupons/admission';
-import { classifyFault, faultRetryAfterSeconds, type Fault } from '../redis/faults';
-import { ApiError } from './errors';
-import type { RetryPolicy } from './retryPolicy';
-import { contextOf } from './requestContext';
-import { logOf } from './requestLog';
+import { classifyFault, faultRetryAfterSeconds, type Fault } from './faults';
+import { ApiError } from '../answers/errors';
+import type { RetryPolicy } from '../answers/retryPolicy';
+import { contextOf } from '../frontDoor/requestContext';
+import { logOf } from '../http/requestLog';
 
 /** The context of a ledger call made for a request: its logger (made on first use) and deadline. */
 export function callContext(req: object, res: { locals: Record<string, unknown> }): CallContext {
