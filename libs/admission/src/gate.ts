@@ -223,10 +223,6 @@ export class AdmissionGate {
     this.draining = true;
   }
 
-  get isDraining(): boolean {
-    return this.draining;
-  }
-
   /** Draining's answer, when draining: asked first, before anything else is looked at. */
   drainingAnswer(priority: Priority): Rejection | undefined {
     if (!this.draining) return undefined;

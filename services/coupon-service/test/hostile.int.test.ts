@@ -88,7 +88,7 @@ describeIfRedis('hostile callers', () => {
       headers: { 'Idempotency-Key': 'real', 'X-User-Id': victim },
     });
     expect(real.status).toBe(201);
-    // What the limiter keeps is per (key, user): the user's id within the key that sent it.
+    // The user's first claim of the window is counted in memory: nothing of it in Redis yet.
     expect((await keysNaming(redis, victim)).filter((k) => k.startsWith('coupons:rl:'))).toEqual(
       [],
     );
@@ -130,6 +130,18 @@ describeIfRedis('hostile callers', () => {
     await Promise.all(answers.map((answer) => answer.text()));
     // One PING at most for the seven probes (one more if a sample expired meanwhile).
     expect((await pings()) - before).toBeLessThanOrEqual(2);
+    // A flood of them is rate-limited like any route: 429 with Retry-After, from memory.
+    const flood = await Promise.all(
+      Array.from({ length: 300 }, () =>
+        fetch(`${service.base}/healthz?${'x'.repeat(2000)}`).then(async (answer) => {
+          await answer.text();
+          return answer;
+        }),
+      ),
+    );
+    const limited = flood.filter((answer) => answer.status === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(limited[0]!.headers.get('retry-after')).toBe('1');
   });
 
   it('a retry through a rotated API key replays the same coupon: the Idempotency-Key is scoped to (campaign, user)', async () => {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import parseurl from 'parseurl';
-import { writeAnswer, type Decision, type PreparedAnswer } from '@coupons/admission';
+import { TokenBucket, writeAnswer, type Decision, type PreparedAnswer } from '@coupons/admission';
 import type { HttpMetrics, RefusalReason } from '@coupons/telemetry';
 import type { AdmissionControl } from './admissionControl';
 import type { Authenticator, ApiPrincipal } from './apiKeys';
@@ -36,6 +36,13 @@ const NOT_A_PATH = answer(
 const NO_HOST = answer('INVALID_REQUEST', 'an HTTP/1.1 request must carry a Host header');
 const UNAUTHENTICATED = answer('UNAUTHENTICATED', 'send Authorization: Bearer <api key>');
 const NOT_FOUND = answer('NOT_FOUND', 'no such route');
+const PUBLIC_RATE_LIMITED = preparedError(
+  new ApiError('RATE_LIMITED', 'too many requests to the public routes; retry later', {
+    retryAfterSeconds: 1,
+  }),
+);
+/** Probes and the OpenAPI document: a few a second per pod, far above what kubelet and a person send. */
+const PUBLIC_RATE = { ratePerSecond: 50, burst: 100 };
 
 /**
  * The API port's request handler: everything a request must pass before express runs, cheapest
@@ -53,6 +60,7 @@ export class FrontDoor {
   private readonly routes: RouteTable;
   private readonly forbidden = new Map<string, PreparedAnswer>();
   private readonly notAllowed = new Map<string, PreparedAnswer>();
+  private readonly publicRate = new TokenBucket(PUBLIC_RATE);
 
   constructor(private readonly deps: FrontDoorDeps) {
     this.routes = deps.routes ?? new RouteTable(ROUTES);
@@ -74,11 +82,10 @@ export class FrontDoor {
       const pathname = parseurl(req)?.pathname ?? '';
       const found = this.routes.match(req.method ?? '', pathname);
       if (found.kind === 'route' && found.route.access === 'public') {
-        // The readiness probe is admitted like any read (it costs at most a sampled PING); the
-        // other public routes answer from memory. A draining pod's probe says so itself.
-        const gate = this.deps.admission.gate;
-        if (found.route.name === 'ready' && gate !== undefined && !gate.isDraining)
-          return this.admit(req, res, app, found.route, {}, undefined, undefined);
+        // Public routes answer from memory (the readiness probe from a sampled PING), and are
+        // rate-limited: a flood of them is refused before it costs a log line or a sample.
+        if (!this.publicRate.tryTake(performance.now()))
+          return this.refuse(res, 'rate_limited', PUBLIC_RATE_LIMITED);
         attachContext(res, {
           route: found.route,
           params: {},
@@ -151,8 +158,7 @@ export class FrontDoor {
     app: RequestListener,
     route: RouteSpec,
     params: Record<string, string>,
-    /** Undefined only for the readiness probe. */
-    principal: ApiPrincipal | undefined,
+    principal: ApiPrincipal,
     userIdHeader: string | undefined,
     body?: unknown,
   ): void {
@@ -200,8 +206,8 @@ export class FrontDoor {
       userId: claim?.userId,
       shard: claim?.shard,
       scopeHash: claim?.scopeHash,
-      keyId: principal?.keyId,
-      // The draining check was made when the headers arrived (the probe's: the pod's own answer).
+      keyId: principal.keyId,
+      // The draining check was made when the headers arrived.
       arrivedBeforeDraining: true,
     });
     if (decision instanceof Promise) void decision.then(serve);

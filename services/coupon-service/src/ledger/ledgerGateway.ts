@@ -20,21 +20,6 @@ import { TIMED_OUT, within } from '@coupons/admission';
 import { classifyFault, faultRetryAfterSeconds, type Fault } from './faults';
 import { ApiError } from '../answers/errors';
 import type { RetryPolicy } from '../answers/retryPolicy';
-import { contextOf } from '../frontDoor/requestContext';
-import { logOf } from '../http/requestLog';
-
-/** The context of a ledger call made for a request: its logger (made on first use) and deadline. */
-export function callContext(req: object, res: { locals: Record<string, unknown> }): CallContext {
-  const context = contextOf(res);
-  return {
-    // Read only when something is logged: the request's logger is made on first use.
-    get log() {
-      return logOf(req);
-    },
-    deadline: context.admitted?.deadline,
-    startedAt: context.startedAt,
-  };
-}
 
 /** What a route passes along with a ledger call: its logger, and when its caller stops waiting. */
 export interface CallContext {

@@ -4,7 +4,8 @@ import { couponsToFen, toZonedIso, type CampaignCalendar } from '@coupons/campai
 import type { CampaignCatalog } from '../../campaignCatalog';
 import type { LedgerRegistry } from '../../ledger/ledgers';
 import { campaignFromPath } from '../campaignParam';
-import { callContext, type LedgerGateway } from '../../ledger/ledgerGateway';
+import type { LedgerGateway } from '../../ledger/ledgerGateway';
+import { callContext } from '../callContext';
 import { contextOf } from '../../frontDoor/requestContext';
 
 /**

@@ -5,7 +5,8 @@ import type { CampaignCatalog } from '../../campaignCatalog';
 import type { LedgerRegistry } from '../../ledger/ledgers';
 import { campaignFromPath } from '../campaignParam';
 import { ApiError } from '../../answers/errors';
-import { callContext, type LedgerGateway } from '../../ledger/ledgerGateway';
+import type { LedgerGateway } from '../../ledger/ledgerGateway';
+import { callContext } from '../callContext';
 import { contextOf } from '../../frontDoor/requestContext';
 import { claimRefusal, couponNotFound, redemptionRefusal, reversalRefusal } from '../../answers/refusals';
 import {
