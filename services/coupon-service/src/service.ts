@@ -7,6 +7,7 @@ import {
   createServiceMetrics,
   initialiseSeries,
   registerAdmissionMetrics,
+  registerOverloadMetrics,
   type Logger,
 } from '@coupons/telemetry';
 import { Registry } from 'prom-client';
@@ -17,6 +18,7 @@ import type { ServiceConfig } from './config/env';
 import { BudgetSampler } from './budgetSampler';
 import { BodyReader } from './frontDoor/bodyReader';
 import { FrontDoor } from './frontDoor/frontDoor';
+import { OverloadActions } from './frontDoor/overloadActions';
 import { createApp } from './http/app';
 import { ROUTES } from './frontDoor/routeTable';
 import { LedgerRegistry } from './ledger/ledgers';
@@ -123,10 +125,14 @@ export async function startService(deps: ServiceDeps): Promise<RunningService> {
     redisCommandTimeoutMs: config.redisCommandTimeoutMs,
     version: SERVICE_VERSION,
   });
+  const overload =
+    admission.gate === undefined ? undefined : new OverloadActions(() => admission.pressure());
+  if (overload !== undefined) registerOverloadMetrics(metrics.registry, () => overload.reading());
   const frontDoor = new FrontDoor({
     authenticator,
     admission,
     bodies: new BodyReader(config.http.bodyTimeoutMs),
+    ...(overload === undefined ? {} : { overload }),
     metrics: metrics.http,
     catalog,
   });
@@ -147,6 +153,7 @@ export async function startService(deps: ServiceDeps): Promise<RunningService> {
       shutdownGraceMs: config.shutdownGraceMs,
       onDrain: () => admission.startDraining(),
       beforeRedisQuit: () => {
+        overload?.stop();
         redisClock.stop();
         budgetSampler.stop();
         ledgers.stop();
@@ -154,6 +161,7 @@ export async function startService(deps: ServiceDeps): Promise<RunningService> {
       },
     },
   );
+  overload?.start(server.api);
   const { port, metricsPort } = await server.listen();
   return { server, port, metricsPort, catalog, ledgers, clock, redis, admission };
 }

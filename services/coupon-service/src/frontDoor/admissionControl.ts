@@ -14,6 +14,7 @@ import { soldOutBody } from '../answers/refusals';
 import type { RequestContext } from './requestContext';
 import { RetryPolicy } from '../answers/retryPolicy';
 import type { RedisClient } from '../redis/client';
+import { SHED_FOR_CAPACITY } from './overloadActions';
 import { ServedClaims } from './servedClaims';
 
 export interface AdmissionDeps {
@@ -111,6 +112,16 @@ export class AdmissionControl {
     // Issued on a shard marked sold out (a probe): rebalancing moved budget in, so open it again.
     if (!result.replayed && this.soldOut.holds(campaignId))
       this.soldOut.clear(campaignId, claim.shard);
+  }
+
+  /** Requests received and shed for lack of capacity, cumulative: the overload actions' pressure. */
+  pressure(): { received: number; shed: number } {
+    if (this.gate === undefined) return { received: 0, shed: 0 };
+    const { received, shed } = this.gate.snapshot();
+    let shedTotal = 0;
+    for (const reason of SHED_FOR_CAPACITY)
+      for (const n of Object.values(shed[reason])) shedTotal += n;
+    return { received: Object.values(received).reduce((a, b) => a + b, 0), shed: shedTotal };
   }
 
   /** Shutdown: every request from now on is answered 503 UNAVAILABLE with Connection: close. */

@@ -12,6 +12,7 @@ import { ROUTES, RouteTable, type RouteSpec } from './routeTable';
 import { SINGLE_REQUEST_HEADERS, USER_ID_PATTERN } from '@coupons/contract';
 import { BodyReader, declaredBody } from './bodyReader';
 import { claimIdentity } from './claimIdentity';
+import { SHED_FOR_CAPACITY, type OverloadActions } from './overloadActions';
 
 const SINGLE_LOWER = SINGLE_REQUEST_HEADERS.map((name) => name.toLowerCase());
 
@@ -20,6 +21,8 @@ export interface FrontDoorDeps {
   admission: AdmissionControl;
   /** Reads bodies before admission (bounded in bytes, time and count per key). */
   bodies: BodyReader;
+  /** The actions below HTTP, told of every shed answer; absent with admission off. */
+  overload?: OverloadActions;
   metrics: HttpMetrics;
   /** The campaigns served: a claim's user is pinned to a shard once, here. */
   catalog: CampaignCatalog;
@@ -179,6 +182,7 @@ export class FrontDoor {
     }
     const serve = (decision: Decision): void => {
       if (!decision.admitted) {
+        if (SHED_FOR_CAPACITY.has(decision.reason)) this.deps.overload?.onShed(res);
         writeAnswer(res, decision);
         return;
       }
