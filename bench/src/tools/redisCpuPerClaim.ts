@@ -1,8 +1,10 @@
 /* eslint-disable no-console -- a measuring tool that prints for people */
+import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { CampaignCalendar, parseCampaigns } from '@coupons/campaign';
 import { startRedisServer } from '@coupons/redis-local';
 import { BudgetLedger, RedisTimeClock, shardKeys } from '@coupons/budget-ledger';
+import { parseCpu } from '../redisStats';
 
 /**
  * How much Redis CPU and memory one claim costs: a private redis-server, a campaign open now with
@@ -48,23 +50,32 @@ async function main(): Promise<void> {
     const ledger = new BudgetLedger(redis, calendar, clock);
     await redis.config('RESETSTAT');
     const memoryBefore = await usedMemory(redis);
+    const cpuBefore = parseCpu(await redis.info('cpu'));
     let next = 0;
+    const issuedCoupons: { code: string; userId: string }[] = [];
     const outcomes = new Map<string, number>();
     const started = process.hrtime.bigint();
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
         while (next < claims) {
           const i = (next += 1);
+          const userId = `wx-${i.toString(16).padStart(6, '0')}`;
+          // As the service hashes a claim body (sha256, base64url): the idempotency key's value.
+          const bodyHash = createHash('sha256')
+            .update(`{"userId":"${userId}"}`)
+            .digest('base64url');
           const result = await ledger.issue({
-            userId: `user-${i}`,
+            userId,
             idempotencyKey: `claim-${i}`,
-            bodyHash: `user-${i}`,
+            bodyHash,
           });
           outcomes.set(result.kind, (outcomes.get(result.kind) ?? 0) + 1);
+          if (result.kind === 'issued') issuedCoupons.push({ code: result.coupon.code, userId });
         }
       }),
     );
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const cpuSeconds = parseCpu(await redis.info('cpu')) - cpuBefore;
     const stats = await redis.info('commandstats');
     const evalsha = /cmdstat_evalsha:calls=(\d+),usec=(\d+),usec_per_call=([\d.]+)/.exec(stats);
     const evalLine = /cmdstat_eval:calls=(\d+),usec=(\d+),usec_per_call=([\d.]+)/.exec(stats);
@@ -76,7 +87,15 @@ async function main(): Promise<void> {
     console.log(
       `issue script calls: ${calls}, Redis CPU in scripts: ${usec} us, usec_per_call: ${(usec / calls).toFixed(2)}`,
     );
+    console.log(
+      `redis process CPU per claim (INFO used_cpu_sys + used_cpu_user): ${((cpuSeconds * 1e6) / claims).toFixed(1)} us`,
+    );
     console.log(`one ledger client, closed loop: ${(claims / seconds).toFixed(0)} claims/s`);
+    // Commands the scripts ran (Redis counts a script's calls in commandstats too), per claim.
+    const perClaim = [...stats.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)]
+      .filter(([, name]) => name !== 'evalsha' && name !== 'eval' && name !== 'config')
+      .map(([, name, n]) => `${name} ${(Number(n) / claims).toFixed(2)}`);
+    console.log(`redis commands per claim: ${perClaim.join(', ')}`);
     const issued = outcomes.get('issued') ?? 0;
     const delta = (await usedMemory(redis)) - memoryBefore;
     const bytes = await keyBytes(redis, campaign!.id, campaign!.shards);
@@ -85,6 +104,21 @@ async function main(): Promise<void> {
       `redis memory per issued coupon: INFO used_memory delta ${per(delta)} bytes; MEMORY USAGE coupon ${per(bytes.coupon)} + user ${per(bytes.user)} + idempotency ${per(bytes.idem)} + audit stream ${per(bytes.audit)} = ${per(bytes.coupon + bytes.user + bytes.idem + bytes.audit)} bytes`,
     );
     console.log(`encodings: ${[...bytes.encodings].map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    // Half the coupons redeemed, one order each: what a redemption adds (the order's hold).
+    const redeemed = issuedCoupons.filter((_, i) => i % 2 === 0);
+    const beforeRedemptions = await usedMemory(redis);
+    for (const [i, c] of redeemed.entries())
+      await ledger.redeem({
+        code: c.code,
+        shard: ledger.shardOf(c.userId),
+        userId: c.userId,
+        orderId: `order-20261207-${String(i).padStart(7, '0')}`,
+        orderAmountFen: 10_000,
+      });
+    const orderBytes = (await keyBytes(redis, campaign!.id, campaign!.shards)).order;
+    console.log(
+      `redis memory per redemption: INFO used_memory delta ${((await usedMemory(redis)) - beforeRedemptions) / Math.max(1, redeemed.length)} bytes (audit event included); MEMORY USAGE of the order's hold ${(orderBytes / Math.max(1, redeemed.length)).toFixed(1)} bytes`,
+    );
   } finally {
     redis.disconnect();
     await server.stop();
@@ -97,7 +131,14 @@ async function usedMemory(redis: Redis): Promise<number> {
 
 /** MEMORY USAGE (every sample) summed by kind of key, and how many keys of each encoding. */
 async function keyBytes(redis: Redis, campaignId: string, shards: number) {
-  const totals = { coupon: 0, user: 0, idem: 0, audit: 0, encodings: new Map<string, number>() };
+  const totals = {
+    coupon: 0,
+    user: 0,
+    idem: 0,
+    order: 0,
+    audit: 0,
+    encodings: new Map<string, number>(),
+  };
   for (let shard = 0; shard < shards; shard += 1) {
     const keys = shardKeys(campaignId, shard);
     totals.audit += Number(await redis.memory('USAGE', keys.audit, 'SAMPLES', 0));
@@ -113,6 +154,7 @@ async function keyBytes(redis: Redis, campaignId: string, shards: number) {
         if (kind === 'coupon' || kind === 'c') totals.coupon += bytes;
         else if (kind === 'user' || kind === 'u') totals.user += bytes;
         else if (kind === 'idem' || kind === 'i') totals.idem += bytes;
+        else if (kind === 'o') totals.order += bytes;
       }
     } while (cursor !== '0');
   }

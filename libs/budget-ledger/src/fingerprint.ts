@@ -22,6 +22,8 @@ export function campaignFingerprint(campaign: Campaign): string {
     campaign.release.rollover,
     Object.entries(campaign.release.dayWeights).sort(([a], [b]) => a.localeCompare(b)),
     campaign.shards,
+    // Only when raised, so ledgers initialised before the limit existed keep their fingerprint.
+    ...(campaign.couponsPerOrder === 1 ? [] : [campaign.couponsPerOrder]),
   ];
   return createHash('sha256').update(JSON.stringify(money)).digest('hex').slice(0, 16);
 }

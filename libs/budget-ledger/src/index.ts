@@ -1,5 +1,6 @@
 export * from './context';
 export * from './couponCode';
+export * from './couponRecord';
 export * from './fingerprint';
 export * from './keys';
 export * from './keyspace';

@@ -21,10 +21,13 @@ export interface ShardKeys {
   user(userId: string): string;
   /** STRING: "<code>\n<bodyHash>" for a remembered successful claim. */
   idempotency(scopeHash: string): string;
-  /** HASH: the coupon record. */
+  /** HASH: the coupon record (couponRecord.ts); the code is the key's, not a field. */
   coupon(code: string): string;
+  /** HASH: the codes that discount an order whose orderId hashes to this shard (reserveOrder-3.lua). */
+  order(orderId: string): string;
   userPattern: string;
   couponPattern: string;
+  orderPattern: string;
   /** Every key of the shard. */
   allPattern: string;
 }
@@ -36,11 +39,14 @@ export function shardKeys(campaignId: string, shard: number): ShardKeys {
     ledger: `${tag}:ledger`,
     audit: `${tag}:audit`,
     transit: `${tag}:transit`,
-    user: (userId) => `${tag}:user:${userId}`,
-    idempotency: (scopeHash) => `${tag}:idem:${scopeHash}`,
-    coupon: (code) => `${tag}:coupon:${code}`,
-    userPattern: `${tag}:user:*`,
-    couponPattern: `${tag}:coupon:*`,
+    // One letter per kind: 120 million coupons carry these names (docs/capacity.md).
+    user: (userId) => `${tag}:u:${userId}`,
+    idempotency: (scopeHash) => `${tag}:i:${scopeHash}`,
+    coupon: (code) => `${tag}:c:${code}`,
+    order: (orderId) => `${tag}:o:${orderId}`,
+    userPattern: `${tag}:u:*`,
+    couponPattern: `${tag}:c:*`,
+    orderPattern: `${tag}:o:*`,
     allPattern: `${tag}*`,
   };
 }

@@ -2,6 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { CampaignCalendar } from '@coupons/campaign';
 import { guardArgs, statusOf, type LedgerClock, type LedgerContext } from './context';
 import { generateCouponCode } from './couponCode';
+import { couponRecordOf } from './couponRecord';
 import { campaignFingerprint } from './fingerprint';
 import { initLedger, type InitOptions, type InitReport } from './ledgerInit';
 import { idempotencyScopeHash, shardKeys } from './keys';
@@ -22,11 +23,14 @@ import {
   ISSUE_ARGV,
   READ_ARGV,
   REDEEM_ARGV,
+  RELEASE_ORDER_ARGV,
+  RESERVE_ORDER_ARGV,
   REVERSE_ARGV,
   toArgv,
 } from './scriptArgs';
 import { registerLedgerScripts } from './scripts';
 import { shardOfUser } from './shard';
+import { assertRequestArgs } from './requestArgs';
 import { shardReleaseOf } from './shares';
 import { budgetSnapshot, type BudgetSnapshot } from './snapshot';
 import {
@@ -98,31 +102,30 @@ const DAY_MS = 86_400_000;
 /** A claim whose window Redis time left (a release or midnight passed) is recomputed at most this often. */
 const ISSUE_ATTEMPTS = 3;
 
-/** A coupon record from the flat field list HGETALL (or a script) returns. */
-export function couponRecordOf(
-  campaignId: string,
-  flat: readonly (string | number)[],
-): CouponRecord {
-  const fields: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) fields[String(flat[i])] = String(flat[i + 1]);
-  const record: CouponRecord = {
-    code: fields.code ?? '',
-    campaignId,
-    userId: fields.userId ?? '',
-    valueFen: Number(fields.valueFen),
-    issuedAt: Number(fields.issuedAt),
-    expiresAt: Number(fields.expiresAt),
-    trancheDay: fields.trancheDay ?? '',
-    status: fields.status === 'redeemed' ? 'redeemed' : 'issued',
-  };
-  if (record.status === 'redeemed' && fields.orderId !== undefined) {
-    record.redemption = {
-      orderId: fields.orderId,
-      discountFen: Number(fields.discountFen),
-      redeemedAt: Number(fields.redeemedAt),
+/**
+ * The window the issue script is sent: the calendar's, cut to the campaign's claim period, or
+ * wholly before ("early") or after it ("late"), so the script needs no start and end of its own.
+ */
+export function claimWindow(
+  cap: { fromMs: number; untilMs: number; scope: 'campaign' | 'day' },
+  campaign: { startsAt: number; endsAt: number; couponExpiresAt: number },
+  at: number,
+): { fromMs: number; untilMs: number; scope: 'campaign' | 'day' | 'early' | 'late' } {
+  // No claim after the coupons' expiry, which may fall inside the last day.
+  const lastClaimMs = Math.min(campaign.endsAt, campaign.couponExpiresAt);
+  if (at < campaign.startsAt)
+    return {
+      fromMs: cap.fromMs,
+      untilMs: Math.min(cap.untilMs, campaign.startsAt),
+      scope: 'early',
     };
-  }
-  return record;
+  if (at > lastClaimMs)
+    return { fromMs: Math.max(cap.fromMs, lastClaimMs + 1), untilMs: cap.untilMs, scope: 'late' };
+  return {
+    fromMs: Math.max(cap.fromMs, campaign.startsAt),
+    untilMs: Math.min(cap.untilMs, lastClaimMs + 1),
+    scope: cap.scope,
+  };
 }
 
 /**
@@ -133,7 +136,8 @@ export function couponRecordOf(
 export class BudgetLedger {
   readonly fingerprint: string;
   private readonly ctx: LedgerContext;
-  private readonly keepAfterExpiryMs: number;
+  /** When every record of the campaign may leave Redis: the coupons' expiry plus the keep. */
+  private readonly keepUntilMs: number;
   private readonly trigger: RebalanceTrigger | undefined;
   private readonly replication: ReplicationWait | undefined;
   readonly rebalanceMaxCoupons: number;
@@ -155,7 +159,8 @@ export class BudgetLedger {
       trustCallerClock: options.trustCallerClock === true,
       settings: options.settings,
     };
-    this.keepAfterExpiryMs = options.keepAfterExpiryMs ?? 30 * DAY_MS;
+    this.keepUntilMs =
+      calendar.campaign.couponExpiresAt + (options.keepAfterExpiryMs ?? 30 * DAY_MS);
     this.replication =
       options.replication === undefined
         ? undefined
@@ -201,6 +206,7 @@ export class BudgetLedger {
 
   /** Issues a coupon to the claim's user, on `shard` (the user's shard: pass it when known). */
   async issue(request: ClaimRequest, shard = this.shardOf(request.userId)): Promise<IssueResult> {
+    assertRequestArgs({ userId: request.userId, bodyHash: request.bodyHash });
     await this.assertSettings();
     const { campaign } = this.calendar;
     const keys = shardKeys(campaign.id, shard);
@@ -212,26 +218,22 @@ export class BudgetLedger {
       const code = generateCouponCode(shard);
       const cap = this.calendar.spendableCapAt(at);
       const day = cap.day ?? '-';
+      const window = claimWindow(cap, campaign, at);
       const reply = await this.ctx.scripts.issueCoupon(
         [keys.ledger, keys.user(request.userId), idempotency, keys.coupon(code), keys.audit],
         toArgv(ISSUE_ARGV, {
           ...guardArgs(this.ctx, shard, at),
-          windowFromMs: cap.fromMs,
-          windowUntilMs: cap.untilMs,
+          windowFromMs: window.fromMs,
+          windowUntilMs: window.untilMs,
           capCoupons: shardReleaseOf(cap, campaign.shards, shard),
-          capScope: cap.scope,
+          capScope: window.scope,
           day,
           dailyLimit: campaign.perUser.daily,
           totalLimit: campaign.perUser.total,
-          startsAtMs: campaign.startsAt,
-          // No claim after the coupons' expiry, which may fall inside the last day.
-          endsAtMs: Math.min(campaign.endsAt, campaign.couponExpiresAt),
-          code,
-          userId: request.userId,
           valueFen: campaign.couponValueFen,
           expiresAtMs: campaign.couponExpiresAt,
           bodyHash: request.bodyHash,
-          keepUntilMs: campaign.couponExpiresAt + this.keepAfterExpiryMs,
+          keepUntilMs: this.keepUntilMs,
         }),
       );
       const status = statusOf(this.ctx, shard, reply);
@@ -307,11 +309,8 @@ export class BudgetLedger {
   }
 
   /** The coupon, or undefined when it does not exist or belongs to someone else. */
-  async readCoupon(
-    code: string,
-    shard: number,
-    userId: string,
-  ): Promise<CouponRecord | undefined> {
+  async readCoupon(code: string, shard: number, userId: string): Promise<CouponRecord | undefined> {
+    assertRequestArgs({ code, userId });
     await this.assertSettings();
     const keys = shardKeys(this.campaignId, shard);
     const reply = await this.ctx.scripts.readCoupon(
@@ -321,12 +320,84 @@ export class BudgetLedger {
     const status = statusOf(this.ctx, shard, reply);
     if (status === LedgerCode.CouponNotFound) return undefined;
     if (status !== LedgerCode.Ok) throw new Error(`read script returned ${LedgerCode[status]}`);
-    return couponRecordOf(this.campaignId, afterView(reply));
+    return couponRecordOf(this.calendar, code, afterView(reply));
   }
 
+  /** The shard an order's reservation lives on: a hash of the orderId, as for a user. */
+  orderShardOf(orderId: string): number {
+    return shardOfUser(orderId, this.calendar.campaign.shards);
+  }
+
+  /**
+   * Redeems the coupon for the order: the order is reserved for this code on the order's shard
+   * first (at most couponsPerOrder codes per order, across shards), then the coupon is redeemed
+   * on its own shard. A definite refusal frees this request's hold; a fault keeps it, so an order
+   * whose redemption may have happened takes no other coupon (docs/money.md).
+   */
   async redeem(request: RedeemRequest): Promise<RedeemResult> {
+    assertRequestArgs({
+      code: request.code,
+      userId: request.userId,
+      orderId: request.orderId,
+      orderAmountFen: request.orderAmountFen,
+    });
     await this.assertSettings();
+    const { couponsPerOrder } = this.calendar.campaign;
+    if (!(await this.reserveOrder(request.orderId, request.code)))
+      return { kind: 'order_already_discounted', couponsPerOrder };
+    const result = await this.redeemCoupon(request);
+    if (result.kind !== 'redeemed')
+      await this.releaseOrder(request.orderId, request.code, 'refused');
+    else
+      await this.replication?.confirm(
+        shardKeys(this.campaignId, this.orderShardOf(request.orderId)).ledger,
+      );
+    return result;
+  }
+
+  /** True when the order now holds the code (now or before); false: it holds enough others. */
+  private async reserveOrder(orderId: string, code: string): Promise<boolean> {
+    const shard = this.orderShardOf(orderId);
+    const keys = shardKeys(this.campaignId, shard);
+    const reply = await this.ctx.scripts.reserveOrder(
+      [keys.order(orderId), keys.ledger, keys.audit],
+      toArgv(RESERVE_ORDER_ARGV, {
+        ...guardArgs(this.ctx, shard, this.ctx.clock.now()),
+        code,
+        couponsPerOrder: this.calendar.campaign.couponsPerOrder,
+        keepUntilMs: this.keepUntilMs,
+      }),
+    );
+    const status = statusOf(this.ctx, shard, reply);
+    if (status === LedgerCode.Ok || status === LedgerCode.NoChange) return true;
+    if (status === LedgerCode.OrderAlreadyDiscounted) return false;
+    throw new Error(`reserve order script returned ${LedgerCode[status]}`);
+  }
+
+  private async releaseOrder(
+    orderId: string,
+    code: string,
+    why: 'refused' | 'reversed',
+  ): Promise<void> {
+    const shard = this.orderShardOf(orderId);
+    const keys = shardKeys(this.campaignId, shard);
+    const reply = await this.ctx.scripts.releaseOrder(
+      [keys.order(orderId), keys.ledger, keys.audit],
+      toArgv(RELEASE_ORDER_ARGV, {
+        ...guardArgs(this.ctx, shard, this.ctx.clock.now()),
+        code,
+        why,
+      }),
+    );
+    const status = statusOf(this.ctx, shard, reply);
+    if (status !== LedgerCode.Ok && status !== LedgerCode.NoChange)
+      throw new Error(`release order script returned ${LedgerCode[status]}`);
+    if (why === 'reversed') await this.replication?.confirm(keys.ledger);
+  }
+
+  private async redeemCoupon(request: RedeemRequest): Promise<RedeemResult> {
     const keys = shardKeys(this.campaignId, request.shard);
+    const { campaign } = this.calendar;
     const reply = await this.ctx.scripts.redeemCoupon(
       [keys.coupon(request.code), keys.ledger, keys.audit],
       toArgv(REDEEM_ARGV, {
@@ -334,11 +405,15 @@ export class BudgetLedger {
         userId: request.userId,
         orderId: request.orderId,
         orderAmountFen: request.orderAmountFen,
-        minOrderFen: this.calendar.campaign.minOrderFen,
+        minOrderFen: campaign.minOrderFen,
+        valueFen: campaign.couponValueFen,
+        expiresAtMs: campaign.couponExpiresAt,
       }),
     );
     const status = statusOf(this.ctx, request.shard, reply);
     const rest = afterView(reply);
+    const coupon = (fields: readonly (string | number)[]) =>
+      couponRecordOf(this.calendar, request.code, fields);
     if (status === LedgerCode.Ok || status === LedgerCode.Replayed)
       await this.replication?.confirm(keys.ledger);
     switch (status) {
@@ -353,28 +428,35 @@ export class BudgetLedger {
             discountFen: Number(rest[0]),
             redeemedAt: Number(rest[1]),
           },
-          coupon: couponRecordOf(this.campaignId, rest.slice(2)),
+          coupon: coupon(rest.slice(2)),
         };
       case LedgerCode.OrderReversed:
         return {
           kind: 'order_reversed',
           reversedAt: Number(rest[0]),
-          coupon: couponRecordOf(this.campaignId, rest.slice(1)),
+          coupon: coupon(rest.slice(1)),
         };
       case LedgerCode.CouponNotFound:
         return { kind: 'not_found' };
       case LedgerCode.CouponExpired:
-        return { kind: 'expired', coupon: couponRecordOf(this.campaignId, rest) };
+        return { kind: 'expired', coupon: coupon(rest) };
       case LedgerCode.AlreadyRedeemed:
         return { kind: 'already_redeemed' };
       case LedgerCode.BelowMinimum:
-        return { kind: 'below_minimum', minOrderFen: this.calendar.campaign.minOrderFen };
+        return { kind: 'below_minimum', minOrderFen: campaign.minOrderFen };
       default:
         throw new Error(`redeem script returned ${LedgerCode[status]}`);
     }
   }
 
+  /**
+   * Reverses the order's redemption of the coupon, then frees the order's hold of the code: the
+   * coupon's x:<orderId> mark keeps that order from redeeming it again, so no redemption still
+   * in flight can land without a hold. A reversal of an order that never redeemed the coupon
+   * frees nothing (a redemption of it may be in flight).
+   */
   async reverse(request: ReverseRequest): Promise<ReverseResult> {
+    assertRequestArgs({ code: request.code, userId: request.userId, orderId: request.orderId });
     await this.assertSettings();
     const keys = shardKeys(this.campaignId, request.shard);
     const reply: ScriptReply = await this.ctx.scripts.reverseRedemption(
@@ -388,14 +470,16 @@ export class BudgetLedger {
     const status = statusOf(this.ctx, request.shard, reply);
     if (status === LedgerCode.Ok || status === LedgerCode.NoChange)
       await this.replication?.confirm(keys.ledger);
+    let result: ReverseResult;
     switch (status) {
       case LedgerCode.Ok:
       case LedgerCode.NoChange:
-        return {
+        result = {
           kind: 'reversed',
           changed: status === LedgerCode.Ok,
-          coupon: couponRecordOf(this.campaignId, afterView(reply).slice(1)),
+          coupon: couponRecordOf(this.calendar, request.code, afterView(reply).slice(1)),
         };
+        break;
       case LedgerCode.CouponNotFound:
         return { kind: 'not_found' };
       case LedgerCode.RedemptionNotFound:
@@ -403,6 +487,8 @@ export class BudgetLedger {
       default:
         throw new Error(`reverse script returned ${LedgerCode[status]}`);
     }
+    await this.releaseOrder(request.orderId, request.code, 'reversed');
+    return result;
   }
 
   /** Creates missing shard ledgers, or writes off lost or rolled-back ones (ledgerInit.ts). */

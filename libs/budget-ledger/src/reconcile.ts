@@ -1,6 +1,8 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { CampaignCalendar } from '@coupons/campaign';
+import { storedCouponOf } from './couponRecord';
 import { shardKeys } from './keys';
+import { shardOfUser } from './shard';
 import { keysOfShard } from './keyspace';
 import { shardReleaseOf, shareOf } from './shares';
 
@@ -95,6 +97,7 @@ export async function reconcile(
   const transfersIn = new Map<string, TransferIn>();
   const gens = new Map<number, string>();
   let adjustmentTotal = 0;
+  const redeemedByOrder = new Map<string, string[]>();
   const spendable = calendar.spendableCapAt(now);
   for (let shard = 0; shard < campaign.shards; shard += 1) {
     const keys = shardKeys(campaign.id, shard);
@@ -181,14 +184,19 @@ export async function reconcile(
     let redeemedRecords = 0;
     let redeemedFen = 0;
     for (const key of await keysOfShard(redis, keys.tag, keys.couponPattern)) {
-      const record = await redis.hgetall(key);
-      if (record.code === undefined) continue;
-      recordCodes.add(record.code);
-      perDay.set(record.trancheDay ?? '', (perDay.get(record.trancheDay ?? '') ?? 0) + 1);
-      perUser.set(record.userId ?? '', (perUser.get(record.userId ?? '') ?? 0) + 1);
-      if (record.status === 'redeemed') {
+      const hash = await redis.hgetall(key);
+      if (Object.keys(hash).length === 0) continue;
+      const code = key.slice(keys.coupon('').length);
+      const record = storedCouponOf(hash);
+      const day = calendar.dayAt(record.issuedAt)?.day ?? '-';
+      recordCodes.add(code);
+      perDay.set(day, (perDay.get(day) ?? 0) + 1);
+      perUser.set(record.userId, (perUser.get(record.userId) ?? 0) + 1);
+      if (record.redemption !== undefined) {
         redeemedRecords += 1;
-        redeemedFen += Number(record.discountFen ?? 0);
+        redeemedFen += record.redemption.discountFen;
+        const codes = redeemedByOrder.get(record.redemption.orderId) ?? [];
+        redeemedByOrder.set(record.redemption.orderId, [...codes, code]);
       }
     }
 
@@ -240,7 +248,7 @@ export async function reconcile(
     }
 
     for (const key of await keysOfShard(redis, keys.tag, keys.userPattern)) {
-      const userId = key.slice(`${keys.tag}:user:`.length);
+      const userId = key.slice(keys.user('').length);
       const counters = await redis.hgetall(key);
       const total = Number(counters.total ?? 0);
       if (total > campaign.perUser.total)
@@ -277,6 +285,20 @@ export async function reconcile(
   const problems = shards.flatMap((s) =>
     s.problems.map((problem) => `shard ${s.shard}: ${problem}`),
   );
+
+  // One coupon per order (couponsPerOrder), across shards: every redeemed coupon's order holds its
+  // code on the order's shard, and no order carries more than the limit.
+  for (const [orderId, codes] of redeemedByOrder) {
+    if (codes.length > campaign.couponsPerOrder)
+      problems.push(
+        `order ${orderId}: redeemed ${codes.length} coupons (${listed(codes)}) > ${campaign.couponsPerOrder} per order`,
+      );
+    const orderKey = shardKeys(campaign.id, shardOfUser(orderId, campaign.shards)).order(orderId);
+    const held = await redis.hgetall(orderKey);
+    const unheld = codes.filter((code) => held[code] === undefined);
+    if (unheld.length > 0)
+      problems.push(`order ${orderId}: redeemed by ${listed(unheld)} without holding them`);
+  }
 
   // Every transfer is debited at most once and credited at most once; a credit without its
   // debit, or a debit settled as given that its target has no record of, is money made or lost.

@@ -35,6 +35,12 @@ export enum LedgerCode {
   LedgerChanged = -25,
   /** Rebuild from the record: the ledger is not closed for this rebuild (another took over). */
   NotThisRebuild = -26,
+  /** A script argument missing or not of its kind (includes/args.lua): nothing was written; a bug. */
+  BadArgument = -40,
+  /** A key not of the script's shard or form: nothing was written; a bug. */
+  BadKey = -41,
+  /** The order already carries couponsPerOrder other coupons of this campaign (reserveOrder-3.lua). */
+  OrderAlreadyDiscounted = -42,
 }
 
 export type ScriptReply = (number | string)[];
@@ -82,7 +88,9 @@ export type RedeemResult =
   | { kind: 'not_found' }
   | { kind: 'expired'; coupon: CouponRecord }
   | { kind: 'already_redeemed' }
-  | { kind: 'below_minimum'; minOrderFen: number };
+  | { kind: 'below_minimum'; minOrderFen: number }
+  /** The order carries couponsPerOrder other coupons of this campaign already. */
+  | { kind: 'order_already_discounted'; couponsPerOrder: number };
 
 export type ReverseResult =
   | { kind: 'reversed'; coupon: CouponRecord; changed: boolean }

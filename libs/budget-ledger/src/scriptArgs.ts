@@ -24,10 +24,6 @@ export const ISSUE_ARGV = [
   'day',
   'dailyLimit',
   'totalLimit',
-  'startsAtMs',
-  'endsAtMs',
-  'code',
-  'userId',
   'valueFen',
   'expiresAtMs',
   'bodyHash',
@@ -40,9 +36,18 @@ export const REDEEM_ARGV = [
   'orderId',
   'orderAmountFen',
   'minOrderFen',
+  'valueFen',
+  'expiresAtMs',
 ] as const;
 export const REVERSE_ARGV = [...GUARD_ARGV, 'userId', 'orderId'] as const;
 export const READ_ARGV = [...GUARD_ARGV, 'userId'] as const;
+export const RESERVE_ORDER_ARGV = [
+  ...GUARD_ARGV,
+  'code',
+  'couponsPerOrder',
+  'keepUntilMs',
+] as const;
+export const RELEASE_ORDER_ARGV = [...GUARD_ARGV, 'code', 'why'] as const;
 
 export const INIT_ARGV = [
   'fingerprint',

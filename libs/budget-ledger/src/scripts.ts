@@ -9,6 +9,8 @@ export const SCRIPT_FILES = {
   ledgerRedeemCoupon: { file: 'redeemCoupon-3.lua', keys: 3 },
   ledgerReverseRedemption: { file: 'reverseRedemption-3.lua', keys: 3 },
   ledgerReadCoupon: { file: 'readCoupon-3.lua', keys: 3 },
+  ledgerReserveOrder: { file: 'reserveOrder-3.lua', keys: 3 },
+  ledgerReleaseOrder: { file: 'releaseOrder-3.lua', keys: 3 },
   ledgerInit: { file: 'initLedger-2.lua', keys: 2 },
   ledgerTakeRelease: { file: 'takeRelease-3.lua', keys: 3 },
   ledgerGiveRelease: { file: 'giveRelease-2.lua', keys: 2 },

@@ -122,9 +122,19 @@ describeWithRedis('ledger invariants under random operation sequences', (target)
               orderId,
             };
             const holder = redeemedBy.get(coupon.code);
+            // The codes redeemed for this order now: one coupon per order (couponsPerOrder 1).
+            const orderCarries = [...redeemedBy].filter(([, order]) => order === orderId);
             if (step.op === 'redeem') {
               const result = await ledger.redeem({ ...request, orderAmountFen: 10_000 });
-              if (result.kind === 'redeemed' && !result.replayed) {
+              if (result.kind === 'order_already_discounted') {
+                expect(orderCarries.map(([code]) => code)).not.toContain(coupon.code);
+                expect(orderCarries).toHaveLength(campaign.couponsPerOrder);
+              } else if (holder !== orderId) {
+                expect(orderCarries).toHaveLength(0);
+              }
+              if (result.kind === 'order_already_discounted') {
+                // Refused before the coupon's shard was asked.
+              } else if (result.kind === 'redeemed' && !result.replayed) {
                 expect(holder).toBeUndefined();
                 expect(reversedOrders.has(`${coupon.code}/${orderId}`)).toBe(false);
                 expect(now).toBeLessThanOrEqual(coupon.expiresAt);

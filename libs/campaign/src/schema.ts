@@ -18,6 +18,8 @@ export interface Campaign {
   readonly poolFen: number;
   readonly couponValueFen: number;
   readonly minOrderFen: number;
+  /** How many of this campaign's coupons one order may carry (redemptions per orderId). */
+  readonly couponsPerOrder: number;
   readonly timeZone: string;
   /** Epoch ms. */
   readonly startsAt: number;
@@ -166,6 +168,7 @@ const campaignShape = {
   poolFen: fen(0),
   couponValueFen: fen(1),
   minOrderFen: fen(0).default(0),
+  couponsPerOrder: integer(1, 100).default(1),
   timeZone: z.string().refine(isValidTimeZone, {
     error: (issue) =>
       `must be an IANA time zone such as "Asia/Shanghai", got ${describeValue(issue.input)}`,

@@ -17,6 +17,7 @@ describe('parseCampaigns: a valid file', () => {
         poolFen: 300_000_000_000,
         couponValueFen: 2500,
         minOrderFen: 0,
+        couponsPerOrder: 1,
         timeZone: 'Asia/Shanghai',
         startsAt: Date.UTC(2026, 1, 5, 16),
         endsAt: Date.UTC(2026, 1, 28, 15, 59, 59, 999),
@@ -28,13 +29,14 @@ describe('parseCampaigns: a valid file', () => {
     ]);
   });
 
-  it('applies the defaults (couponExpiresAt, minOrderFen, rollover, dayWeights)', () => {
+  it('applies the defaults (couponExpiresAt, minOrderFen, couponsPerOrder, rollover, dayWeights)', () => {
     const raw = rawCampaign({ release: { slicesPerDay: 24 } });
     delete raw['couponExpiresAt'];
     delete raw['minOrderFen'];
     const [campaign] = parseCampaigns({ campaigns: [raw] });
     expect(campaign?.couponExpiresAt).toBe(ms('2026-02-28T23:59:59.999+08:00'));
     expect(campaign?.minOrderFen).toBe(0);
+    expect(campaign?.couponsPerOrder).toBe(1);
     expect(campaign?.release).toEqual({ slicesPerDay: 24, rollover: true, dayWeights: {} });
   });
 
@@ -117,6 +119,7 @@ describe('parseCampaigns: a valid file', () => {
 describe('parseCampaigns: each violation is reported with its path', () => {
   it.each<[string, Record<string, unknown>, string]>([
     ['negative fen', { minOrderFen: -1 }, 'campaigns[0].minOrderFen: must not be negative'],
+    ['no coupon per order', { couponsPerOrder: 0 }, 'campaigns[0].couponsPerOrder: must be'],
     [
       'fractional fen',
       { minOrderFen: 0.5 },

@@ -280,6 +280,11 @@ export function readRedemption(answer: Answer): Reading<RedeemResult> | undefine
       return final({ kind: 'already_redeemed' });
     case 'ORDER_REVERSED':
       return final({ kind: 'order_reversed', reversedAt: error?.reversedAt ?? null });
+    case 'ORDER_ALREADY_DISCOUNTED':
+      return final({
+        kind: 'order_already_discounted',
+        couponsPerOrder: error?.couponsPerOrder ?? null,
+      });
     case 'COUPON_EXPIRED':
       return final({ kind: 'expired', expiresAt: error?.expiresAt ?? null });
     case 'ORDER_BELOW_MINIMUM':

@@ -271,6 +271,10 @@ export function redemptionMessage(
       return zh
         ? `订单${order === undefined ? '' : ` ${order} `}已经取消过，不能再用这张券；下一笔新订单还可以用。`
         : `Order${order === undefined ? '' : ` ${order}`} was cancelled, so it can't use this coupon again; a new order can.`;
+    case 'order_already_discounted':
+      return zh
+        ? `订单${order === undefined ? '' : ` ${order} `}已经用过本活动的券了，一笔订单不能再叠加。`
+        : `Order${order === undefined ? '' : ` ${order}`} already has a coupon from this campaign; one order can't take another.`;
     case 'expired':
       if (outcome.expiresAt === null) return zh ? '这张券已经过期了。' : 'This coupon has expired.';
       return zh

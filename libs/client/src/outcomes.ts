@@ -84,6 +84,8 @@ export type RedeemResult =
   | { kind: 'already_redeemed' }
   /** This order's redemption was reversed (the order was cancelled): it never redeems again. */
   | { kind: 'order_reversed'; reversedAt: string | null }
+  /** The order carries as many of the campaign's coupons as one order may (couponsPerOrder). */
+  | { kind: 'order_already_discounted'; couponsPerOrder: number | null }
   | { kind: 'expired'; expiresAt: string | null }
   | { kind: 'below_minimum'; minOrderFen: number | null }
   /** No such coupon for this user (or a mistyped code). */

@@ -76,6 +76,12 @@ export const ERRORS = {
     meaning:
       "this order's redemption was reversed at reversedAt: a cancelled order never redeems again",
   },
+  ORDER_ALREADY_DISCOUNTED: {
+    status: 409,
+    class: 'final',
+    meaning:
+      "the order already carries as many of this campaign's coupons as one order may (couponsPerOrder); reversing one frees the order",
+  },
   CAMPAIGN_ENDED: { status: 410, class: 'final', meaning: 'the campaign is over' },
   CAMPAIGN_BUDGET_EXHAUSTED: {
     status: 410,
@@ -180,6 +186,11 @@ export const errorBodySchema = z
         .string()
         .optional()
         .meta({ description: 'ORDER_REVERSED: when it was reversed' }),
+      couponsPerOrder: z
+        .number()
+        .int()
+        .optional()
+        .meta({ description: "ORDER_ALREADY_DISCOUNTED: the campaign's limit per order" }),
       expiresAt: z.string().optional().meta({ description: 'COUPON_EXPIRED: when it expired' }),
       minOrderFen: z
         .number()

@@ -155,7 +155,7 @@ export const CONTRACT_ROUTES: readonly ContractRoute[] = Object.freeze([
     path: '/v1/campaigns/:campaignId/coupons/:code/redemptions',
     summary: 'Redeem a coupon against an order',
     description:
-      'Spends the coupon on an order of at least the campaign minimum; the discount is the coupon value, at most the order amount. Once per orderId: the same order again answers the same redemption (Idempotent-Replayed: true).',
+      "Spends the coupon on an order of at least the campaign minimum; the discount is the coupon value, at most the order amount. Once per orderId: the same order again answers the same redemption (Idempotent-Replayed: true). An order carries at most the campaign's couponsPerOrder coupons (default 1), whichever users and shards they come from: another is ORDER_ALREADY_DISCOUNTED until one is reversed.",
     access: 'coupons:redeem',
     params: couponParams,
     headers: keyedHeaders,
@@ -174,6 +174,7 @@ export const CONTRACT_ROUTES: readonly ContractRoute[] = Object.freeze([
       'COUPON_EXPIRED',
       'COUPON_ALREADY_REDEEMED',
       'ORDER_REVERSED',
+      'ORDER_ALREADY_DISCOUNTED',
       'ORDER_BELOW_MINIMUM',
     ],
   },

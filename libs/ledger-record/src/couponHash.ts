@@ -1,3 +1,5 @@
+import { COUPON_FIELDS } from '@coupons/budget-ledger';
+
 type Value = string | number | bigint;
 
 /** A coupon as the record holds it, in whatever number types the query gave. */
@@ -18,33 +20,22 @@ export interface CouponHashSource {
 
 /**
  * The coupon hash exactly as issueCoupon-5.lua, redeemCoupon-3.lua and reverseRedemption-3.lua
- * leave it (field, value, ...): the one translation from the record back to Redis, used by the
- * rebuild.
+ * leave it (field, value, ...; budget-ledger's COUPON_FIELDS): the one translation from the
+ * record back to Redis, used by the rebuild. The code, value, expiry and day are not in it.
  */
 export function couponHashFields(c: CouponHashSource): string[] {
-  const fields = [
-    'code',
-    c.code,
-    'userId',
-    c.userId,
-    'valueFen',
-    String(c.valueFen),
-    'issuedAt',
-    String(c.issuedAt),
-    'expiresAt',
-    String(c.expiresAt),
-    'trancheDay',
-    c.trancheDay,
-    'status',
-    c.status,
-  ];
-  if (c.status === 'redeemed' && c.orderId !== null) {
-    const discount = String(c.discountFen ?? '0');
-    const at = String(c.redeemedAt ?? '0');
-    fields.push('orderId', c.orderId, 'discountFen', discount, 'redeemedAt', at);
-    fields.push(`r:${c.orderId}`, `${discount}:${at}`);
-  }
+  const f = COUPON_FIELDS;
+  const fields = [f.userId, c.userId, f.issuedAt, String(c.issuedAt)];
+  if (c.status === 'redeemed' && c.orderId !== null)
+    fields.push(
+      f.orderId,
+      c.orderId,
+      f.discountFen,
+      String(c.discountFen ?? '0'),
+      f.redeemedAt,
+      String(c.redeemedAt ?? '0'),
+    );
   for (const [orderId, reversedAt] of Object.entries(c.reversals))
-    fields.push(`x:${orderId}`, reversedAt);
+    fields.push(`${f.reversedPrefix}${orderId}`, reversedAt);
   return fields;
 }

@@ -7,6 +7,7 @@ import {
   LedgerCode,
   registerRebuildScripts,
   shardKeys,
+  shardOfUser,
   type LedgerClock,
   type RebuildScripts,
   type ShardKeys,
@@ -275,6 +276,7 @@ async function rebuildShard(job: ShardJob): Promise<ShardOutcome> {
   const written = { coupons: 0, events: 0 };
   await writeCoupons(job, keys, token, nowMs, epoch, written);
   await writeUsers(job, keys, token, nowMs, epoch);
+  await writeOrders(job, keys, token, nowMs);
   await writeEvents(job, keys, token, nowMs, epoch, redisLast, written);
 
   const ledger = await recordedLedger(record, calendar, shard, epoch, position.init_at);
@@ -457,6 +459,50 @@ async function writeUsers(
     const last = rows[rows.length - 1];
     if (last === undefined) break;
     cursor = last.user_id;
+  }
+  await batch.flush();
+}
+
+/**
+ * The order reservations of this shard (reserveOrder-3.lua): every order whose orderId hashes to
+ * this shard holds the codes redeemed for it, whichever shard the coupon is on. A hold that a
+ * fault left without a redemption is not in the record and is not rebuilt.
+ */
+async function writeOrders(
+  job: ShardJob,
+  keys: ShardKeys,
+  token: string,
+  nowMs: number,
+): Promise<void> {
+  const batch = new Batch(job, keys.ledger, token, nowMs);
+  const { campaign } = job.calendar;
+  let cursor = '';
+  for (;;) {
+    const { rows } = await job.record.query<{
+      order_id: string;
+      codes: string[];
+      keep_until: string | null;
+    }>(
+      `SELECT order_id, array_agg(code ORDER BY code) AS codes, max(keep_until)::text AS keep_until
+       FROM coupons
+       WHERE campaign_id = $1 AND status = 'redeemed' AND order_id IS NOT NULL AND order_id > $2
+       GROUP BY order_id ORDER BY order_id LIMIT $3`,
+      [campaign.id, cursor, job.batchSize],
+    );
+    for (const order of rows) {
+      if (shardOfUser(order.order_id, campaign.shards) !== job.shard) continue;
+      const fields = order.codes.flatMap((code) => [code, '1']);
+      await batch.add(
+        'hash',
+        keys.order(order.order_id),
+        order.keep_until ?? '',
+        String(fields.length / 2),
+        ...fields,
+      );
+    }
+    const last = rows[rows.length - 1];
+    if (last === undefined) break;
+    cursor = last.order_id;
   }
   await batch.flush();
 }

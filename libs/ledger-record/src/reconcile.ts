@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { keysOfShard, shardKeys } from '@coupons/budget-ledger';
+import { keysOfShard, shardKeys, storedCouponOf } from '@coupons/budget-ledger';
 import type { CampaignCalendar } from '@coupons/campaign';
 import { compareStreamIds, type StreamEvent } from './events';
 import type { LedgerRecord } from './record';
@@ -236,13 +236,23 @@ async function compareCoupons(
   const differ: string[] = [];
   let onlyRedisFen = 0n;
   for (const key of await keysOfShard(redis, keys.tag, keys.couponPattern)) {
-    const coupon = await redis.hgetall(key);
-    if (coupon.code === undefined) continue;
+    const hash = await redis.hgetall(key);
+    if (Object.keys(hash).length === 0) continue;
+    const code = key.slice(keys.coupon('').length);
+    const stored = storedCouponOf(hash);
+    const coupon = {
+      code,
+      userId: stored.userId,
+      valueFen: String(valueFen),
+      status: stored.redemption === undefined ? 'issued' : 'redeemed',
+      orderId: stored.redemption?.orderId,
+      discountFen: stored.redemption?.discountFen,
+    };
     const row = recorded.get(coupon.code);
     recorded.delete(coupon.code);
     if (row === undefined) {
       onlyRedis.push(coupon.code);
-      onlyRedisFen += BigInt(coupon.valueFen ?? 0);
+      onlyRedisFen += valueFen;
       continue;
     }
     const redisDiscount = BigInt(coupon.discountFen ?? 0);

@@ -109,6 +109,18 @@ describeIfPostgres('rebuild from the book of record', () => {
       const { calendar, ledger, clock } = ctx;
       const id = calendar.campaign.id;
       const coupons = await trade(ctx, 'lost');
+      // An order on the lost shard (its orderId hashes there) discounted by a coupon of shard 1.
+      let onLost = 0;
+      while (ledger.orderShardOf(`order-on-lost-${onLost}`) !== 0) onLost += 1;
+      const held = { orderId: `order-on-lost-${onLost}`, coupon: coupons[6]! };
+      expect(held.coupon.shard).toBe(1);
+      await ledger.redeem({
+        code: held.coupon.code,
+        shard: 1,
+        userId: held.coupon.user,
+        orderId: held.orderId,
+        orderAmountFen: 1999,
+      });
       await recordAll(redis, record, calendar);
       const before = await budget(ledger);
       const reconciled = await findings(redis, calendar, clock.now());
@@ -140,6 +152,19 @@ describeIfPostgres('rebuild from the book of record', () => {
 
       expect(await budget(ledger)).toEqual(before);
       expect(await findings(redis, calendar, clock.now())).toEqual(reconciled);
+      // The order's hold is back on the rebuilt shard: it takes no second coupon.
+      const holdKey = shardKeys(id, 0).order(held.orderId);
+      expect(await redis.hgetall(holdKey)).toEqual({ [held.coupon.code]: '1' });
+      const second = coupons.find((c) => c.shard === 0 && c !== lost && c !== coupons[1])!;
+      expect(
+        await ledger.redeem({
+          code: second.code,
+          shard: 0,
+          userId: second.user,
+          orderId: held.orderId,
+          orderAmountFen: 1999,
+        }),
+      ).toEqual({ kind: 'order_already_discounted', couponsPerOrder: 1 });
       // Redis and the record agree, once the rebuild's own restore event is recorded.
       await recordAll(redis, record, calendar);
       expect(await reconcileWithRecord(redis, calendar, record)).toMatchObject({

@@ -31,6 +31,7 @@ export const REDEMPTION_OUTCOMES = [
   'expired',
   'already_redeemed',
   'below_minimum',
+  'order_already_discounted',
   'reversed',
   'reversal_replayed',
   'redemption_not_found',

@@ -81,7 +81,7 @@ describeIfPostgres('the recorder', () => {
         for (let shard = 0; shard < 2; shard += 1) {
           const keys = shardKeys(campaign.id, shard);
           const nodes = 'nodes' in redis ? redis.nodes('master') : [redis];
-          for (const node of nodes) found.push(...(await node.keys(`${keys.tag}:coupon:*`)));
+          for (const node of nodes) found.push(...(await node.keys(keys.couponPattern)));
         }
         return found;
       };

@@ -83,7 +83,7 @@ describeIfRedis('REDIS_WAIT_REPLICAS: acknowledged means replicated', () => {
     // The master kept the first attempt's coupon: the retry is that one, and the replica has it.
     const reader = new Redis(replica.url);
     try {
-      const couponKeys = await reader.keys(`{cpn:${campaign.id}:*}:coupon:*`);
+      const couponKeys = await reader.keys(`{cpn:${campaign.id}:*}:c:*`);
       expect(couponKeys).toHaveLength(1);
       expect(couponKeys[0]).toContain(compact(retried.body.coupon.code as string));
     } finally {
@@ -100,7 +100,7 @@ describeIfRedis('REDIS_WAIT_REPLICAS: acknowledged means replicated', () => {
       for (const answer of claims) {
         expect(answer.status).toBe(201);
         const code = answer.body.coupon.code as string;
-        expect(await reader.keys(`{cpn:${campaign.id}:*}:coupon:${compact(code)}`)).toHaveLength(1);
+        expect(await reader.keys(`{cpn:${campaign.id}:*}:c:${compact(code)}`)).toHaveLength(1);
       }
       const code = claims[0]!.body.coupon.code as string;
       const redeemed = await api.redeem(code, {
@@ -109,8 +109,8 @@ describeIfRedis('REDIS_WAIT_REPLICAS: acknowledged means replicated', () => {
         orderAmountFen: 5000,
       });
       expect(redeemed.status).toBe(201);
-      const [key] = await reader.keys(`{cpn:${campaign.id}:*}:coupon:${compact(code)}`);
-      expect(await reader.hget(key!, 'status')).toBe('redeemed');
+      const [key] = await reader.keys(`{cpn:${campaign.id}:*}:c:${compact(code)}`);
+      expect(await reader.hget(key!, 'o')).toBe('order-1');
     } finally {
       reader.disconnect();
     }

@@ -20,7 +20,11 @@
           {-20, text, markedNow} rolled back: markedNow 1 when this call set the mark, 0 when it
           was set before (text is the ledger's rolledBack field)
 ]]
+-- @include args.lua
 -- @include guard.lua
+
+local bad = badArgs({'count', 'streamId'})
+if bad then return bad end
 
 local row = redis.call('HMGET', KEYS[1], 'fingerprint', 'rolledBack', 'gen', 'events',
   'lastEventId', 'trimmedTo')

@@ -18,6 +18,12 @@
 
   Returns {1, gen} created   {-18} exists already
 ]]
+-- @include args.lua
+-- Every argument and the stream's type checked before the first write (includes/args.lua).
+local bad = badArgs({'hash', 'count', 'count', 'id', 'count', 'day', 'count'})
+if bad then return bad end
+local auditType = redis.call('TYPE', KEYS[2]).ok
+if auditType ~= 'stream' and auditType ~= 'none' then return {-41, 2} end
 local time = redis.call('TIME')
 local now = string.format('%d', tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000))
 if redis.call('HEXISTS', KEYS[1], 'fingerprint') == 1 then return {-18} end

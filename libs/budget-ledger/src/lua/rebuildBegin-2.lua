@@ -15,6 +15,9 @@
 
   Returns {1} closed   {-25, lastEventId} the ledger changed since the caller read it
 ]]
+-- @include args.lua
+local bad = badArgs({'text', 'streamIdOrEmpty', 'text', 'text'})
+if bad then return bad end
 local ledger = redis.call('HMGET', KEYS[1], 'fingerprint', 'lastEventId', 'rebuild')
 local last = ledger[2] or ''
 if ledger[1] and ledger[3] == false and last ~= ARGV[2] then return {-25, last} end

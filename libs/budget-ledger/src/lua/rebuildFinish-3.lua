@@ -21,6 +21,16 @@
 
   Returns {1, gen, lastEventId}   {-26} not this rebuild's
 ]]
+-- @include args.lua
+-- Every argument and the stream's type checked before the first write (includes/args.lua).
+for i, kind in ipairs({'text', 'count', 'streamId', 'day'}) do
+  if ARGV[i] == nil or not argOk(kind, ARGV[i]) then return {-40, i} end
+end
+if ARGV[5] == nil then return {-40, 5} end
+if ARGV[6] == nil or not argOk('count', ARGV[6]) then return {-40, 6} end
+if #ARGV < 6 + 2 * tonumber(ARGV[6]) then return {-40, #ARGV + 1} end
+local auditType = redis.call('TYPE', KEYS[2]).ok
+if auditType ~= 'stream' and auditType ~= 'none' then return {-41, 2} end
 if redis.call('HGET', KEYS[1], 'rebuild') ~= ARGV[1] then return {-26} end
 local time = redis.call('TIME')
 local now = string.format('%d', tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000))

@@ -17,6 +17,40 @@
 
   Returns {1, operations}   {-26} not this rebuild's (the ledger has another or no token)
 ]]
+-- @include args.lua
+-- Every operation checked before the first is written (Redis keeps what a script wrote before a
+-- call that fails): {-40, i} names the first bad ARGV.
+local function argAt(i, kind) return ARGV[i] ~= nil and argOk(kind, ARGV[i]) end
+if not argAt(1, 'text') then return {-40, 1} end
+if not argAt(2, 'count') then return {-40, 2} end
+do
+  local j = 3
+  while j <= #ARGV do
+    local op, index = ARGV[j], tonumber(ARGV[j + 1] or '')
+    if not argAt(j + 1, 'positive') or not KEYS[index] then return {-40, j + 1} end
+    if op ~= 'hash' and op ~= 'string' and op ~= 'event' then return {-40, j} end
+    local fieldsFrom
+    if op == 'hash' then
+      if not argAt(j + 2, 'countOrEmpty') then return {-40, j + 2} end
+      if not argAt(j + 3, 'positive') then return {-40, j + 3} end
+      fieldsFrom = j + 3
+    elseif op == 'string' then
+      if not argAt(j + 2, 'countOrEmpty') then return {-40, j + 2} end
+      if ARGV[j + 3] == nil then return {-40, j + 3} end
+      j = j + 4
+    else
+      if not argAt(j + 2, 'streamId') then return {-40, j + 2} end
+      if not argAt(j + 3, 'positive') then return {-40, j + 3} end
+      local t = redis.call('TYPE', KEYS[index]).ok
+      if t ~= 'stream' and t ~= 'none' then return {-41, index} end
+      fieldsFrom = j + 3
+    end
+    if fieldsFrom then
+      j = fieldsFrom + 1 + 2 * tonumber(ARGV[fieldsFrom])
+      if j - 1 > #ARGV then return {-40, #ARGV + 1} end
+    end
+  end
+end
 if redis.call('HGET', KEYS[1], 'rebuild') ~= ARGV[1] then return {-26} end
 local now = tonumber(ARGV[2])
 local function expire(key, keepUntil)

@@ -1,11 +1,12 @@
 --[[
   Redeems a coupon for one order, at most once; the same order again is a replay, and an order
-  whose redemption was reversed never redeems again.
+  whose redemption was reversed never redeems again. (At most couponsPerOrder coupons per order
+  is the order's reservation, reserveOrder-3.lua, taken before this runs.)
   Check order: owner -> replay -> reversed order -> expiry -> redeemed for another order -> minimum.
 
-  KEYS[1] coupon  HASH  code, userId, valueFen, issuedAt, expiresAt, trancheDay, status,
-                        orderId, discountFen, redeemedAt,
-                        r:<orderId> = "<discountFen>:<redeemedAt>", x:<orderId> = reversedAt
+  KEYS[1] coupon  HASH  u = userId, t = issuedAt; while redeemed o = orderId, f = discountFen,
+                        a = redeemedAt; x:<orderId> = reversedAt for each reversed order
+                        key {tag}:c:<code>
   KEYS[2] ledger  HASH  redeemed, redeemedFen (and the guard's fields)
   KEYS[3] audit   STREAM
 
@@ -14,6 +15,8 @@
   ARGV[9]  orderId
   ARGV[10] orderAmountFen
   ARGV[11] minOrderFen
+  ARGV[12] valueFen        the campaign's (the fingerprint covers it; the record does not repeat it)
+  ARGV[13] expiresAtMs     likewise
 
   Returns (V = gen, events, lastEventId, nowMs; C = the coupon's fields, as HGETALL, after it)
    {1, V, discountFen, redeemedAt, C}   redeemed now
@@ -21,35 +24,47 @@
    {-1} ledger missing   {-2} fingerprint mismatch   {-20} rolled back   {-4, V} Redis clock behind
    {-13, V} no such coupon for this user   {-14, V, C} expired   {-15, V} redeemed by another order
    {-16, V} order below the minimum   {-23, V, reversedAt, C} this order's redemption was reversed
+   {-40, i} ARGV[i] missing or not of its kind   {-41, i} KEYS[i] not of this shard or form
 ]]
+-- @include args.lua
 -- @include guard.lua
 
+local bad = badArgs({'id', 'id', 'count', 'count', 'positive', 'ms'}, true)
+if bad then return bad end
+local tag = string.match(KEYS[2], '^({[^}]*}):ledger$')
+if not tag then return {-41, 2} end
+local code = string.match(KEYS[1], '^{[^}]*}:c:([%dA-Z]+)$')
+if not code or string.find(KEYS[1], tag, 1, true) ~= 1 then return {-41, 1} end
+if KEYS[3] ~= tag .. ':audit' then return {-41, 3} end
+
 local now = currentMs()
-local ledger, refused = guardedLedger(KEYS[2], KEYS[3], now, {})
+local ledger, refused = guardedLedger(KEYS[2], KEYS[3], now, {'redeemed', 'redeemedFen'})
 if not ledger then return refused end
 
 local orderId = ARGV[9]
-local coupon = redis.call('HMGET', KEYS[1], 'userId', 'valueFen', 'expiresAt', 'status',
-  'r:' .. orderId, 'x:' .. orderId, 'code')
-if not coupon[1] or coupon[1] ~= ARGV[8] then return reply(-13, now) end
-
-if coupon[5] then
-  local sep = string.find(coupon[5], ':', 1, true)
-  return reply(2, now, string.sub(coupon[5], 1, sep - 1), string.sub(coupon[5], sep + 1),
-    unpack(redis.call('HGETALL', KEYS[1])))
+local c = redis.call('HMGET', KEYS[1], 'u', 't', 'o', 'f', 'a', 'x:' .. orderId)
+if not c[1] or c[1] ~= ARGV[8] then return reply(-13, now) end
+local function fields()
+  if c[3] then return 'u', c[1], 't', c[2], 'o', c[3], 'f', c[4], 'a', c[5] end
+  return 'u', c[1], 't', c[2]
 end
-if coupon[6] then return reply(-23, now, coupon[6], unpack(redis.call('HGETALL', KEYS[1]))) end
-if now > tonumber(coupon[3]) then return reply(-14, now, unpack(redis.call('HGETALL', KEYS[1]))) end
-if coupon[4] == 'redeemed' then return reply(-15, now) end
+
+if c[3] == orderId then return reply(2, now, c[4], c[5], fields()) end
+if c[6] then return reply(-23, now, c[6], fields()) end
+if now > tonumber(ARGV[13]) then return reply(-14, now, fields()) end
+if c[3] then return reply(-15, now) end
 local amount = tonumber(ARGV[10])
 if amount < tonumber(ARGV[11]) then return reply(-16, now) end
 
-local discount = int(math.min(tonumber(coupon[2]), amount))
+local discount = int(math.min(tonumber(ARGV[12]), amount))
 local at = int(now)
-redis.call('HSET', KEYS[1], 'status', 'redeemed', 'orderId', orderId, 'discountFen', discount,
-  'redeemedAt', at, 'r:' .. orderId, discount .. ':' .. at)
-redis.call('HINCRBY', KEYS[2], 'redeemed', 1)
-redis.call('HINCRBY', KEYS[2], 'redeemedFen', discount)
-appendEvent(KEYS[2], KEYS[3], {'type', 'redeemed', 'code', coupon[7], 'userId', ARGV[8],
+local redeemed = int(tonumber(ledger.redeemed or '0') + 1)
+local redeemedFen = int(tonumber(ledger.redeemedFen or '0') + tonumber(discount))
+-- The event first: XADD is the first write, so an audit key of another type fails with nothing
+-- written.
+appendEvent(KEYS[2], KEYS[3], {'type', 'redeemed', 'code', code, 'userId', ARGV[8],
   'orderId', orderId, 'discountFen', discount, 'at', at})
-return reply(1, now, discount, at, unpack(redis.call('HGETALL', KEYS[1])))
+redis.call('HSET', KEYS[2], 'redeemed', redeemed, 'redeemedFen', redeemedFen)
+redis.call('HSET', KEYS[1], 'o', orderId, 'f', discount, 'a', at)
+c[3], c[4], c[5] = orderId, discount, at
+return reply(1, now, discount, at, fields())

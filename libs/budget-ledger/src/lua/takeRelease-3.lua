@@ -23,8 +23,21 @@
 
   Returns {1, V} taken   {3, V} this transfer was taken already   {-3, V} Redis time outside window
           {-19, V, unspent} not enough unspent budget   and the guard's refusals
+          {-40, i} ARGV[i] missing or not of its kind   {-41, i} KEYS[i] of another type
 ]]
+-- @include args.lua
 -- @include guard.lua
+
+local bad = badArgs({'id', 'positive', 'count', 'scope', 'day', 'ms', 'ms',
+  'count', 'count'}, true)
+if bad then return bad end
+-- The writes below go to three keys: each must be of its type first (Redis keeps what a script
+-- wrote before a call that fails).
+local kinds = {'hash', 'stream', 'set'}
+for i = 1, 3 do
+  local t = redis.call('TYPE', KEYS[i]).ok
+  if t ~= kinds[i] and t ~= 'none' then return {-41, i} end
+end
 
 local now = currentMs()
 local ledger, refused = guardedLedger(KEYS[1], KEYS[2], now, {})
@@ -36,14 +49,14 @@ if now < tonumber(ARGV[13]) or now >= tonumber(ARGV[14]) then return reply(-3, n
 local adjField, spentField = 'adj', 'issued'
 if ARGV[11] == 'day' then adjField, spentField = 'adj:' .. ARGV[12], 'day:' .. ARGV[12] end
 local row = redis.call('HMGET', KEYS[1], adjField, spentField)
-local unspent = tonumber(ARGV[10]) + tonumber(row[1] or '0') - tonumber(row[2] or '0')
+local adjustment = tonumber(row[1] or '0')
+local unspent = tonumber(ARGV[10]) + adjustment - tonumber(row[2] or '0')
 local coupons = tonumber(ARGV[9])
-if coupons < 1 or unspent < coupons then return reply(-19, now, unspent) end
+if unspent < coupons then return reply(-19, now, unspent) end
 
-redis.call('HINCRBY', KEYS[1], adjField, -coupons)
-redis.call('HSET', KEYS[1], 'xout:' .. id,
-  'sent:' .. ARGV[15] .. ':' .. int(coupons) .. ':' .. ARGV[16] .. ':' .. adjField)
-redis.call('SADD', KEYS[3], id)
 appendEvent(KEYS[1], KEYS[2], {'type', 'rebalance-out', 'transfer', id, 'coupons', int(coupons),
   'target', ARGV[15], 'targetGen', ARGV[16], 'field', adjField, 'at', int(now)})
+redis.call('HSET', KEYS[1], adjField, int(adjustment - coupons), 'xout:' .. id,
+  'sent:' .. ARGV[15] .. ':' .. int(coupons) .. ':' .. ARGV[16] .. ':' .. adjField)
+redis.call('SADD', KEYS[3], id)
 return reply(1, now)

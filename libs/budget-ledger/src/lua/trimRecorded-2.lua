@@ -20,9 +20,13 @@
   Returns {1, trimmedTo, removed}   {3, trimmedTo} nothing to trim (the cut is not past trimmedTo)
           {-1} ledger missing (nothing trimmed: the stream is all that is left of it)
           {-20} rolled back (nothing trimmed: the operator rebuilding it may want the stream)
+          {-40, i} ARGV[i] missing or not of its kind
 ]]
+-- @include args.lua
 -- @include guard.lua
 
+local bad = badArgs({'text', 'streamId'})
+if bad then return bad end
 if redis.call('HEXISTS', KEYS[1], 'fingerprint') == 0 then return {-1} end
 if redis.call('HEXISTS', KEYS[1], 'rolledBack') == 1 then return {-20} end
 

@@ -113,6 +113,12 @@ export function redemptionRefusal(
         `this order's redemption of the coupon was reversed at ${toZonedIso(result.reversedAt, zone)}; a cancelled order cannot redeem it again`,
         { reversedAt: toZonedIso(result.reversedAt, zone) },
       );
+    case 'order_already_discounted':
+      return new ApiError(
+        'ORDER_ALREADY_DISCOUNTED',
+        `this order already carries ${result.couponsPerOrder === 1 ? "one of this campaign's coupons" : `${result.couponsPerOrder} of this campaign's coupons`}, as many as one order may`,
+        { couponsPerOrder: result.couponsPerOrder },
+      );
   }
 }
 
