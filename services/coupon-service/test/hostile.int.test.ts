@@ -153,7 +153,8 @@ describeIfRedis('hostile callers', () => {
         body: { userId: user },
         headers: { 'Idempotency-Key': 'chat-msg-1', 'X-User-Id': user },
       });
-    const issued = async () => (await service.ledgers.get(campaign.id)!.snapshot()).issuedCoupons;
+    const issued = async () =>
+      Number((await service.ledgers.get(campaign.id)!.snapshot()).issuedCoupons);
     const before = await issued();
     const first = await send(KEYS.issueOnly);
     const retry = await send(KEYS.all);

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { idempotencyScopeHash, shardOfUser } from '@coupons/budget-ledger';
-import { HEADERS, idempotencyKeySchema, USER_ID_PATTERN } from '@coupons/contract';
+import { HEADERS, USER_ID_PATTERN } from '@coupons/contract';
 import type { CampaignCatalog } from '../campaignCatalog';
 
 /**
@@ -11,7 +11,7 @@ export interface ClaimIdentity {
   readonly userId: string;
   /** The user's shard in the campaign. */
   readonly shard: number;
-  /** idempotencyScopeHash(userId, Idempotency-Key); absent when the header is missing or bad. */
+  /** idempotencyScopeHash(userId, Idempotency-Key); absent without the header. */
   readonly scopeHash: string | undefined;
 }
 
@@ -31,11 +31,9 @@ export function claimIdentity(
   const calendar = catalog.get(campaignId ?? '');
   const userId = userIdHeader ?? bodyUserId(body);
   if (calendar === undefined || userId === undefined) return undefined;
+  // A malformed key is hashed all the same: the route refuses it (400) before any ledger call.
   const key = headers[IDEMPOTENCY_KEY];
-  const scopeHash =
-    typeof key === 'string' && idempotencyKeySchema.safeParse(key).success
-      ? idempotencyScopeHash(userId, key)
-      : undefined;
+  const scopeHash = typeof key === 'string' ? idempotencyScopeHash(userId, key) : undefined;
   return { userId, shard: shardOfUser(userId, calendar.campaign.shards), scopeHash };
 }
 

@@ -16,11 +16,11 @@ export function sendApiError(res: Response, error: ApiError): void {
 
 /** The one place where results and faults become HTTP answers. A 500 never shows a stack. */
 export function errorMiddleware(logger: Logger): ErrorRequestHandler {
-  return (err: unknown, req, res, _next) => {
+  return (err: unknown, _req, res, _next) => {
     if (res.headersSent) {
       // Answered already (a body cut short after its 408, a caller gone): nothing to send. Said
       // through the service's logger, never express's final handler (raw stacks on stderr).
-      logOf(req, logger).warn({ err }, 'error after the answer was sent');
+      logOf(res, logger).warn({ err }, 'error after the answer was sent');
       if (!res.writableFinished) res.destroy();
       return;
     }
@@ -35,7 +35,7 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
       return;
     }
     const errorId = randomUUID();
-    logOf(req, logger).error({ err, errorId }, 'unhandled error');
+    logOf(res, logger).error({ err, errorId }, 'unhandled error');
     res.status(500).json({ error: { code: 'INTERNAL', message: 'internal error', errorId } });
   };
 }

@@ -10,13 +10,16 @@ export const MAX_LOGGED_URL = 256;
 /** Probes are polled every few seconds: their answers are counted, not logged. */
 const QUIET_PATHS = new Set(['/healthz', '/readyz']);
 
-/** Each request's logger, made on first use (logOf), and what it is made from. */
-const loggers = new WeakMap<object, { make: () => Logger; made?: Logger }>();
+/** Where a request keeps its logger's maker: res.locals, which express makes for every request. */
+type WithLog = { locals: Record<string, unknown> };
 
-/** The request's logger (its id, method and target), made on first use. */
-export function logOf(req: object, fallback?: Logger): Logger {
-  const entry = loggers.get(req);
-  if (entry !== undefined) return (entry.made ??= entry.make());
+/**
+ * The request's logger (its id, method and target), made on first use. Kept in res.locals, not a
+ * WeakMap keyed by the request: a weak entry per request costs the GC more than the logger saves.
+ */
+export function logOf(res: WithLog, fallback?: Logger): Logger {
+  const log = res.locals.log as (() => Logger) | undefined;
+  if (log !== undefined) return log();
   if (fallback === undefined) throw new Error('a request logged before requestLog saw it');
   return fallback;
 }
@@ -34,9 +37,9 @@ export function requestLog(logger: Logger, metrics: HttpMetrics): RequestHandler
     const id =
       typeof incoming === 'string' && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
     res.setHeader(HEADERS.requestId, id);
-    loggers.set(req, {
-      make: () => logger.child({ req: { id, method: req.method, url: loggedUrl(req.url) } }),
-    });
+    let child: Logger | undefined;
+    res.locals.log = () =>
+      (child ??= logger.child({ req: { id, method: req.method, url: loggedUrl(req.url) } }));
     res.once('finish', () => {
       const context = (res.locals as { context?: RequestContext }).context;
       const labels = {
@@ -49,7 +52,7 @@ export function requestLog(logger: Logger, metrics: HttpMetrics): RequestHandler
       metrics.duration.observe(labels, seconds);
       const level = res.statusCode >= 500 ? 'error' : 'info';
       if (!logger.isLevelEnabled(level) || (level === 'info' && QUIET_PATHS.has(req.path))) return;
-      logOf(req, logger)[level](
+      logOf(res, logger)[level](
         { res: { statusCode: res.statusCode }, responseTime: Math.round(seconds * 1000) },
         'request completed',
       );
