@@ -141,9 +141,13 @@ describe('ConcurrencyLimit gradient', () => {
 describe('ConcurrencyLimit queueing: the limit is where queueing starts, not where refusals start', () => {
   /** A limit that has seen `latencyMs` as its median service time. */
   function warmed(latencyMs: number, options: Partial<ConcurrencyLimitOptions> = {}) {
-    const limit = new ConcurrencyLimit({ initialLimit: 10, minLimit: 10, maxLimit: 100, ...options });
-    for (let i = 0; i < 50; i++)
-      limit.tryAcquire('read')?.release({ latencyMs, dropped: false });
+    const limit = new ConcurrencyLimit({
+      initialLimit: 10,
+      minLimit: 10,
+      maxLimit: 100,
+      ...options,
+    });
+    for (let i = 0; i < 50; i++) limit.tryAcquire('read')?.release({ latencyMs, dropped: false });
     return limit;
   }
 
@@ -160,7 +164,11 @@ describe('ConcurrencyLimit queueing: the limit is where queueing starts, not whe
     // Median 40 ms: each claim past the 8 adds 5 ms; 10 of them make 50 ms.
     const slow = warmed(40);
     const admitted = [];
-    for (let p = slow.tryAcquire('claim', 1000); p !== undefined; p = slow.tryAcquire('claim', 1000))
+    for (
+      let p = slow.tryAcquire('claim', 1000);
+      p !== undefined;
+      p = slow.tryAcquire('claim', 1000)
+    )
       admitted.push(p);
     expect(admitted).toHaveLength(18);
     const hurried = warmed(40);

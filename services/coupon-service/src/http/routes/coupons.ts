@@ -8,7 +8,12 @@ import { ApiError } from '../../answers/errors';
 import type { LedgerGateway } from '../../ledger/ledgerGateway';
 import { callContext } from '../callContext';
 import { contextOf } from '../../frontDoor/requestContext';
-import { claimRefusal, couponNotFound, redemptionRefusal, reversalRefusal } from '../../answers/refusals';
+import {
+  claimRefusal,
+  couponNotFound,
+  redemptionRefusal,
+  reversalRefusal,
+} from '../../answers/refusals';
 import {
   claimBodySchema,
   HEADERS,
