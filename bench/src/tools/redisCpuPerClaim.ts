@@ -70,7 +70,6 @@ async function main(): Promise<void> {
             .update(`{"userId":"${userId}"}`)
             .digest('base64url');
           const result = await ledger.issue({
-            apiKeyId: 'probe',
             userId,
             idempotencyKey: `claim-${i}`,
             bodyHash,

@@ -22,6 +22,13 @@ export interface ConcurrencyLimitOptions {
   latencyTargetMs: number;
   /** A dropped request (timeout, overload fault) multiplies the limit by this. */
   backoffRatio: number;
+  /**
+   * Past the limit a request still gets a slot when the wait it adds is at most this (and within
+   * what its deadline leaves): a burst is served late rather than refused, unless the queueing
+   * it causes is real. The wait is the excess over the limit times the median service time
+   * divided by the limit (the time the limit's slots take to serve the excess).
+   */
+  maxQueueDelayMs: number;
 }
 
 export const DEFAULT_CONCURRENCY_LIMIT: ConcurrencyLimitOptions = Object.freeze({
@@ -35,6 +42,7 @@ export const DEFAULT_CONCURRENCY_LIMIT: ConcurrencyLimitOptions = Object.freeze(
   longWindow: 600,
   latencyTargetMs: 100,
   backoffRatio: 0.9,
+  maxQueueDelayMs: 50,
 });
 
 export interface PermitOutcome {
@@ -53,9 +61,13 @@ export interface Permit {
 
 /**
  * Adaptive concurrency limit after Netflix concurrency-limits' Gradient2: the limit moves with
- * min(tolerance x long-term latency, latency target) / current latency, smoothed and bounded.
- * No queue: when every slot is taken the answer is "no" now, because a queue in a flash crowd
- * adds waiting, not goodput (the kernel's accept queue and the caller's timeout already are one).
+ * min(max(tolerance x long-term latency, maxQueueDelayMs), latency target) / current latency,
+ * smoothed and bounded.
+ * The limit is where queueing starts, not where refusals start: past it a request is refused
+ * only when the wait it would add exceeds maxQueueDelayMs or what its deadline leaves
+ * (`tryAcquire`'s budget), and never past maxLimit. A burst a pod with headroom serves within
+ * its deadline is served; a crowd that would queue for real is refused at once, because a
+ * queue in a flash crowd adds waiting, not goodput.
  */
 export class ConcurrencyLimit {
   readonly options: ConcurrencyLimitOptions;
@@ -106,14 +118,33 @@ export class ConcurrencyLimit {
     return this.medianMs;
   }
 
-  tryAcquire(priority: Priority): Permit | undefined {
-    if (this.inflightCount >= this.limit) return undefined;
+  /**
+   * A slot, or undefined. `budgetMs`: how long this request may wait for one (what its deadline
+   * leaves after its own service time); 0 refuses it as soon as the limit is reached.
+   */
+  tryAcquire(priority: Priority, budgetMs = 0): Permit | undefined {
     const bulk = isBulk(priority);
-    if (bulk && this.bulkInflight >= this.claimLimit) return undefined;
+    const waitBudgetMs = Math.min(budgetMs, this.options.maxQueueDelayMs);
+    if (!this.fits(this.inflightCount, this.limit, this.options.maxLimit, waitBudgetMs))
+      return undefined;
+    const share = this.options.claimShare;
+    if (
+      bulk &&
+      !this.fits(this.bulkInflight, this.claimLimit, this.options.maxLimit * share, waitBudgetMs)
+    )
+      return undefined;
     this.inflightCount++;
     if (bulk) this.bulkInflight++;
     this.inflightByPriority[priority]++;
     return new Slot(this, priority, bulk, this.inflightCount);
+  }
+
+  /** Whether one more request fits: under the limit, or past it by a wait within the budget. */
+  private fits(held: number, limit: number, hardCap: number, waitBudgetMs: number): boolean {
+    if (held < limit) return true;
+    // Before the first latency is known the wait cannot be told: the limit is the limit.
+    if (held >= hardCap || waitBudgetMs <= 0 || this.medianMs === 0) return false;
+    return ((held - limit + 1) * this.medianMs) / limit <= waitBudgetMs;
   }
 
   /** @internal called by a permit, once. */
@@ -142,7 +173,12 @@ export class ConcurrencyLimit {
     if (this.longLatencyMs / short > 2) this.longLatencyMs *= 0.95;
     // Application-limited: little of the limit in use says nothing about a higher limit.
     if (inflight < this.estimate / 2) return;
-    const acceptable = Math.min(o.tolerance * this.longLatencyMs, o.latencyTargetMs);
+    // A rise within the queueing the limit accepts anyway (a burst served late) is no reason to
+    // shrink: only latency past it, or past the tolerance of a slower normal, is.
+    const acceptable = Math.min(
+      Math.max(o.tolerance * this.longLatencyMs, o.maxQueueDelayMs),
+      o.latencyTargetMs,
+    );
     const gradient = clamp(acceptable / short, 0.5, 1);
     const next = this.estimate * gradient + o.queueSize;
     this.estimate = clamp(

@@ -18,10 +18,6 @@ export class Deadline {
   remainingMs(now: number): number {
     return this.atMs - now;
   }
-
-  expired(now: number): boolean {
-    return now >= this.atMs;
-  }
 }
 
 /** The deadline a request carries: `X-Request-Timeout-Ms` from `now`, default when absent, capped. */

@@ -33,8 +33,15 @@ export interface GateRequest {
   readonly userId?: string | undefined;
   /** The user's shard in the campaign (the sold-out layer's key), when the user is known. */
   readonly shard?: number | undefined;
-  /** The authenticated API key: per-user limits count per (key, user), per-key limits per key. */
+  /** The claim's idempotency scope (the sold-out layer asks whether it was served). */
+  readonly scopeHash?: string | undefined;
+  /** The authenticated API key: per-key limits count per key. */
   readonly keyId?: string | undefined;
+  /**
+   * The caller asked drainingAnswer when the request arrived (before its body was read): a
+   * request that arrived before draining began is served, as every request in flight is.
+   */
+  readonly arrivedBeforeDraining?: boolean;
 }
 
 export interface Admitted {
@@ -43,13 +50,12 @@ export interface Admitted {
   readonly campaignId: string | undefined;
   readonly userId: string | undefined;
   readonly shard: number | undefined;
+  readonly scopeHash: string | undefined;
   readonly keyId: string | undefined;
   /** Release when the answer is written: `permit.release({ latencyMs, dropped })`. */
   readonly permit: Permit;
   /** When the caller stops waiting: drop work past it, give Redis at most `remainingMs`. */
   readonly deadline: Deadline;
-  /** Whether this request was counted against the per-user limit here (so not again later). */
-  readonly userLimitChecked: boolean;
 }
 
 export type Decision = Admitted | Rejection;
@@ -66,7 +72,8 @@ export interface RateCheck {
   readonly options: { burst: number };
 }
 export interface ConcurrencyCheck {
-  tryAcquire(priority: Priority): Permit | undefined;
+  /** `budgetMs`: how long the request may wait past the limit (see ConcurrencyLimit). */
+  tryAcquire(priority: Priority, budgetMs?: number): Permit | undefined;
   readonly limit: number;
   /** Slots claims (and `other`) may hold: a share of the limit. */
   readonly claimLimit: number;
@@ -106,7 +113,7 @@ export interface AdmissionGateOptions {
   };
   /**
    * Per-user request limit; counts requests of `priorities` (default claims) that carry a user
-   * id, per (key, user): one tenant cannot exhaust another tenant's users.
+   * id, per user (the platform's user, whichever of the platform's services sends the request).
    */
   userLimit?: { limiter: LimitCheck; priorities?: readonly Priority[] };
   /** Per-API-key limit, off unless given. */
@@ -121,10 +128,12 @@ export interface AdmissionGateOptions {
      * admitted, so its caller gets its coupon, never "sold out". A promise that rejects admits
      * too (the ledger then answers). Absent: every claim on a sold-out shard is refused.
      */
-    served?: (
-      claim: { campaignId: string; shard: number; userId: string; keyId: string | undefined },
-      headers: IncomingHttpHeaders,
-    ) => boolean | Promise<boolean>;
+    served?: (claim: {
+      campaignId: string;
+      shard: number;
+      userId: string;
+      scopeHash: string | undefined;
+    }) => boolean | Promise<boolean>;
   };
   retry?: Partial<RetryOptions>;
 }
@@ -182,7 +191,7 @@ export class AdmissionGate {
   private readonly bucketReserve: number;
   private readonly rejections = new RejectionCache();
   private readonly soldOutAnswers: SoldOutAnswers | undefined;
-  private isDraining = false;
+  private draining = false;
   private pending = 0;
   private readonly received: Record<Priority, number> = perPriority();
   private readonly shed = Object.fromEntries(SHED_REASONS.map((r) => [r, perPriority()])) as Record<
@@ -211,16 +220,12 @@ export class AdmissionGate {
 
   /** From now on every request is answered 503 UNAVAILABLE (with Connection: close). */
   startDraining(): void {
-    this.isDraining = true;
-  }
-
-  get draining(): boolean {
-    return this.isDraining;
+    this.draining = true;
   }
 
   /** Draining's answer, when draining: asked first, before anything else is looked at. */
   drainingAnswer(priority: Priority): Rejection | undefined {
-    if (!this.isDraining) return undefined;
+    if (!this.draining) return undefined;
     this.received[priority]++;
     return this.reject('draining', priority, this.retry.draining);
   }
@@ -231,7 +236,8 @@ export class AdmissionGate {
     const p = req.priority;
     this.received[p]++;
 
-    if (this.isDraining) return this.reject('draining', p, this.retry.draining);
+    if (this.draining && req.arrivedBeforeDraining !== true)
+      return this.reject('draining', p, this.retry.draining);
     if (o.eventLoop !== undefined && !o.eventLoop.admits(p)) {
       return this.reject('event_loop', p, this.retry.overloaded);
     }
@@ -241,12 +247,13 @@ export class AdmissionGate {
     ) {
       return this.reject('token_bucket', p, this.retry.overloaded);
     }
-    const permit = o.concurrency.tryAcquire(p);
-    if (permit === undefined) return this.reject('concurrency', p, this.retry.overloaded);
-
     const deadline = deadlineFrom(req.headers, now, this.deadlineOptions);
     const floorMs = Math.max(this.minRemainingMs, o.concurrency.medianLatencyMs);
-    if (deadline.remainingMs(now) < floorMs) {
+    const spareMs = deadline.remainingMs(now) - floorMs;
+    // Past the limit, a request waits only what its deadline leaves after its own service time.
+    const permit = o.concurrency.tryAcquire(p, spareMs);
+    if (permit === undefined) return this.reject('concurrency', p, this.retry.overloaded);
+    if (spareMs < 0) {
       permit.release();
       return this.reject('deadline', p, this.retry.overloaded);
     }
@@ -261,46 +268,20 @@ export class AdmissionGate {
       campaignId: req.campaignId,
       userId,
       shard: req.shard,
+      scopeHash: req.scopeHash,
       keyId,
       permit,
       deadline,
-      userLimitChecked: user !== undefined,
     };
-    const userKey = userId === undefined ? '' : userLimitId(keyId, userId);
+    const userKey = userId ?? '';
     // An id over its limit is refused from memory, synchronously; only the others ask Redis.
     const userBlockedMs = user !== undefined ? user.blockedMs(userKey, now) : 0;
     if (userBlockedMs > 0) return this.rateLimited('user_rate', admitted, userBlockedMs);
     if (user?.freePass?.(userKey, now) === true) user = undefined;
-    if (user === undefined && key === undefined)
-      return this.soldOutOrAdmit(admitted, now, req.headers);
+    if (user === undefined && key === undefined) return this.soldOutOrAdmit(admitted, now);
     const keyBlockedMs = key !== undefined ? key.blockedMs(keyId as string, now) : 0;
     if (keyBlockedMs > 0) return this.rateLimited('key_rate', admitted, keyBlockedMs);
-    return this.checkLimits(admitted, user, keyId, key, now, req.headers);
-  }
-
-  /**
-   * The per-user layers for a request whose user id the gate could not see (a claim without the
-   * X-User-Id header): the route calls this once it has parsed the body, so the per-user limit
-   * and the sold-out fast path still apply. Same answers, same counters as at the gate.
-   */
-  admitUser(
-    admitted: Admitted,
-    named: { userId: string; shard: number },
-    headers: IncomingHttpHeaders,
-  ): Decision | Promise<Decision> {
-    const { userId } = named;
-    const withUser: Admitted = { ...admitted, ...named, userLimitChecked: true };
-    const now = this.now();
-    const user = this.userPriorities.has(admitted.priority)
-      ? this.options.userLimit?.limiter
-      : undefined;
-    if (user === undefined || admitted.userLimitChecked)
-      return this.soldOutOrAdmit(withUser, now, headers);
-    const userKey = userLimitId(admitted.keyId, userId);
-    const blockedMs = user.blockedMs(userKey, now);
-    if (blockedMs > 0) return this.rateLimited('user_rate', withUser, blockedMs);
-    if (user.freePass?.(userKey, now) === true) return this.soldOutOrAdmit(withUser, now, headers);
-    return this.checkLimits(withUser, user, undefined, undefined, now, headers);
+    return this.checkLimits(admitted, user, keyId, key, now);
   }
 
   /**
@@ -355,7 +336,6 @@ export class AdmissionGate {
     keyId: string | undefined,
     key: LimitCheck | undefined,
     now: number,
-    headers: IncomingHttpHeaders,
   ): Promise<Decision> {
     this.pending++;
     // The caller's deadline bounds the wait for the store (a hung Redis answers only at its
@@ -363,8 +343,10 @@ export class AdmissionGate {
     const { deadline } = admitted;
     try {
       if (user !== undefined && admitted.userId !== undefined) {
-        const id = userLimitId(admitted.keyId, admitted.userId);
-        const verdict = await within(user.consume(id, now), deadline.remainingMs(this.now()));
+        const verdict = await within(
+          user.consume(admitted.userId, now),
+          deadline.remainingMs(this.now()),
+        );
         if (verdict === TIMED_OUT) return this.deadlinePassed(admitted);
         if (verdict.limited) return this.rateLimited('user_rate', admitted, verdict.retryAfterMs);
       }
@@ -378,7 +360,7 @@ export class AdmissionGate {
     } finally {
       this.pending--;
     }
-    return this.soldOutOrAdmit(admitted, this.now(), headers);
+    return this.soldOutOrAdmit(admitted, this.now());
   }
 
   private deadlinePassed(admitted: Admitted): Rejection {
@@ -390,19 +372,14 @@ export class AdmissionGate {
    * The last layer: claims on a shard known to be sold out until its next release, unless the
    * claim is the replay of a served one (its caller gets its coupon).
    */
-  private soldOutOrAdmit(
-    admitted: Admitted,
-    now: number,
-    headers: IncomingHttpHeaders,
-  ): Decision | Promise<Decision> {
+  private soldOutOrAdmit(admitted: Admitted, now: number): Decision | Promise<Decision> {
     const soldOut = this.options.soldOut;
-    const { priority, campaignId, userId, shard } = admitted;
+    const { priority, campaignId, userId, shard, scopeHash } = admitted;
     if (soldOut === undefined || priority !== 'claim') return admitted;
     if (campaignId === undefined || userId === undefined || shard === undefined) return admitted;
     const entry = soldOut.cache.lookup(campaignId, shard, now);
     if (entry === undefined) return admitted;
-    const served =
-      soldOut.served?.({ campaignId, shard, userId, keyId: admitted.keyId }, headers) ?? false;
+    const served = soldOut.served?.({ campaignId, shard, userId, scopeHash }) ?? false;
     if (served === true) return admitted;
     if (served === false) return this.soldOutAnswer(admitted, entry, now);
     this.pending++;
@@ -452,11 +429,6 @@ export class AdmissionGate {
     );
     return this.rejections.get(reason, admitted.priority, seconds);
   }
-}
-
-/** The per-user limit's id: the user within the key that sent it. */
-function userLimitId(keyId: string | undefined, userId: string): string {
-  return keyId === undefined ? userId : `${keyId}:${userId}`;
 }
 
 function perPriority(): Record<Priority, number> {

@@ -45,7 +45,6 @@ export {
   SHED_REASONS,
   SoldOutAnswers,
   writeAnswer,
-  writeRejection,
   type PreparedAnswer,
   type Rejection,
   type RejectionCode,
@@ -53,13 +52,7 @@ export {
   type SoldOutBody,
 } from './rejection';
 export { RequestLimiter, type LimitVerdict, type RequestLimitOptions } from './requestLimiter';
-export {
-  retryAfterSeconds,
-  type AtHint,
-  type BackoffHint,
-  type FinalHint,
-  type RetryHint,
-} from './retryAfter';
+export { retryAfterSeconds, type AtHint, type BackoffHint, type RetryHint } from './retryAfter';
 export {
   DEFAULT_SOLD_OUT_CACHE,
   SoldOutCache,

@@ -25,7 +25,7 @@ export interface PreparedAnswer {
   readonly body: Buffer;
 }
 
-/** A shed answer, ready to write: `res.writeHead(r.status, r.headers).end(r.body)` (writeRejection). */
+/** A shed answer, ready to write with writeAnswer (one writeHead, one end). */
 export interface Rejection extends PreparedAnswer {
   readonly admitted: false;
   readonly status: 503 | 429 | 409;
@@ -35,9 +35,10 @@ export interface Rejection extends PreparedAnswer {
   readonly retryAfterSeconds: number;
   /** `{"error":{"code","message","retryAfterSeconds"}}` (TRANCHE_EXHAUSTED adds nextReleaseAt). */
   readonly body: Buffer;
-  /** Content-Type, Content-Length, Retry-After, Cache-Control (and Connection: close when draining). */
-  readonly headers: Readonly<OutgoingHttpHeaders>;
-  /** The same headers as a flat [name, value, ...] list: writeHead takes it without copying. */
+  /**
+   * Content-Type, Content-Length, Retry-After, Cache-Control (and Connection: close when
+   * draining) as a flat [name, value, ...] list: writeHead takes it without copying.
+   */
   readonly rawHeaders: readonly string[];
 }
 
@@ -132,9 +133,6 @@ export function writeAnswer(res: ServerResponse, answer: PreparedAnswer): void {
   res.writeHead(answer.status, answer.rawHeaders as string[]).end(answer.body);
 }
 
-/** Writes a shed answer (see writeAnswer). */
-export const writeRejection: (res: ServerResponse, r: Rejection) => void = writeAnswer;
-
 function errorBody(code: RejectionCode, message: string, seconds: number): string {
   return JSON.stringify({ error: { code, message, retryAfterSeconds: seconds } });
 }
@@ -165,7 +163,6 @@ function rejection(
     priority,
     retryAfterSeconds,
     body,
-    headers: Object.freeze(headers),
     rawHeaders: Object.freeze(rawHeaders),
   });
 }

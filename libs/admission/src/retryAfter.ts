@@ -1,7 +1,3 @@
-/** A final answer (410): no retry helps, no Retry-After. */
-export interface FinalHint {
-  kind: 'final';
-}
 /** Come back in minSeconds .. minSeconds + spreadSeconds (whole seconds, uniform). */
 export interface BackoffHint {
   kind: 'backoff';
@@ -16,22 +12,14 @@ export interface AtHint {
   spreadSeconds: number;
 }
 /** What a Retry-After should point at. */
-export type RetryHint = FinalHint | BackoffHint | AtHint;
+export type RetryHint = BackoffHint | AtHint;
 
 /**
  * Retry-After in whole seconds, at least 1, jittered with `random` (0 <= r < 1) so a crowd told
- * "not now" does not come back in the same second; undefined for final answers.
+ * "not now" does not come back in the same second.
  */
-export function retryAfterSeconds(hint: FinalHint, random?: () => number): undefined;
-export function retryAfterSeconds(hint: BackoffHint | AtHint, random?: () => number): number;
-export function retryAfterSeconds(hint: RetryHint, random?: () => number): number | undefined;
-export function retryAfterSeconds(
-  hint: RetryHint,
-  random: () => number = Math.random,
-): number | undefined {
+export function retryAfterSeconds(hint: RetryHint, random: () => number = Math.random): number {
   switch (hint.kind) {
-    case 'final':
-      return undefined;
     case 'backoff':
       return Math.max(1, Math.floor(hint.minSeconds + random() * (hint.spreadSeconds + 1)));
     case 'at':

@@ -29,8 +29,8 @@ describe('deadlines', () => {
   it('knows what remains and when it is over', () => {
     const deadline = new Deadline(1500);
     expect(deadline.remainingMs(1000)).toBe(500);
-    expect(deadline.expired(1499)).toBe(false);
-    expect(deadline.expired(1500)).toBe(true);
+    expect(deadline.remainingMs(1499)).toBe(1);
+    expect(deadline.remainingMs(1500)).toBe(0);
     expect(deadline.remainingMs(1600)).toBe(-100);
   });
 });

@@ -4,10 +4,6 @@ import { retryAfterSeconds } from '../src';
 const draws = (n: number) => Array.from({ length: n }, (_, i) => i / n);
 
 describe('retryAfterSeconds', () => {
-  it('gives final answers none', () => {
-    expect(retryAfterSeconds({ kind: 'final' }, () => 0.5)).toBeUndefined();
-  });
-
   it('backs off by whole seconds within [min, min + spread], every value used', () => {
     const seen = new Set<number>();
     for (const r of draws(1000)) {

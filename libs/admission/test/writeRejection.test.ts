@@ -1,12 +1,6 @@
 import { Agent, createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  AdmissionGate,
-  ConcurrencyLimit,
-  TokenBucket,
-  writeRejection,
-  type Decision,
-} from '../src';
+import { AdmissionGate, ConcurrencyLimit, TokenBucket, writeAnswer, type Decision } from '../src';
 
 interface Answer {
   status: number;
@@ -44,7 +38,7 @@ function post(port: number, agent: Agent, body: string): Promise<Answer> {
   });
 }
 
-describe('writeRejection on a raw node:http server', () => {
+describe('writeAnswer of a shed answer on a raw node:http server', () => {
   let server: Server;
   let port: number;
   let gate: AdmissionGate;
@@ -57,7 +51,7 @@ describe('writeRejection on a raw node:http server', () => {
     });
     server = createServer((req, res) => {
       const handle = (d: Decision) => {
-        if (!d.admitted) return writeRejection(res, d);
+        if (!d.admitted) return writeAnswer(res, d);
         passedOn.push(d.priority); // where express would take over
         d.permit.release();
         res.writeHead(201, { 'content-type': 'application/json' }).end('{}');

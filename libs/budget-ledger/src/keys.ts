@@ -51,13 +51,12 @@ export function shardKeys(campaignId: string, shard: number): ShardKeys {
   };
 }
 
-/** The Idempotency-Key is scoped to (API key, campaign, user); the campaign is in the tag. */
-export function idempotencyScopeHash(
-  apiKeyId: string,
-  userId: string,
-  idempotencyKey: string,
-): string {
+/**
+ * The Idempotency-Key is scoped to (campaign, user); the campaign is in the tag. Not to the API
+ * key that sent it: a retry through a rotated key must replay the same coupon.
+ */
+export function idempotencyScopeHash(userId: string, idempotencyKey: string): string {
   return createHash('sha256')
-    .update(`${apiKeyId}\u0000${userId}\u0000${idempotencyKey}`, 'utf8')
+    .update(`${userId}\u0000${idempotencyKey}`, 'utf8')
     .digest('base64url');
 }

@@ -90,9 +90,10 @@ export interface ReverseRequest {
 }
 
 export interface ClaimRequest {
-  apiKeyId: string;
   userId: string;
   idempotencyKey: string;
+  /** idempotencyScopeHash(userId, idempotencyKey), when the caller computed it already. */
+  scopeHash?: string;
   /** A digest of the claim body, so the same key with another body is told apart. */
   bodyHash: string;
 }
@@ -210,7 +211,7 @@ export class BudgetLedger {
     const { campaign } = this.calendar;
     const keys = shardKeys(campaign.id, shard);
     const idempotency = keys.idempotency(
-      idempotencyScopeHash(request.apiKeyId, request.userId, request.idempotencyKey),
+      request.scopeHash ?? idempotencyScopeHash(request.userId, request.idempotencyKey),
     );
     let at = this.ctx.clock.now();
     for (let attempt = 1; ; attempt += 1) {

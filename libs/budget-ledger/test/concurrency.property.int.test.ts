@@ -85,7 +85,6 @@ describeWithRedis('ledger invariants under concurrent operations', (target) => {
                 const userId = `user-${step.user}`;
                 const scope = `${userId}/${step.key}`;
                 const result: IssueResult = await ledger.issue({
-                  apiKeyId: 'chat',
                   userId,
                   idempotencyKey: `key-${step.key}`,
                   bodyHash: userId,

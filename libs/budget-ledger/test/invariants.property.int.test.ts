@@ -81,7 +81,6 @@ describeWithRedis('ledger invariants under random operation sequences', (target)
             const userId = `user-${step.user}`;
             const scope = `${userId}/${step.key}`;
             const result = await ledger.issue({
-              apiKeyId: 'chat',
               userId,
               idempotencyKey: `key-${step.key}`,
               bodyHash: userId,

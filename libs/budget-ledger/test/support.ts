@@ -52,7 +52,7 @@ export async function ledgerAt(
 
 let sequence = 0;
 export function claim(userId: string, idempotencyKey = `k-${(sequence += 1)}`) {
-  return { apiKeyId: 'chat', userId, idempotencyKey, bodyHash: `{"userId":"${userId}"}` };
+  return { userId, idempotencyKey, bodyHash: `{"userId":"${userId}"}` };
 }
 
 /**

@@ -62,7 +62,7 @@ export const idempotencyKeySchema = z
   .regex(/^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/, 'may contain only printable ASCII characters')
   .meta({
     description:
-      "one per logical claim (e.g. the chat message's id), the same on every retry of it; scoped to (API key, campaign, userId)",
+      "one per logical claim (e.g. the chat message's id), the same on every retry of it; scoped to (campaign, userId), whichever API key sends it",
     example: 'chat-msg-8c1e2f',
   });
 

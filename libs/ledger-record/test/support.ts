@@ -69,5 +69,5 @@ export async function backupShard(redis: Redis | Cluster, campaignId: string, sh
 
 let claims = 0;
 export function claim(userId: string, idempotencyKey = `key-${(claims += 1)}`) {
-  return { apiKeyId: 'chat', userId, idempotencyKey, bodyHash: `{"userId":"${userId}"}` };
+  return { userId, idempotencyKey, bodyHash: `{"userId":"${userId}"}` };
 }

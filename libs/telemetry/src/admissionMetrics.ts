@@ -121,3 +121,42 @@ export function registerAdmissionMetrics(registry: Registry, read: () => Admissi
     },
   });
 }
+
+/** The overload actions below HTTP (the service's frontDoor/overloadActions.ts), read at scrape. */
+export interface OverloadReading {
+  /** 0 (none) .. 3 (every action on). */
+  level: number;
+  /** action -> on. */
+  actions: Readonly<Record<string, boolean>>;
+  pausedConnections: number;
+}
+
+export function registerOverloadMetrics(registry: Registry, current: () => OverloadReading): void {
+  const registers = [registry];
+  new Gauge({
+    name: 'coupon_overload_level',
+    help: 'Overload actions below HTTP: 0 none, 1 pause reading, 2 and close keep-alive, 3 and stop accepting',
+    registers,
+    collect() {
+      this.set(current().level);
+    },
+  });
+  new Gauge({
+    name: 'coupon_overload_action',
+    help: 'Whether an overload action below HTTP is on (1) or off (0), by action',
+    labelNames: ['action'],
+    registers,
+    collect() {
+      for (const [action, on] of Object.entries(current().actions))
+        this.set({ action }, on ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'coupon_overload_paused_connections',
+    help: 'Connections not read from now (overload action pause_reading)',
+    registers,
+    collect() {
+      this.set(current().pausedConnections);
+    },
+  });
+}

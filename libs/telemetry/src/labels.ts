@@ -65,6 +65,10 @@ export const REFUSAL_REASONS = [
   'not_found',
   'method_not_allowed',
   'bad_request',
+  /** A body refused before admission: too slow (408), not JSON, too large, malformed, or too many at once. */
+  'body',
+  /** A public route (probes, the OpenAPI document) asked more often than PUBLIC_RATE. */
+  'rate_limited',
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 

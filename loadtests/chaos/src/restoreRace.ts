@@ -124,7 +124,6 @@ export async function runRestoreRace(options: RestoreRaceOptions): Promise<Resto
         users += 1;
         const userId = `${campaign.id}-u${users}`;
         const result = await ledger.issue({
-          apiKeyId: 'chaos',
           userId,
           idempotencyKey: `k-${userId}`,
           bodyHash: `{"userId":"${userId}"}`,

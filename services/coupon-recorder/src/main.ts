@@ -17,7 +17,9 @@ async function main(): Promise<void> {
   // The service's client settings: no offline queue, a command timeout, reconnect forever.
   // Reconnects at least every 200 ms: a fenced shard on a restarted Redis serves only once this
   // process is back and has verified it (at most one more reconnect attempt of outage).
-  const redis = createRedisClient(config.redis, config.redisCommandTimeoutMs, { reconnectCapMs: 200 });
+  const redis = createRedisClient(config.redis, config.redisCommandTimeoutMs, {
+    reconnectCapMs: 200,
+  });
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'recorder: Redis error'));
   const record = LedgerRecord.connect(config.databaseUrl, { max: 4 });
   const recorder = new Recorder({

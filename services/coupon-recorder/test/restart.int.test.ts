@@ -74,7 +74,7 @@ describeIfPostgres('the recorder after a Redis restart from an older snapshot', 
       };
       const userId = userOn(marked[0]!);
       await expect(
-        pod.issue({ apiKeyId: 'chat', userId, idempotencyKey: 'k', bodyHash: '{}' }),
+        pod.issue({ userId, idempotencyKey: 'k', bodyHash: '{}' }),
       ).rejects.toMatchObject({ reason: 'rolled_back' });
 
       // The recorder goes on (the restored stream holds only events it recorded): no fault.
@@ -89,7 +89,7 @@ describeIfPostgres('the recorder after a Redis restart from an older snapshot', 
       await drain(recorder);
       await redis.save();
       // The claim the loss takes: recorded, acknowledged, then gone with the restart.
-      const request = { apiKeyId: 'chat', userId: 'keyed', idempotencyKey: 'k-1', bodyHash: '{}' };
+      const request = { userId: 'keyed', idempotencyKey: 'k-1', bodyHash: '{}' };
       const first = await ledger.issue(request);
       if (first.kind !== 'issued') throw new Error(first.kind);
       await drain(recorder);

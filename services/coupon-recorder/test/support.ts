@@ -27,7 +27,6 @@ export async function claims(ledger: BudgetLedger, count: number): Promise<void>
     users += 1;
     const userId = `u${users}-${Math.random().toString(36).slice(2, 8)}`;
     const result = await ledger.issue({
-      apiKeyId: 'chat',
       userId,
       idempotencyKey: `k-${userId}`,
       bodyHash: `{"userId":"${userId}"}`,

@@ -1,10 +1,10 @@
 import { systemClock } from '@coupons/campaign';
 import { configAndCampaignsOrExit, exitWith, say } from '@coupons/runtime';
 import { createLogger, type Logger } from '@coupons/telemetry';
-import { createDevKey, type ApiKeyRecord } from './auth/apiKeys';
+import { createDevKey, type ApiKeyRecord } from './frontDoor/apiKeys';
 import { parseEnv, type ServiceConfig } from './config/env';
 import { NoRedisError, resolveRedisTarget } from './redis/devFallback';
-import { initDevelopmentLedgers, warnUnfencedLedgers } from './devLedgers';
+import { initDevelopmentLedgers, warnUnfencedLedgers } from './ledger/devLedgers';
 import { redisReady, startService, type RunningService } from './service';
 
 function resolveApiKeys(

@@ -7,18 +7,21 @@ import {
   createServiceMetrics,
   initialiseSeries,
   registerAdmissionMetrics,
+  registerOverloadMetrics,
   type Logger,
 } from '@coupons/telemetry';
 import { Registry } from 'prom-client';
-import { ServiceAdmission } from './admission';
-import { ApiKeyStore, Authenticator, type ApiKeyRecord } from './auth/apiKeys';
+import { AdmissionControl } from './frontDoor/admissionControl';
+import { ApiKeyStore, Authenticator, type ApiKeyRecord } from './frontDoor/apiKeys';
 import { CampaignCatalog } from './campaignCatalog';
 import type { ServiceConfig } from './config/env';
 import { BudgetSampler } from './budgetSampler';
-import { FrontDoor } from './frontDoor';
+import { BodyReader } from './frontDoor/bodyReader';
+import { FrontDoor } from './frontDoor/frontDoor';
+import { OverloadActions } from './frontDoor/overloadActions';
 import { createApp } from './http/app';
-import { ROUTES } from './http/routeTable';
-import { LedgerRegistry } from './ledgers';
+import { ROUTES } from './frontDoor/routeTable';
+import { LedgerRegistry } from './ledger/ledgers';
 import { Readiness } from './readiness';
 import { createRedisClient, type RedisClient, type RedisTarget } from './redis/client';
 import { CouponServer } from './server';
@@ -44,10 +47,9 @@ export interface RunningService {
   ledgers: LedgerRegistry;
   clock: Clock;
   redis: RedisClient;
-  admission: ServiceAdmission;
+  admission: AdmissionControl;
 }
 
-/** The service's version (its package.json, found above this file in src/ or dist/src/). */
 /** The version of @coupons/coupon-service (its package.json), in metrics and the OpenAPI document. */
 export function serviceVersion(): string {
   for (let dir = __dirname; dirname(dir) !== dir; dir = dirname(dir)) {
@@ -104,10 +106,11 @@ export async function startService(deps: ServiceDeps): Promise<RunningService> {
   });
   const readiness = new Readiness(redis, deps.campaigns.length, config.redisCommandTimeoutMs);
   const authenticator = new Authenticator(new ApiKeyStore(deps.apiKeys));
-  const admission = new ServiceAdmission({
+  const admission = new AdmissionControl({
     config: config.admission,
     redis,
     clock,
+    catalog,
     ...(deps.random === undefined ? {} : { random: deps.random }),
   });
   registerAdmissionMetrics(metrics.registry, () => admission.reading());
@@ -118,12 +121,21 @@ export async function startService(deps: ServiceDeps): Promise<RunningService> {
     logger,
     metrics,
     readiness,
-    admission,
+    retry: admission.retry,
     redisCommandTimeoutMs: config.redisCommandTimeoutMs,
-    bodyTimeoutMs: config.http.bodyTimeoutMs,
     version: SERVICE_VERSION,
   });
-  const frontDoor = new FrontDoor({ authenticator, admission, metrics: metrics.http, catalog });
+  const overload =
+    admission.gate === undefined ? undefined : new OverloadActions(() => admission.pressure());
+  if (overload !== undefined) registerOverloadMetrics(metrics.registry, () => overload.reading());
+  const frontDoor = new FrontDoor({
+    authenticator,
+    admission,
+    bodies: new BodyReader(config.http.bodyTimeoutMs),
+    ...(overload === undefined ? {} : { overload }),
+    metrics: metrics.http,
+    catalog,
+  });
   const server = new CouponServer(
     frontDoor.listener(app),
     metrics.registry,
@@ -141,6 +153,7 @@ export async function startService(deps: ServiceDeps): Promise<RunningService> {
       shutdownGraceMs: config.shutdownGraceMs,
       onDrain: () => admission.startDraining(),
       beforeRedisQuit: () => {
+        overload?.stop();
         redisClock.stop();
         budgetSampler.stop();
         ledgers.stop();
@@ -148,6 +161,7 @@ export async function startService(deps: ServiceDeps): Promise<RunningService> {
       },
     },
   );
+  overload?.start(server.api);
   const { port, metricsPort } = await server.listen();
   return { server, port, metricsPort, catalog, ledgers, clock, redis, admission };
 }

@@ -20,7 +20,7 @@ import {
  * The admission gate of the real service: real HTTP, real Redis (the
  * harness's, or a private redis-server for anything that stops Redis), the service's metrics.
  * "Answered by the gate" is told apart from "answered by express" by X-Request-Id, which
- * pino-http sets on everything express serves and the gate never writes.
+ * the request layer (requestLog.ts) sets on everything express serves and the gate never writes.
  */
 
 const HOUR_MS = 3_600_000;
@@ -130,7 +130,7 @@ function expectRetryableError(answer: ApiAnswer, status: number, code: string): 
   return seconds;
 }
 
-/** Answered before express: pino-http would have set X-Request-Id. */
+/** Answered before express: express would have set X-Request-Id. */
 function expectFromGate(answer: ApiAnswer): void {
   expect(answer.headers.get('x-request-id')).toBeNull();
 }
@@ -545,15 +545,15 @@ describeIfRedis('admission: per-user request limit', () => {
     ).toBe(1);
   });
 
-  it('refuses it in the route, from the parsed body, without X-User-Id', async () => {
+  it('refuses it before express, from the body read before admission, without X-User-Id', async () => {
     const api = couponApi(service, campaign.id);
     const user = uniqueUser('body');
     expect((await claim(api, user, 'u-1', { userIdHeader: false })).status).toBe(201);
     expect((await claim(api, user, 'u-2', { userIdHeader: false })).status).toBe(201);
     const third = await claim(api, user, 'u-3', { userIdHeader: false });
     expectRateLimited(third);
-    // Express parsed the body to learn the user, so this one went past the gate.
-    expectFromExpress(third);
+    // The front door read the body to learn the user: the gate refused it, express never ran.
+    expectFromGate(third);
     const text = await metricsText(service);
     expect(
       metric(text, 'coupon_admission_shed_total', { reason: 'user_rate', priority: 'claim' }),

@@ -144,7 +144,6 @@ describeEachRedisMode('the operator CLIs (built)', (mode) => {
       });
     for (const userId of ['alice', 'bob', 'carol']) {
       const result = await ledger.issue({
-        apiKeyId: 'cli-test',
         userId,
         idempotencyKey: 'k',
         bodyHash: 'h',

@@ -54,7 +54,6 @@ describeIfPostgres('the operator CLIs with the book of record (built)', () => {
       for (let i = 0; onShard0.length < 3; i += 1) {
         const user = `u-${i}`;
         const issued = await ledger.issue({
-          apiKeyId: 'chat',
           userId: user,
           idempotencyKey: `k-${i}`,
           bodyHash: 'b',

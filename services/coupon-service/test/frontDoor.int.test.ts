@@ -10,11 +10,12 @@ import { ManualClock, parseCampaigns } from '@coupons/campaign';
 import { Redis } from 'ioredis';
 import { createServiceMetrics } from '@coupons/telemetry';
 import { Registry } from 'prom-client';
-import { ServiceAdmission } from '../src/admission';
-import { ApiKeyStore, Authenticator, sha256Hex } from '../src/auth/apiKeys';
+import { AdmissionControl } from '../src/frontDoor/admissionControl';
+import { ApiKeyStore, Authenticator, sha256Hex } from '../src/frontDoor/apiKeys';
 import { CampaignCatalog } from '../src/campaignCatalog';
-import { FrontDoor } from '../src/frontDoor';
-import { contextOf } from '../src/http/requestContext';
+import { BodyReader } from '../src/frontDoor/bodyReader';
+import { FrontDoor } from '../src/frontDoor/frontDoor';
+import { contextOf } from '../src/frontDoor/requestContext';
 import { parseEnv } from '../src';
 import { liveCampaign, standaloneRedisUrl, uniqueId, until } from './support';
 
@@ -28,7 +29,7 @@ const auth = { authorization: `Bearer ${KEY}` };
 describe('the admission front door', () => {
   const campaign = liveCampaign(uniqueId('front-door'));
   let redis: Redis;
-  let admission: ServiceAdmission;
+  let admission: AdmissionControl;
   let server: Server;
   let base: string;
   const reached: string[] = [];
@@ -40,20 +41,27 @@ describe('the admission front door', () => {
     const config = parseEnv({ NODE_ENV: 'test', USER_RATE_LIMIT: 'off' }, process.cwd(), {
       apiKeys: 'ignore',
     });
-    admission = new ServiceAdmission({
+    const catalog = new CampaignCatalog(parseCampaigns({ campaigns: [campaign] }));
+    admission = new AdmissionControl({
       config: config.admission,
       redis,
       clock: new ManualClock(Date.now()),
+      catalog,
     });
-    const catalog = new CampaignCatalog(parseCampaigns({ campaigns: [campaign] }));
     const authenticator = new Authenticator(
       new ApiKeyStore([{ id: 'k', sha256: sha256Hex(KEY), scopes: ['budget:read'] }]),
     );
     const metrics = createServiceMetrics(new Registry()).http;
-    const frontDoor = new FrontDoor({ authenticator, admission, metrics, catalog });
+    const frontDoor = new FrontDoor({
+      authenticator,
+      admission,
+      bodies: new BodyReader(1000),
+      metrics,
+      catalog,
+    });
     const app = (req: IncomingMessage, res: ServerResponse) => {
       reached.push(`${req.method} ${req.url}`);
-      const admitted = contextOf(res as unknown as { locals: Record<string, unknown> }).admission;
+      const admitted = contextOf(res as unknown as { locals: Record<string, unknown> }).admitted;
       const answer = () =>
         res
           .writeHead(200, { 'content-type': 'application/json' })
@@ -74,7 +82,8 @@ describe('the admission front door', () => {
     await redis.quit();
   });
 
-  const inflight = () => Object.values(admission.reading().inflight).reduce((a, b) => a + b, 0);
+  const inflight = () =>
+    Object.values(admission.reading().inflight).reduce((a: number, b) => a + (b ?? 0), 0);
 
   it('passes admitted work to the app with its decision, and frees the slot when answered', async () => {
     const answer = await fetch(`${base}/v1/campaigns/${campaign.id}/budget`, { headers: auth });

@@ -88,13 +88,13 @@ describeIfRedis('hostile callers', () => {
       headers: { 'Idempotency-Key': 'real', 'X-User-Id': victim },
     });
     expect(real.status).toBe(201);
-    // What the limiter keeps is per (key, user): the user's id within the key that sent it.
+    // The user's first claim of the window is counted in memory: nothing of it in Redis yet.
     expect((await keysNaming(redis, victim)).filter((k) => k.startsWith('coupons:rl:'))).toEqual(
       [],
     );
   });
 
-  it('counts a user per key: one tenant exhausting a user leaves another tenant’s claims alone', async () => {
+  it("counts a user per user, whichever of the platform's services (API keys) sends the claims", async () => {
     const user = uniqueId('shared-user');
     const other = await startTestService({
       clock: 'redis',
@@ -111,10 +111,59 @@ describeIfRedis('hostile callers', () => {
       const statuses = [];
       for (let i = 0; i < 4; i += 1) statuses.push((await claim(KEYS.issueOnly, i)).status);
       expect(statuses.slice(2)).toEqual([429, 429]);
-      expect((await claim(KEYS.all, 9)).status).toBe(201);
+      expect((await claim(KEYS.all, 9)).status).toBe(429);
     } finally {
       await other.stop();
     }
+  });
+
+  it('public routes are cheap: /healthz and /openapi.json without Redis, /readyz on a sampled PING', async () => {
+    const pings = async () =>
+      Number(/cmdstat_ping:calls=(\d+)/.exec(await service.redis.info('commandstats'))?.[1] ?? 0);
+    const before = await pings();
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        fetch(`${service.base}${['/healthz', '/openapi.json', '/readyz'][i % 3]}`),
+      ),
+    );
+    expect(answers.map((answer) => answer.status)).toEqual(answers.map(() => 200));
+    await Promise.all(answers.map((answer) => answer.text()));
+    // One PING at most for the seven probes (one more if a sample expired meanwhile).
+    expect((await pings()) - before).toBeLessThanOrEqual(2);
+    // A flood of them is rate-limited like any route: 429 with Retry-After, from memory.
+    const flood = await Promise.all(
+      Array.from({ length: 300 }, () =>
+        fetch(`${service.base}/healthz?${'x'.repeat(2000)}`).then(async (answer) => {
+          await answer.text();
+          return answer;
+        }),
+      ),
+    );
+    const limited = flood.filter((answer) => answer.status === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(limited[0]!.headers.get('retry-after')).toBe('1');
+  });
+
+  it('a retry through a rotated API key replays the same coupon: the Idempotency-Key is scoped to (campaign, user)', async () => {
+    // During a rotation the platform's service holds the old key and the new one; a claim sent
+    // with the old key whose answer was lost is retried with the new one.
+    const user = uniqueId('rotated-user');
+    const send = (key: string) =>
+      couponApi(service, campaign.id, key).call('POST', '/coupons', {
+        body: { userId: user },
+        headers: { 'Idempotency-Key': 'chat-msg-1', 'X-User-Id': user },
+      });
+    const issued = async () =>
+      Number((await service.ledgers.get(campaign.id)!.snapshot()).issuedCoupons);
+    const before = await issued();
+    const first = await send(KEYS.issueOnly);
+    const retry = await send(KEYS.all);
+    expect(first.status).toBe(201);
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(retry.body.coupon.code).toBe(first.body.coupon.code);
+    // One coupon issued for the two calls.
+    expect((await issued()) - before).toBe(1);
   });
 
   it('routes only what express routes the same way: case, trailing slash and absolute-form', async () => {

@@ -225,6 +225,8 @@ describeIfRedis('slow and idle clients at the limits', () => {
     logs: SocketLog[];
     /** Connections the server held once every attacker socket was closed. */
     heldAfter: number;
+    /** Connections the server held after the baseline: the callers' keep-alive pool. */
+    callersPool: number;
     ss: string;
   }
   let run: Run;
@@ -236,6 +238,12 @@ describeIfRedis('slow and idle clients at the limits', () => {
     await wellBehaved('warm');
     const baseline = await wellBehaved('base');
     const startingLimit = await metricNow('coupon_admission_concurrency_limit');
+    const held = () =>
+      new Promise<number>((resolve, reject) =>
+        service.server.api.getConnections((err, count) => (err ? reject(err) : resolve(count))),
+      );
+    // The callers' own keep-alive pool (fetch may open a few more sockets than it has callers).
+    const callersPool = Math.max(CALLERS, await held());
 
     const logs: SocketLog[] = [];
     stopAttackers = attack(logs).stop;
@@ -283,13 +291,9 @@ describeIfRedis('slow and idle clients at the limits', () => {
       () => logs.every((log) => log.closedAt !== undefined) || undefined,
       KEEP_ALIVE_TIMEOUT_MS + 1_000 + SLACK_MS * 2,
     ).catch(() => undefined);
-    const held = () =>
-      new Promise<number>((resolve, reject) =>
-        service.server.api.getConnections((err, count) => (err ? reject(err) : resolve(count))),
-      );
     await until(
       'the server holding no attacker connection',
-      async () => ((await held()) <= CALLERS ? true : undefined),
+      async () => ((await held()) <= callersPool ? true : undefined),
       SLACK_MS * 2,
     ).catch(() => undefined);
     run = {
@@ -301,6 +305,7 @@ describeIfRedis('slow and idle clients at the limits', () => {
       inflightZeroAfterMs,
       logs,
       heldAfter: await held(),
+      callersPool,
       ss: execFileSync('ss', ['-tnH', `( sport = :${service.port} )`], { encoding: 'utf8' }),
     };
   }, 60_000);
@@ -344,11 +349,10 @@ describeIfRedis('slow and idle clients at the limits', () => {
   });
 
   it('nobody holds an admission slot past its deadline: in-flight is 0 within body timeout + check interval of the stop', () => {
-    // The attack was real: the slow bodies held slots while alone.
+    // Bodies are read before admission: the slow bodies alone never held a slot.
     const alone = run.samples.filter((sample) => sample.alone);
-    expect(Math.max(...alone.map((sample) => sample.inflight))).toBeGreaterThanOrEqual(
-      ATTACKERS.slowBodies / 2,
-    );
+    expect(alone.length).toBeGreaterThan(5);
+    expect(Math.max(...alone.map((sample) => sample.inflight))).toBe(0);
     expect(run.inflightZeroAfterMs).toBeDefined();
     expectWithin(
       'coupon_admission_inflight back to 0 after',
@@ -450,7 +454,7 @@ describeIfRedis('slow and idle clients at the limits', () => {
     }
     // What the server still holds is at most the callers' keep-alive pool: the attack left
     // nothing counting against HTTP_MAX_CONNECTIONS.
-    if (run.heldAfter > CALLERS)
+    if (run.heldAfter > run.callersPool)
       throw new Error(`the server still holds ${run.heldAfter} connections:\n${run.ss}`);
   });
 });

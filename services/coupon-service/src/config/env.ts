@@ -18,7 +18,7 @@ import {
   wholeNumber,
   type RedisTarget,
 } from '@coupons/runtime';
-import { API_SCOPES, type ApiKeyRecord } from '../auth/apiKeys';
+import { API_SCOPES, type ApiKeyRecord } from '../frontDoor/apiKeys';
 
 /** The whole environment, parsed once at start-up into one frozen object. */
 export { ConfigError };

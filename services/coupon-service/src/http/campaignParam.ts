@@ -1,6 +1,6 @@
 import { CAMPAIGN_ID_PATTERN, type CampaignCalendar } from '@coupons/campaign';
 import type { CampaignCatalog } from '../campaignCatalog';
-import { ApiError } from './errors';
+import { ApiError } from '../answers/errors';
 
 /** The campaign named by the path, or 404 CAMPAIGN_NOT_FOUND (never echoing more than 64 chars). */
 export function campaignFromPath(catalog: CampaignCatalog, raw: unknown): CampaignCalendar {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { CODE_LENGTH, CROCKFORD_ALPHABET, parseCouponCode } from '@coupons/budget-ledger';
 import type { claimBodySchema } from '@coupons/contract';
-import { ApiError } from './errors';
+import { ApiError } from '../answers/errors';
 
 /**
  * What only the service does with the contract's inputs (@coupons/contract holds the schemas):

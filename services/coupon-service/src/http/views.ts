@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { formatCouponCode, type CouponRecord, type Redemption } from '@coupons/budget-ledger';
 import { toZonedIso, type CampaignCalendar } from '@coupons/campaign';
 
@@ -28,4 +29,17 @@ export function redemptionView(redemption: Redemption, calendar: CampaignCalenda
     discountFen: redemption.discountFen,
     redeemedAt: toZonedIso(redemption.redeemedAt, calendar.campaign.timeZone),
   };
+}
+
+/**
+ * Writes a JSON answer as express's res.json would (same Content-Type and Content-Length), in
+ * one writeHead and one end: the claim's hot path skips express's send (etag, type lookups).
+ */
+export function sendJson(res: ServerResponse, status: number, json: string): void {
+  res
+    .writeHead(status, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(json),
+    })
+    .end(json);
 }

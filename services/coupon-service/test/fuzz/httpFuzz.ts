@@ -4,8 +4,8 @@ import { performance } from 'node:perf_hooks';
 import { deflateSync, gzipSync } from 'node:zlib';
 import type { Redis } from 'ioredis';
 import type { ApiScope } from '../../src';
-import { ERROR_STATUS } from '../../src/http/errors';
-import { RouteTable } from '../../src/http/routeTable';
+import { ERROR_STATUS } from '../../src/answers/errors';
+import { RouteTable } from '../../src/frontDoor/routeTable';
 import { redisState, stateChanges, type RedisState } from '../redisState';
 import { KEYS } from '../support';
 
@@ -970,7 +970,7 @@ function authorisedFor(request: FuzzRequest, scope: string | undefined): boolean
   return scope === undefined || KEY_SCOPES[key].includes(scope as ApiScope);
 }
 
-/** Rate-limit keys an admitted request may move: its own key's, its own user's within that key. */
+/** Rate-limit keys an admitted request may move: its own key's, its own user's (the platform's). */
 function ownCounters(request: FuzzRequest): (redisKey: string) => boolean {
   const keyIds = keysNamed(request).map((key) => KEY_IDS[key]!);
   const users = valuesOf(request, 'x-user-id');
@@ -980,12 +980,10 @@ function ownCounters(request: FuzzRequest): (redisKey: string) => boolean {
   } catch {
     // not JSON: no user in it
   }
-  const allowed = new Set(
-    keyIds.flatMap((id) => [
-      `coupons:rl:key:${id}`,
-      ...users.map((user) => `coupons:rl:user:${id}:${user}`),
-    ]),
-  );
+  const allowed = new Set([
+    ...keyIds.map((id) => `coupons:rl:key:${id}`),
+    ...users.map((user) => `coupons:rl:user:${user}`),
+  ]);
   return (redisKey) => allowed.has(redisKey);
 }
 

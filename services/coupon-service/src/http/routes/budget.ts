@@ -2,10 +2,11 @@ import type { RequestHandler } from 'express';
 import type { BudgetSnapshot } from '@coupons/budget-ledger';
 import { couponsToFen, toZonedIso, type CampaignCalendar } from '@coupons/campaign';
 import type { CampaignCatalog } from '../../campaignCatalog';
-import type { LedgerRegistry } from '../../ledgers';
+import type { LedgerRegistry } from '../../ledger/ledgers';
 import { campaignFromPath } from '../campaignParam';
-import { callContext, type LedgerGateway } from '../ledgerGateway';
-import { contextOf } from '../requestContext';
+import type { LedgerGateway } from '../../ledger/ledgerGateway';
+import { callContext } from '../callContext';
+import { contextOf } from '../../frontDoor/requestContext';
 
 /**
  * The budget in fen: coupons x couponValueFen, so every figure is a whole number of coupons.

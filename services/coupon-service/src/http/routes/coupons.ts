@@ -1,15 +1,19 @@
 import type { RequestHandler } from 'express';
-import { writeRejection } from '@coupons/admission';
-import { idempotencyScopeHash, type BudgetLedger } from '@coupons/budget-ledger';
+import type { BudgetLedger } from '@coupons/budget-ledger';
 import type { CampaignCalendar, Clock } from '@coupons/campaign';
-import type { ServiceAdmission } from '../../admission';
 import type { CampaignCatalog } from '../../campaignCatalog';
-import type { LedgerRegistry } from '../../ledgers';
+import type { LedgerRegistry } from '../../ledger/ledgers';
 import { campaignFromPath } from '../campaignParam';
-import { ApiError } from '../errors';
-import { callContext, type LedgerGateway } from '../ledgerGateway';
-import { contextOf, principalOf } from '../requestContext';
-import { claimRefusal, couponNotFound, redemptionRefusal, reversalRefusal } from '../refusals';
+import { ApiError } from '../../answers/errors';
+import type { LedgerGateway } from '../../ledger/ledgerGateway';
+import { callContext } from '../callContext';
+import { contextOf } from '../../frontDoor/requestContext';
+import {
+  claimRefusal,
+  couponNotFound,
+  redemptionRefusal,
+  reversalRefusal,
+} from '../../answers/refusals';
 import {
   claimBodySchema,
   HEADERS,
@@ -19,14 +23,15 @@ import {
   userIdSchema,
 } from '@coupons/contract';
 import { claimBodyHash, couponCodeSchema, validate, type CouponCodeInput } from '../schemas';
-import { couponView, redemptionView } from '../views';
+import type { RetryPolicy } from '../../answers/retryPolicy';
+import { couponView, redemptionView, sendJson } from '../views';
 
 export interface CouponRouteDeps {
   catalog: CampaignCatalog;
   ledgers: LedgerRegistry;
   gateway: LedgerGateway;
   clock: Clock;
-  admission: ServiceAdmission;
+  retry: RetryPolicy;
 }
 
 /**
@@ -64,40 +69,29 @@ export function couponHandlers(deps: CouponRouteDeps): Record<CouponRoute, Reque
       throw new ApiError('INVALID_REQUEST', `${HEADERS.userId} must equal the body's userId`, {
         details: [{ field: HEADERS.userId, problem: "differs from the body's userId" }],
       });
-    const ledger = ledgerOf(calendar);
-    const shard = context.shard ?? ledger.shardOf(userId);
-    const admitted = context.admission;
-    const gate = deps.admission.gate;
-    if (admitted !== undefined && admitted.userId === undefined && gate !== undefined) {
-      // No X-User-Id: the per-user limit and the sold-out fast path apply now, from the body.
-      const decision = await gate.admitUser(admitted, { userId, shard }, req.headers);
-      if (!decision.admitted) {
-        writeRejection(res, decision);
-        return;
-      }
-    }
-    const apiKeyId = principalOf(res).keyId;
-    const idempotencyKey = input[HEADERS.idempotencyKey];
+    // The front door computed the user's shard and idempotency scope from the same header and
+    // body (claimIdentity.ts); a body the schema refuses never gets here.
+    const { claim: identity } = context;
+    if (identity === undefined || identity.userId !== userId)
+      throw new Error('a valid claim reached the route without its identity');
     const result = await deps.gateway.issue(
-      ledger,
-      { apiKeyId, userId, idempotencyKey, bodyHash: claimBodyHash(input.body) },
-      shard,
+      ledgerOf(calendar),
+      {
+        userId,
+        idempotencyKey: input[HEADERS.idempotencyKey],
+        bodyHash: claimBodyHash(input.body),
+        ...(identity.scopeHash === undefined ? {} : { scopeHash: identity.scopeHash }),
+      },
+      identity.shard,
       callContext(req, res),
     );
     const now = deps.clock.now();
-    deps.admission.learnFromClaim(
-      {
-        campaignId: calendar.campaign.id,
-        timeZone: calendar.campaign.timeZone,
-        shard,
-        scopeHash: idempotencyScopeHash(apiKeyId, userId, idempotencyKey),
-      },
-      result,
-      now,
-    );
-    if (result.kind !== 'issued') throw claimRefusal(result, calendar, now, deps.admission.retry);
+    // Handed back: the front door gives it to admission (sold out, served) once the answer is done.
+    context.learned = { result, campaignId: calendar.campaign.id, now };
+    if (result.kind !== 'issued') throw claimRefusal(result, calendar, now, deps.retry);
     if (result.replayed) res.setHeader(HEADERS.idempotentReplayed, 'true');
-    res.status(201).json({ coupon: couponView(result.coupon, calendar, now) });
+    res.setHeader('Cache-Control', 'no-store');
+    sendJson(res, 201, JSON.stringify({ coupon: couponView(result.coupon, calendar, now) }));
   };
 
   const readCoupon: RequestHandler = async (req, res) => {

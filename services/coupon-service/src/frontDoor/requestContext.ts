@@ -1,12 +1,16 @@
 import type { Admitted } from '@coupons/admission';
+import type { IssueResult } from '@coupons/budget-ledger';
 import type { ServerResponse } from 'node:http';
-import type { ApiPrincipal } from '../auth/apiKeys';
+import type { ApiPrincipal } from './apiKeys';
+import type { ClaimIdentity } from './claimIdentity';
 import type { RouteSpec } from './routeTable';
 
 /**
  * What the front door (frontDoor.ts) decided about a request before express saw it: its route,
- * its parameters (percent-decoded), who sent it, the user it names, and admission's decision.
- * Express handlers read it with contextOf(res); they never route, authenticate or shed again.
+ * its parameters (percent-decoded), who sent it, the claim's user, shard and idempotency scope,
+ * and admission's decision. Express handlers read it with contextOf(res); they never route,
+ * authenticate, hash or shed again. The one thing they write is `learned`: what the ledger said
+ * of a claim, which the front door hands to admission once the answer is done.
  */
 export interface RequestContext {
   readonly route: RouteSpec;
@@ -15,12 +19,14 @@ export interface RequestContext {
   readonly principal: ApiPrincipal | undefined;
   /** X-User-Id, validated like a body's userId (claims). */
   readonly userIdHeader: string | undefined;
-  /** That user's shard in the campaign, when both are known. */
-  readonly shard: number | undefined;
+  /** A claim's user (X-User-Id, else the body's), shard and idempotency scope, when valid. */
+  readonly claim: ClaimIdentity | undefined;
   /** Deadline, permit, priority; undefined with ADMISSION=off and on public routes. */
-  readonly admission: Admitted | undefined;
+  readonly admitted: Admitted | undefined;
   /** performance.now() when the front door handed the request on. */
   readonly startedAt: number;
+  /** Set by the claim route: the ledger's answer, and the time it was read at. */
+  learned: { result: IssueResult; campaignId: string; now: number } | undefined;
 }
 
 type WithLocals = ServerResponse & { locals?: Record<string, unknown> };

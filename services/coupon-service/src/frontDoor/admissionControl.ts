@@ -6,13 +6,15 @@ import {
   SoldOutCache,
   TokenBucket,
 } from '@coupons/admission';
-import { idempotencyScopeHash, type IssueResult } from '@coupons/budget-ledger';
 import { toZonedIso, type Clock } from '@coupons/campaign';
+import type { CampaignCatalog } from '../campaignCatalog';
 import type { AdmissionReading } from '@coupons/telemetry';
-import type { AdmissionConfig } from './config/env';
-import { soldOutBody } from './http/refusals';
-import { RetryPolicy } from './http/retryPolicy';
-import type { RedisClient } from './redis/client';
+import type { AdmissionConfig } from '../config/env';
+import { soldOutBody } from '../answers/refusals';
+import type { RequestContext } from './requestContext';
+import { RetryPolicy } from '../answers/retryPolicy';
+import type { RedisClient } from '../redis/client';
+import { SHED_FOR_CAPACITY } from './overloadActions';
 import { ServedClaims } from './servedClaims';
 
 export interface AdmissionDeps {
@@ -20,15 +22,18 @@ export interface AdmissionDeps {
   redis: RedisClient;
   /** The service's (Redis-tracked) clock: a sold-out shard opens exactly at the ledger's release. */
   clock: Clock;
+  /** The campaigns served: a sold-out shard's next release is written in its campaign's zone. */
+  catalog: CampaignCatalog;
   random?: () => number;
 }
 
 /**
  * The service's admission control, assembled from @coupons/admission: the gate the front door
- * asks (frontDoor.ts), the sold-out cache what the ledger answers feeds (learnFromClaim), and the
- * reading the metrics scrape. Disabled (ADMISSION=off) there is no gate.
+ * asks (frontDoor.ts), the sold-out cache the ledger's answers feed (`learn`, called by the front
+ * door when an answer is done), and the reading the metrics scrape. Disabled (ADMISSION=off)
+ * there is no gate.
  */
-export class ServiceAdmission {
+export class AdmissionControl {
   readonly gate: AdmissionGate | undefined;
   readonly soldOut: SoldOutCache;
   /** Every Retry-After the service gives (the gate's and the app's). */
@@ -36,9 +41,11 @@ export class ServiceAdmission {
   private readonly servedClaims: ServedClaims;
   private readonly eventLoop: EventLoopGuard | undefined;
   private readonly limiters: RequestLimiter[] = [];
+  private readonly catalog: CampaignCatalog;
 
   constructor(deps: AdmissionDeps) {
     const { config } = deps;
+    this.catalog = deps.catalog;
     const random = deps.random ?? Math.random;
     this.retry = new RetryPolicy(config.soldOut.retrySpreadSeconds, random);
     this.soldOut = new SoldOutCache({ probeIntervalMs: config.soldOut.probeIntervalMs });
@@ -74,12 +81,9 @@ export class ServiceAdmission {
       soldOut: {
         cache: this.soldOut,
         body: soldOutBody,
-        served: ({ campaignId, shard, userId, keyId }, headers) => {
-          const idempotencyKey = headers['idempotency-key'];
-          if (keyId === undefined || typeof idempotencyKey !== 'string') return false;
-          const scopeHash = idempotencyScopeHash(keyId, userId, idempotencyKey);
-          return this.servedClaims.served({ campaignId, shard, scopeHash });
-        },
+        served: (claim) =>
+          claim.scopeHash !== undefined &&
+          this.servedClaims.served({ ...claim, scopeHash: claim.scopeHash }),
       },
       retry: this.retry.gate,
     });
@@ -88,25 +92,36 @@ export class ServiceAdmission {
   }
 
   /**
-   * What a ledger answer to a claim teaches admission, in one place: a shard sold out until its
-   * next release, a shard open again (budget moved in), a claim served (its replays must get the
-   * coupon even while its shard is sold out).
+   * What a ledger answer to a claim teaches admission, in one place, read from the request's
+   * context once the answer is done: a shard sold out until its next release, a shard open again
+   * (budget moved in), a claim served (its replays must get the coupon even while its shard is
+   * sold out).
    */
-  learnFromClaim(
-    claim: { campaignId: string; timeZone: string; shard: number; scopeHash: string },
-    result: IssueResult,
-    now: number,
-  ): void {
-    const { campaignId, shard } = claim;
+  learn(context: RequestContext): void {
+    const { learned, claim } = context;
+    if (learned === undefined || claim === undefined) return;
+    const { result, campaignId, now } = learned;
     if (result.kind === 'tranche_exhausted') {
-      const iso = toZonedIso(result.nextReleaseAt, claim.timeZone);
-      this.soldOut.markSoldOut(campaignId, shard, result.nextReleaseAt, iso, now);
+      const zone = this.catalog.get(campaignId)?.campaign.timeZone ?? 'UTC';
+      const iso = toZonedIso(result.nextReleaseAt, zone);
+      this.soldOut.markSoldOut(campaignId, claim.shard, result.nextReleaseAt, iso, now);
       return;
     }
     if (result.kind !== 'issued') return;
-    this.servedClaims.remember(campaignId, claim.scopeHash);
+    if (claim.scopeHash !== undefined) this.servedClaims.remember(campaignId, claim.scopeHash);
     // Issued on a shard marked sold out (a probe): rebalancing moved budget in, so open it again.
-    if (!result.replayed && this.soldOut.holds(campaignId)) this.soldOut.clear(campaignId, shard);
+    if (!result.replayed && this.soldOut.holds(campaignId))
+      this.soldOut.clear(campaignId, claim.shard);
+  }
+
+  /** Requests received and shed for lack of capacity, cumulative: the overload actions' pressure. */
+  pressure(): { received: number; shed: number } {
+    if (this.gate === undefined) return { received: 0, shed: 0 };
+    const { received, shed } = this.gate.snapshot();
+    let shedTotal = 0;
+    for (const reason of SHED_FOR_CAPACITY)
+      for (const n of Object.values(shed[reason])) shedTotal += n;
+    return { received: Object.values(received).reduce((a, b) => a + b, 0), shed: shedTotal };
   }
 
   /** Shutdown: every request from now on is answered 503 UNAVAILABLE with Connection: close. */

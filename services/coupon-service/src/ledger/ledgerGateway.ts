@@ -17,19 +17,9 @@ import type {
   RedemptionOutcome,
 } from '@coupons/telemetry';
 import { TIMED_OUT, within } from '@coupons/admission';
-import { classifyFault, faultRetryAfterSeconds, type Fault } from '../redis/faults';
-import { ApiError } from './errors';
-import type { RetryPolicy } from './retryPolicy';
-import { contextOf } from './requestContext';
-
-/** The context of a ledger call made for a request: its logger (pino-http's) and deadline. */
-export function callContext(
-  req: { log: Logger },
-  res: { locals: Record<string, unknown> },
-): CallContext {
-  const context = contextOf(res);
-  return { log: req.log, deadline: context.admission?.deadline, startedAt: context.startedAt };
-}
+import { classifyFault, faultRetryAfterSeconds, type Fault } from './faults';
+import { ApiError } from '../answers/errors';
+import type { RetryPolicy } from '../answers/retryPolicy';
 
 /** What a route passes along with a ledger call: its logger, and when its caller stops waiting. */
 export interface CallContext {
@@ -185,21 +175,21 @@ export class LedgerGateway {
     ctx: CallContext,
     call: () => Promise<T>,
   ): Promise<T> {
-    const { log, deadline } = ctx;
+    const { deadline } = ctx;
     const remainingMs = deadline === undefined ? Infinity : deadline.atMs - this.clock.now();
     // Work whose caller has gone (it waited for a slot, a limit check, the body) is dropped here.
-    if (remainingMs <= 0) throw this.deadlinePassed('before', command, log);
+    if (remainingMs <= 0) throw this.deadlinePassed('before', command, ctx.log);
     const stopTimer = this.metrics.redisDuration.startTimer({ command });
     try {
       if (remainingMs >= this.commandTimeoutMs) return await call();
       const result = await within(call(), remainingMs);
-      if (result === TIMED_OUT) throw this.deadlinePassed('while', command, log);
+      if (result === TIMED_OUT) throw this.deadlinePassed('while', command, ctx.log);
       return result;
     } catch (err) {
       if (err instanceof ApiError) throw err;
       const fault = classifyFault(err);
       if (fault === undefined) throw withoutCommandArgs(err, command);
-      throw this.unavailable(fault, command, ledger.campaignId, log);
+      throw this.unavailable(fault, command, ledger.campaignId, ctx.log);
     } finally {
       stopTimer();
     }

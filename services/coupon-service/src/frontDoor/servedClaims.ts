@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import { LRUCache } from 'lru-cache';
 import { shardKeys } from '@coupons/budget-ledger';
-import type { RedisClient } from './redis/client';
+import type { RedisClient } from '../redis/client';
 
 export interface ServedClaimsOptions {
   /** Idempotency scopes this pod remembers serving (bytes of their hashes, about 43 each). */

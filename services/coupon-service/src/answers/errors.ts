@@ -1,8 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import type { ErrorRequestHandler, Response } from 'express';
 import type { PreparedAnswer } from '@coupons/admission';
-import { ERROR_STATUS, HEADERS, type ErrorCode } from '@coupons/contract';
-import type { Logger } from '@coupons/telemetry';
+import { ERROR_STATUS, type ErrorCode } from '@coupons/contract';
 
 /** Every error code of the HTTP contract, with its status: the contract package's. */
 export { ERROR_STATUS, type ErrorCode } from '@coupons/contract';
@@ -28,15 +25,6 @@ export class ApiError extends Error {
   }
 }
 
-export function sendApiError(res: Response, error: ApiError): void {
-  if (error.extras.retryAfterSeconds !== undefined)
-    res.setHeader(HEADERS.retryAfter, String(error.extras.retryAfterSeconds));
-  if (error.code === 'UNAUTHENTICATED') res.setHeader(HEADERS.wwwAuthenticate, 'Bearer');
-  res
-    .status(error.status)
-    .json({ error: { code: error.code, message: error.message, ...error.extras } });
-}
-
 /** The contract's error body. */
 export function errorJson(error: ApiError): string {
   return JSON.stringify({ error: { code: error.code, message: error.message, ...error.extras } });
@@ -44,7 +32,7 @@ export function errorJson(error: ApiError): string {
 
 /**
  * An error answer built once, for the front door to write without express (one writeHead, one
- * end): the same status, headers and body sendApiError would write.
+ * end): the same status, headers and body sendApiError (http/errorMiddleware.ts) would write.
  */
 export function preparedError(
   error: ApiError,
@@ -68,7 +56,7 @@ export function preparedError(
 }
 
 /** body-parser's error types, mapped to the contract. */
-function fromBodyParser(err: { type?: unknown; status?: unknown }): ApiError | undefined {
+export function fromBodyParser(err: { type?: unknown; status?: unknown }): ApiError | undefined {
   switch (err.type) {
     case 'entity.parse.failed':
       return new ApiError('INVALID_REQUEST', 'request body is not valid JSON', {
@@ -90,30 +78,4 @@ function fromBodyParser(err: { type?: unknown; status?: unknown }): ApiError | u
         ? new ApiError('INVALID_REQUEST', 'the request could not be read')
         : undefined;
   }
-}
-
-/** The one place where results and faults become HTTP answers. A 500 never shows a stack. */
-export function errorMiddleware(logger: Logger): ErrorRequestHandler {
-  return (err: unknown, req, res, _next) => {
-    if (res.headersSent) {
-      // Answered already (a body cut short after its 408, a caller gone): nothing to send. Said
-      // through the service's logger, never express's final handler (raw stacks on stderr).
-      (req.log ?? logger).warn({ err }, 'error after the answer was sent');
-      if (!res.writableFinished) res.destroy();
-      return;
-    }
-    const known =
-      err instanceof ApiError
-        ? err
-        : typeof err === 'object' && err !== null
-          ? fromBodyParser(err as { type?: unknown })
-          : undefined;
-    if (known !== undefined) {
-      sendApiError(res, known);
-      return;
-    }
-    const errorId = randomUUID();
-    (req.log ?? logger).error({ err, errorId }, 'unhandled error');
-    res.status(500).json({ error: { code: 'INTERNAL', message: 'internal error', errorId } });
-  };
 }

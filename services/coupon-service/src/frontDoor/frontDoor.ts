@@ -1,22 +1,28 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import parseurl from 'parseurl';
-import { writeAnswer, type Decision, type PreparedAnswer } from '@coupons/admission';
+import { TokenBucket, writeAnswer, type Decision, type PreparedAnswer } from '@coupons/admission';
 import type { HttpMetrics, RefusalReason } from '@coupons/telemetry';
-import type { ServiceAdmission } from './admission';
-import { shardOfUser } from '@coupons/budget-ledger';
-import type { Authenticator, ApiPrincipal } from './auth/apiKeys';
-import type { CampaignCatalog } from './campaignCatalog';
-import { ApiError, preparedError } from './http/errors';
-import { attachContext, type RequestContext } from './http/requestContext';
-import { ROUTES, RouteTable, type RouteSpec } from './http/routeTable';
+import type { AdmissionControl } from './admissionControl';
+import type { Authenticator, ApiPrincipal } from './apiKeys';
+import type { CampaignCatalog } from '../campaignCatalog';
+import { ApiError, preparedError } from '../answers/errors';
+import { attachContext, type RequestContext } from './requestContext';
+import { ROUTES, RouteTable, type RouteSpec } from './routeTable';
 import { SINGLE_REQUEST_HEADERS, USER_ID_PATTERN } from '@coupons/contract';
+import { BodyReader, declaredBody } from './bodyReader';
+import { claimIdentity } from './claimIdentity';
+import { SHED_FOR_CAPACITY, type OverloadActions } from './overloadActions';
 
 const SINGLE_LOWER = SINGLE_REQUEST_HEADERS.map((name) => name.toLowerCase());
 
 export interface FrontDoorDeps {
   authenticator: Authenticator;
-  admission: ServiceAdmission;
+  admission: AdmissionControl;
+  /** Reads bodies before admission (bounded in bytes, time and count per key). */
+  bodies: BodyReader;
+  /** The actions below HTTP, told of every shed answer; absent with admission off. */
+  overload?: OverloadActions;
   metrics: HttpMetrics;
   /** The campaigns served: a claim's user is pinned to a shard once, here. */
   catalog: CampaignCatalog;
@@ -33,20 +39,31 @@ const NOT_A_PATH = answer(
 const NO_HOST = answer('INVALID_REQUEST', 'an HTTP/1.1 request must carry a Host header');
 const UNAUTHENTICATED = answer('UNAUTHENTICATED', 'send Authorization: Bearer <api key>');
 const NOT_FOUND = answer('NOT_FOUND', 'no such route');
+const PUBLIC_RATE_LIMITED = preparedError(
+  new ApiError('RATE_LIMITED', 'too many requests to the public routes; retry later', {
+    retryAfterSeconds: 1,
+  }),
+);
+/** Probes and the OpenAPI document: a few a second per pod, far above what kubelet and a person send. */
+const PUBLIC_RATE = { ratePerSecond: 50, burst: 100 };
 
 /**
  * The API port's request handler: everything a request must pass before express runs, cheapest
  * first, each refusal a prepared answer (one writeHead, one end, nothing else touched):
  * target form -> route (the one table express routes by too) -> draining -> API key -> 404 / 405
- * -> scope -> ambiguous or bad headers, bad percent-escapes -> admission (event loop, token
- * bucket, concurrency, deadline, per-user and per-key limits, sold out). Nothing a caller without
- * a valid key sends reaches a limiter, a cache keyed by what it sent, Redis, or a metric label.
- * Express gets the decision as the request's context (requestContext.ts).
+ * -> scope -> ambiguous or bad headers, bad percent-escapes -> the body, read whole (bodyReader.ts)
+ * -> the claim's user, shard and idempotency scope, computed once (claimIdentity.ts) ->
+ * admission (event loop, token bucket, concurrency, deadline, per-user and per-key limits, sold
+ * out). Nothing a caller without a valid key sends reaches a limiter, a cache keyed by what it
+ * sent, Redis, or a metric label. Express gets the decision as the request's context
+ * (requestContext.ts); what the route learns from the ledger comes back in that context, and is
+ * handed to admission when the answer is done.
  */
 export class FrontDoor {
   private readonly routes: RouteTable;
   private readonly forbidden = new Map<string, PreparedAnswer>();
   private readonly notAllowed = new Map<string, PreparedAnswer>();
+  private readonly publicRate = new TokenBucket(PUBLIC_RATE);
 
   constructor(private readonly deps: FrontDoorDeps) {
     this.routes = deps.routes ?? new RouteTable(ROUTES);
@@ -68,14 +85,19 @@ export class FrontDoor {
       const pathname = parseurl(req)?.pathname ?? '';
       const found = this.routes.match(req.method ?? '', pathname);
       if (found.kind === 'route' && found.route.access === 'public') {
+        // Public routes answer from memory (the readiness probe from a sampled PING), and are
+        // rate-limited: a flood of them is refused before it costs a log line or a sample.
+        if (!this.publicRate.tryTake(performance.now()))
+          return this.refuse(res, 'rate_limited', PUBLIC_RATE_LIMITED);
         attachContext(res, {
           route: found.route,
           params: {},
           principal: undefined,
           userIdHeader: undefined,
-          shard: undefined,
-          admission: undefined,
+          claim: undefined,
+          admitted: undefined,
           startedAt: performance.now(),
+          learned: undefined,
         });
         void app(req, res);
         return;
@@ -100,7 +122,7 @@ export class FrontDoor {
       // A route that reads no body acts as soon as the headers are in: a body it would never read
       // could still fail to parse after the work is done, and be answered 400 for it.
       if (!route.body) {
-        const declared = declaredBody(req);
+        const declared = declaredBody(req.headers);
         if (declared !== undefined)
           return this.refuse(res, 'bad_request', badHeader(declared, 'this route takes no body'));
       }
@@ -119,7 +141,17 @@ export class FrontDoor {
           'bad_request',
           badHeader('X-User-Id', 'must be 1-64 letters, digits, ".", "_" or "-"'),
         );
-      this.admit(req, res, app, route, params, principal, userIdHeader);
+      if (!route.body) return this.admit(req, res, app, route, params, principal, userIdHeader);
+      // A caller that waits for `100 Continue` is invited once its key and scope let it in.
+      if (req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue();
+      this.deps.bodies.read(req, res, principal.keyId, (outcome) => {
+        if (outcome.kind === 'answered') {
+          if (outcome.why !== 'gone') this.deps.metrics.refused.inc({ reason: 'body' });
+          return;
+        }
+        (req as IncomingMessage & { body?: unknown }).body = outcome.body;
+        this.admit(req, res, app, route, params, principal, userIdHeader, outcome.body);
+      });
     };
   }
 
@@ -131,23 +163,26 @@ export class FrontDoor {
     params: Record<string, string>,
     principal: ApiPrincipal,
     userIdHeader: string | undefined,
+    body?: unknown,
   ): void {
-    // A claim that names its user is pinned to the user's shard here, once for the whole path.
-    const calendar =
-      userIdHeader === undefined ? undefined : this.deps.catalog.get(params.campaignId ?? '');
-    const shard =
-      calendar === undefined || userIdHeader === undefined
-        ? undefined
-        : shardOfUser(userIdHeader, calendar.campaign.shards);
-    const context = { route, params, principal, userIdHeader, shard };
+    // A claim's user, shard and idempotency scope: computed here, once for the whole path.
+    const claim =
+      route.name === 'claim'
+        ? claimIdentity(this.deps.catalog, params.campaignId, userIdHeader, body, req.headers)
+        : undefined;
+    const context = { route, params, principal, userIdHeader, claim, learned: undefined };
     const gate = this.deps.admission.gate;
     if (gate === undefined) {
-      attachContext(res, { ...context, admission: undefined, startedAt: performance.now() });
-      handOver(req, res, app, route);
+      const started = performance.now();
+      const attached = { ...context, admitted: undefined, startedAt: started };
+      attachContext(res, attached);
+      res.once('close', () => this.deps.admission.learn(attached));
+      void app(req, res);
       return;
     }
     const serve = (decision: Decision): void => {
       if (!decision.admitted) {
+        if (SHED_FOR_CAPACITY.has(decision.reason)) this.deps.overload?.onShed(res);
         writeAnswer(res, decision);
         return;
       }
@@ -157,29 +192,27 @@ export class FrontDoor {
         return;
       }
       const started = performance.now();
+      const attached: RequestContext = { ...context, admitted: decision, startedAt: started };
       res.once('close', () => {
-        // A request whose body never fully arrived says nothing about how long work takes.
-        if (!req.complete) decision.permit.release();
-        else
-          decision.permit.release({
-            latencyMs: performance.now() - started,
-            dropped: !res.writableFinished,
-          });
+        decision.permit.release({
+          latencyMs: performance.now() - started,
+          dropped: !res.writableFinished,
+        });
+        this.deps.admission.learn(attached);
       });
-      attachContext(res, {
-        ...context,
-        admission: decision,
-        startedAt: started,
-      } satisfies RequestContext);
-      handOver(req, res, app, route);
+      attachContext(res, attached);
+      void app(req, res);
     };
     const decision = gate.admit({
       priority: route.priority,
       headers: req.headers,
       campaignId: params.campaignId,
-      userId: userIdHeader,
-      shard,
+      userId: claim?.userId,
+      shard: claim?.shard,
+      scopeHash: claim?.scopeHash,
       keyId: principal.keyId,
+      // The draining check was made when the headers arrived.
+      arrivedBeforeDraining: true,
     });
     if (decision instanceof Promise) void decision.then(serve);
     else serve(decision);
@@ -200,24 +233,6 @@ export class FrontDoor {
     }
     return prepared;
   }
-}
-
-/** The header by which a request says it has a body (a zero Content-Length says it has none). */
-function declaredBody(req: IncomingMessage): string | undefined {
-  if (req.headers['transfer-encoding'] !== undefined) return 'Transfer-Encoding';
-  const length = req.headers['content-length'];
-  return length !== undefined && length !== '0' ? 'Content-Length' : undefined;
-}
-
-/** Express takes over; a caller that waits for `100 Continue` is invited to send its body now. */
-function handOver(
-  req: IncomingMessage,
-  res: ServerResponse,
-  app: RequestListener,
-  route: RouteSpec,
-): void {
-  if (route.body && req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue();
-  void app(req, res);
 }
 
 function badHeader(field: string, problem: string): PreparedAnswer {

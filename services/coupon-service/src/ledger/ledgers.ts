@@ -1,8 +1,8 @@
 import { BudgetLedger, RedisSettingsGuard, type LedgerClock } from '@coupons/budget-ledger';
 import type { Logger } from '@coupons/telemetry';
-import type { CampaignCatalog } from './campaignCatalog';
-import type { LedgerConfig } from './config/env';
-import type { RedisClient } from './redis/client';
+import type { CampaignCatalog } from '../campaignCatalog';
+import type { LedgerConfig } from '../config/env';
+import type { RedisClient } from '../redis/client';
 
 /** How often the Redis settings are read again (CONFIG SET at run time, a failover to a new node). */
 const SETTINGS_RECHECK_MS = 30_000;

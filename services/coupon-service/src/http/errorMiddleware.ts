@@ -1,0 +1,41 @@
+import { randomUUID } from 'node:crypto';
+import type { ErrorRequestHandler, Response } from 'express';
+import { HEADERS } from '@coupons/contract';
+import type { Logger } from '@coupons/telemetry';
+import { ApiError, fromBodyParser } from '../answers/errors';
+import { logOf } from './requestLog';
+
+export function sendApiError(res: Response, error: ApiError): void {
+  if (error.extras.retryAfterSeconds !== undefined)
+    res.setHeader(HEADERS.retryAfter, String(error.extras.retryAfterSeconds));
+  if (error.code === 'UNAUTHENTICATED') res.setHeader(HEADERS.wwwAuthenticate, 'Bearer');
+  res
+    .status(error.status)
+    .json({ error: { code: error.code, message: error.message, ...error.extras } });
+}
+
+/** The one place where results and faults become HTTP answers. A 500 never shows a stack. */
+export function errorMiddleware(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, _req, res, _next) => {
+    if (res.headersSent) {
+      // Answered already (a body cut short after its 408, a caller gone): nothing to send. Said
+      // through the service's logger, never express's final handler (raw stacks on stderr).
+      logOf(res, logger).warn({ err }, 'error after the answer was sent');
+      if (!res.writableFinished) res.destroy();
+      return;
+    }
+    const known =
+      err instanceof ApiError
+        ? err
+        : typeof err === 'object' && err !== null
+          ? fromBodyParser(err as { type?: unknown })
+          : undefined;
+    if (known !== undefined) {
+      sendApiError(res, known);
+      return;
+    }
+    const errorId = randomUUID();
+    logOf(res, logger).error({ err, errorId }, 'unhandled error');
+    res.status(500).json({ error: { code: 'INTERNAL', message: 'internal error', errorId } });
+  };
+}

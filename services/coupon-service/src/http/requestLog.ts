@@ -1,0 +1,67 @@
+import { randomUUID } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import { HEADERS, REQUEST_ID_PATTERN } from '@coupons/contract';
+import { methodLabel, redactUrl, type HttpMetrics, type Logger } from '@coupons/telemetry';
+import type { RequestContext } from '../frontDoor/requestContext';
+
+/** The request line's target as logged: the rest of a long one costs log, not insight. */
+export const MAX_LOGGED_URL = 256;
+
+/** Probes are polled every few seconds: their answers are counted, not logged. */
+const QUIET_PATHS = new Set(['/healthz', '/readyz']);
+
+/** Where a request keeps its logger's maker: res.locals, which express makes for every request. */
+type WithLog = { locals: Record<string, unknown> };
+
+/**
+ * The request's logger (its id, method and target), made on first use. Kept in res.locals, not a
+ * WeakMap keyed by the request: a weak entry per request costs the GC more than the logger saves.
+ */
+export function logOf(res: WithLog, fallback?: Logger): Logger {
+  const log = res.locals.log as (() => Logger) | undefined;
+  if (log !== undefined) return log();
+  if (fallback === undefined) throw new Error('a request logged before requestLog saw it');
+  return fallback;
+}
+
+/**
+ * One layer for what every request gets: an X-Request-Id (the caller's when sane, so one id
+ * follows a request across services), the HTTP metrics, and a log line when its level is on.
+ * The per-request child logger is made only when something is logged (logOf, on first use):
+ * at LOG_LEVEL=warn a served claim logs nothing and pays for no logger.
+ */
+export function requestLog(logger: Logger, metrics: HttpMetrics): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    const incoming = req.headers['x-request-id'];
+    const id =
+      typeof incoming === 'string' && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
+    res.setHeader(HEADERS.requestId, id);
+    let child: Logger | undefined;
+    res.locals.log = () =>
+      (child ??= logger.child({ req: { id, method: req.method, url: loggedUrl(req.url) } }));
+    res.once('finish', () => {
+      const context = (res.locals as { context?: RequestContext }).context;
+      const labels = {
+        method: methodLabel(req.method),
+        route: context?.route.path ?? 'unmatched',
+        status: String(res.statusCode),
+      };
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.requests.inc(labels);
+      metrics.duration.observe(labels, seconds);
+      const level = res.statusCode >= 500 ? 'error' : 'info';
+      if (!logger.isLevelEnabled(level) || (level === 'info' && QUIET_PATHS.has(req.path))) return;
+      logOf(res, logger)[level](
+        { res: { statusCode: res.statusCode }, responseTime: Math.round(seconds * 1000) },
+        'request completed',
+      );
+    });
+    next();
+  };
+}
+
+/** The target as logged: redacted (codes, secrets), at most MAX_LOGGED_URL characters. */
+export function loggedUrl(url: string): string {
+  return redactUrl(url.slice(0, MAX_LOGGED_URL * 2)).slice(0, MAX_LOGGED_URL);
+}

@@ -1,0 +1,70 @@
+import { AdmissionGate } from '@coupons/admission';
+import { BudgetLedger } from '@coupons/budget-ledger';
+import { describeIfRedis } from '@coupons/testing';
+import { AdmissionControl } from '../src/frontDoor/admissionControl';
+import { BodyReader } from '../src/frontDoor/bodyReader';
+import { LedgerGateway } from '../src/ledger/ledgerGateway';
+import {
+  couponApi,
+  liveCampaign,
+  startTestService,
+  uniqueId,
+  waitUntilReady,
+  type TestService,
+} from './support';
+
+/**
+ * One claim walked through the layers (docs/architecture.md, "One claim"): each layer is entered
+ * once, in the order of the diagram, and none is entered again on the way back but the front
+ * door's own close handler handing the answer to admission. The real service, real Redis: the
+ * layers' methods are watched (and called through), never replaced.
+ */
+describeIfRedis('a claim walks the layers in order', () => {
+  const campaign = liveCampaign(uniqueId('walk'));
+  let service: TestService;
+
+  beforeAll(async () => {
+    service = await startTestService({ clock: 'redis', campaigns: [campaign] });
+    await waitUntilReady(service);
+    await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
+  });
+  afterAll(async () => {
+    jest.restoreAllMocks();
+    await service?.stop();
+  });
+
+  it('server -> front door (body, admission) -> express -> ledger gateway -> ledger -> back, then admission learns', async () => {
+    const walk: string[] = [];
+    const watch = <T extends object>(proto: T, method: keyof T & string, name: string) => {
+      const original = proto[method] as unknown as (...args: unknown[]) => unknown;
+      jest.spyOn(proto, method as never).mockImplementation(function (
+        this: unknown,
+        ...args: unknown[]
+      ) {
+        walk.push(name);
+        return original.apply(this, args);
+      } as never);
+    };
+    service.server.api.prependListener('request', () => walk.push('server'));
+    watch(BodyReader.prototype, 'read', 'frontDoor/bodyReader');
+    watch(AdmissionGate.prototype, 'admit', 'admission gate');
+    watch(LedgerGateway.prototype, 'issue', 'ledger/ledgerGateway');
+    watch(BudgetLedger.prototype, 'issue', 'budget-ledger');
+    watch(AdmissionControl.prototype, 'learn', 'frontDoor/admissionControl.learn');
+    const answer = await couponApi(service, campaign.id).call('POST', '/coupons', {
+      body: { userId: 'walker' },
+      headers: { 'Idempotency-Key': 'walk-1', 'X-User-Id': 'walker' },
+    });
+    expect(answer.status).toBe(201);
+    expect(answer.headers.get('x-request-id')).toEqual(expect.any(String));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(walk).toEqual([
+      'server',
+      'frontDoor/bodyReader',
+      'admission gate',
+      'ledger/ledgerGateway',
+      'budget-ledger',
+      'frontDoor/admissionControl.learn',
+    ]);
+  });
+});
