@@ -41,10 +41,22 @@ export function moneySettingsDiff(
 }
 
 /**
- * A digest of the money settings. Stored in each shard's ledger at init; every script refuses a
- * caller whose campaigns file says otherwise.
+ * The layout of the keys the scripts read and write (the compact coupon record, the idempotency
+ * scope without the API key, order holds). A ledger made by code of another layout has another
+ * fingerprint, so every script refuses it (503, config_mismatch) instead of misreading its
+ * records; `ledger:init --from-record` rebuilds it in this layout. Raise it with any change of
+ * what a script stores.
+ */
+export const LEDGER_LAYOUT = 2;
+
+/**
+ * A digest of the money settings and the ledger layout. Stored in each shard's ledger at init;
+ * every script refuses a caller whose campaigns file (or code) says otherwise.
  */
 export function campaignFingerprint(campaign: Campaign): string {
   const money = Object.values(moneySettings(campaign));
-  return createHash('sha256').update(JSON.stringify(money)).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify([`layout:${LEDGER_LAYOUT}`, ...money]))
+    .digest('hex')
+    .slice(0, 16);
 }
