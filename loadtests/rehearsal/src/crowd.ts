@@ -82,7 +82,7 @@ export function crowdPlan(short: boolean, ordinaryRate: number): CrowdPlan {
         ordinarySeconds: 60,
         hourSeconds: 3600,
         slice: { multiple: 3, seconds: 8 },
-        step: { multiple: 15, rampSeconds: 30, holdSeconds: 150 },
+        step: { multiple: 15, rampSeconds: 30, holdSeconds: 120 },
         tail: { multiple: 2, seconds: 30 },
       };
 }
