@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { findFreePort } from '@coupons/redis-local';
+import { existsSync, readFileSync } from 'node:fs';
+import { canBind } from '@coupons/redis-local';
 import { createCpuCap, type CpuCap } from './cgroup';
 
 /**
@@ -107,18 +107,36 @@ export interface Slot {
   metricsPort: number;
 }
 
+/**
+ * Ports the kernel never hands out as a connection's source port: below its ephemeral range. A
+ * slot's port is taken when its pod starts, possibly minutes later; in the ephemeral range the
+ * crowd's and haproxy's own connections could hold it by then.
+ */
+function belowEphemeral(): { from: number; to: number } {
+  let low = 32768;
+  try {
+    low = Number(
+      readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0],
+    );
+  } catch {
+    // not Linux: the usual range
+  }
+  return { from: 20000, to: Math.max(20100, low) };
+}
+
 export async function allocateSlots(count: number): Promise<Slot[]> {
-  const slots: Slot[] = [];
+  const { from, to } = belowEphemeral();
   const taken = new Set<number>();
   const free = async () => {
-    for (;;) {
-      const port = await findFreePort();
-      if (!taken.has(port)) {
-        taken.add(port);
-        return port;
-      }
+    for (let attempt = 0; attempt < 500; attempt += 1) {
+      const port = from + Math.floor(Math.random() * (to - from));
+      if (taken.has(port)) continue;
+      taken.add(port);
+      if (await canBind(port)) return port;
     }
+    throw new Error(`no free port in ${from}-${to}`);
   };
+  const slots: Slot[] = [];
   for (let index = 0; index < count; index += 1)
     slots.push({ index, port: await free(), metricsPort: await free() });
   return slots;

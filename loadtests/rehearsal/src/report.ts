@@ -17,9 +17,12 @@ export interface RunFigures {
   goodputShare: number;
   /** served / fresh over the step (release to the hold's end) */
   stepGoodputShare: number;
-  /** the worst 10-second window of the step: served / fresh */
+  /** the worst 10-second window of the step: served / offered (fresh and retried) */
   stepWorstWindowShare: number;
-  /** seconds from the step's start until goodput is back at 90% of demand (10-s windows), or null */
+  /**
+   * seconds from the release until goodput stays at 90% of the requests offered (fresh and
+   * retried), every 10-second window to the hold's end; 0 when it never fell below; null: never
+   */
   recoverySeconds: number | null;
   servedP99Ms: number | null;
   stepServedP99Ms: number | null;
@@ -38,29 +41,31 @@ function p99(values: number[]): number | null {
   return sorted[Math.min(sorted.length - 1, Math.ceil(0.99 * sorted.length) - 1)]!;
 }
 
-const sum = (seconds: readonly SecondTally[], key: 'fresh' | 'served' | 'shed' | 'failed') =>
-  seconds.reduce((n, s) => n + s[key], 0);
+const sum = (
+  seconds: readonly SecondTally[],
+  key: 'fresh' | 'sent' | 'served' | 'shed' | 'failed',
+) => seconds.reduce((n, s) => n + s[key], 0);
 
-/** served / fresh of the window of `WINDOW` seconds starting at `from`. */
+/** Goodput over the requests offered (fresh and retried) in the `WINDOW` seconds from `from`. */
 function windowShare(seconds: readonly SecondTally[], from: number): number {
   const slice = seconds.slice(from, from + WINDOW);
-  const fresh = sum(slice, 'fresh');
-  return fresh === 0 ? 1 : sum(slice, 'served') / fresh;
+  const offered = sum(slice, 'sent');
+  return offered === 0 ? 1 : sum(slice, 'served') / offered;
 }
 
 export function figuresOf(result: RunResult, plan: CrowdPlan): RunFigures {
   const at = crowdTimes(plan);
   const { seconds } = result;
   const step = seconds.slice(at.stepAt, at.holdEnd);
-  let recoverySeconds: number | null = null;
-  for (let s = at.stepAt; s + WINDOW <= at.holdEnd; s += 1)
-    if (windowShare(seconds, s) >= 0.9 && s >= at.stepFullAt - WINDOW) {
-      recoverySeconds = s + WINDOW - at.stepAt;
-      break;
-    }
-  let worst = 1;
-  for (let s = at.stepAt; s + WINDOW <= at.holdEnd; s += 1)
-    worst = Math.min(worst, windowShare(seconds, s));
+  const windows: number[] = [];
+  for (let from = at.stepAt; from + WINDOW <= at.holdEnd; from += 1)
+    windows.push(windowShare(seconds, from));
+  // The first window from which every later one stays at 90%.
+  let firstGood = windows.length;
+  while (firstGood > 0 && windows[firstGood - 1]! >= 0.9) firstGood -= 1;
+  const recoverySeconds =
+    firstGood === 0 ? 0 : firstGood === windows.length ? null : firstGood + WINDOW;
+  const worst = Math.min(1, ...windows);
   const replicas = result.fleet.map((f) => f.replicas);
   const figures: RunFigures = {
     mode: result.mode,
@@ -103,12 +108,12 @@ export function formatFigures(all: readonly RunFigures[]): string {
       'run',
       'claims',
       'served',
-      'shed',
+      'shed answers',
       'failed',
-      'goodput/demand',
-      'in the step',
-      'worst 10 s of the step',
-      'step to 90%',
+      'claims served',
+      'claims served in the step',
+      'worst 10 s of the step (goodput/offered)',
+      'release to 90%',
       'served p99',
       'p99 in the step',
       'replicas',

@@ -1,19 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { API_SCOPES } from '@coupons/contract';
-import { startLocalPrometheus, type LocalPrometheus } from '@coupons/monitoring';
-import { startRedisServer } from '@coupons/redis-local';
-import { liveCampaign } from '@coupons/testing';
 import { crowdTimes, rateAt, type CrowdPlan } from './crowd';
-import { FleetOfPods } from './fleet';
-import { startHaproxy } from './haproxy';
 import type { Prescale, ScaledObjectSpec } from './manifest';
 import { CrowdLoad, type SecondTally } from './load';
-import { allocateSlots } from './pods';
 import { Scaler, type ScalerDecision } from './scaler';
+import { startStack } from './stack';
 
 export type RunMode = 'fixed' | 'demand' | 'prescale';
 
@@ -58,121 +47,44 @@ const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 export async function runOnce(settings: RunSettings): Promise<RunResult> {
   const { spec, plan, mode } = settings;
-  const tag = randomBytes(3).toString('hex');
-  const dir = mkdtempSync(join(tmpdir(), `rehearsal-${mode}-`));
-  const cleanups: (() => Promise<void> | void)[] = [
-    () => rmSync(dir, { recursive: true, force: true }),
-  ];
+  const stack = await startStack({
+    root: settings.root,
+    slots: Math.ceil(spec.maxReplicas / settings.podsPerProcess),
+    podsPerProcess: settings.podsPerProcess,
+    share: settings.share,
+    processPlan: settings.processPlan,
+    scrapeSeconds: settings.scrapeSeconds,
+  });
+  const { fleet, haproxy } = stack;
   try {
-    // Redis as production wants it: AOF fsynced every second, no eviction.
-    const redis = await startRedisServer({
-      args: [
-        '--appendonly',
-        'yes',
-        '--appendfsync',
-        'everysec',
-        '--maxmemory-policy',
-        'noeviction',
-      ],
-    });
-    cleanups.push(() => redis.stop());
-    const campaign = liveCampaign(`rehearsal-${tag}`, {
-      coupons: 5_000_000,
-      perUser: { daily: 5, total: 5 },
-      shards: 4,
-    });
-    const apiKey = randomBytes(16).toString('hex');
-    writeFileSync(join(dir, 'campaigns.json'), JSON.stringify({ campaigns: [campaign] }));
-    writeFileSync(
-      join(dir, 'keys.json'),
-      JSON.stringify([
-        {
-          id: 'rehearsal',
-          sha256: createHash('sha256').update(apiKey).digest('hex'),
-          scopes: API_SCOPES,
-        },
-      ]),
-    );
-    const env = {
-      NODE_ENV: 'production',
-      REDIS_URL: redis.url,
-      CAMPAIGNS_FILE: join(dir, 'campaigns.json'),
-      COUPON_API_KEYS_FILE: join(dir, 'keys.json'),
-      // The demand query divides by this: claims per second per pod of the manifest.
-      CLAIM_CAPACITY_PER_POD: String(settings.processPlan / settings.podsPerProcess),
-      LOG_LEVEL: 'warn',
-    };
-    const init = spawnSync(
-      process.execPath,
-      [
-        join(settings.root, 'services/coupon-service/dist/src/cli/ledger-init.js'),
-        '--campaign',
-        campaign.id,
-        '--never-issued',
-      ],
-      {
-        cwd: settings.root,
-        env: { PATH: process.env['PATH'] ?? '', ...env },
-        encoding: 'utf8',
-        timeout: 60_000,
-      },
-    );
-    if (init.status !== 0) throw new Error(`ledger-init: ${init.stdout}${init.stderr}`);
-
-    const slots = await allocateSlots(Math.ceil(spec.maxReplicas / settings.podsPerProcess));
-    const fleet = new FleetOfPods(
-      settings.root,
-      slots,
-      settings.share,
-      env,
-      settings.podsPerProcess,
-      tag,
-    );
-    cleanups.push(() => fleet.stop());
-    const haproxy = await startHaproxy(slots);
-    cleanups.push(() => haproxy.stop());
-    const jobs = [
-      {
-        job: 'coupon-service',
-        targets: slots.map((s) => ({
-          address: `127.0.0.1:${s.metricsPort}`,
-          labels: { namespace: 'coupons', pod: `coupon-service-${s.index}` },
-        })),
-      },
-    ];
-    const startPrometheus = () =>
-      startLocalPrometheus({ jobs, intervalSeconds: settings.scrapeSeconds });
-    let prometheus: LocalPrometheus | undefined = await startPrometheus();
-    cleanups.push(() => prometheus?.stop());
-
     const initial = mode === 'fixed' ? settings.fixedReplicas : spec.minReplicas;
     let replicas = initial;
     fleet.scaleTo(fleet.processesFor(initial));
     await fleet.waitReady();
 
     const times = crowdTimes(plan);
-    const compression = plan.hourSeconds / plan.ordinarySeconds;
-    // The calendar's window opens `lead` before the release and closes `hold` after it; the
-    // ordinary hour is compressed, so are the lead and the hold.
-    const leadS = (settings.prescale.leadMinutes * 60) / compression;
-    const holdS = (settings.prescale.holdMinutes * 60) / compression;
+    // The calendar's window opens `lead` before the release and closes `hold` after it, in real
+    // minutes: the lead is there to cover the scaler's polls and the pods' starts, which run in
+    // real time here too, so it is not compressed with the ordinary hour. Ten minutes ahead of a
+    // release a minute into the run: the window is open from the run's start.
+    const leadS = settings.prescale.leadMinutes * 60;
+    const holdS = settings.prescale.holdMinutes * 60;
 
     // Warm-up: the ordinary rate, so Prometheus has samples for rate() when the scaler starts.
-    const warm = new CrowdLoad({
+    await new CrowdLoad({
       baseUrl: haproxy.url,
-      campaign: campaign.id,
-      apiKey,
-      runId: `${tag}w`,
+      campaign: stack.campaignId,
+      apiKey: stack.apiKey,
+      runId: `${mode}-warm-${Date.now()}`,
       rateAt: () => plan.ordinaryRate,
       durationSeconds: settings.warmUpSeconds,
-    });
-    await warm.run();
+    }).run();
 
     const startedAt = Date.now();
     const tOf = (ms: number) => (ms - startedAt) / 1000;
     const scaler = new Scaler({
       spec,
-      prometheusUrl: () => prometheus?.url ?? 'http://127.0.0.1:9',
+      prometheusUrl: () => stack.prometheus?.url ?? 'http://127.0.0.1:9',
       ...(mode === 'prescale'
         ? {
             cronActive: (nowMs: number) => {
@@ -201,24 +113,22 @@ export async function runOnce(settings: RunSettings): Promise<RunResult> {
       1000,
     );
     let outage: RunResult['outage'];
-    const outageAt = times.stepFullAt + 45;
     const outageTask =
       settings.outageSeconds === undefined
         ? Promise.resolve()
         : (async () => {
-            await sleep(outageAt * 1000);
-            await prometheus?.stop();
-            prometheus = undefined;
+            await sleep((times.stepFullAt + 45) * 1000);
+            await stack.stopPrometheus();
             const from = tOf(Date.now());
             await sleep(settings.outageSeconds! * 1000);
-            prometheus = await startPrometheus();
+            await stack.startPrometheus();
             outage = { from, to: tOf(Date.now()) };
           })();
     const load = new CrowdLoad({
       baseUrl: haproxy.url,
-      campaign: campaign.id,
-      apiKey,
-      runId: tag,
+      campaign: stack.campaignId,
+      apiKey: stack.apiKey,
+      runId: `${mode}-${Date.now()}`,
       rateAt: (t) => rateAt(plan, t),
       durationSeconds: times.end,
     });
@@ -235,6 +145,6 @@ export async function runOnce(settings: RunSettings): Promise<RunResult> {
       ...(outage === undefined ? {} : { outage }),
     };
   } finally {
-    for (const cleanup of cleanups.reverse()) await cleanup();
+    await stack.close();
   }
 }
