@@ -3,8 +3,9 @@
  * fallback in front of it: pure functions of what was measured and what happened before, so the
  * rehearsal's scaler and its tests run the same arithmetic.
  *
- * - each metric proposes replicas: AverageValue ceil(value / target), Value ceil(current x value
- *   / target), unchanged within the tolerance (0.1 of the ratio);
+ * - each metric proposes replicas: AverageValue ceil(value / target), Value ceil(ready pods x
+ *   value / target) (the controller multiplies an external Value's ratio by the ready pods),
+ *   unchanged within the tolerance (0.1 of the ratio);
  * - the largest proposal wins; a metric that could not be read blocks a scale-down and, alone,
  *   keeps the current count;
  * - stabilisation: the proposal is held between the smallest proposal of the scale-up window and
@@ -55,7 +56,11 @@ export type MetricReading =
   | { kind: 'invalid' };
 
 /** What one metric proposes, or undefined when it could not be read. */
-export function proposal(reading: MetricReading, current: number): number | undefined {
+export function proposal(
+  reading: MetricReading,
+  current: number,
+  ready = current,
+): number | undefined {
   if (reading.kind === 'invalid') return undefined;
   const { value, target } = reading;
   if (!(Number.isFinite(value) && target > 0)) return undefined;
@@ -67,7 +72,7 @@ export function proposal(reading: MetricReading, current: number): number | unde
   }
   const ratio = value / target;
   if (Math.abs(ratio - 1) <= TOLERANCE) return current;
-  return Math.ceil(current * ratio);
+  return Math.ceil(ready * ratio);
 }
 
 export interface ScaleEvent {
@@ -92,6 +97,8 @@ export const emptyHpaState = (): HpaState => ({ recommendations: [], events: [] 
 export interface HpaInput {
   nowMs: number;
   current: number;
+  /** ready pods (an external Value's ratio multiplies them); default: current */
+  ready?: number;
   readings: readonly MetricReading[];
   minReplicas: number;
   maxReplicas: number;
@@ -158,7 +165,7 @@ export function scaleDownLimit(
 export function decide(input: HpaInput, state: HpaState): HpaDecision {
   const { nowMs, current, minReplicas, maxReplicas } = input;
   const { up, down } = rulesOf(input.behavior);
-  const proposals = input.readings.map((r) => proposal(r, current));
+  const proposals = input.readings.map((r) => proposal(r, current, input.ready ?? current));
   const valid = proposals.filter((p): p is number => p !== undefined);
   if (valid.length === 0)
     return { desired: current, proposed: current, reason: 'no metric readable: kept' };

@@ -115,6 +115,7 @@ export class Scaler {
       {
         nowMs,
         current: this.replicas,
+        ready: this.options.ready(),
         readings,
         minReplicas: spec.minReplicas,
         maxReplicas: spec.maxReplicas,

@@ -18,10 +18,11 @@ describe('a metric proposal', () => {
     expect(proposal({ kind: 'AverageValue', value: 2.4, target: 0.7 }, 3)).toBe(4); // ratio 1.14
   });
 
-  it('is ceil(current x value / target) for Value', () => {
+  it('is ceil(ready pods x value / target) for Value', () => {
     expect(proposal({ kind: 'Value', value: 1, target: 0.8 }, 8)).toBe(10);
     expect(proposal({ kind: 'Value', value: 0.85, target: 0.8 }, 8)).toBe(8); // ratio 1.06
     expect(proposal({ kind: 'Value', value: 0.4, target: 0.8 }, 8)).toBe(4);
+    expect(proposal({ kind: 'Value', value: 1, target: 0.8 }, 8, 4)).toBe(5); // 4 of 8 ready
   });
 
   it('is nothing when the metric could not be read', () => {
@@ -132,6 +133,10 @@ describe("the HPA with the prod ScaledObject's behaviour", () => {
     expect(run(higher)).toBe(35); // held through the outage
     // Cut towards fallback.replicas once the 5-minute window passes: 21, within the tolerance of 20.
     expect(run(statik)).toBe(21);
+    // KEDA's Value fallback divides by the ready pods, the HPA multiplies by them: the fallback
+    // count whatever is ready.
+    const value = fallbackReading('Value', 0.8, so.fallback, 12, 4);
+    expect(proposal(value, 12, 4)).toBe(20);
     const lower = fallbackReading('Value', 0.8, so.fallback, 10, 10);
     expect(step(emptyHpaState(), 0, 10, [lower])).toBe(20); // a small fleet rises to fallback
   });
