@@ -5,6 +5,8 @@ import { packageDir, renderAll } from './render';
 import { DEFAULT_RULE_OPTIONS, type RuleOptions } from './rules';
 
 const USAGE = `npm run monitoring:generate [-- options]
+  --service-job NAME       the service's scrape job (default ${DEFAULT_RULE_OPTIONS.serviceJob}, the base Service's name)
+  --recorder-job NAME      the recorder's scrape job (default ${DEFAULT_RULE_OPTIONS.recorderJob})
   --autoscaler NAME        the HorizontalPodAutoscaler the capacity alerts and panels read
                            (default ${DEFAULT_RULE_OPTIONS.autoscaler}, KEDA's for the base ScaledObject;
                            the plain HPA alternative's is coupon-service)
@@ -23,6 +25,8 @@ export function parseGenerateArgs(argv: string[]): {
     args: argv,
     strict: true,
     options: {
+      'service-job': { type: 'string' },
+      'recorder-job': { type: 'string' },
       autoscaler: { type: 'string' },
       'scaled-object': { type: 'string' },
       'runbook-base-url': { type: 'string' },
@@ -39,6 +43,8 @@ export function parseGenerateArgs(argv: string[]): {
     throw new Error(`--runbook-base-url: an http(s) URL, not ${JSON.stringify(url)}`);
   return {
     options: {
+      serviceJob: values['service-job'] ?? DEFAULT_RULE_OPTIONS.serviceJob,
+      recorderJob: values['recorder-job'] ?? DEFAULT_RULE_OPTIONS.recorderJob,
       autoscaler: values.autoscaler ?? DEFAULT_RULE_OPTIONS.autoscaler,
       scaledObject: values['scaled-object'] ?? DEFAULT_RULE_OPTIONS.scaledObject,
       runbookBaseUrl: url ?? DEFAULT_RULE_OPTIONS.runbookBaseUrl,

@@ -36,6 +36,10 @@ export interface RuleGroup {
 export const isAlert = (rule: Rule): rule is AlertRule => 'alert' in rule;
 
 export interface RuleOptions {
+  /** The scrape job of the service's pods (its Service's name, as the ServiceMonitor names it). */
+  serviceJob: string;
+  /** The scrape job of the recorder (its Service's name). */
+  recorderJob: string;
   /** The HorizontalPodAutoscaler that sizes the service (KEDA's, or the plain HPA alternative's). */
   autoscaler: string;
   /** The ScaledObject KEDA's own metrics name (`scaledObject` label). */
@@ -69,7 +73,8 @@ interface RedisClusterManifest {
 }
 
 /**
- * The defaults, read from the manifests the rules watch: the base ScaledObject's name and the
+ * The defaults, read from the manifests the rules watch: the Services' names (the scrape jobs the
+ * ServiceMonitors give), the base ScaledObject's name and the
  * autoscaler KEDA makes for it (`keda-hpa-<name>` unless the ScaledObject names it), the prod
  * overlay's RedisCluster (its exporter's jobs and its replicas per master).
  */
@@ -83,7 +88,12 @@ export function defaultRuleOptions(): RuleOptions {
     readFileSync(join(dir, 'overlays', 'prod', 'redis-cluster.yaml'), 'utf8'),
   ) as RedisClusterManifest;
   const followers = redis.spec.redisFollower?.replicas ?? redis.spec.clusterSize;
+  const serviceName = (file: string) =>
+    (parse(readFileSync(join(dir, 'base', file), 'utf8')) as { metadata: { name: string } })
+      .metadata.name;
   return {
+    serviceJob: serviceName('service.yaml'),
+    recorderJob: serviceName('recorder-service.yaml'),
     autoscaler: scaled.spec.advanced?.horizontalPodAutoscalerConfig?.name ?? `keda-hpa-${name}`,
     scaledObject: name,
     runbookBaseUrl: DEFAULT_RUNBOOK_BASE_URL,

@@ -22,12 +22,12 @@ export * from './ruleModel';
  * for each alert.
  */
 
-/** The scrape job of the service (the Service's name, as a ServiceMonitor names it). */
-export const SERVICE_JOB = 'coupon-service';
-/** The scrape job of the recorder (its Service's name, as its ServiceMonitor names it). */
-export const RECORDER_JOB = 'coupon-recorder';
 /** The generator's parameters when none are given (read from the manifests). */
 export const DEFAULT_RULE_OPTIONS: RuleOptions = defaultRuleOptions();
+/** The scrape job of the service, by default (the base Service's name). */
+export const SERVICE_JOB = DEFAULT_RULE_OPTIONS.serviceJob;
+/** The scrape job of the recorder, by default (its Service's name). */
+export const RECORDER_JOB = DEFAULT_RULE_OPTIONS.recorderJob;
 /** The autoscaler KEDA makes for the service's ScaledObject, by default. */
 export const SERVICE_HPA = DEFAULT_RULE_OPTIONS.autoscaler;
 /** Where the runbook lives, by default. */
@@ -341,9 +341,9 @@ sum by (${byJob}) (rate(coupon_redis_errors_total[1m])) > 0
     alertRule(o, {
       alert: 'CouponServiceDown',
       why: 'no pod of the service answers a scrape for 5 minutes: the service is down or invisible, and either way nobody can tell what it does with money',
-      expr: `sum by (${byJob}) (up{job="${SERVICE_JOB}"}) == 0
+      expr: `sum by (${byJob}) (up{job="${o.serviceJob}"}) == 0
 or
-absent(up{job="${SERVICE_JOB}"})
+absent(up{job="${o.serviceJob}"})
 `,
       for: '5m',
       labels: { severity: 'page' },
@@ -355,7 +355,7 @@ absent(up{job="${SERVICE_JOB}"})
     alertRule(o, {
       alert: 'CouponScrapeTargetDown',
       why: 'one pod unscraped for 5 minutes outlasts a restart; the others serve, so it can wait for working hours unless it spreads',
-      expr: `up{job="${SERVICE_JOB}"} == 0\n`,
+      expr: `up{job="${o.serviceJob}"} == 0\n`,
       for: '5m',
       labels: { severity: 'ticket' },
       summary: 'A coupon-service pod cannot be scraped ({{ $labels.namespace }}/{{ $labels.pod }})',
@@ -463,9 +463,9 @@ const recorderAlerts = (o: RuleOptions): RuleGroup => ({
     alertRule(o, {
       alert: 'CouponRecorderDown',
       why: 'with no recorder running nothing reaches PostgreSQL, the streams grow untrimmed and a rollback goes unnoticed; 5 minutes rides out a rollout',
-      expr: `max by (namespace, job) (up{job="${RECORDER_JOB}"}) == 0
+      expr: `max by (namespace, job) (up{job="${o.recorderJob}"}) == 0
 or
-absent(up{job="${RECORDER_JOB}"})
+absent(up{job="${o.recorderJob}"})
 `,
       for: '5m',
       labels: { severity: 'page' },

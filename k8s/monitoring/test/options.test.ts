@@ -25,6 +25,9 @@ describe("the generator's parameters", () => {
       spec: { clusterSize: number; redisFollower: { replicas: number } };
     };
     expect(DEFAULT_RULE_OPTIONS.scaledObject).toBe(scaled.metadata.name);
+    const name = (file: string) => (manifest(file) as { metadata: { name: string } }).metadata.name;
+    expect(DEFAULT_RULE_OPTIONS.serviceJob).toBe(name('base/service.yaml'));
+    expect(DEFAULT_RULE_OPTIONS.recorderJob).toBe(name('base/recorder-service.yaml'));
     expect(SERVICE_HPA).toBe(`keda-hpa-${scaled.metadata.name}`);
     expect(DEFAULT_RULE_OPTIONS.redisJob).toBe(`${redis.metadata.name}-(leader|follower)`);
     expect(DEFAULT_RULE_OPTIONS.redisReplicasPerMaster).toBe(
@@ -58,6 +61,13 @@ describe("the generator's parameters", () => {
     expect(() => parseGenerateArgs(['--runbook-base-url', 'runbooks.md'])).toThrow(/http/);
     expect(() => parseGenerateArgs(['--redis-replicas', '0x2'])).toThrow(/positive integer/);
     expect(() => parseGenerateArgs(['--autoscaler'])).toThrow();
+  });
+
+  it('name the scrape jobs the scrape alerts read', () => {
+    const { options } = parseGenerateArgs(['--service-job', 'svc', '--recorder-job', 'rec']);
+    const text = JSON.stringify(ruleGroups(options));
+    expect(text).toContain('up{job=\\"svc\\"}');
+    expect(text).toContain('up{job=\\"rec\\"}');
   });
 
   it('name the ScaledObject and the Redis job in the platform alerts and dashboard', () => {
