@@ -87,9 +87,11 @@ export async function runOnce(settings: RunSettings): Promise<RunResult> {
       prometheusUrl: () => stack.prometheus?.url ?? 'http://127.0.0.1:9',
       ...(mode === 'prescale'
         ? {
-            cronActive: (nowMs: number) => {
+            // The calendar's first window stands for the release rehearsed; the others are for
+            // other days and stay closed.
+            cronActive: (nowMs: number, index: number) => {
               const t = tOf(nowMs);
-              return t >= times.stepAt - leadS && t < times.stepAt + holdS;
+              return index === 0 && t >= times.stepAt - leadS && t < times.stepAt + holdS;
             },
           }
         : {}),

@@ -19,8 +19,11 @@ export interface ScalerOptions {
   spec: ScaledObjectSpec;
   /** Prometheus's base URL now (a restarted Prometheus may have moved) */
   prometheusUrl: () => string;
-  /** whether a cron (pre-scaling) trigger is in its window now; undefined: cron triggers ignored */
-  cronActive?: (nowMs: number) => boolean;
+  /**
+   * whether the `index`th cron (pre-scaling) trigger is in its window now; undefined: cron
+   * triggers ignored
+   */
+  cronActive?: (nowMs: number, index: number) => boolean;
   initialReplicas: number;
   /** ready pods of the manifest, for the Value fallback */
   ready: () => number;
@@ -78,10 +81,11 @@ export class Scaler {
     const { spec } = this.options;
     const readings: MetricReading[] = [];
     const shown: ScalerDecision['readings'] = {};
+    let cronIndex = 0;
     for (const trigger of spec.triggers) {
       if (trigger.type === 'cron') {
         if (this.options.cronActive === undefined) continue;
-        const value = this.options.cronActive(nowMs) ? trigger.desiredReplicas : 0;
+        const value = this.options.cronActive(nowMs, cronIndex++) ? trigger.desiredReplicas : 0;
         readings.push({ kind: 'AverageValue', value, target: 1 });
         shown[trigger.name] = value;
         continue;
