@@ -5,3 +5,5 @@ export * from './dashboard';
 export * from './render';
 export * from './promtool';
 export * from './localPrometheus';
+export * from './platformDashboard';
+export * from './platformRules';

@@ -20,7 +20,11 @@ export type MetricSource =
   /** kube-state-metrics */
   | 'kube-state-metrics'
   /** Prometheus itself, one per scrape target */
-  | 'prometheus';
+  | 'prometheus'
+  /** the KEDA operator (2.18's names; labels `namespace` and `scaledObject` of the ScaledObject) */
+  | 'keda'
+  /** redis_exporter beside each ledger Redis node (the Redis operator's sidecar) */
+  | 'redis-exporter';
 
 export interface MetricFamily {
   /** The family's name as exported (a histogram's series add _bucket, _sum and _count). */
@@ -403,6 +407,71 @@ export const METRIC_FAMILIES: readonly MetricFamily[] = [
     source: 'kube-state-metrics',
     labels: ['deployment'],
     help: 'pods of the deployment that are ready',
+  },
+  // The autoscaler itself (KEDA operator).
+  {
+    name: 'keda_scaled_object_errors_total',
+    type: 'counter',
+    source: 'keda',
+    labels: ['scaledObject'],
+    help: "failed polls of the ScaledObject's triggers",
+  },
+  {
+    name: 'keda_scaler_detail_errors_total',
+    type: 'counter',
+    source: 'keda',
+    labels: ['scaledObject', 'scaler', 'triggerIndex', 'metric', 'type'],
+    help: 'failed polls, per trigger',
+  },
+  {
+    name: 'keda_scaler_metrics_value',
+    type: 'gauge',
+    source: 'keda',
+    labels: ['scaledObject', 'scaler', 'triggerIndex', 'metric', 'type'],
+    help: "each trigger's last value, as the HPA divides it by its target",
+  },
+  {
+    name: 'keda_scaled_object_paused',
+    type: 'gauge',
+    source: 'keda',
+    labels: ['scaledObject'],
+    help: '1 while the ScaledObject is paused (the fleet is not scaled)',
+  },
+  // The ledger's Redis nodes (redis_exporter).
+  {
+    name: 'redis_memory_used_bytes',
+    type: 'gauge',
+    source: 'redis-exporter',
+    labels: [],
+    help: 'memory the node uses',
+  },
+  {
+    name: 'redis_memory_max_bytes',
+    type: 'gauge',
+    source: 'redis-exporter',
+    labels: [],
+    help: 'its maxmemory (0: none)',
+  },
+  {
+    name: 'redis_connected_slaves',
+    type: 'gauge',
+    source: 'redis-exporter',
+    labels: [],
+    help: 'replicas connected to the node',
+  },
+  {
+    name: 'redis_master_link_up',
+    type: 'gauge',
+    source: 'redis-exporter',
+    labels: [],
+    help: "1 while a replica's link to its master is up",
+  },
+  {
+    name: 'redis_instance_info',
+    type: 'gauge',
+    source: 'redis-exporter',
+    labels: ['role', 'redis_version'],
+    help: "the node's role (master, slave) and version; value 1",
   },
   {
     name: 'up',

@@ -7,18 +7,29 @@ import type { Options } from 'prettier';
 import { format } from 'prettier/standalone';
 import { Document, isMap, isSeq, type Node } from 'yaml';
 import { buildDashboard } from './dashboard';
-import { isAlert, RULE_GROUPS, type Rule, type RuleGroup } from './rules';
+import { buildPlatformDashboard } from './platformDashboard';
+import {
+  DEFAULT_RULE_OPTIONS,
+  isAlert,
+  RULE_GROUPS,
+  ruleGroups,
+  type Rule,
+  type RuleGroup,
+  type RuleOptions,
+} from './rules';
 
 /** The generated files, relative to the package's directory. */
 export const GENERATED_FILES = {
   rules: 'generated/coupon-service.rules.yaml',
   prometheusRule: 'generated/prometheusrule.yaml',
   dashboard: 'generated/coupon-service.dashboard.json',
+  platformDashboard: 'generated/coupon-platform.dashboard.json',
   kustomization: 'kustomization.yaml',
 } as const;
 
 export const PROMETHEUS_RULE_NAME = 'coupon-service';
 export const DASHBOARD_CONFIGMAP_NAME = 'coupon-service-dashboard';
+export const PLATFORM_DASHBOARD_CONFIGMAP_NAME = 'coupon-platform-dashboard';
 
 /** This package's directory (from src/ under jest, from dist/src/ when built). */
 export function packageDir(): string {
@@ -97,24 +108,29 @@ export function kustomizationYaml(): string {
     kind: 'Kustomization',
     resources: [GENERATED_FILES.prometheusRule],
     configMapGenerator: [
-      {
-        name: DASHBOARD_CONFIGMAP_NAME,
-        files: [GENERATED_FILES.dashboard],
-        options: {
-          // The Grafana sidecar loads every ConfigMap with this label; a stable name replaces
-          // the dashboard in place instead of leaving old copies behind.
-          labels: { grafana_dashboard: '1' },
-          disableNameSuffixHash: true,
-        },
+      [DASHBOARD_CONFIGMAP_NAME, GENERATED_FILES.dashboard],
+      [PLATFORM_DASHBOARD_CONFIGMAP_NAME, GENERATED_FILES.platformDashboard],
+    ].map(([name, file]) => ({
+      name,
+      files: [file],
+      options: {
+        // The Grafana sidecar loads every ConfigMap with this label; a stable name replaces
+        // the dashboard in place instead of leaving old copies behind.
+        labels: { grafana_dashboard: '1' },
+        disableNameSuffixHash: true,
       },
-    ],
+    })),
   });
   doc.commentBefore = HEADER('render.ts');
   return yamlText(doc);
 }
 
-export function dashboardJson(): string {
-  return JSON.stringify(buildDashboard(), null, 2);
+export function dashboardJson(o: RuleOptions = DEFAULT_RULE_OPTIONS): string {
+  return JSON.stringify(buildDashboard(o), null, 2);
+}
+
+export function platformDashboardJson(o: RuleOptions = DEFAULT_RULE_OPTIONS): string {
+  return JSON.stringify(buildPlatformDashboard(o), null, 2);
 }
 
 /** Prettier, as `prettier --write` would format the file (the repository's .prettierrc.json). */
@@ -129,12 +145,16 @@ export async function prettierFormat(text: string, file: string): Promise<string
   });
 }
 
-/** Every generated file's path (relative to the package) and formatted content. */
-export async function renderAll(): Promise<Record<string, string>> {
+/** Every generated file's path (relative to the package) and formatted content, for the options. */
+export async function renderAll(
+  o: RuleOptions = DEFAULT_RULE_OPTIONS,
+): Promise<Record<string, string>> {
+  const groups = ruleGroups(o);
   const raw: Record<string, string> = {
-    [GENERATED_FILES.rules]: rulesFileYaml(),
-    [GENERATED_FILES.prometheusRule]: prometheusRuleYaml(),
-    [GENERATED_FILES.dashboard]: dashboardJson(),
+    [GENERATED_FILES.rules]: rulesFileYaml(groups),
+    [GENERATED_FILES.prometheusRule]: prometheusRuleYaml(groups),
+    [GENERATED_FILES.dashboard]: dashboardJson(o),
+    [GENERATED_FILES.platformDashboard]: platformDashboardJson(o),
     [GENERATED_FILES.kustomization]: kustomizationYaml(),
   };
   const out: Record<string, string> = {};

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildDashboard, panelsOf } from '../src/dashboard';
 import { METRIC_FAMILIES } from '../src/metrics';
+import { buildPlatformDashboard } from '../src/platformDashboard';
 import { packageDir } from '../src/render';
 import { ALERTS, RECORDED_NAMES } from '../src/rules';
 
@@ -15,12 +16,13 @@ describe('docs/observability.md', () => {
     expect(observability).toContain(`\`${name}\``);
   });
 
-  it.each(panelsOf(buildDashboard()).map((p) => p.title ?? ''))(
-    'describes the panel "%s"',
-    (title) => {
-      expect(observability).toContain(`**${title}**`);
-    },
-  );
+  it.each(
+    [...panelsOf(buildDashboard()), ...panelsOf(buildPlatformDashboard())].map(
+      (p) => p.title ?? '',
+    ),
+  )('describes the panel "%s"', (title) => {
+    expect(observability).toContain(`**${title}**`);
+  });
 
   it.each(ALERTS.map((a) => a.alert))('lists the alert %s', (name) => {
     expect(observability).toContain(`\`${name}\``);

@@ -6,6 +6,7 @@ import {
   DASHBOARD_CONFIGMAP_NAME,
   GENERATED_FILES,
   packageDir,
+  PLATFORM_DASHBOARD_CONFIGMAP_NAME,
   PROMETHEUS_RULE_NAME,
   renderAll,
 } from '../src/render';
@@ -90,13 +91,16 @@ describe('generated files', () => {
     };
     expect(kustomization.kind).toBe('Kustomization');
     expect(kustomization.resources).toEqual([GENERATED_FILES.prometheusRule]);
-    expect(kustomization.configMapGenerator).toEqual([
-      {
-        name: DASHBOARD_CONFIGMAP_NAME,
-        files: [GENERATED_FILES.dashboard],
+    expect(kustomization.configMapGenerator).toEqual(
+      [
+        [DASHBOARD_CONFIGMAP_NAME, GENERATED_FILES.dashboard],
+        [PLATFORM_DASHBOARD_CONFIGMAP_NAME, GENERATED_FILES.platformDashboard],
+      ].map(([name, file]) => ({
+        name,
+        files: [file],
         options: { labels: { grafana_dashboard: '1' }, disableNameSuffixHash: true },
-      },
-    ]);
+      })),
+    );
   });
 
   it('the committed dashboard JSON is the model src/dashboard.ts builds', () => {

@@ -168,6 +168,7 @@ describe('compose.yaml', () => {
   const GENERATED = new Set([
     './k8s/monitoring/generated/coupon-service.rules.yaml',
     './k8s/monitoring/generated/coupon-service.dashboard.json',
+    './k8s/monitoring/generated/coupon-platform.dashboard.json',
   ]);
   const mounts = (service: ComposeService) =>
     (service.volumes ?? []).map((volume) => {
@@ -176,7 +177,7 @@ describe('compose.yaml', () => {
       return { source, target };
     });
 
-  it('runs Redis, the service built from the Dockerfile, the recorder and its PostgreSQL, Prometheus and Grafana', () => {
+  it('runs Redis, the service built from the Dockerfile, the recorder and its PostgreSQL, reconcile with its Pushgateway, Prometheus and Grafana', () => {
     expect(Object.keys(services).sort()).toEqual([
       'coupon-recorder',
       'coupon-service',
@@ -184,6 +185,8 @@ describe('compose.yaml', () => {
       'grafana',
       'postgres',
       'prometheus',
+      'pushgateway',
+      'reconcile',
       'redis',
     ]);
     const build = services['coupon-service']!.build;
@@ -221,10 +224,39 @@ describe('compose.yaml', () => {
     expect(new URL(env['REDIS_URL']!).hostname).toBe('redis');
     expect(service.ports).toEqual(
       expect.arrayContaining([
-        `${env['PORT']}:${env['PORT']}`,
-        `${env['METRICS_PORT']}:${env['METRICS_PORT']}`,
+        `127.0.0.1:${env['PORT']}:${env['PORT']}`,
+        `127.0.0.1:${env['METRICS_PORT']}:${env['METRICS_PORT']}`,
       ]),
     );
+  });
+
+  it('publishes every port on the loopback interface only, and Grafana to no anonymous user', () => {
+    const published = Object.entries(services).flatMap(([name, s]) =>
+      (s.ports ?? []).map((p) => `${name} ${p}`),
+    );
+    expect(published.length).toBeGreaterThan(0);
+    for (const port of published) expect(port).toMatch(/^\S+ 127\.0\.0\.1:\d+:\d+$/);
+    const grafana = services['grafana']!.environment!;
+    expect(grafana['GF_AUTH_ANONYMOUS_ENABLED']).toBe('false');
+    // The admin password comes from the caller's environment, required, never a default.
+    expect(grafana['GF_SECURITY_ADMIN_PASSWORD']).toMatch(/^\$\{[A-Z_]+:\?[^}]+\}$/);
+  });
+
+  it('runs reconcile every 15 minutes into a Pushgateway Prometheus scrapes', () => {
+    const reconcile = services['reconcile']!;
+    expect(reconcile.image).toBe(services['coupon-service']!.image);
+    expect((reconcile.command ?? []).join(' ')).toMatch(
+      /node services\/coupon-service\/dist\/src\/cli\/reconcile\.js .*sleep 900/,
+    );
+    const pushgateway = new URL(reconcile.environment!['PUSHGATEWAY_URL']!);
+    expect(Object.keys(services)).toContain(pushgateway.hostname);
+    const config = parse(readFileSync(join(ROOT, 'deploy/compose/prometheus.yml'), 'utf8')) as {
+      scrape_configs: { honor_labels?: boolean; static_configs: { targets: string[] }[] }[];
+    };
+    const job = config.scrape_configs.find((c) =>
+      c.static_configs.some((s) => s.targets.includes(pushgateway.host)),
+    );
+    expect(job?.honor_labels).toBe(true);
   });
 
   it('runs the recorder on the service’s image against the same Redis, after the schema migration', () => {
@@ -275,7 +307,7 @@ describe('compose.yaml', () => {
     const url = new URL(datasource.datasources[0]!.url);
     expect(datasource.datasources[0]!.type).toBe('prometheus');
     expect(url.hostname).toBe('prometheus');
-    expect(services['prometheus']!.ports).toContain(`${url.port}:${url.port}`);
+    expect(services['prometheus']!.ports).toContain(`127.0.0.1:${url.port}:${url.port}`);
     const providers = parse(readFileSync(join(dir, 'dashboards/coupons.yaml'), 'utf8')) as {
       providers: { options: { path: string } }[];
     };

@@ -15,6 +15,9 @@ const TYPES: Readonly<Record<string, string>> = {
   'batch/v1': 'kubernetes-models/batch/v1',
   'networking.k8s.io/v1': 'kubernetes-models/networking.k8s.io/v1',
   'policy/v1': 'kubernetes-models/policy/v1',
+  'scheduling.k8s.io/v1': 'kubernetes-models/scheduling.k8s.io/v1',
+  // No package has the redis-operator's types: this directory's own, from its v1beta2 CRD.
+  'redis.redis.opstreelabs.in/v1beta2': './redisOperator.js',
   'keda.sh/v1alpha1': '@kubernetes-models/keda/keda.sh/v1alpha1',
   'monitoring.coreos.com/v1': '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1',
 };

@@ -6,6 +6,7 @@ import type { IContainer, IService } from 'kubernetes-models/v1' with {
 };
 import { readGeneratedWith, validateModels } from '../src';
 import { fieldErrors } from './fieldNames';
+import type { IRedisCluster } from './redisOperator';
 import {
   admitsEgressToNamespace,
   admitsEgressToPods,
@@ -40,7 +41,7 @@ interface ScaledObjectSpec {
   scaleTargetRef: { apiVersion?: string; kind?: string; name: string };
   minReplicaCount?: number;
   maxReplicaCount?: number;
-  fallback?: { failureThreshold: number; replicas: number };
+  fallback?: { failureThreshold: number; replicas: number; behavior?: string };
   triggers: {
     type: string;
     name?: string;
@@ -48,6 +49,9 @@ interface ScaledObjectSpec {
     metadata: Record<string, string>;
   }[];
 }
+
+/** Kinds that belong to no namespace. */
+const CLUSTER_SCOPED = new Set(['PriorityClass']);
 
 const nsLabels = (name: string) => ({ 'kubernetes.io/metadata.name': name });
 
@@ -59,6 +63,16 @@ function api(objects: readonly KubeObject[]): { workload: Workload; container: I
   const container = workload.pod.containers.find((c) => c.name === 'coupon-service');
   if (container === undefined) throw new Error('no container coupon-service');
   return { workload, container };
+}
+
+/** The RedisCluster whose operator-made Service (<name>-leader or -follower) this is. */
+function redisClusterOf(objects: readonly KubeObject[], serviceName: string) {
+  const cluster = objects.find(
+    (o) =>
+      o.kind === 'RedisCluster' &&
+      [`${o.metadata.name}-leader`, `${o.metadata.name}-follower`].includes(serviceName),
+  );
+  return cluster as unknown as IRedisCluster | undefined;
 }
 
 function configMapData(objects: readonly KubeObject[], name: string): Record<string, string> {
@@ -129,6 +143,7 @@ describeWithKubectl('kustomize overlays', () => {
       expect(objects.length).toBeGreaterThan(8);
       for (const object of objects) {
         if (object.kind === 'Namespace') expect(object.metadata.name).toBe(namespace);
+        else if (CLUSTER_SCOPED.has(object.kind)) expect(object.metadata.namespace).toBeUndefined();
         else
           expect(`${object.kind}/${object.metadata.name} ${object.metadata.namespace}`).toBe(
             `${object.kind}/${object.metadata.name} ${namespace}`,
@@ -215,7 +230,12 @@ describeWithKubectl('kustomize overlays', () => {
           podSelector?: { matchLabels?: Record<string, string> };
         };
         const selector = (spec.selector ?? spec.podSelector)?.matchLabels;
-        const count = pods.filter((w) => selects(selector, w.labels)).length;
+        const count =
+          pods.filter((w) => selects(selector, w.labels)).length +
+          // The pods a RedisCluster's operator makes carry the resource's labels.
+          objects.filter(
+            (o) => o.kind === 'RedisCluster' && selects(selector, o.metadata.labels ?? {}),
+          ).length;
         expect(`${object.kind}/${object.metadata.name} selects ${count > 0}`).toBe(
           `${object.kind}/${object.metadata.name} selects true`,
         );
@@ -304,6 +324,22 @@ describeWithKubectl('kustomize overlays', () => {
           // `svc` or `pod.svc` (a StatefulSet pod behind its headless Service).
           const [first, second] = host.split('.') as [string, string | undefined];
           const serviceName = second ?? first;
+          const operated = redisClusterOf(objects, serviceName);
+          if (operated !== undefined) {
+            // The operator's Services (<name>-leader, <name>-follower) select its pods, which carry
+            // the RedisCluster's labels: the policies must let the traffic reach those.
+            expect(Number(port)).toBe(operated.spec.port ?? 6379);
+            const redisLabels = operated.metadata.labels ?? {};
+            expect(Object.keys(redisLabels).length).toBeGreaterThan(0);
+            const own = objects
+              .filter((o) => o.kind === 'NetworkPolicy')
+              .map(asNetworkPolicy)
+              .filter((np) => selects(np.spec?.podSelector?.matchLabels ?? {}, labels));
+            expect(own.length).toBeGreaterThan(0);
+            for (const np of own)
+              expect(admitsEgressToPods(np, redisLabels, Number(port))).toBe(true);
+            continue;
+          }
           const service = asService(find(objects, 'Service', serviceName));
           const redisPods = pods.filter((w) => selects(service.spec?.selector, w.labels));
           expect(redisPods.length).toBeGreaterThan(0);
@@ -369,15 +405,26 @@ describeWithKubectl('kustomize overlays', () => {
     it('runs the recorder with its schema migrated first, DATABASE_URL from a Secret the build never contains, metrics from monitoring only', () => {
       const recorder = workloads([find(objects, 'Deployment', 'coupon-recorder')])[0]!;
       const container = recorder.pod.containers[0]!;
-      expect(container.command).toEqual(['node', 'services/coupon-recorder/dist/src/main.js']);
+      // `args`: the image's entrypoint (tini) stays PID 1.
+      expect(container.command).toBeUndefined();
+      expect(container.args).toEqual(['node', 'services/coupon-recorder/dist/src/main.js']);
       expect(container.image).toBe(api(objects).container.image);
       const migrate = recorder.pod.initContainers?.[0];
-      expect(migrate?.command).toEqual(['node', 'libs/ledger-record/dist/src/cli/migrate.js']);
-      for (const c of [container, migrate!])
-        expect(c.env?.find((e) => e.name === 'DATABASE_URL')?.valueFrom?.secretKeyRef).toEqual({
-          name: 'coupon-recorder-database',
-          key: 'url',
-        });
+      expect(migrate?.command).toBeUndefined();
+      expect(migrate?.args).toEqual(['node', 'libs/ledger-record/dist/src/cli/migrate.js']);
+      // The URL as a file from a Secret, never in the environment; the migration has its own
+      // (DDL) credential, the recorder one that only writes rows.
+      const secretFile = (c: IContainer): string | undefined => {
+        expect(c.env?.some((e) => e.name === 'DATABASE_URL')).toBe(false);
+        const path = envValue(c, 'DATABASE_URL_FILE')!;
+        const mount = c.volumeMounts?.find((m) => path.startsWith(`${m.mountPath}/`));
+        const volume = recorder.pod.volumes?.find((v) => v.name === mount?.name);
+        const item = volume?.secret?.items?.find((i) => `${mount!.mountPath}/${i.path}` === path);
+        expect(item?.key).toBe('url');
+        return volume?.secret?.secretName;
+      };
+      expect(secretFile(container)).toBe('coupon-recorder-database');
+      expect(secretFile(migrate!)).toBe('coupon-recorder-migrate');
       expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
       expect(Number(envValue(container, 'RECORDER_METRICS_PORT'))).toBe(
         containerPort(container, 'metrics'),
@@ -396,9 +443,17 @@ describeWithKubectl('kustomize overlays', () => {
       expect(admitsIngress(np, container, from('monitoring'), metrics)).toBe(true);
       expect(admitsIngress(np, container, from('chat-backend'), metrics)).toBe(false);
       expect(admitsEgressToNamespace(np, nsLabels('kube-system'), 53, 'UDP')).toBe(true);
-      expect(
-        (np.spec?.egress ?? []).some((rule) => (rule.ports ?? []).some((p) => p.port === 5432)),
-      ).toBe(true);
+      // PostgreSQL at one address (an ipBlock the overlay sets), never any address on 5432.
+      const database = (np.spec?.egress ?? []).filter((rule) =>
+        (rule.ports ?? []).some((p) => p.port === 5432),
+      );
+      expect(database).toHaveLength(1);
+      const to = database[0]!.to ?? [];
+      expect(to.length).toBeGreaterThan(0);
+      for (const peer of to) {
+        expect(peer.ipBlock?.cidr).toMatch(/^\d+\.\d+\.\d+\.\d+\/(2[4-9]|3[0-2])$/);
+        expect(peer.ipBlock?.cidr).not.toMatch(/^0\.0\.0\.0\/(?!32)/);
+      }
       // Not an API pod: neither the API Service nor its PodDisruptionBudget selects it.
       const apiService = asService(find(objects, 'Service', 'coupon-service'));
       expect(selects(apiService.spec?.selector, recorder.labels)).toBe(false);
@@ -557,29 +612,101 @@ describeWithKubectl('kustomize overlays', () => {
       ).toBe(true);
     });
 
-    it('runs a Redis Cluster of 3 masters and 3 replicas that will not lose or evict money', () => {
-      const cluster = workloads(objects).find((w) => w.object.kind === 'StatefulSet')!;
-      expect((cluster.object['spec'] as { replicas: number }).replicas).toBe(6);
-      const args = cluster.pod.containers[0]!.args!.join(' ');
-      for (const flag of [
-        '--cluster-enabled yes',
-        '--appendonly yes',
-        '--appendfsync everysec',
-        '--min-replicas-to-write 1',
-        '--min-replicas-max-lag 10',
-        '--maxmemory-policy noeviction',
-        '--cluster-require-full-coverage no',
-      ])
-        expect(args).toContain(flag);
-      const init = workloads(objects).find((w) => w.object.kind === 'Job')!;
-      const script = [
-        ...(init.pod.containers[0]!.command ?? []),
-        ...(init.pod.containers[0]!.args ?? []),
-      ].join(' ');
-      expect(script).toMatch(/redis-cli --cluster create .*--cluster-replicas 1/);
+    it('runs the ledger on a RedisCluster of the operator: 3 masters, 2 replicas each, password and TLS from Secrets, that will not lose or evict money', () => {
+      const cluster = find(objects, 'RedisCluster', 'coupon-redis') as unknown as IRedisCluster;
+      const { spec } = cluster;
+      expect(spec.clusterSize).toBe(3);
+      expect(spec.redisLeader?.replicas).toBe(spec.clusterSize);
+      const perMaster = (spec.redisFollower?.replicas ?? 0) / spec.clusterSize;
+      expect(perMaster).toBe(2);
+      // The password and the certificates are the Secrets', which the build never contains.
+      expect(spec.kubernetesConfig.redisSecret).toEqual({
+        name: 'coupon-redis-password',
+        key: 'password',
+      });
+      expect(spec.TLS?.secret.secretName).toBe('coupon-redis-tls');
+      expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
+      // An exact version, never a floating tag like redis:7 (the pipeline pins digests).
+      for (const image of [spec.kubernetesConfig.image, spec.redisExporter?.image])
+        expect(image).toMatch(/:v?\d+\.\d+\.\d+(@sha256:[0-9a-f]{64})?$/);
+      expect(spec.redisExporter?.enabled).toBe(true);
+      expect(spec.storage?.nodeConfVolume).toBe(true);
+      // Every node reads the settings the service's check wants.
+      const config = configMapData(objects, spec.redisLeader!.redisConfig!.additionalRedisConfig!);
+      expect(spec.redisFollower?.redisConfig?.additionalRedisConfig).toBe(
+        spec.redisLeader?.redisConfig?.additionalRedisConfig,
+      );
+      const settings = new Map(
+        Object.values(config)
+          .join('\n')
+          .split('\n')
+          .filter((line) => line.trim() !== '' && !line.startsWith('#'))
+          .map((line) => line.trim().split(/\s+/) as [string, string]),
+      );
+      expect(settings.get('appendonly')).toBe('yes');
+      expect(settings.get('appendfsync')).toBe('everysec');
+      expect(settings.get('maxmemory-policy')).toBe('noeviction');
+      expect(settings.get('cluster-require-full-coverage')).toBe('no');
+      // A coupon waits for WAIT_REPLICAS replicas and a master refuses writes with fewer than
+      // min-replicas-to-write: both below the replicas a master has, so draining one (the PDB
+      // lets one follower go at a time) refuses nothing.
       const env = envFromConfigMaps(objects, api(objects).container);
-      expect(env['REDIS_WAIT_REPLICAS']).toBe('1');
-      expect(env['REDIS_CLUSTER_NODES']!.split(',')).toHaveLength(6);
+      const wait = Number(env['REDIS_WAIT_REPLICAS']);
+      const minToWrite = Number(settings.get('min-replicas-to-write'));
+      expect(wait).toBe(1);
+      expect(minToWrite).toBeGreaterThanOrEqual(wait);
+      expect(minToWrite).toBeLessThan(perMaster);
+      expect(spec.redisFollower?.pdb).toEqual({ enabled: true, maxUnavailable: 1 });
+      expect(spec.redisLeader?.pdb).toEqual({ enabled: true, maxUnavailable: 1 });
+      // The service is told where the operator's Services are, and how to authenticate.
+      expect(env['REDIS_CLUSTER_NODES']!.split(',').sort()).toEqual([
+        'coupon-redis-follower:6379',
+        'coupon-redis-leader:6379',
+      ]);
+      for (const w of workloads(objects).filter(
+        (w) => w.object.metadata.labels?.['app.kubernetes.io/name'] === 'coupon-service',
+      )) {
+        const c = w.pod.containers[0]!;
+        const mounted = (path: string) => {
+          const mount = c.volumeMounts?.find((m) => path.startsWith(`${m.mountPath}/`));
+          const volume = w.pod.volumes?.find((v) => v.name === mount?.name);
+          return `${w.object.metadata.name}: ${volume?.secret?.secretName}`;
+        };
+        expect(mounted(env['REDIS_PASSWORD_FILE']!)).toBe(
+          `${w.object.metadata.name}: coupon-redis-password`,
+        );
+        expect(mounted(env['REDIS_TLS_CA_FILE']!)).toBe(
+          `${w.object.metadata.name}: coupon-redis-tls`,
+        );
+      }
+    });
+
+    it('gives the API and the recorder a priority, a readiness delay and a rollout deadline', () => {
+      const priority = find(objects, 'PriorityClass', 'coupon-critical') as unknown as {
+        value: number;
+        globalDefault?: boolean;
+      };
+      expect(priority.value).toBeGreaterThan(0);
+      expect(priority.value).toBeLessThan(1_000_000_000);
+      expect(priority.globalDefault).not.toBe(true);
+      for (const name of ['coupon-service', 'coupon-recorder']) {
+        const deployment = find(objects, 'Deployment', name);
+        const spec = deployment['spec'] as {
+          minReadySeconds?: number;
+          progressDeadlineSeconds?: number;
+        };
+        expect(spec.minReadySeconds).toBeGreaterThan(0);
+        expect(spec.progressDeadlineSeconds).toBeGreaterThan(spec.minReadySeconds!);
+        expect(workloads([deployment])[0]!.pod.priorityClassName).toBe('coupon-critical');
+      }
+      expect(
+        (find(objects, 'RedisCluster', 'coupon-redis') as unknown as IRedisCluster).spec
+          .priorityClassName,
+      ).toBe('coupon-critical');
+    });
+
+    it('falls back, when blind, to the larger of its fallback size and the fleet running', () => {
+      expect(scaledObject.fallback?.behavior).toBe('currentReplicasIfHigher');
     });
   });
 });
