@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import type { RedisTarget } from './redis';
@@ -97,6 +98,10 @@ export const runtimeEnvShape = {
     )
     .pipe(z.array(hostPort).min(1, 'at least one host:port'))
     .optional(),
+  /** A mounted secret: the file holds Redis's password (AUTH on every node). */
+  REDIS_PASSWORD_FILE: z.string().optional(),
+  /** A mounted secret: the CA that signed Redis's TLS certificate (TLS on when set). */
+  REDIS_TLS_CA_FILE: z.string().optional(),
   REDIS_COMMAND_TIMEOUT_MS: wholeNumber(10, 60_000).default(500),
   CAMPAIGNS_FILE: z.string().default('config/campaigns.json'),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
@@ -171,6 +176,12 @@ export function runtimeConfig(
   if (present.REDIS_URL !== undefined && present.REDIS_CLUSTER_NODES !== undefined)
     issues.push('REDIS_URL, REDIS_CLUSTER_NODES: set one of them, not both');
   if (data === undefined) return undefined;
+  const password = secretFile('REDIS_PASSWORD_FILE', data.REDIS_PASSWORD_FILE, cwd, issues);
+  const tlsCa = secretFile('REDIS_TLS_CA_FILE', data.REDIS_TLS_CA_FILE, cwd, issues);
+  const secrets = {
+    ...(password === undefined ? {} : { password }),
+    ...(tlsCa === undefined ? {} : { tlsCa }),
+  };
   return {
     mode: data.NODE_ENV,
     production: isProduction(data.NODE_ENV),
@@ -178,17 +189,43 @@ export function runtimeConfig(
     metricsHost: data.METRICS_HOST ?? data.HOST,
     redis:
       data.REDIS_CLUSTER_NODES !== undefined
-        ? { mode: 'cluster', nodes: data.REDIS_CLUSTER_NODES }
+        ? { mode: 'cluster', nodes: data.REDIS_CLUSTER_NODES, ...secrets }
         : {
             mode: 'standalone',
             url: data.REDIS_URL ?? 'redis://127.0.0.1:6379',
             urlFromEnv: data.REDIS_URL !== undefined,
+            ...secrets,
           },
     redisCommandTimeoutMs: data.REDIS_COMMAND_TIMEOUT_MS,
     campaignsFile: resolvePath(data.CAMPAIGNS_FILE, cwd),
     logLevel: data.LOG_LEVEL,
     shutdownGraceMs: data.SHUTDOWN_GRACE_MS,
   };
+}
+
+/**
+ * The content of a mounted secret file named by `variable` (`*_FILE`), trimmed of the newline an
+ * editor or `kubectl create secret` leaves; undefined when the variable is unset. A missing,
+ * unreadable or empty file is an issue that names the variable, never the content.
+ */
+export function secretFile(
+  variable: string,
+  path: string | undefined,
+  cwd: string,
+  issues: string[],
+): string | undefined {
+  if (path === undefined) return undefined;
+  let content: string;
+  try {
+    content = readFileSync(resolvePath(path, cwd), 'utf8').trim();
+  } catch (error) {
+    issues.push(
+      `${variable}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+    return undefined;
+  }
+  if (content === '') issues.push(`${variable}: ${path} is empty`);
+  return content === '' ? undefined : content;
 }
 
 /** A path as given when absolute, else from the working directory. */

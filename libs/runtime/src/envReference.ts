@@ -34,6 +34,14 @@ export const RUNTIME_ENV_DOCS: EnvDocs<typeof runtimeEnvShape> = {
   REDIS_CLUSTER_NODES: {
     meaning: '`host:port,host:port` of a Redis Cluster (instead of `REDIS_URL`)',
   },
+  REDIS_PASSWORD_FILE: {
+    meaning:
+      "a file (a mounted Secret) holding Redis's password: AUTH on every connection, every cluster node",
+  },
+  REDIS_TLS_CA_FILE: {
+    meaning:
+      "a file (a mounted Secret) holding the CA of Redis's TLS certificate: TLS on every connection, verified against it",
+  },
   REDIS_COMMAND_TIMEOUT_MS: {
     meaning: 'a Redis command that takes longer fails (closed, for money)',
   },

@@ -2,9 +2,15 @@ import { withoutUserinfo } from '@coupons/telemetry';
 import { Cluster, Redis } from 'ioredis';
 
 /** Where a deployable's Redis is: one server by URL, or a cluster by its seed nodes. */
-export type RedisTarget =
+export type RedisTarget = (
   | { readonly mode: 'standalone'; readonly url: string; readonly urlFromEnv: boolean }
-  | { readonly mode: 'cluster'; readonly nodes: readonly { host: string; port: number }[] };
+  | { readonly mode: 'cluster'; readonly nodes: readonly { host: string; port: number }[] }
+) & {
+  /** From REDIS_PASSWORD_FILE: AUTH on every connection (a URL's own password wins for it). */
+  readonly password?: string;
+  /** From REDIS_TLS_CA_FILE: TLS on every connection, verified against this CA. */
+  readonly tlsCa?: string;
+};
 
 export type RedisClient = Redis | Cluster;
 
@@ -43,6 +49,8 @@ export function createRedisClient(
     maxRetriesPerRequest: 0,
     connectTimeout,
     lazyConnect: true,
+    ...(target.password === undefined ? {} : { password: target.password }),
+    ...(target.tlsCa === undefined ? {} : { tls: { ca: target.tlsCa } }),
   };
   if (target.mode === 'cluster') {
     return new Cluster(

@@ -5,6 +5,7 @@ import {
   ConfigError,
   parseEnvironment,
   postgresUrl,
+  secretFile,
   portNumber,
   runtimeConfig,
   runtimeEnvShape,
@@ -43,6 +44,8 @@ export interface RecorderConfig {
 const recorderSchema = z.object({
   ...runtimeEnvShape,
   DATABASE_URL: postgresUrl.optional(),
+  /** A mounted secret holding DATABASE_URL (Kubernetes: the Secret's key as a file). */
+  DATABASE_URL_FILE: z.string().optional(),
   RECORDER_BATCH_SIZE: wholeNumber(1, 10_000).default(500),
   RECORDER_BLOCK_MS: wholeNumber(1, 60_000).default(1000),
   RECORDER_CLAIM_IDLE_MS: wholeNumber(100, 86_400_000).default(30_000),
@@ -74,13 +77,21 @@ export function parseRecorderEnv(
   const parsed = parseEnvironment(recorderSchema, env);
   const { data, issues } = parsed;
   const runtime = runtimeConfig(parsed, cwd);
-  if (env.DATABASE_URL === undefined)
-    issues.push('DATABASE_URL: required (the PostgreSQL database the recorder writes to)');
-  if (data === undefined || runtime === undefined || issues.length > 0)
+  const fromFile = secretFile('DATABASE_URL_FILE', data?.DATABASE_URL_FILE, cwd, issues);
+  if (fromFile !== undefined && !postgresUrl.safeParse(fromFile).success)
+    issues.push('DATABASE_URL_FILE: the file does not hold a postgres:// or postgresql:// URL');
+  if (env.DATABASE_URL !== undefined && env.DATABASE_URL_FILE !== undefined)
+    issues.push('DATABASE_URL, DATABASE_URL_FILE: set one of them, not both');
+  const databaseUrl = data?.DATABASE_URL ?? fromFile;
+  if (env.DATABASE_URL === undefined && env.DATABASE_URL_FILE === undefined)
+    issues.push(
+      'DATABASE_URL: required, or DATABASE_URL_FILE (the PostgreSQL database the recorder writes to)',
+    );
+  if (data === undefined || runtime === undefined || databaseUrl === undefined || issues.length > 0)
     throw new ConfigError(issues);
   return deepFreeze({
     production: runtime.production,
-    databaseUrl: data.DATABASE_URL as string,
+    databaseUrl,
     redis: runtime.redis,
     redisCommandTimeoutMs: runtime.redisCommandTimeoutMs,
     campaignsFile: runtime.campaignsFile,

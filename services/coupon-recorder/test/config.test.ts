@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { ConfigError } from '@coupons/runtime';
@@ -136,7 +137,12 @@ describe('the environments the repository ships for the recorder', () => {
     const values = Object.fromEntries(
       deployment().flatMap((v) => (v.value === undefined ? [] : [[v.name, v.value]])),
     );
-    const config = parseRecorderEnv({ ...values, DATABASE_URL }, '/srv');
+    // The Secret's key, mounted where DATABASE_URL_FILE says, holds the URL.
+    expect(values.DATABASE_URL_FILE).toBeDefined();
+    const mounted = join(mkdtempSync(join(tmpdir(), 'recorder-secret-')), 'url');
+    writeFileSync(mounted, `${DATABASE_URL}\n`);
+    const config = parseRecorderEnv({ ...values, DATABASE_URL_FILE: mounted }, '/srv');
+    expect(config.databaseUrl).toBe(DATABASE_URL);
     expect(config.production).toBe(true);
     expect(config.metricsPort).toBe(9465);
     expect(parseRecorderEnv(compose(), '/srv').production).toBe(false);
