@@ -14,11 +14,10 @@ import {
   couponApi,
   KEYS,
   liveCampaign,
-  startTestService,
   uniqueId,
-  waitUntilReady,
   type ApiAnswer,
   type TestService,
+  startReadyService,
 } from './support';
 
 /**
@@ -31,9 +30,7 @@ describe('the service against its contract', () => {
   let service: TestService;
 
   beforeAll(async () => {
-    service = await startTestService({ clock: 'redis', campaigns: [campaign] });
-    await waitUntilReady(service);
-    await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
+    service = await startReadyService({ clock: 'redis', campaigns: [campaign] });
   });
   afterAll(async () => {
     await service?.stop();

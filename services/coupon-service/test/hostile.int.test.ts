@@ -15,12 +15,10 @@ import {
   until,
   waitUntilReady,
   type TestService,
+  QUIET_GUARD_ENV,
 } from './support';
 
-const ENV = {
-  ADMISSION_EVENT_LOOP_DELAY_MS: '60000',
-  ADMISSION_EVENT_LOOP_UTILIZATION: '1',
-};
+const ENV = QUIET_GUARD_ENV;
 
 /** Every key in the harness Redis that names this test's user or campaign. */
 async function keysNaming(redis: Redis, ...names: string[]): Promise<string[]> {

@@ -8,6 +8,7 @@ import {
   uniqueId,
   waitUntilReady,
   type TestService,
+  QUIET_GUARD_ENV,
 } from './support';
 
 /** The pod's capacity as the token bucket sets it (ADMISSION_RATE), and its burst. */
@@ -46,9 +47,7 @@ describeIfRedis('overload: goodput holds at capacity under 4x offered load', () 
         ADMISSION_RATE: String(RATE),
         ADMISSION_BURST: String(BURST),
         USER_RATE_LIMIT: 'off',
-        // Only the token bucket is under test: the generator shares this process's event loop.
-        ADMISSION_EVENT_LOOP_DELAY_MS: '60000',
-        ADMISSION_EVENT_LOOP_UTILIZATION: '1',
+        ...QUIET_GUARD_ENV,
         // The harness's 300 ms is for fault tests; a busy loopback must not turn into 503s here.
         REDIS_COMMAND_TIMEOUT_MS: '2000',
       },

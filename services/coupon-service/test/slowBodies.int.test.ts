@@ -4,11 +4,11 @@ import {
   couponApi,
   KEYS,
   liveCampaign,
-  startTestService,
   uniqueId,
-  waitUntilReady,
   type ApiAnswer,
   type TestService,
+  QUIET_GUARD_ENV,
+  startReadyService,
 } from './support';
 
 /** Sockets of the attack at any moment, each re-opened shortly after the pod closes it. */
@@ -32,13 +32,11 @@ describeIfRedis('slow-body attack on every route while claims and redemptions fl
   beforeAll(async () => {
     // Production defaults (body timeout, concurrency limits); the event-loop guard is not under
     // test on a shared machine.
-    service = await startTestService({
+    service = await startReadyService({
       clock: 'redis',
       campaigns: [campaign],
-      env: { ADMISSION_EVENT_LOOP_DELAY_MS: '60000', ADMISSION_EVENT_LOOP_UTILIZATION: '1' },
+      env: QUIET_GUARD_ENV,
     });
-    await waitUntilReady(service);
-    await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
   });
   afterAll(async () => {
     await service?.stop();
