@@ -14,7 +14,7 @@ import {
   liveCampaign,
   uniqueId,
   until,
-  usePrivateDatabase,
+  usePrivateDatabaseClient,
 } from '@coupons/testing';
 import { RECORDER_GROUP, RecorderLoop, type EventRecord } from '../src';
 import { claims, recordedIds, recorderFor, silentLogger } from './support';
@@ -22,12 +22,8 @@ import { claims, recordedIds, recorderFor, silentLogger } from './support';
 const MAIN = join(__dirname, '..', 'dist', 'src', 'main.js');
 
 describeIfPostgres('the recorder process and its loop', () => {
-  const database = usePrivateDatabase(migrate);
   let record: LedgerRecord;
-  beforeAll(() => {
-    record = LedgerRecord.connect(database.url);
-  });
-  afterAll(() => record.close());
+  const database = usePrivateDatabaseClient(migrate, LedgerRecord.connect, (r) => (record = r));
 
   describeWithRedis('running', (target) => {
     let redis: Redis | Cluster;

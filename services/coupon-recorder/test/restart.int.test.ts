@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { BudgetLedger, shardKeys } from '@coupons/budget-ledger';
 import { systemClock } from '@coupons/campaign';
 import { LedgerRecord, migrate, rebuildFromRecord } from '@coupons/ledger-record';
-import { describeIfPostgres, describeIfRedis, usePrivateDatabase } from '@coupons/testing';
+import { describeIfPostgres, describeIfRedis, usePrivateDatabaseClient } from '@coupons/testing';
 import { claims, drain, liveLedger, metricValue, recorderFor } from './support';
 
 /**
@@ -16,16 +16,11 @@ import { claims, drain, liveLedger, metricValue, recorderFor } from './support';
  * stops and restarts it.
  */
 describeIfPostgres('the recorder after a Redis restart from an older snapshot', () => {
-  const database = usePrivateDatabase(migrate);
   let record: LedgerRecord;
+  usePrivateDatabaseClient(migrate, LedgerRecord.connect, (r) => (record = r));
   let dir: string;
   let server: RedisServerHandle | undefined;
   let redis: Redis;
-
-  beforeAll(() => {
-    record = LedgerRecord.connect(database.url);
-  });
-  afterAll(() => record.close());
 
   describeIfRedis('on a private redis-server', () => {
     beforeEach(async () => {
