@@ -4,6 +4,9 @@ import {
   type RedisServerHandle,
   type StartRedisServerOptions,
 } from '@coupons/redis-local';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { describeIfExecutables } from './executables';
 
@@ -41,5 +44,38 @@ export function usePrivateRedis(options: StartRedisServerOptions = {}): PrivateR
       if (redis === undefined) throw new Error('usePrivateRedis: used outside a test');
       return redis;
     },
+  };
+}
+
+/**
+ * A redis-server of each test's own in a fresh directory, so that its snapshots can be restarted
+ * from, and a client on it (handed to `connected`; one retry per command, so it reconnects after a
+ * restart); stopped and the directory removed after the test. The returned function saves nothing:
+ * it stops the server with SHUTDOWN NOSAVE and restarts it on the same port from the last SAVE.
+ */
+export function useRestartableRedis(
+  prefix: string,
+  connected: (redis: Redis) => void,
+): () => Promise<void> {
+  let dir: string;
+  let server: RedisServerHandle | undefined;
+  let redis: Redis | undefined;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), prefix));
+    server = await startRedisServer({ dir });
+    redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    connected(redis);
+  });
+  afterEach(async () => {
+    redis?.disconnect();
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return async () => {
+    const port = server!.port;
+    await redis!.call('SHUTDOWN', 'NOSAVE').catch(() => undefined);
+    await server!.stop();
+    server = await startRedisServer({ dir, port });
+    await redis!.ping();
   };
 }
