@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describeWithRedis } from '@coupons/redis-local';
+import { connectBeforeAll } from '@coupons/testing';
 import type { Cluster, Redis } from 'ioredis';
 import { reconcile, type CouponRecord, type IssueResult } from '../src';
 import { at, ledgerAt } from './support';
@@ -49,9 +50,7 @@ const runArb = fc.array(
  */
 describeWithRedis('ledger invariants under concurrent operations', (target) => {
   let redis: Redis | Cluster;
-  beforeAll(() => {
-    redis = target.connect();
-  });
+  connectBeforeAll(target, (r) => (redis = r));
 
   it('holds every money invariant while claims, redemptions, reversals and transfers race', async () => {
     await fc.assert(

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describeWithRedis } from '@coupons/redis-local';
+import { connectBeforeAll } from '@coupons/testing';
 import type { Cluster, Redis } from 'ioredis';
 import { reconcile, shareOf, type CouponRecord } from '../src';
 import { at, ledgerAt } from './support';
@@ -50,9 +51,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
  */
 describeWithRedis('ledger invariants under random operation sequences', (target) => {
   let redis: Redis | Cluster;
-  beforeAll(() => {
-    redis = target.connect();
-  });
+  connectBeforeAll(target, (r) => (redis = r));
 
   it('never over-issues, never issues twice, never redeems twice or after expiry', async () => {
     await fc.assert(

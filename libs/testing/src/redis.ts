@@ -2,12 +2,13 @@ import {
   redisInstallHint,
   startRedisServer,
   type RedisServerHandle,
+  type RedisTestTarget,
   type StartRedisServerOptions,
 } from '@coupons/redis-local';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { Redis, type Cluster } from 'ioredis';
 import { describeIfExecutables } from './executables';
 
 /** `describe` for tests that start redis-servers of their own (see describeIfExecutables). */
@@ -78,4 +79,15 @@ export function useRestartableRedis(
     server = await startRedisServer({ dir, port });
     await redis!.ping();
   };
+}
+
+/**
+ * A client of a describeWithRedis target for the block's tests: connected before them and handed
+ * to `connected`; the target quits it after them.
+ */
+export function connectBeforeAll(
+  target: RedisTestTarget,
+  connected: (client: Redis | Cluster) => void,
+): void {
+  beforeAll(() => connected(target.connect()));
 }

@@ -10,6 +10,7 @@ import { CampaignCalendar, parseCampaigns, systemClock } from '@coupons/campaign
 import { LedgerRecord, migrate, type StreamEvent } from '@coupons/ledger-record';
 import { createRecorderMetrics } from '@coupons/telemetry';
 import {
+  connectBeforeAll,
   describeIfPostgres,
   liveCampaign,
   uniqueId,
@@ -27,9 +28,7 @@ describeIfPostgres('the recorder process and its loop', () => {
 
   describeWithRedis('running', (target) => {
     let redis: Redis | Cluster;
-    beforeAll(() => {
-      redis = target.connect();
-    });
+    connectBeforeAll(target, (r) => (redis = r));
 
     it('stop() lets the batch in flight commit and be acknowledged, and starts no other', async () => {
       const [campaign] = parseCampaigns({

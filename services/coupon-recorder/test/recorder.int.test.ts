@@ -3,7 +3,12 @@ import type { Cluster, Redis } from 'ioredis';
 import { ManualClock } from '@coupons/campaign';
 import { BudgetLedger, shardKeys } from '@coupons/budget-ledger';
 import { LedgerRecord, migrate } from '@coupons/ledger-record';
-import { describeIfPostgres, until, usePrivateDatabaseClient } from '@coupons/testing';
+import {
+  connectBeforeAll,
+  describeIfPostgres,
+  until,
+  usePrivateDatabaseClient,
+} from '@coupons/testing';
 import { RECORDER_GROUP, type EventRecord } from '../src';
 import { claims, drain, liveLedger, metricValue, recordedIds, recorderFor } from './support';
 
@@ -18,9 +23,7 @@ describeIfPostgres('the recorder', () => {
 
   describeWithRedis('copying the audit streams', (target) => {
     let redis: Redis | Cluster;
-    beforeAll(() => {
-      redis = target.connect();
-    });
+    connectBeforeAll(target, (r) => (redis = r));
 
     /** Every stream id the shard ever appended is in the record, once. */
     async function expectAllRecorded(ledger: BudgetLedger, shards: number): Promise<void> {
