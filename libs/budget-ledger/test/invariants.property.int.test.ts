@@ -3,35 +3,12 @@ import { describeWithRedis } from '@coupons/redis-local';
 import { connectBeforeAll } from '@coupons/testing';
 import type { Cluster, Redis } from 'ioredis';
 import { reconcile, shareOf, type CouponRecord } from '../src';
-import { at, ledgerAt } from './support';
+import { at, couponOpArbs, ledgerAt, type CouponOp } from './support';
 
-type Op =
-  | { op: 'claim'; user: number; key: number }
-  | { op: 'redeem'; coupon: number; order: number }
-  | { op: 'reverse'; coupon: number; order: number }
-  | { op: 'step'; ms: number };
+type Op = CouponOp | { op: 'step'; ms: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  {
-    weight: 5,
-    arbitrary: fc.record({ op: fc.constant('claim' as const), user: fc.nat(5), key: fc.nat(3) }),
-  },
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      op: fc.constant('redeem' as const),
-      coupon: fc.nat(20),
-      order: fc.nat(2),
-    }),
-  },
-  {
-    weight: 1,
-    arbitrary: fc.record({
-      op: fc.constant('reverse' as const),
-      coupon: fc.nat(20),
-      order: fc.nat(2),
-    }),
-  },
+  ...couponOpArbs({ user: 5, key: 3, coupon: 20 }, { claim: 5, redeem: 2, reverse: 1 }),
   {
     weight: 2,
     arbitrary: fc.record({
