@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis, type Cluster } from 'ioredis';
 import { describeIfExecutables } from './executables';
+import { until } from './polling';
 
 /** `describe` for tests that start redis-servers of their own (see describeIfExecutables). */
 export function describeIfRedis(name: string, fn: () => void): void {
@@ -90,4 +91,16 @@ export function connectBeforeAll(
   connected: (client: Redis | Cluster) => void,
 ): void {
   beforeAll(() => connected(target.connect()));
+}
+
+/** Waits until a replica reports its link to the master up (the initial sync done). */
+export async function untilReplicaInSync(replica: RedisServerHandle): Promise<void> {
+  const reader = new Redis(replica.url);
+  try {
+    await until('the replica in sync', async () =>
+      /master_link_status:up/.test(await reader.info('replication')) ? true : undefined,
+    );
+  } finally {
+    reader.disconnect();
+  }
 }
