@@ -3,9 +3,8 @@ import { describeIfRedis } from '@coupons/testing';
 import {
   KEYS,
   liveCampaign,
-  startTestService,
+  startReadyService,
   uniqueId,
-  waitUntilReady,
   type TestService,
 } from '../../../services/coupon-service/test/support';
 import { main, MISSING_KEY, playChat } from '../src';
@@ -28,13 +27,11 @@ describeIfRedis('the example against the real service', () => {
   let service: TestService;
 
   beforeAll(async () => {
-    service = await startTestService({
+    service = await startReadyService({
       clock: 'redis',
       campaigns: [campaign],
       env: { ADMISSION_EVENT_LOOP_DELAY_MS: '60000', USER_RATE_LIMIT: 'off' },
     });
-    await waitUntilReady(service);
-    await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
   });
   afterAll(() => service.stop());
 

@@ -16,6 +16,7 @@ import {
   waitUntilReady,
   type TestService,
   QUIET_GUARD_ENV,
+  startReadyService,
 } from './support';
 
 const ENV = QUIET_GUARD_ENV;
@@ -41,14 +42,12 @@ describeIfRedis('hostile callers', () => {
   let redis: Redis;
 
   beforeAll(async () => {
-    service = await startTestService({
+    service = await startReadyService({
       clock: 'redis',
       campaigns: [campaign],
       env: { ...ENV, USER_RATE_LIMIT: '30/60', BODY_TIMEOUT_MS: '300' },
     });
     redis = testRedisClient('standalone') as Redis;
-    await waitUntilReady(service);
-    await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
   });
   afterAll(async () => {
     await service.stop();

@@ -5,12 +5,11 @@ import {
   couponApi,
   liveCampaign,
   metricsText,
-  startTestService,
   testRedisClient,
   uniqueId,
   until,
-  waitUntilReady,
   type TestService,
+  startReadyService,
 } from './support';
 
 /** The metrics the autoscaler and the dashboard read, from a real service on real Redis. */
@@ -20,14 +19,12 @@ describeIfRedis('the service’s metrics for scaling and the dashboard', () => {
   let redis: Redis;
 
   beforeAll(async () => {
-    service = await startTestService({
+    service = await startReadyService({
       clock: 'redis',
       campaigns: [campaign],
       env: { CLAIM_CAPACITY_PER_POD: '123', BUDGET_SAMPLE_MS: '100' },
     });
     redis = testRedisClient('standalone') as Redis;
-    await waitUntilReady(service);
-    await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
   });
   afterAll(async () => {
     await service.stop();

@@ -4,11 +4,10 @@ import { claimRequests, runOpenModel, type ResponseHeaders } from '@coupons/runn
 import {
   KEYS,
   liveCampaign,
-  startTestService,
   uniqueId,
-  waitUntilReady,
   type TestService,
   QUIET_GUARD_ENV,
+  startReadyService,
 } from './support';
 
 /** The pod's capacity as the token bucket sets it (ADMISSION_RATE), and its burst. */
@@ -40,7 +39,7 @@ describeIfRedis('overload: goodput holds at capacity under 4x offered load', () 
   let service: TestService;
 
   beforeAll(async () => {
-    service = await startTestService({
+    service = await startReadyService({
       clock: 'redis',
       campaigns: [campaign],
       env: {
@@ -52,8 +51,6 @@ describeIfRedis('overload: goodput holds at capacity under 4x offered load', () 
         REDIS_COMMAND_TIMEOUT_MS: '2000',
       },
     });
-    await waitUntilReady(service);
-    await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
   });
   afterAll(async () => {
     await service?.stop();
