@@ -3,7 +3,7 @@ import { describeIfRedis } from '@coupons/testing';
 import {
   KEYS,
   liveCampaign,
-  startReadyService,
+  useReadyService,
   uniqueId,
   type TestService,
 } from '../../../services/coupon-service/test/support';
@@ -26,14 +26,14 @@ describeIfRedis('the example against the real service', () => {
   const campaign = liveCampaign(uniqueId('chat'), { perUser: { daily: 3, total: 21 } });
   let service: TestService;
 
-  beforeAll(async () => {
-    service = await startReadyService({
+  useReadyService(
+    {
       clock: 'redis',
       campaigns: [campaign],
       env: { ADMISSION_EVENT_LOOP_DELAY_MS: '60000', USER_RATE_LIMIT: 'off' },
-    });
-  });
-  afterAll(() => service.stop());
+    },
+    (s) => (service = s),
+  );
 
   it('plays the turns and says what the bot would say', async () => {
     const client = new CouponClient({ baseUrl: service.base, apiKey: KEYS.all });

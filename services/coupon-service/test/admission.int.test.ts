@@ -15,7 +15,7 @@ import {
   type TestService,
   until,
   QUIET_GUARD_ENV,
-  startReadyService,
+  useReadyService,
 } from './support';
 
 /**
@@ -741,15 +741,13 @@ describeIfRedis('admission: ADMISSION=off', () => {
   const campaign = liveCampaign(uniqueId('adm-off'));
   let service: TestService;
 
-  beforeAll(async () => {
-    service = await startReadyService({
+  useReadyService(
+    {
       campaigns: [campaign],
       env: { ...BASE_ENV, ADMISSION: 'off', ADMISSION_RATE: '1', ADMISSION_BURST: '1' },
-    });
-  });
-  afterAll(async () => {
-    await service?.stop();
-  });
+    },
+    (s) => (service = s),
+  );
 
   it('bypasses the gate: no token bucket, no deadline shedding', async () => {
     const api = couponApi(service, campaign.id);

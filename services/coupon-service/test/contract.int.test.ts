@@ -17,7 +17,7 @@ import {
   uniqueId,
   type ApiAnswer,
   type TestService,
-  startReadyService,
+  useReadyService,
 } from './support';
 
 /**
@@ -29,12 +29,7 @@ describe('the service against its contract', () => {
   const campaign = liveCampaign(uniqueId('contract'), { minOrderFen: 100 });
   let service: TestService;
 
-  beforeAll(async () => {
-    service = await startReadyService({ clock: 'redis', campaigns: [campaign] });
-  });
-  afterAll(async () => {
-    await service?.stop();
-  });
+  useReadyService({ clock: 'redis', campaigns: [campaign] }, (s) => (service = s));
 
   /** Parsing drops fields the schema does not name: equal means the body has none of those. */
   function conforms(name: RouteName, answer: ApiAnswer): void {

@@ -7,7 +7,7 @@ import {
   uniqueId,
   type TestService,
   QUIET_GUARD_ENV,
-  startReadyService,
+  useReadyService,
 } from './support';
 
 /** The pod's capacity as the token bucket sets it (ADMISSION_RATE), and its burst. */
@@ -38,8 +38,8 @@ describeIfRedis('overload: goodput holds at capacity under 4x offered load', () 
   });
   let service: TestService;
 
-  beforeAll(async () => {
-    service = await startReadyService({
+  useReadyService(
+    {
       clock: 'redis',
       campaigns: [campaign],
       env: {
@@ -50,11 +50,9 @@ describeIfRedis('overload: goodput holds at capacity under 4x offered load', () 
         // The harness's 300 ms is for fault tests; a busy loopback must not turn into 503s here.
         REDIS_COMMAND_TIMEOUT_MS: '2000',
       },
-    });
-  });
-  afterAll(async () => {
-    await service?.stop();
-  });
+    },
+    (s) => (service = s),
+  );
 
   it('serves about ADMISSION_RATE claims a second and sheds the rest with a usable Retry-After', async () => {
     const statuses = new Map<number, number>();

@@ -8,7 +8,7 @@ import {
   type ApiAnswer,
   type TestService,
   QUIET_GUARD_ENV,
-  startReadyService,
+  useReadyService,
 } from './support';
 
 /** Sockets of the attack at any moment, each re-opened shortly after the pod closes it. */
@@ -29,18 +29,16 @@ describeIfRedis('slow-body attack on every route while claims and redemptions fl
   const campaign = liveCampaign(uniqueId('slow-bodies'), { coupons: 100_000 });
   let service: TestService;
 
-  beforeAll(async () => {
-    // Production defaults (body timeout, concurrency limits); the event-loop guard is not under
-    // test on a shared machine.
-    service = await startReadyService({
+  // Production defaults (body timeout, concurrency limits); the event-loop guard is not under
+  // test on a shared machine.
+  useReadyService(
+    {
       clock: 'redis',
       campaigns: [campaign],
       env: QUIET_GUARD_ENV,
-    });
-  });
-  afterAll(async () => {
-    await service?.stop();
-  });
+    },
+    (s) => (service = s),
+  );
 
   /** The routes, each with the key an attacker of it would have. */
   const targets = (code: string) => {

@@ -6,7 +6,7 @@ import {
   uniqueId,
   type TestService,
   QUIET_GUARD_ENV,
-  startReadyService,
+  useReadyService,
 } from './support';
 
 const ENV = {
@@ -33,10 +33,7 @@ describeIfRedis('a replay of a served claim on a sold-out shard', () => {
     shards: 1,
   });
 
-  beforeAll(async () => {
-    service = await startReadyService({ clock: 'redis', campaigns: [campaign], env: ENV });
-  });
-  afterAll(() => service.stop());
+  useReadyService({ clock: 'redis', campaigns: [campaign], env: ENV }, (s) => (service = s));
 
   it('answers the served coupon (201, Idempotent-Replayed), with or without X-User-Id', async () => {
     const api = couponApi(service, campaign.id);

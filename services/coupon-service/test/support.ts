@@ -189,6 +189,21 @@ export async function startReadyService(options: TestServiceOptions): Promise<Te
   return service;
 }
 
+/** A ready service (startReadyService) for the block's tests, handed to `started`; stopped after them. */
+export function useReadyService(
+  options: TestServiceOptions,
+  started: (service: TestService) => void,
+): void {
+  let service: TestService | undefined;
+  beforeAll(async () => {
+    service = await startReadyService(options);
+    started(service);
+  });
+  afterAll(async () => {
+    await service?.stop();
+  });
+}
+
 /**
  * The event-loop guard out of the way: a shared 2-core machine may be slow for reasons of its
  * own, and the guard is not what most files test.
