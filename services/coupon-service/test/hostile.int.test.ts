@@ -10,13 +10,13 @@ import {
   rawExchange,
   rawRequest,
   startTestService,
-  testRedisClient,
   uniqueId,
   until,
   waitUntilReady,
   type TestService,
   QUIET_GUARD_ENV,
-  startReadyService,
+  useReadyService,
+  useHarnessRedis,
 } from './support';
 
 const ENV = QUIET_GUARD_ENV;
@@ -41,18 +41,15 @@ describeIfRedis('hostile callers', () => {
   let service: TestService;
   let redis: Redis;
 
-  beforeAll(async () => {
-    service = await startReadyService({
+  useReadyService(
+    {
       clock: 'redis',
       campaigns: [campaign],
       env: { ...ENV, USER_RATE_LIMIT: '30/60', BODY_TIMEOUT_MS: '300' },
-    });
-    redis = testRedisClient('standalone') as Redis;
-  });
-  afterAll(async () => {
-    await service.stop();
-    redis.disconnect();
-  });
+    },
+    (s) => (service = s),
+  );
+  useHarnessRedis((r) => (redis = r));
 
   const url = (path: string) => `${service.base}/v1/campaigns/${campaign.id}${path}`;
 

@@ -5,11 +5,11 @@ import {
   couponApi,
   liveCampaign,
   metricsText,
-  testRedisClient,
   uniqueId,
   until,
   type TestService,
-  startReadyService,
+  useReadyService,
+  useHarnessRedis,
 } from './support';
 
 /** The metrics the autoscaler and the dashboard read, from a real service on real Redis. */
@@ -18,18 +18,15 @@ describeIfRedis('the service’s metrics for scaling and the dashboard', () => {
   let service: TestService;
   let redis: Redis;
 
-  beforeAll(async () => {
-    service = await startReadyService({
+  useReadyService(
+    {
       clock: 'redis',
       campaigns: [campaign],
       env: { CLAIM_CAPACITY_PER_POD: '123', BUDGET_SAMPLE_MS: '100' },
-    });
-    redis = testRedisClient('standalone') as Redis;
-  });
-  afterAll(async () => {
-    await service.stop();
-    redis.disconnect();
-  });
+    },
+    (s) => (service = s),
+  );
+  useHarnessRedis((r) => (redis = r));
 
   const line = (text: string, name: string, labels = '') =>
     new RegExp(`^${name}${labels === '' ? '' : `\\{${labels}\\}`} (\\S+)$`, 'm').exec(text)?.[1];

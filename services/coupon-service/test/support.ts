@@ -204,6 +204,18 @@ export function useReadyService(
   });
 }
 
+/** A client of the harness's standalone Redis for the block's tests, handed to `connected`. */
+export function useHarnessRedis(connected: (redis: Redis) => void): void {
+  let redis: Redis | undefined;
+  beforeAll(() => {
+    redis = testRedisClient('standalone') as Redis;
+    connected(redis);
+  });
+  afterAll(() => {
+    redis?.disconnect();
+  });
+}
+
 /**
  * The event-loop guard out of the way: a shared 2-core machine may be slow for reasons of its
  * own, and the guard is not what most files test.
