@@ -26,14 +26,11 @@ describeIfRedis('the example against the real service', () => {
   const campaign = liveCampaign(uniqueId('chat'), { perUser: { daily: 3, total: 21 } });
   let service: TestService;
 
-  useReadyService(
-    {
-      clock: 'redis',
-      campaigns: [campaign],
-      env: { ADMISSION_EVENT_LOOP_DELAY_MS: '60000', USER_RATE_LIMIT: 'off' },
-    },
-    (s) => (service = s),
-  );
+  useReadyService((s) => (service = s), {
+    clock: 'redis',
+    campaigns: [campaign],
+    env: { ADMISSION_EVENT_LOOP_DELAY_MS: '60000', USER_RATE_LIMIT: 'off' },
+  });
 
   it('plays the turns and says what the bot would say', async () => {
     const client = new CouponClient({ baseUrl: service.base, apiKey: KEYS.all });

@@ -741,13 +741,10 @@ describeIfRedis('admission: ADMISSION=off', () => {
   const campaign = liveCampaign(uniqueId('adm-off'));
   let service: TestService;
 
-  useReadyService(
-    {
-      campaigns: [campaign],
-      env: { ...BASE_ENV, ADMISSION: 'off', ADMISSION_RATE: '1', ADMISSION_BURST: '1' },
-    },
-    (s) => (service = s),
-  );
+  useReadyService((s) => (service = s), {
+    campaigns: [campaign],
+    env: { ...BASE_ENV, ADMISSION: 'off', ADMISSION_RATE: '1', ADMISSION_BURST: '1' },
+  });
 
   it('bypasses the gate: no token bucket, no deadline shedding', async () => {
     const api = couponApi(service, campaign.id);

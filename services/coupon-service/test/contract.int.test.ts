@@ -29,7 +29,7 @@ describe('the service against its contract', () => {
   const campaign = liveCampaign(uniqueId('contract'), { minOrderFen: 100 });
   let service: TestService;
 
-  useReadyService({ clock: 'redis', campaigns: [campaign] }, (s) => (service = s));
+  useReadyService((s) => (service = s), { clock: 'redis', campaigns: [campaign] });
 
   /** Parsing drops fields the schema does not name: equal means the body has none of those. */
   function conforms(name: RouteName, answer: ApiAnswer): void {

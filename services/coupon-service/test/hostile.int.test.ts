@@ -41,14 +41,11 @@ describeIfRedis('hostile callers', () => {
   let service: TestService;
   let redis: Redis;
 
-  useReadyService(
-    {
-      clock: 'redis',
-      campaigns: [campaign],
-      env: { ...ENV, USER_RATE_LIMIT: '30/60', BODY_TIMEOUT_MS: '300' },
-    },
-    (s) => (service = s),
-  );
+  useReadyService((s) => (service = s), {
+    clock: 'redis',
+    campaigns: [campaign],
+    env: { ...ENV, USER_RATE_LIMIT: '30/60', BODY_TIMEOUT_MS: '300' },
+  });
   useHarnessRedis((r) => (redis = r));
 
   const url = (path: string) => `${service.base}/v1/campaigns/${campaign.id}${path}`;

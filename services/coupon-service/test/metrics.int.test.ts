@@ -18,14 +18,11 @@ describeIfRedis('the service’s metrics for scaling and the dashboard', () => {
   let service: TestService;
   let redis: Redis;
 
-  useReadyService(
-    {
-      clock: 'redis',
-      campaigns: [campaign],
-      env: { CLAIM_CAPACITY_PER_POD: '123', BUDGET_SAMPLE_MS: '100' },
-    },
-    (s) => (service = s),
-  );
+  useReadyService((s) => (service = s), {
+    clock: 'redis',
+    campaigns: [campaign],
+    env: { CLAIM_CAPACITY_PER_POD: '123', BUDGET_SAMPLE_MS: '100' },
+  });
   useHarnessRedis((r) => (redis = r));
 
   const line = (text: string, name: string, labels = '') =>

@@ -38,21 +38,18 @@ describeIfRedis('overload: goodput holds at capacity under 4x offered load', () 
   });
   let service: TestService;
 
-  useReadyService(
-    {
-      clock: 'redis',
-      campaigns: [campaign],
-      env: {
-        ADMISSION_RATE: String(RATE),
-        ADMISSION_BURST: String(BURST),
-        USER_RATE_LIMIT: 'off',
-        ...QUIET_GUARD_ENV,
-        // The harness's 300 ms is for fault tests; a busy loopback must not turn into 503s here.
-        REDIS_COMMAND_TIMEOUT_MS: '2000',
-      },
+  useReadyService((s) => (service = s), {
+    clock: 'redis',
+    campaigns: [campaign],
+    env: {
+      ADMISSION_RATE: String(RATE),
+      ADMISSION_BURST: String(BURST),
+      USER_RATE_LIMIT: 'off',
+      ...QUIET_GUARD_ENV,
+      // The harness's 300 ms is for fault tests; a busy loopback must not turn into 503s here.
+      REDIS_COMMAND_TIMEOUT_MS: '2000',
     },
-    (s) => (service = s),
-  );
+  });
 
   it('serves about ADMISSION_RATE claims a second and sheds the rest with a usable Retry-After', async () => {
     const statuses = new Map<number, number>();

@@ -31,14 +31,11 @@ describeIfRedis('slow-body attack on every route while claims and redemptions fl
 
   // Production defaults (body timeout, concurrency limits); the event-loop guard is not under
   // test on a shared machine.
-  useReadyService(
-    {
-      clock: 'redis',
-      campaigns: [campaign],
-      env: QUIET_GUARD_ENV,
-    },
-    (s) => (service = s),
-  );
+  useReadyService((s) => (service = s), {
+    clock: 'redis',
+    campaigns: [campaign],
+    env: QUIET_GUARD_ENV,
+  });
 
   /** The routes, each with the key an attacker of it would have. */
   const targets = (code: string) => {

@@ -33,7 +33,7 @@ describeIfRedis('a replay of a served claim on a sold-out shard', () => {
     shards: 1,
   });
 
-  useReadyService({ clock: 'redis', campaigns: [campaign], env: ENV }, (s) => (service = s));
+  useReadyService((s) => (service = s), { clock: 'redis', campaigns: [campaign], env: ENV });
 
   it('answers the served coupon (201, Idempotent-Replayed), with or without X-User-Id', async () => {
     const api = couponApi(service, campaign.id);

@@ -191,8 +191,8 @@ export async function startReadyService(options: TestServiceOptions): Promise<Te
 
 /** A ready service (startReadyService) for the block's tests, handed to `started`; stopped after them. */
 export function useReadyService(
-  options: TestServiceOptions,
   started: (service: TestService) => void,
+  options: TestServiceOptions,
 ): void {
   let service: TestService | undefined;
   beforeAll(async () => {
