@@ -21,6 +21,7 @@ import {
 } from '../src/clientsReport';
 import { renderMarkdown } from '../src/report';
 import type { BenchResults, ClientsPoint } from '../src/results';
+import { TEST_MACHINE } from './machine';
 import { parseSettings, UsageError } from '../src/settings';
 
 const DEADLINE = 2000;
@@ -285,15 +286,7 @@ describe('clients section: aggregation and report', () => {
       startedAt: '2026-12-02T00:00:00.000Z',
       finishedAt: '2026-12-02T00:01:00.000Z',
       settings,
-      machine: {
-        cpuModel: 'cpu',
-        cpus: 2,
-        node: 'v20',
-        redis: '7',
-        kernel: '6',
-        pinned: true,
-        busyBefore: [0, 0],
-      },
+      machine: TEST_MACHINE,
       capacity: 1000,
       rateLimitPerSecond: 0,
       points: [],

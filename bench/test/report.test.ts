@@ -9,6 +9,7 @@ import {
   targetsTable,
 } from '../src/report';
 import type { BenchResults, Phase, PointResult } from '../src/results';
+import { TEST_MACHINE } from './machine';
 import { parseSettings } from '../src/settings';
 
 const latency = { count: 0, p50: 0, p90: 0, p99: 0, max: 0 };
@@ -57,15 +58,7 @@ function results(points: PointResult[]): BenchResults {
     startedAt: '2026-11-25T00:00:00.000Z',
     finishedAt: '2026-11-25T00:10:00.000Z',
     settings: parseSettings(['--repeat', '2']),
-    machine: {
-      cpuModel: 'cpu',
-      cpus: 2,
-      node: 'v20',
-      redis: '7',
-      kernel: '6',
-      pinned: true,
-      busyBefore: [0, 0],
-    },
+    machine: TEST_MACHINE,
     capacity: 9000,
     rateLimitPerSecond: 10_000,
     points,

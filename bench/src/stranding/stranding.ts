@@ -1,4 +1,5 @@
 import { shardOfUser } from '@coupons/budget-ledger';
+import { mulberry32 } from '@coupons/testing';
 import { ShardBudgets, sliceStartMs } from './shardBudgets';
 import {
   DAY_MS,
@@ -12,18 +13,6 @@ import {
 // "sold out until the next release". Pure and deterministic: one seeded PRNG, no clock, no I/O.
 
 export * from './types';
-
-/** mulberry32: a tiny 32-bit PRNG, uniform in [0, 1); fine for a simulation, never for keys. */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** The shard of every user-<n>, n < users, by the real mapping (or another, for experiments). */
 export function mapUsersToShards(

@@ -3,9 +3,8 @@ import { describeIfRedis } from '@coupons/testing';
 import {
   KEYS,
   liveCampaign,
-  startTestService,
+  useReadyService,
   uniqueId,
-  waitUntilReady,
   type TestService,
 } from '../../../services/coupon-service/test/support';
 import { main, MISSING_KEY, playChat } from '../src';
@@ -27,16 +26,11 @@ describeIfRedis('the example against the real service', () => {
   const campaign = liveCampaign(uniqueId('chat'), { perUser: { daily: 3, total: 21 } });
   let service: TestService;
 
-  beforeAll(async () => {
-    service = await startTestService({
-      clock: 'redis',
-      campaigns: [campaign],
-      env: { ADMISSION_EVENT_LOOP_DELAY_MS: '60000', USER_RATE_LIMIT: 'off' },
-    });
-    await waitUntilReady(service);
-    await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
+  useReadyService((s) => (service = s), {
+    clock: 'redis',
+    campaigns: [campaign],
+    env: { ADMISSION_EVENT_LOOP_DELAY_MS: '60000', USER_RATE_LIMIT: 'off' },
   });
-  afterAll(() => service.stop());
 
   it('plays the turns and says what the bot would say', async () => {
     const client = new CouponClient({ baseUrl: service.base, apiKey: KEYS.all });

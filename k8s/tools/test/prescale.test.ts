@@ -4,6 +4,7 @@ import {
   parseIsoInstant,
   type Campaign,
 } from '@coupons/campaign';
+import { campaignInput } from '@coupons/testing';
 import { parse } from 'yaml';
 import {
   crowdWindows,
@@ -30,21 +31,16 @@ function ms(iso: string): number {
 function campaign(overrides: Record<string, unknown>): Campaign {
   const [parsed] = parseCampaigns({
     campaigns: [
-      {
+      campaignInput({
         id: 'test-campaign',
         name: 'Test campaign',
-        currency: 'CNY',
         poolFen: 2500 * 1000,
-        couponValueFen: 2500,
-        timeZone: 'Asia/Shanghai',
         startsAt: '2026-11-29T00:00:00+08:00',
         endsAt: '2026-12-02T23:59:59.999+08:00',
         couponExpiresAt: '2026-12-31T23:59:59.999+08:00',
-        perUser: { daily: 3, total: 21 },
-        release: { slicesPerDay: 24, rollover: true, dayWeights: {} },
         shards: 4,
         ...overrides,
-      },
+      }),
     ],
   });
   if (parsed === undefined) throw new Error('no campaign parsed');

@@ -1,4 +1,5 @@
 import { describeWithRedis } from '@coupons/redis-local';
+import { connectBeforeAll } from '@coupons/testing';
 import type { Cluster, Redis } from 'ioredis';
 import { reconcile, shardKeys } from '../src';
 import { claim, ledgerAt } from './support';
@@ -9,9 +10,7 @@ import { claim, ledgerAt } from './support';
  */
 describeWithRedis('amounts near the largest the schema takes', (target) => {
   let redis: Redis | Cluster;
-  beforeAll(() => {
-    redis = target.connect();
-  });
+  connectBeforeAll(target, (r) => (redis = r));
 
   for (const valueFen of [123_456_789_012_345, Number.MAX_SAFE_INTEGER]) {
     it(`a coupon of ${valueFen} fen redeemed by an order of MAX_SAFE_INTEGER fen: exact, and replayed exactly`, async () => {

@@ -1,4 +1,5 @@
 import { describeWithRedis } from '@coupons/redis-local';
+import { connectBeforeAll } from '@coupons/testing';
 import type { Cluster, Redis } from 'ioredis';
 import { CampaignCalendar, type Clock } from '@coupons/campaign';
 import { BudgetLedger, RedisTimeClock, redisTimeMs, shardKeys } from '../src';
@@ -12,9 +13,7 @@ const MINUTE = 60_000;
  */
 describeWithRedis('the ledger follows Redis time, not the pod clock', (target) => {
   let redis: Redis | Cluster;
-  beforeAll(() => {
-    redis = target.connect();
-  });
+  connectBeforeAll(target, (r) => (redis = r));
 
   const redisNow = () => redisTimeMs(redis);
 

@@ -1,35 +1,14 @@
 import fc from 'fast-check';
 import { describeWithRedis } from '@coupons/redis-local';
+import { connectBeforeAll } from '@coupons/testing';
 import type { Cluster, Redis } from 'ioredis';
 import { reconcile, type CouponRecord, type IssueResult } from '../src';
-import { at, ledgerAt } from './support';
+import { at, couponOpArbs, ledgerAt, type CouponOp } from './support';
 
-type Op =
-  | { op: 'claim'; user: number; key: number }
-  | { op: 'redeem'; coupon: number; order: number }
-  | { op: 'reverse'; coupon: number; order: number };
+type Op = CouponOp;
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  {
-    weight: 5,
-    arbitrary: fc.record({ op: fc.constant('claim' as const), user: fc.nat(7), key: fc.nat(2) }),
-  },
-  {
-    weight: 3,
-    arbitrary: fc.record({
-      op: fc.constant('redeem' as const),
-      coupon: fc.nat(30),
-      order: fc.nat(2),
-    }),
-  },
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      op: fc.constant('reverse' as const),
-      coupon: fc.nat(30),
-      order: fc.nat(2),
-    }),
-  },
+  ...couponOpArbs({ user: 7, key: 2, coupon: 30 }, { claim: 5, redeem: 3, reverse: 2 }),
 );
 
 /** Batches of operations run at once (Promise.all), with the clock moved between batches. */
@@ -49,9 +28,7 @@ const runArb = fc.array(
  */
 describeWithRedis('ledger invariants under concurrent operations', (target) => {
   let redis: Redis | Cluster;
-  beforeAll(() => {
-    redis = target.connect();
-  });
+  connectBeforeAll(target, (r) => (redis = r));
 
   it('holds every money invariant while claims, redemptions, reversals and transfers race', async () => {
     await fc.assert(

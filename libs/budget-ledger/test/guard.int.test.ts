@@ -1,4 +1,5 @@
 import { describeWithRedis } from '@coupons/redis-local';
+import { connectBeforeAll } from '@coupons/testing';
 import type { Cluster, Redis } from 'ioredis';
 import { CampaignCalendar, ManualClock } from '@coupons/campaign';
 import { BudgetLedger, LedgerFault } from '../src';
@@ -7,9 +8,7 @@ import { at, claim, ledgerAt } from './support';
 /** What every money script checks before it answers (lua/includes/guard.lua). */
 describeWithRedis('the guard of every ledger script', (target) => {
   let redis: Redis | Cluster;
-  beforeAll(() => {
-    redis = target.connect();
-  });
+  connectBeforeAll(target, (r) => (redis = r));
 
   it('refuses a pod whose campaign differs in any money setting, minimum order included', async () => {
     const { ledger, calendar, clock } = await ledgerAt(redis, '2026-02-10T12:00:00+08:00', {

@@ -139,6 +139,18 @@ describeWithRedis(
         if (result.kind !== 'issued') throw new Error(`setup: ${result.kind}`);
         return { userId, code: result.coupon.code, shard: ledger.shardOf(userId) };
       };
+      /** A call on a coupon just issued: its hash, then its shard's ledger and audit stream. */
+      const onCoupon = async (
+        argv: (coupon: Awaited<ReturnType<typeof issued>>) => Promise<string[]> | string[],
+      ): Promise<Call> => {
+        const coupon = await issued();
+        const k = keys(coupon.shard);
+        return {
+          keys: [k.coupon(coupon.code), k.ledger, k.audit],
+          types: ['hash', 'hash', 'stream'],
+          argv: await argv(coupon),
+        };
+      };
       const scripts = registerLedgerScripts(redis);
       const rebuild = registerRebuildScripts(redis);
       const extraTags: string[] = [];
@@ -146,6 +158,16 @@ describeWithRedis(
         const tag = shardTag(`${campaign.id}-x${(n += 1)}`, 0);
         extraTags.push(tag);
         return tag;
+      };
+      /** A fresh shard whose rebuild has begun, and the rebuild's token. */
+      const rebuildBegun = async () => {
+        const tag = freshTag();
+        const token = fresh('token');
+        await rebuild.begin(
+          [`${tag}:ledger`, `${tag}:audit`],
+          [ledger.fingerprint, '', token, 't'],
+        );
+        return { tag, token };
       };
       await redis.xgroup('CREATE', keys(0).audit, 'recorder', '0', 'MKSTREAM');
 
@@ -186,13 +208,9 @@ describeWithRedis(
         {
           name: 'redeemCoupon-3.lua',
           run: (k, a) => scripts.redeemCoupon(k as never, a),
-          async prepare() {
-            const { userId, code, shard } = await issued();
-            const k = keys(shard);
-            return {
-              keys: [k.coupon(code), k.ledger, k.audit],
-              types: ['hash', 'hash', 'stream'],
-              argv: toArgv(REDEEM_ARGV, {
+          prepare: () =>
+            onCoupon(({ userId }) =>
+              toArgv(REDEEM_ARGV, {
                 ...guard,
                 userId,
                 orderId: fresh('order'),
@@ -201,37 +219,23 @@ describeWithRedis(
                 valueFen: campaign.couponValueFen,
                 expiresAtMs: campaign.couponExpiresAt,
               }),
-            };
-          },
+            ),
         },
         {
           name: 'reverseRedemption-3.lua',
           run: (k, a) => scripts.reverseRedemption(k as never, a),
-          async prepare() {
-            const { userId, code, shard } = await issued();
-            const orderId = fresh('order');
-            // A discount of 0 (an order of 0 fen): its reversal once failed half way.
-            await ledger.redeem({ code, shard, userId, orderId, orderAmountFen: 0 });
-            const k = keys(shard);
-            return {
-              keys: [k.coupon(code), k.ledger, k.audit],
-              types: ['hash', 'hash', 'stream'],
-              argv: toArgv(REVERSE_ARGV, { ...guard, userId, orderId }),
-            };
-          },
+          prepare: () =>
+            onCoupon(async ({ userId, code, shard }) => {
+              const orderId = fresh('order');
+              // A discount of 0 (an order of 0 fen): its reversal once failed half way.
+              await ledger.redeem({ code, shard, userId, orderId, orderAmountFen: 0 });
+              return toArgv(REVERSE_ARGV, { ...guard, userId, orderId });
+            }),
         },
         {
           name: 'readCoupon-3.lua',
           run: (k, a) => scripts.readCoupon(k as never, a),
-          async prepare() {
-            const { userId, code, shard } = await issued();
-            const k = keys(shard);
-            return {
-              keys: [k.coupon(code), k.ledger, k.audit],
-              types: ['hash', 'hash', 'stream'],
-              argv: toArgv(READ_ARGV, { ...guard, userId }),
-            };
-          },
+          prepare: () => onCoupon(({ userId }) => toArgv(READ_ARGV, { ...guard, userId })),
         },
         {
           name: 'reserveOrder-3.lua',
@@ -420,12 +424,7 @@ describeWithRedis(
           name: 'rebuildRecords.lua',
           run: (k, a) => rebuild.records(k, a),
           async prepare() {
-            const tag = freshTag();
-            const token = fresh('token');
-            await rebuild.begin(
-              [`${tag}:ledger`, `${tag}:audit`],
-              [ledger.fingerprint, '', token, 't'],
-            );
+            const { tag, token } = await rebuildBegun();
             return {
               keys: [`${tag}:ledger`, `${tag}:c:ABC`, `${tag}:i:scope`, `${tag}:audit`],
               types: ['hash', 'hash', 'string', 'stream'],
@@ -458,12 +457,7 @@ describeWithRedis(
           name: 'rebuildFinish-3.lua',
           run: (k, a) => rebuild.finish(k as never, a),
           async prepare() {
-            const tag = freshTag();
-            const token = fresh('token');
-            await rebuild.begin(
-              [`${tag}:ledger`, `${tag}:audit`],
-              [ledger.fingerprint, '', token, 't'],
-            );
+            const { tag, token } = await rebuildBegun();
             return {
               keys: [`${tag}:ledger`, `${tag}:audit`, `${tag}:transit`],
               types: ['hash', 'stream', 'set'],

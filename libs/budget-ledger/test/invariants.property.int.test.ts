@@ -1,36 +1,14 @@
 import fc from 'fast-check';
 import { describeWithRedis } from '@coupons/redis-local';
+import { connectBeforeAll } from '@coupons/testing';
 import type { Cluster, Redis } from 'ioredis';
 import { reconcile, shareOf, type CouponRecord } from '../src';
-import { at, ledgerAt } from './support';
+import { at, couponOpArbs, ledgerAt, type CouponOp } from './support';
 
-type Op =
-  | { op: 'claim'; user: number; key: number }
-  | { op: 'redeem'; coupon: number; order: number }
-  | { op: 'reverse'; coupon: number; order: number }
-  | { op: 'step'; ms: number };
+type Op = CouponOp | { op: 'step'; ms: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  {
-    weight: 5,
-    arbitrary: fc.record({ op: fc.constant('claim' as const), user: fc.nat(5), key: fc.nat(3) }),
-  },
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      op: fc.constant('redeem' as const),
-      coupon: fc.nat(20),
-      order: fc.nat(2),
-    }),
-  },
-  {
-    weight: 1,
-    arbitrary: fc.record({
-      op: fc.constant('reverse' as const),
-      coupon: fc.nat(20),
-      order: fc.nat(2),
-    }),
-  },
+  ...couponOpArbs({ user: 5, key: 3, coupon: 20 }, { claim: 5, redeem: 2, reverse: 1 }),
   {
     weight: 2,
     arbitrary: fc.record({
@@ -50,9 +28,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
  */
 describeWithRedis('ledger invariants under random operation sequences', (target) => {
   let redis: Redis | Cluster;
-  beforeAll(() => {
-    redis = target.connect();
-  });
+  connectBeforeAll(target, (r) => (redis = r));
 
   it('never over-issues, never issues twice, never redeems twice or after expiry', async () => {
     await fc.assert(

@@ -1,4 +1,5 @@
 import { describeWithRedis } from '@coupons/redis-local';
+import { connectBeforeAll } from '@coupons/testing';
 import type { Cluster, Redis } from 'ioredis';
 import { CampaignCalendar, ManualClock } from '@coupons/campaign';
 import {
@@ -13,9 +14,7 @@ import { at, claim, ledgerAt } from './support';
 
 describeWithRedis('BudgetLedger', (target) => {
   let redis: Redis | Cluster;
-  beforeAll(() => {
-    redis = target.connect();
-  });
+  connectBeforeAll(target, (r) => (redis = r));
 
   describe('issueCoupon-5.lua', () => {
     it('issues a coupon with the campaign value, expiry and tranche day, and audits it', async () => {

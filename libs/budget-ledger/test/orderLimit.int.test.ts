@@ -1,4 +1,5 @@
 import { describeWithRedis } from '@coupons/redis-local';
+import { connectBeforeAll } from '@coupons/testing';
 import type { Cluster, Redis } from 'ioredis';
 import { reconcile, shardKeys, type BudgetLedger } from '../src';
 import { claim, ledgerAt } from './support';
@@ -21,9 +22,7 @@ async function couponsOnShards(ledger: BudgetLedger, count: number) {
 
 describeWithRedis('one coupon per order, across shards', (target) => {
   let redis: Redis | Cluster;
-  beforeAll(() => {
-    redis = target.connect();
-  });
+  connectBeforeAll(target, (r) => (redis = r));
 
   it('of coupons from 4 shards redeemed at once for one order, exactly one wins; 409 for the rest', async () => {
     const { ledger, calendar, clock } = await ledgerAt(redis, '2026-02-10T12:30:00+08:00');

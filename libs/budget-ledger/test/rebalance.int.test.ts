@@ -1,4 +1,5 @@
 import { describeWithRedis } from '@coupons/redis-local';
+import { connectBeforeAll } from '@coupons/testing';
 import type { Cluster, Redis } from 'ioredis';
 import { ManualClock } from '@coupons/campaign';
 import { RebalanceTrigger, reconcile, shardOfUser, type IssueResult } from '../src';
@@ -25,9 +26,7 @@ describeWithRedis(
   'takeRelease-2.lua and giveRelease-2.lua: rebalancing between shards',
   (target) => {
     let redis: Redis | Cluster;
-    beforeAll(() => {
-      redis = target.connect();
-    });
+    connectBeforeAll(target, (r) => (redis = r));
 
     async function drain(
       ledger: { issue: (c: ReturnType<typeof claim>) => Promise<IssueResult> },

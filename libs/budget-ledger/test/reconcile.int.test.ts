@@ -1,4 +1,5 @@
 import { describeWithRedis } from '@coupons/redis-local';
+import { connectBeforeAll } from '@coupons/testing';
 import type { Cluster, Redis } from 'ioredis';
 import { reconcile, shardKeys, trimRecorded } from '../src';
 import { claim, ledgerAt } from './support';
@@ -9,9 +10,7 @@ import { claim, ledgerAt } from './support';
  */
 describeWithRedis('reconcile finds what is wrong', (target) => {
   let redis: Redis | Cluster;
-  beforeAll(() => {
-    redis = target.connect();
-  });
+  connectBeforeAll(target, (r) => (redis = r));
 
   /** One shard, three coupons issued (users a, b, c), clean. */
   async function clean() {

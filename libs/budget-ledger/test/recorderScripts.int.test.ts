@@ -1,4 +1,5 @@
 import { describeWithRedis } from '@coupons/redis-local';
+import { connectBeforeAll } from '@coupons/testing';
 import type { Cluster, Redis } from 'ioredis';
 import {
   BudgetLedger,
@@ -19,9 +20,7 @@ const GROUP = 'recorder';
  */
 describeWithRedis('the recorder scripts', (target) => {
   let redis: Redis | Cluster;
-  beforeAll(() => {
-    redis = target.connect();
-  });
+  connectBeforeAll(target, (r) => (redis = r));
 
   async function claims(ledger: BudgetLedger, count: number): Promise<void> {
     for (let i = 0; i < count; i += 1) {

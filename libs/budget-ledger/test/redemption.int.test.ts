@@ -1,13 +1,12 @@
 import { describeWithRedis } from '@coupons/redis-local';
+import { connectBeforeAll } from '@coupons/testing';
 import type { Cluster, Redis } from 'ioredis';
 import { reconcile, type CouponRecord } from '../src';
 import { at, claim, ledgerAt } from './support';
 
 describeWithRedis('redeemCoupon-3.lua and reverseRedemption-3.lua', (target) => {
   let redis: Redis | Cluster;
-  beforeAll(() => {
-    redis = target.connect();
-  });
+  connectBeforeAll(target, (r) => (redis = r));
 
   async function issuedCoupon(
     overrides: Record<string, unknown> = {},

@@ -1,4 +1,5 @@
 import { describeWithRedis } from '@coupons/redis-local';
+import { connectBeforeAll } from '@coupons/testing';
 import type { Cluster, Redis } from 'ioredis';
 import {
   CampaignCalendar,
@@ -35,9 +36,7 @@ function zoneJustPastMidnight(now: number, minLagMs: number): { zone: string; mi
  */
 describeWithRedis('the day of a claim is Redis time’s, not the pod’s', (target) => {
   let redis: Redis | Cluster;
-  beforeAll(() => {
-    redis = target.connect();
-  });
+  connectBeforeAll(target, (r) => (redis = r));
 
   const redisNow = () => redisTimeMs(redis);
 

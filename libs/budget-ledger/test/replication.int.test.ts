@@ -1,5 +1,5 @@
 import { describeWithRedis, startRedisServer, type RedisServerHandle } from '@coupons/redis-local';
-import { describeIfRedis, until } from '@coupons/testing';
+import { describeIfRedis, untilReplicaInSync } from '@coupons/testing';
 import { Redis } from 'ioredis';
 import { ReplicationShortError, ReplicationWait } from '../src';
 
@@ -13,14 +13,7 @@ describeIfRedis('ReplicationWait on a master with one replica', () => {
     master = await startRedisServer();
     replica = await startRedisServer({ args: ['--replicaof', '127.0.0.1', String(master.port)] });
     redis = new Redis(master.url, { maxRetriesPerRequest: 1 });
-    const reader = new Redis(replica.url);
-    try {
-      await until('the replica in sync', async () =>
-        /master_link_status:up/.test(await reader.info('replication')) ? true : undefined,
-      );
-    } finally {
-      reader.disconnect();
-    }
+    await untilReplicaInSync(replica);
   });
   afterAll(async () => {
     redis?.disconnect();

@@ -1,9 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startRedisServer, type RedisServerHandle } from '@coupons/redis-local';
-import { describeIfRedis } from '@coupons/testing';
-import { Redis } from 'ioredis';
+import { describeIfRedis, useRestartableRedis } from '@coupons/testing';
+import type { Redis } from 'ioredis';
 import { LedgerFault, reconcile } from '../src';
 import { claim, ledgerAt } from './support';
 
@@ -14,30 +10,14 @@ import { claim, ledgerAt } from './support';
  * issue again what it already gave away. A private server: these tests stop and restart it.
  */
 describeIfRedis('a ledger rolled back to an older snapshot', () => {
-  let dir: string;
-  let server: RedisServerHandle | undefined;
   let redis: Redis;
-
-  beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'coupons-rollback-'));
-    server = await startRedisServer({ dir });
-    redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
-  });
-  afterEach(async () => {
-    redis.disconnect();
-    await server?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const restartFromSnapshot = useRestartableRedis('coupons-rollback-', (r) => (redis = r));
 
   /** SAVE, `after` more operations, then SHUTDOWN NOSAVE and a restart from the saved file. */
   async function snapshotThenRollBack(after: () => Promise<void>): Promise<void> {
     await redis.save();
     await after();
-    const port = server!.port;
-    await redis.call('SHUTDOWN', 'NOSAVE').catch(() => undefined);
-    await server!.stop();
-    server = await startRedisServer({ dir, port });
-    await redis.ping();
+    await restartFromSnapshot();
   }
 
   it('refuses claims on the rolled-back shard (503 fault) instead of re-issuing a remembered key', async () => {

@@ -1,4 +1,5 @@
 import { describeWithRedis } from '@coupons/redis-local';
+import { connectBeforeAll } from '@coupons/testing';
 import type { Cluster, Redis } from 'ioredis';
 import { reconcile } from '../src';
 import { at, claim, ledgerAt } from './support';
@@ -9,9 +10,7 @@ import { at, claim, ledgerAt } from './support';
  */
 describeWithRedis('a campaign without rollover, day by day', (target) => {
   let redis: Redis | Cluster;
-  beforeAll(() => {
-    redis = target.connect();
-  });
+  connectBeforeAll(target, (r) => (redis = r));
 
   it('issues every coupon of the pool, none from a day that ended, and reconciles', async () => {
     // 3 days x 5 coupons over 4 shards: no day divides evenly, so remainders must rotate.

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import type { Cluster, Redis } from 'ioredis';
 import { campaignInput, uniqueId } from '@coupons/testing';
 import { CampaignCalendar, ManualClock, parseCampaigns, type Campaign } from '@coupons/campaign';
@@ -95,4 +96,34 @@ export async function takeOnly(
       targetGen: (await redis.hget(keys(transfer.target).ledger, 'gen')) ?? '',
     }),
   );
+}
+
+/** A claim, a redemption or a reversal, as the property tests draw them. */
+export type CouponOp =
+  | { op: 'claim'; user: number; key: number }
+  | { op: 'redeem'; coupon: number; order: number }
+  | { op: 'reverse'; coupon: number; order: number };
+
+/**
+ * The property tests' claims, redemptions and reversals, weighted, for fc.oneof: users, keys,
+ * coupons and orders are indexes up to the given maxima.
+ */
+export function couponOpArbs(
+  max: { user: number; key: number; coupon: number },
+  weights: { claim: number; redeem: number; reverse: number },
+): fc.WeightedArbitrary<CouponOp>[] {
+  const onCoupon = (op: 'redeem' | 'reverse') =>
+    fc.record({ op: fc.constant(op), coupon: fc.nat(max.coupon), order: fc.nat(2) });
+  return [
+    {
+      weight: weights.claim,
+      arbitrary: fc.record({
+        op: fc.constant('claim' as const),
+        user: fc.nat(max.user),
+        key: fc.nat(max.key),
+      }),
+    },
+    { weight: weights.redeem, arbitrary: onCoupon('redeem') },
+    { weight: weights.reverse, arbitrary: onCoupon('reverse') },
+  ];
 }

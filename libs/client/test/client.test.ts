@@ -601,25 +601,10 @@ describe('CouponClient: the sold-out memory', () => {
     // Another user learns it is sold out.
     await client.claim({ campaignId: 'spring', userId: 'bob', intentId: 'b' });
     // The same claim, asked again later with its key: still goes to the service.
-    expect(
-      await client.claim({
-        campaignId: 'spring',
-        userId: 'alice',
-        idempotencyKey: first.idempotencyKey,
-      }),
-    ).toMatchObject({
-      kind: 'sold_out',
-      local: false,
-    });
-    expect(
-      await client.claim({
-        campaignId: 'spring',
-        userId: 'alice',
-        idempotencyKey: first.idempotencyKey,
-      }),
-    ).toMatchObject({
-      kind: 'replayed',
-    });
+    const again = () =>
+      client.claim({ campaignId: 'spring', userId: 'alice', idempotencyKey: first.idempotencyKey });
+    expect(await again()).toMatchObject({ kind: 'sold_out', local: false });
+    expect(await again()).toMatchObject({ kind: 'replayed' });
     expect(transport.requests).toHaveLength(4);
   });
 

@@ -70,16 +70,7 @@ export function randoms(...values: number[]): Random {
 }
 
 /** A seeded uniform generator (mulberry32): a fixed sequence that looks random. */
-export function seeded(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as seeded } from '@coupons/testing';
 
 export interface Recorded {
   request: HttpRequest;

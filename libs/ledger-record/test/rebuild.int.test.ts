@@ -13,7 +13,7 @@ import {
 } from '@coupons/budget-ledger';
 import { CampaignCalendar } from '@coupons/campaign';
 import { describeWithRedis } from '@coupons/redis-local';
-import { describeIfPostgres, usePrivateDatabase } from '@coupons/testing';
+import { connectBeforeAll, describeIfPostgres, usePrivateDatabaseClient } from '@coupons/testing';
 import { LedgerRecord, migrate, rebuildFromRecord, reconcileWithRecord } from '../src';
 import { backupShard, claim, liveLedger, loseShard, recordAll } from './support';
 
@@ -93,16 +93,12 @@ async function claimUntilSoldOut(ledger: BudgetLedger, prefix: string): Promise<
 }
 
 describeIfPostgres('rebuild from the book of record', () => {
-  const database = usePrivateDatabase(migrate);
+  let record: LedgerRecord;
+  usePrivateDatabaseClient(migrate, LedgerRecord.connect, (r) => (record = r));
 
   describeWithRedis('rebuildFromRecord', (target) => {
     let redis: Redis | Cluster;
-    let record: LedgerRecord;
-    beforeAll(() => {
-      redis = target.connect();
-      record = LedgerRecord.connect(database.url);
-    });
-    afterAll(() => record.close());
+    connectBeforeAll(target, (r) => (redis = r));
 
     it('rebuilds a lost shard exactly: same budget, same reconcile, replays answered, issuing resumes without over-issue', async () => {
       const ctx = await liveLedger(redis, { coupons: 120 });

@@ -1,21 +1,17 @@
 import type { Cluster, Redis } from 'ioredis';
 import { shardKeys } from '@coupons/budget-ledger';
 import { describeWithRedis } from '@coupons/redis-local';
-import { describeIfPostgres, usePrivateDatabase } from '@coupons/testing';
+import { connectBeforeAll, describeIfPostgres, usePrivateDatabaseClient } from '@coupons/testing';
 import { LedgerRecord, migrate, reconcileWithRecord } from '../src';
 import { claim, liveLedger, recordAll } from './support';
 
 describeIfPostgres('reconcile Redis, its streams and the record', () => {
-  const database = usePrivateDatabase(migrate);
+  let record: LedgerRecord;
+  usePrivateDatabaseClient(migrate, LedgerRecord.connect, (r) => (record = r));
 
   describeWithRedis('reconcileWithRecord', (target) => {
     let redis: Redis | Cluster;
-    let record: LedgerRecord;
-    beforeAll(() => {
-      redis = target.connect();
-      record = LedgerRecord.connect(database.url);
-    });
-    afterAll(() => record.close());
+    connectBeforeAll(target, (r) => (redis = r));
 
     async function tradedAndRecorded() {
       const ctx = await liveLedger(redis, { coupons: 120 });

@@ -1,4 +1,4 @@
-import { describeIfPostgres, usePrivateDatabase } from '@coupons/testing';
+import { describeIfPostgres, usePrivateDatabaseClient } from '@coupons/testing';
 import { Client } from 'pg';
 import { LedgerRecord, migrate, RecordFault, type StreamEvent } from '../src';
 
@@ -32,12 +32,8 @@ const issued = (shard: number, id: string, code: string, userId: string, at: str
   });
 
 describeIfPostgres('LedgerRecord: every audit event once, with the state derived from it', () => {
-  const database = usePrivateDatabase(migrate);
   let record: LedgerRecord;
-  beforeAll(() => {
-    record = LedgerRecord.connect(database.url);
-  });
-  afterAll(() => record.close());
+  const database = usePrivateDatabaseClient(migrate, LedgerRecord.connect, (r) => (record = r));
 
   it('records events once: a replay is a duplicate and changes nothing derived', async () => {
     const batch = [

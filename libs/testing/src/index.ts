@@ -3,3 +3,4 @@ export * from './polling';
 export * from './redis';
 export * from './executables';
 export * from './postgres';
+export * from './random';

@@ -122,3 +122,24 @@ export function usePrivateDatabase(
     },
   };
 }
+
+/**
+ * usePrivateDatabase and one client of it for the block's tests: `open` makes it before them and
+ * hands it to `opened`; it is closed after them.
+ */
+export function usePrivateDatabaseClient<C extends { close(): unknown }>(
+  migrate: (databaseUrl: string) => Promise<void>,
+  open: (databaseUrl: string) => C,
+  opened: (client: C) => void,
+): PrivateDatabase {
+  const database = usePrivateDatabase(migrate);
+  let client: C | undefined;
+  beforeAll(() => {
+    client = open(database.url);
+    opened(client);
+  });
+  afterAll(async () => {
+    await client?.close();
+  });
+  return database;
+}

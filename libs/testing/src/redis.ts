@@ -2,10 +2,15 @@ import {
   redisInstallHint,
   startRedisServer,
   type RedisServerHandle,
+  type RedisTestTarget,
   type StartRedisServerOptions,
 } from '@coupons/redis-local';
-import { Redis } from 'ioredis';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis, type Cluster } from 'ioredis';
 import { describeIfExecutables } from './executables';
+import { until } from './polling';
 
 /** `describe` for tests that start redis-servers of their own (see describeIfExecutables). */
 export function describeIfRedis(name: string, fn: () => void): void {
@@ -42,4 +47,60 @@ export function usePrivateRedis(options: StartRedisServerOptions = {}): PrivateR
       return redis;
     },
   };
+}
+
+/**
+ * A redis-server of each test's own in a fresh directory, so that its snapshots can be restarted
+ * from, and a client on it (handed to `connected`; one retry per command, so it reconnects after a
+ * restart); stopped and the directory removed after the test. The returned function saves nothing:
+ * it stops the server with SHUTDOWN NOSAVE and restarts it on the same port from the last SAVE.
+ */
+export function useRestartableRedis(
+  prefix: string,
+  connected: (redis: Redis) => void,
+): () => Promise<void> {
+  let dir: string;
+  let server: RedisServerHandle | undefined;
+  let redis: Redis | undefined;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), prefix));
+    server = await startRedisServer({ dir });
+    redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    connected(redis);
+  });
+  afterEach(async () => {
+    redis?.disconnect();
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return async () => {
+    const port = server!.port;
+    await redis!.call('SHUTDOWN', 'NOSAVE').catch(() => undefined);
+    await server!.stop();
+    server = await startRedisServer({ dir, port });
+    await redis!.ping();
+  };
+}
+
+/**
+ * A client of a describeWithRedis target for the block's tests: connected before them and handed
+ * to `connected`; the target quits it after them.
+ */
+export function connectBeforeAll(
+  target: RedisTestTarget,
+  connected: (client: Redis | Cluster) => void,
+): void {
+  beforeAll(() => connected(target.connect()));
+}
+
+/** Waits until a replica reports its link to the master up (the initial sync done). */
+export async function untilReplicaInSync(replica: RedisServerHandle): Promise<void> {
+  const reader = new Redis(replica.url);
+  try {
+    await until('the replica in sync', async () =>
+      /master_link_status:up/.test(await reader.info('replication')) ? true : undefined,
+    );
+  } finally {
+    reader.disconnect();
+  }
 }

@@ -1,15 +1,8 @@
-import {
-  claimRequests,
-  ExhaustionBook,
-  populationOf,
-  retryAfterMs,
-  retryDelayMs,
-  RetryStormBook,
-} from '../src';
+import * as load from '../src/claims';
 
 describe('claimRequests', () => {
   it('makes one user and one Idempotency-Key per logical claim, with the bearer key and X-User-Id', () => {
-    const claim = claimRequests({ campaign: 'spring festival', apiKey: 'k1', runId: 'r7' });
+    const claim = load.claimRequests({ campaign: 'spring festival', apiKey: 'k1', runId: 'r7' });
     expect(claim(42)).toEqual({
       method: 'POST',
       path: '/v1/campaigns/spring%20festival/coupons',
@@ -29,24 +22,24 @@ describe('retries', () => {
   const now = Date.parse('2027-02-01T00:00:00Z');
 
   it('reads Retry-After as seconds or as an HTTP date', () => {
-    expect(retryAfterMs({ 'retry-after': '3' }, now)).toBe(3000);
-    expect(retryAfterMs({ 'retry-after': 'Mon, 01 Feb 2027 00:00:05 GMT' }, now)).toBe(5000);
-    expect(retryAfterMs({}, now)).toBeUndefined();
-    expect(retryAfterMs({ 'retry-after': 'soon' }, now)).toBeUndefined();
+    expect(load.retryAfterMs({ 'retry-after': '3' }, now)).toBe(3000);
+    expect(load.retryAfterMs({ 'retry-after': 'Mon, 01 Feb 2027 00:00:05 GMT' }, now)).toBe(5000);
+    expect(load.retryAfterMs({}, now)).toBeUndefined();
+    expect(load.retryAfterMs({ 'retry-after': 'soon' }, now)).toBeUndefined();
   });
 
   it('retries only 429/503: eager clients at once, polite ones after Retry-After or backing off', () => {
-    expect(populationOf(0)).toBe('eager');
-    expect(populationOf(1)).toBe('polite');
-    expect(retryDelayMs('eager', 503, { 'retry-after': '7' }, 0, now)).toBe(0);
-    expect(retryDelayMs('polite', 503, { 'retry-after': '7' }, 0, now)).toBe(7000);
-    expect(retryDelayMs('polite', 429, {}, 2, now)).toBe(4000);
-    expect(retryDelayMs('eager', 409, { 'retry-after': '7' }, 0, now)).toBeUndefined();
-    expect(retryDelayMs('polite', 500, {}, 0, now)).toBeUndefined();
+    expect(load.populationOf(0)).toBe('eager');
+    expect(load.populationOf(1)).toBe('polite');
+    expect(load.retryDelayMs('eager', 503, { 'retry-after': '7' }, 0, now)).toBe(0);
+    expect(load.retryDelayMs('polite', 503, { 'retry-after': '7' }, 0, now)).toBe(7000);
+    expect(load.retryDelayMs('polite', 429, {}, 2, now)).toBe(4000);
+    expect(load.retryDelayMs('eager', 409, { 'retry-after': '7' }, 0, now)).toBeUndefined();
+    expect(load.retryDelayMs('polite', 500, {}, 0, now)).toBeUndefined();
   });
 
   it('bounds retries per claim and counts successes and give-ups per population', () => {
-    const book = new RetryStormBook(4, 2);
+    const book = new load.RetryStormBook(4, 2);
     const accepted: number[] = [];
     const retry = (delayMs: number): boolean => {
       accepted.push(delayMs);
@@ -78,7 +71,7 @@ describe('retries', () => {
 
 describe('ExhaustionBook', () => {
   it('adds up issued coupons and counts answers by error code', () => {
-    const book = new ExhaustionBook();
+    const book = new load.ExhaustionBook();
     book.onResponse(0, 201, {}, '{"coupon":{"valueFen":2500}}');
     book.onResponse(1, 409, {}, '{"error":{"code":"TRANCHE_EXHAUSTED"}}');
     book.onResponse(2, 201, {}, '{"coupon":{"valueFen":2500}}');

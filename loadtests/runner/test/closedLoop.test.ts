@@ -1,18 +1,16 @@
 import { performance } from 'node:perf_hooks';
-import { runClosedLoop, warmUpGenerator, type RequestSpec } from '../src';
-import { answerAfter, startLoopbackServer, type LoopbackServer } from './loopbackServer';
+import { runClosedLoop, type RequestSpec } from '../src';
+import {
+  answerAfter,
+  loopbackFrame,
+  startLoopbackServer,
+  type LoopbackServer,
+} from './loopbackServer';
 
 const root: RequestSpec = { method: 'GET', path: '/' };
 let server: LoopbackServer | undefined;
 
-beforeAll(async () => {
-  await warmUpGenerator();
-});
-
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
+loopbackFrame();
 
 describe('runClosedLoop', () => {
   it('keeps exactly `concurrency` requests in flight and leaves the warm-up out', async () => {

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { warmUpGenerator } from '../src';
 
 export interface LoopbackServer {
   baseUrl: string;
@@ -12,6 +13,25 @@ export interface LoopbackServer {
   /** requests being handled now */
   inFlight: number;
   close(): Promise<void>;
+}
+
+/** Servers started and not yet closed by `loopbackFrame`'s afterEach. */
+const open = new Set<{ close(): Promise<void> }>();
+
+/**
+ * The frame of a file that runs the generator against these servers: the generator's one-off
+ * warm-up before the file's tests (so that no test's timing pays for it), and every server a test
+ * started closed after that test.
+ */
+export function loopbackFrame(): void {
+  beforeAll(async () => {
+    await warmUpGenerator();
+  });
+  afterEach(async () => {
+    const closing = [...open];
+    open.clear();
+    await Promise.all(closing.map((server) => server.close()));
+  });
 }
 
 /** A real node:http server on an ephemeral loopback port that records what reaches it. */
@@ -44,6 +64,13 @@ export async function startLoopbackServer(
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  const close = async (): Promise<void> => {
+    open.delete(entry);
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  const entry = { close };
+  open.add(entry);
   return {
     baseUrl: `http://127.0.0.1:${port}`,
     get arrivals() {
@@ -58,10 +85,7 @@ export async function startLoopbackServer(
     get inFlight() {
       return inFlight;
     },
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close,
   };
 }
 

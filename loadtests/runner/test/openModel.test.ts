@@ -1,6 +1,11 @@
 import { createServer, type AddressInfo } from 'node:net';
-import { runOpenModel, warmUpGenerator, type RequestSpec } from '../src';
-import { answerAfter, startLoopbackServer, type LoopbackServer } from './loopbackServer';
+import { runOpenModel, type RequestSpec } from '../src';
+import {
+  answerAfter,
+  loopbackFrame,
+  startLoopbackServer,
+  type LoopbackServer,
+} from './loopbackServer';
 
 // Real HTTP on loopback against node:http servers started here. Bounds are loose enough for a
 // busy 2-core machine, and each one fails when the behaviour its test names is broken.
@@ -10,15 +15,7 @@ const root = get('/');
 
 let server: LoopbackServer | undefined;
 
-beforeAll(async () => {
-  // The generator's one-off warm-up, so that no test's timing pays for it.
-  await warmUpGenerator();
-});
-
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
+loopbackFrame();
 
 function countBetween(times: number[], from: number, to: number): number {
   return times.filter((t) => t >= from && t < to).length;

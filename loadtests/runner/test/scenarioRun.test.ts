@@ -1,19 +1,12 @@
 import type { IncomingMessage } from 'node:http';
-import { formatScenarioResult, runScenario, warmUpGenerator, type ScenarioOptions } from '../src';
-import { startLoopbackServer, type LoopbackServer } from './loopbackServer';
+import { formatScenarioResult, runScenario, type ScenarioOptions } from '../src';
+import { loopbackFrame, startLoopbackServer, type LoopbackServer } from './loopbackServer';
 
 // A stand-in for the coupon service on loopback: the contract's statuses and bodies, nothing else.
 
 let server: LoopbackServer | undefined;
 
-beforeAll(async () => {
-  await warmUpGenerator();
-});
-
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
+loopbackFrame();
 
 interface Claim {
   key: string;

@@ -5,7 +5,7 @@ import { describeWithRedis, redisTestTargets } from '@coupons/redis-local';
 import type { Cluster, Redis } from 'ioredis';
 import { shardKeys } from '@coupons/budget-ledger';
 import { LedgerRecord, migrate } from '@coupons/ledger-record';
-import { describeIfPostgres, until, usePrivateDatabase } from '@coupons/testing';
+import { connectBeforeAll, describeIfPostgres, until, usePrivateDatabase } from '@coupons/testing';
 import { RECORDER_GROUP } from '../src';
 import { claims, liveLedger, metricValue, recordedIds, recorderFor } from './support';
 
@@ -46,9 +46,7 @@ describeIfPostgres('a recorder killed between commit and XACK', () => {
 
   describeWithRedis('every event recorded exactly once', (target) => {
     let redis: Redis | Cluster;
-    beforeAll(() => {
-      redis = target.connect();
-    });
+    connectBeforeAll(target, (r) => (redis = r));
 
     it('the next recorder claims the dead one’s committed batch; the record holds each event once', async () => {
       const { campaign, ledger } = await liveLedger(redis, 1);

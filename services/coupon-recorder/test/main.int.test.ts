@@ -10,11 +10,12 @@ import { CampaignCalendar, parseCampaigns, systemClock } from '@coupons/campaign
 import { LedgerRecord, migrate, type StreamEvent } from '@coupons/ledger-record';
 import { createRecorderMetrics } from '@coupons/telemetry';
 import {
+  connectBeforeAll,
   describeIfPostgres,
   liveCampaign,
   uniqueId,
   until,
-  usePrivateDatabase,
+  usePrivateDatabaseClient,
 } from '@coupons/testing';
 import { RECORDER_GROUP, RecorderLoop, type EventRecord } from '../src';
 import { claims, recordedIds, recorderFor, silentLogger } from './support';
@@ -22,18 +23,12 @@ import { claims, recordedIds, recorderFor, silentLogger } from './support';
 const MAIN = join(__dirname, '..', 'dist', 'src', 'main.js');
 
 describeIfPostgres('the recorder process and its loop', () => {
-  const database = usePrivateDatabase(migrate);
   let record: LedgerRecord;
-  beforeAll(() => {
-    record = LedgerRecord.connect(database.url);
-  });
-  afterAll(() => record.close());
+  const database = usePrivateDatabaseClient(migrate, LedgerRecord.connect, (r) => (record = r));
 
   describeWithRedis('running', (target) => {
     let redis: Redis | Cluster;
-    beforeAll(() => {
-      redis = target.connect();
-    });
+    connectBeforeAll(target, (r) => (redis = r));
 
     it('stop() lets the batch in flight commit and be acknowledged, and starts no other', async () => {
       const [campaign] = parseCampaigns({

@@ -3,7 +3,12 @@ import type { Cluster, Redis } from 'ioredis';
 import { ManualClock } from '@coupons/campaign';
 import { BudgetLedger, shardKeys } from '@coupons/budget-ledger';
 import { LedgerRecord, migrate } from '@coupons/ledger-record';
-import { describeIfPostgres, until, usePrivateDatabase } from '@coupons/testing';
+import {
+  connectBeforeAll,
+  describeIfPostgres,
+  until,
+  usePrivateDatabaseClient,
+} from '@coupons/testing';
 import { RECORDER_GROUP, type EventRecord } from '../src';
 import { claims, drain, liveLedger, metricValue, recordedIds, recorderFor } from './support';
 
@@ -13,18 +18,12 @@ import { claims, drain, liveLedger, metricValue, recordedIds, recorderFor } from
  * the stream is trimmed to what is recorded, and the service's scripts keep working after it.
  */
 describeIfPostgres('the recorder', () => {
-  const database = usePrivateDatabase(migrate);
   let record: LedgerRecord;
-  beforeAll(() => {
-    record = LedgerRecord.connect(database.url);
-  });
-  afterAll(() => record.close());
+  usePrivateDatabaseClient(migrate, LedgerRecord.connect, (r) => (record = r));
 
   describeWithRedis('copying the audit streams', (target) => {
     let redis: Redis | Cluster;
-    beforeAll(() => {
-      redis = target.connect();
-    });
+    connectBeforeAll(target, (r) => (redis = r));
 
     /** Every stream id the shard ever appended is in the record, once. */
     async function expectAllRecorded(ledger: BudgetLedger, shards: number): Promise<void> {

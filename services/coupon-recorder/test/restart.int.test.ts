@@ -1,12 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startRedisServer, type RedisServerHandle } from '@coupons/redis-local';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { BudgetLedger, shardKeys } from '@coupons/budget-ledger';
 import { systemClock } from '@coupons/campaign';
 import { LedgerRecord, migrate, rebuildFromRecord } from '@coupons/ledger-record';
-import { describeIfPostgres, describeIfRedis, usePrivateDatabase } from '@coupons/testing';
+import {
+  describeIfPostgres,
+  describeIfRedis,
+  usePrivateDatabaseClient,
+  useRestartableRedis,
+} from '@coupons/testing';
 import { claims, drain, liveLedger, metricValue, recorderFor } from './support';
 
 /**
@@ -16,28 +17,12 @@ import { claims, drain, liveLedger, metricValue, recorderFor } from './support';
  * stops and restarts it.
  */
 describeIfPostgres('the recorder after a Redis restart from an older snapshot', () => {
-  const database = usePrivateDatabase(migrate);
   let record: LedgerRecord;
-  let dir: string;
-  let server: RedisServerHandle | undefined;
+  usePrivateDatabaseClient(migrate, LedgerRecord.connect, (r) => (record = r));
   let redis: Redis;
 
-  beforeAll(() => {
-    record = LedgerRecord.connect(database.url);
-  });
-  afterAll(() => record.close());
-
   describeIfRedis('on a private redis-server', () => {
-    beforeEach(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'coupons-recorder-'));
-      server = await startRedisServer({ dir });
-      redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
-    });
-    afterEach(async () => {
-      redis.disconnect();
-      await server?.stop();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const restartFromSnapshot = useRestartableRedis('coupons-recorder-', (r) => (redis = r));
 
     it('marks the shard rolled back in Redis and in the record, counts it, and claims are refused', async () => {
       const { campaign, ledger } = await liveLedger(redis, 2);
@@ -47,11 +32,7 @@ describeIfPostgres('the recorder after a Redis restart from an older snapshot', 
       await redis.save();
       await claims(ledger, 6);
       await drain(recorder);
-      const port = server!.port;
-      await redis.call('SHUTDOWN', 'NOSAVE').catch(() => undefined);
-      await server!.stop();
-      server = await startRedisServer({ dir, port });
-      await redis.ping();
+      await restartFromSnapshot();
 
       await recorder.sample();
       // Both shards got claims after the SAVE (6 users over 2 shards: at least one each is
@@ -93,11 +74,7 @@ describeIfPostgres('the recorder after a Redis restart from an older snapshot', 
       const first = await ledger.issue(request);
       if (first.kind !== 'issued') throw new Error(first.kind);
       await drain(recorder);
-      const port = server!.port;
-      await redis.call('SHUTDOWN', 'NOSAVE').catch(() => undefined);
-      await server!.stop();
-      server = await startRedisServer({ dir, port });
-      await redis.ping();
+      await restartFromSnapshot();
 
       // A new pod retries the key before the recorder ran: refused, nothing issued.
       const pod = new BudgetLedger(redis, ledger.calendar, systemClock);

@@ -14,6 +14,8 @@ import {
   type CampaignInput,
   type TestService,
   until,
+  QUIET_GUARD_ENV,
+  useReadyService,
 } from './support';
 
 /**
@@ -30,10 +32,7 @@ const ZONE = 'Asia/Shanghai';
  * Every service here: the event-loop guard out of the way (a shared 2-core machine may be slow
  * for reasons of its own; the guard is not what these tests are about).
  */
-const BASE_ENV = {
-  ADMISSION_EVENT_LOOP_DELAY_MS: '60000',
-  ADMISSION_EVENT_LOOP_UTILIZATION: '1',
-};
+const BASE_ENV = QUIET_GUARD_ENV;
 
 type Api = ReturnType<typeof couponApi>;
 
@@ -742,16 +741,9 @@ describeIfRedis('admission: ADMISSION=off', () => {
   const campaign = liveCampaign(uniqueId('adm-off'));
   let service: TestService;
 
-  beforeAll(async () => {
-    service = await startTestService({
-      campaigns: [campaign],
-      env: { ...BASE_ENV, ADMISSION: 'off', ADMISSION_RATE: '1', ADMISSION_BURST: '1' },
-    });
-    await waitUntilReady(service);
-    await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
-  });
-  afterAll(async () => {
-    await service?.stop();
+  useReadyService((s) => (service = s), {
+    campaigns: [campaign],
+    env: { ...BASE_ENV, ADMISSION: 'off', ADMISSION_RATE: '1', ADMISSION_BURST: '1' },
   });
 
   it('bypasses the gate: no token bucket, no deadline shedding', async () => {

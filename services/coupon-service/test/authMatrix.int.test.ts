@@ -15,6 +15,7 @@ import {
   waitUntilReady,
   type RawResponse,
   type TestService,
+  QUIET_GUARD_ENV,
 } from './support';
 
 /**
@@ -32,9 +33,7 @@ import {
 const REDIS_DB = 11;
 
 const ENV = {
-  // A busy shared machine must not shed these requests: the event-loop guard is not under test.
-  ADMISSION_EVENT_LOOP_DELAY_MS: '60000',
-  ADMISSION_EVENT_LOOP_UTILIZATION: '1',
+  ...QUIET_GUARD_ENV,
   // Both limiters on, so a refused request that reached one would write its key.
   USER_RATE_LIMIT: '1000/60',
   API_KEY_RATE_LIMIT: '100000/60',

@@ -4,14 +4,7 @@ import { describeIfRedis } from '@coupons/testing';
 import { AdmissionControl } from '../src/frontDoor/admissionControl';
 import { BodyReader } from '../src/frontDoor/bodyReader';
 import { LedgerGateway } from '../src/ledger/ledgerGateway';
-import {
-  couponApi,
-  liveCampaign,
-  startTestService,
-  uniqueId,
-  waitUntilReady,
-  type TestService,
-} from './support';
+import { couponApi, liveCampaign, uniqueId, type TestService, startReadyService } from './support';
 
 /**
  * One claim walked through the layers (docs/architecture.md, "One claim"): each layer is entered
@@ -24,9 +17,7 @@ describeIfRedis('a claim walks the layers in order', () => {
   let service: TestService;
 
   beforeAll(async () => {
-    service = await startTestService({ clock: 'redis', campaigns: [campaign] });
-    await waitUntilReady(service);
-    await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
+    service = await startReadyService({ clock: 'redis', campaigns: [campaign] });
   });
   afterAll(async () => {
     jest.restoreAllMocks();

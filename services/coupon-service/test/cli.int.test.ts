@@ -5,10 +5,9 @@ import { CampaignCalendar, parseCampaigns } from '@coupons/campaign';
 import { findFreePort } from '@coupons/redis-local';
 import type { Cluster, Redis } from 'ioredis';
 import {
-  clusterNodesEnv,
   describeEachRedisMode,
   liveCampaign,
-  standaloneRedisUrl,
+  redisEnv,
   testRedisClient,
   uniqueId,
 } from './support';
@@ -22,9 +21,7 @@ describeEachRedisMode('the operator CLIs (built)', (mode) => {
   const file = campaignsFile([scheduled, running]);
   const env = {
     CAMPAIGNS_FILE: file,
-    ...(mode === 'cluster'
-      ? { REDIS_CLUSTER_NODES: clusterNodesEnv() }
-      : { REDIS_URL: standaloneRedisUrl() }),
+    ...redisEnv(mode),
     // Production settings do not get in the way: the CLIs neither need nor read API keys.
     NODE_ENV: 'production',
   };

@@ -4,10 +4,9 @@ import { LedgerRecord, migrate, readAuditEvents } from '@coupons/ledger-record';
 import { describeIfPostgres, usePrivateDatabase } from '@coupons/testing';
 import type { Cluster, Redis } from 'ioredis';
 import {
-  clusterNodesEnv,
   describeEachRedisMode,
   liveCampaign,
-  standaloneRedisUrl,
+  redisEnv,
   testRedisClient,
   uniqueId,
 } from './support';
@@ -19,10 +18,7 @@ describeIfPostgres('the operator CLIs with the book of record (built)', () => {
   describeEachRedisMode('ledger:init --from-record and reconcile', (mode) => {
     const running = liveCampaign(uniqueId('cli-rec'), { shards: 2, slicesPerDay: 1 });
     const file = campaignsFile([running]);
-    const redisEnv: Record<string, string> =
-      mode === 'cluster'
-        ? { REDIS_CLUSTER_NODES: clusterNodesEnv() }
-        : { REDIS_URL: standaloneRedisUrl() };
+    const modeEnv = redisEnv(mode);
     let redis: Redis | Cluster;
     let record: LedgerRecord;
     beforeAll(() => {
@@ -44,7 +40,7 @@ describeIfPostgres('the operator CLIs with the book of record (built)', () => {
     }
 
     it('reconcile finds a difference with the record; ledger:init --from-record rebuilds the lost shard and they agree again', async () => {
-      const env = { CAMPAIGNS_FILE: file, ...redisEnv, DATABASE_URL: database.url };
+      const env = { CAMPAIGNS_FILE: file, ...modeEnv, DATABASE_URL: database.url };
       const [campaign] = parseCampaigns({ campaigns: [running] });
       const clock = new RedisTimeClock(redis);
       await clock.sync();
@@ -97,7 +93,7 @@ describeIfPostgres('the operator CLIs with the book of record (built)', () => {
     });
 
     it('ledger:init --from-record needs DATABASE_URL and one statement of completeness', async () => {
-      const env = { CAMPAIGNS_FILE: file, ...redisEnv };
+      const env = { CAMPAIGNS_FILE: file, ...modeEnv };
       const noDatabase = await cli('ledger-init', ['--campaign', running.id, '--from-record'], env);
       expect(noDatabase.code).toBe(2);
       expect(noDatabase.stderr).toMatch(/set DATABASE_URL/);

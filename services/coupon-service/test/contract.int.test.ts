@@ -14,11 +14,10 @@ import {
   couponApi,
   KEYS,
   liveCampaign,
-  startTestService,
   uniqueId,
-  waitUntilReady,
   type ApiAnswer,
   type TestService,
+  useReadyService,
 } from './support';
 
 /**
@@ -30,14 +29,7 @@ describe('the service against its contract', () => {
   const campaign = liveCampaign(uniqueId('contract'), { minOrderFen: 100 });
   let service: TestService;
 
-  beforeAll(async () => {
-    service = await startTestService({ clock: 'redis', campaigns: [campaign] });
-    await waitUntilReady(service);
-    await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
-  });
-  afterAll(async () => {
-    await service?.stop();
-  });
+  useReadyService((s) => (service = s), { clock: 'redis', campaigns: [campaign] });
 
   /** Parsing drops fields the schema does not name: equal means the body has none of those. */
   function conforms(name: RouteName, answer: ApiAnswer): void {

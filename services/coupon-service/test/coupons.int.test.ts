@@ -6,10 +6,9 @@ import {
   KEYS,
   liveCampaign,
   metricsText,
-  startTestService,
   uniqueId,
-  waitUntilReady,
   type TestService,
+  startReadyService,
 } from './support';
 
 const FORMATTED_CODE = /^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$/;
@@ -29,9 +28,7 @@ describeEachRedisMode('the coupon routes, claim to reversal', (mode) => {
   const trancheDays = new Set<string>();
 
   beforeAll(async () => {
-    service = await startTestService({ mode, clock: 'redis', campaigns: [campaign] });
-    await waitUntilReady(service);
-    await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
+    service = await startReadyService({ mode, clock: 'redis', campaigns: [campaign] });
     api = couponApi(service, campaign.id);
   });
   afterAll(async () => {

@@ -14,6 +14,7 @@ import {
   type ApiAnswer,
   type TestService,
   until,
+  startReadyService,
 } from './support';
 
 const MINUTE_MS = 60_000;
@@ -57,14 +58,12 @@ describeIfRedis('faults fail closed, fast, and recover by themselves', () => {
 
   beforeAll(async () => {
     server = await startRedisServer();
-    service = await startTestService({
+    service = await startReadyService({
       redisUrl: server.url,
       clock: 'redis',
       campaigns: [campaign],
     });
     api = couponApi(service, campaign.id);
-    await waitUntilReady(service);
-    await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
   });
   afterAll(async () => {
     await service.stop();

@@ -10,17 +10,16 @@ import {
   rawExchange,
   rawRequest,
   startTestService,
-  testRedisClient,
   uniqueId,
   until,
   waitUntilReady,
   type TestService,
+  QUIET_GUARD_ENV,
+  useReadyService,
+  useHarnessRedis,
 } from './support';
 
-const ENV = {
-  ADMISSION_EVENT_LOOP_DELAY_MS: '60000',
-  ADMISSION_EVENT_LOOP_UTILIZATION: '1',
-};
+const ENV = QUIET_GUARD_ENV;
 
 /** Every key in the harness Redis that names this test's user or campaign. */
 async function keysNaming(redis: Redis, ...names: string[]): Promise<string[]> {
@@ -42,20 +41,12 @@ describeIfRedis('hostile callers', () => {
   let service: TestService;
   let redis: Redis;
 
-  beforeAll(async () => {
-    service = await startTestService({
-      clock: 'redis',
-      campaigns: [campaign],
-      env: { ...ENV, USER_RATE_LIMIT: '30/60', BODY_TIMEOUT_MS: '300' },
-    });
-    redis = testRedisClient('standalone') as Redis;
-    await waitUntilReady(service);
-    await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
+  useReadyService((s) => (service = s), {
+    clock: 'redis',
+    campaigns: [campaign],
+    env: { ...ENV, USER_RATE_LIMIT: '30/60', BODY_TIMEOUT_MS: '300' },
   });
-  afterAll(async () => {
-    await service.stop();
-    redis.disconnect();
-  });
+  useHarnessRedis((r) => (redis = r));
 
   const url = (path: string) => `${service.base}/v1/campaigns/${campaign.id}${path}`;
 

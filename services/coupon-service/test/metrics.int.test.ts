@@ -5,12 +5,11 @@ import {
   couponApi,
   liveCampaign,
   metricsText,
-  startTestService,
-  testRedisClient,
   uniqueId,
   until,
-  waitUntilReady,
   type TestService,
+  useReadyService,
+  useHarnessRedis,
 } from './support';
 
 /** The metrics the autoscaler and the dashboard read, from a real service on real Redis. */
@@ -19,20 +18,12 @@ describeIfRedis('the service’s metrics for scaling and the dashboard', () => {
   let service: TestService;
   let redis: Redis;
 
-  beforeAll(async () => {
-    service = await startTestService({
-      clock: 'redis',
-      campaigns: [campaign],
-      env: { CLAIM_CAPACITY_PER_POD: '123', BUDGET_SAMPLE_MS: '100' },
-    });
-    redis = testRedisClient('standalone') as Redis;
-    await waitUntilReady(service);
-    await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
+  useReadyService((s) => (service = s), {
+    clock: 'redis',
+    campaigns: [campaign],
+    env: { CLAIM_CAPACITY_PER_POD: '123', BUDGET_SAMPLE_MS: '100' },
   });
-  afterAll(async () => {
-    await service.stop();
-    redis.disconnect();
-  });
+  useHarnessRedis((r) => (redis = r));
 
   const line = (text: string, name: string, labels = '') =>
     new RegExp(`^${name}${labels === '' ? '' : `\\{${labels}\\}`} (\\S+)$`, 'm').exec(text)?.[1];

@@ -1,62 +1,34 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { describeIfRedis } from '@coupons/testing';
 import { claimRequests, runClosedLoop, runOpenModel, type LoadReport } from '@coupons/runner';
-import { standaloneRedisUrl, uniqueId, until } from './support';
+import { campaignsFile, MAIN, runBuilt, type Started } from './cli';
+import { liveCampaign, standaloneRedisUrl, uniqueId, until } from './support';
 
-const MAIN = resolve(__dirname, '../dist/src/main.js');
 const DAY_MS = 86_400_000;
 
 /** The built service as its own process (the load generator must not share its event loop). */
-function startPod(
-  campaignId: string,
-  apiKey: string,
-): { child: ChildProcess; stderr: () => string } {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
-  const dir = mkdtempSync(join(tmpdir(), 'open-model-'));
-  const now = Date.now();
-  const endsAt = new Date(now + 7 * DAY_MS).toISOString();
-  const campaign = {
-    id: campaignId,
-    name: 'open model',
-    currency: 'CNY',
-    poolFen: 2500 * 10_000_000_000,
-    couponValueFen: 2500,
-    minOrderFen: 0,
-    timeZone: 'UTC',
-    startsAt: new Date(now - DAY_MS).toISOString(),
-    endsAt,
-    couponExpiresAt: endsAt,
+function startPod(campaignId: string, apiKey: string): Started {
+  // Far more budget than a run can spend, today's whole tranche out since yesterday.
+  const campaign = liveCampaign(campaignId, {
+    startsInMs: -DAY_MS,
+    endsInMs: 7 * DAY_MS,
+    coupons: 10_000_000_000,
     perUser: { daily: 5, total: 5 },
-    release: { slicesPerDay: 1, rollover: true },
+    slicesPerDay: 1,
     shards: 16,
-  };
-  const campaignsFile = join(dir, 'campaigns.json');
-  writeFileSync(campaignsFile, JSON.stringify({ campaigns: [campaign] }));
-  const sha256 = createHash('sha256').update(apiKey).digest('hex');
-  const child = spawn(process.execPath, [MAIN], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      NODE_ENV: 'development',
-      LEDGER_AUTO_INIT: 'true',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      METRICS_PORT: '0',
-      LOG_LEVEL: 'warn',
-      REDIS_URL: standaloneRedisUrl(),
-      CAMPAIGNS_FILE: campaignsFile,
-      COUPON_API_KEYS: JSON.stringify([{ id: 'open', sha256, scopes: ['coupons:issue'] }]),
-      USER_RATE_LIMIT: 'off',
-      SHUTDOWN_GRACE_MS: '1000',
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
   });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return { child, stderr: () => stderr };
+  const sha256 = createHash('sha256').update(apiKey).digest('hex');
+  return runBuilt(MAIN, {
+    LEDGER_AUTO_INIT: 'true',
+    PORT: '0',
+    METRICS_PORT: '0',
+    LOG_LEVEL: 'warn',
+    REDIS_URL: standaloneRedisUrl(),
+    CAMPAIGNS_FILE: campaignsFile([campaign]),
+    COUPON_API_KEYS: JSON.stringify([{ id: 'open', sha256, scopes: ['coupons:issue'] }]),
+    USER_RATE_LIMIT: 'off',
+    SHUTDOWN_GRACE_MS: '1000',
+  });
 }
 
 const shedShare = (report: LoadReport) => report.shed / Math.max(1, report.sent);

@@ -4,10 +4,10 @@ import { claimRequests, runOpenModel, type ResponseHeaders } from '@coupons/runn
 import {
   KEYS,
   liveCampaign,
-  startTestService,
   uniqueId,
-  waitUntilReady,
   type TestService,
+  QUIET_GUARD_ENV,
+  useReadyService,
 } from './support';
 
 /** The pod's capacity as the token bucket sets it (ADMISSION_RATE), and its burst. */
@@ -38,26 +38,17 @@ describeIfRedis('overload: goodput holds at capacity under 4x offered load', () 
   });
   let service: TestService;
 
-  beforeAll(async () => {
-    service = await startTestService({
-      clock: 'redis',
-      campaigns: [campaign],
-      env: {
-        ADMISSION_RATE: String(RATE),
-        ADMISSION_BURST: String(BURST),
-        USER_RATE_LIMIT: 'off',
-        // Only the token bucket is under test: the generator shares this process's event loop.
-        ADMISSION_EVENT_LOOP_DELAY_MS: '60000',
-        ADMISSION_EVENT_LOOP_UTILIZATION: '1',
-        // The harness's 300 ms is for fault tests; a busy loopback must not turn into 503s here.
-        REDIS_COMMAND_TIMEOUT_MS: '2000',
-      },
-    });
-    await waitUntilReady(service);
-    await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
-  });
-  afterAll(async () => {
-    await service?.stop();
+  useReadyService((s) => (service = s), {
+    clock: 'redis',
+    campaigns: [campaign],
+    env: {
+      ADMISSION_RATE: String(RATE),
+      ADMISSION_BURST: String(BURST),
+      USER_RATE_LIMIT: 'off',
+      ...QUIET_GUARD_ENV,
+      // The harness's 300 ms is for fault tests; a busy loopback must not turn into 503s here.
+      REDIS_COMMAND_TIMEOUT_MS: '2000',
+    },
   });
 
   it('serves about ADMISSION_RATE claims a second and sheds the rest with a usable Retry-After', async () => {

@@ -26,10 +26,10 @@ import {
   KEYS,
   liveCampaign,
   standaloneRedisUrl,
-  startTestService,
   uniqueId,
-  waitUntilReady,
   type TestService,
+  QUIET_GUARD_ENV,
+  startReadyService,
 } from './support';
 
 const REPO_ROOT = resolve(__dirname, '../../..');
@@ -127,7 +127,7 @@ describeIfExecutables(
     const levels: { rate: number; report: LoadReport; fromS: number; toS: number }[] = [];
 
     beforeAll(async () => {
-      service = await startTestService({
+      service = await startReadyService({
         clock: 'redis',
         campaigns: [campaign],
         env: {
@@ -136,14 +136,10 @@ describeIfExecutables(
           USER_RATE_LIMIT: 'off',
           ADMISSION_RATE: String(ADMISSION_RATE),
           ADMISSION_BURST: '10',
-          // Only demand is under test: the runner shares this process's event loop.
-          ADMISSION_EVENT_LOOP_DELAY_MS: '60000',
-          ADMISSION_EVENT_LOOP_UTILIZATION: '1',
+          ...QUIET_GUARD_ENV,
           REDIS_COMMAND_TIMEOUT_MS: '2000',
         },
       });
-      await waitUntilReady(service);
-      await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
 
       pushgateway = await startLocalPushgateway();
       const reconcile = await cli('reconcile', ['--campaign', campaign.id], {

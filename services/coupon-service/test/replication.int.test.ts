@@ -1,5 +1,5 @@
 import { startRedisServer, type RedisServerHandle } from '@coupons/redis-local';
-import { describeIfRedis } from '@coupons/testing';
+import { describeIfRedis, untilReplicaInSync } from '@coupons/testing';
 import { Redis } from 'ioredis';
 import {
   couponApi,
@@ -7,7 +7,6 @@ import {
   metricsText,
   startTestService,
   uniqueId,
-  until,
   waitUntilReady,
   type TestService,
 } from './support';
@@ -15,17 +14,6 @@ import {
 const MINUTE_MS = 60_000;
 /** Coupon keys hold the code without the dashes it is shown with. */
 const compact = (code: string) => code.replace(/-/g, '');
-
-async function inSync(replica: RedisServerHandle): Promise<void> {
-  const reader = new Redis(replica.url);
-  try {
-    await until('the replica in sync', async () =>
-      /master_link_status:up/.test(await reader.info('replication')) ? true : undefined,
-    );
-  } finally {
-    reader.disconnect();
-  }
-}
 
 /**
  * REDIS_WAIT_REPLICAS: a 2xx means the write is on the replicas. On a master of this file's own
@@ -76,7 +64,7 @@ describeIfRedis('REDIS_WAIT_REPLICAS: acknowledged means replicated', () => {
     replica = await startRedisServer({
       args: ['--replicaof', '127.0.0.1', String(master.port)],
     });
-    await inSync(replica);
+    await untilReplicaInSync(replica);
     const retried = await api.claim('alice', 'intent-1');
     expect(retried.status).toBe(201);
     expect(retried.headers.get('idempotent-replayed')).toBe('true');

@@ -4,11 +4,11 @@ import {
   couponApi,
   KEYS,
   liveCampaign,
-  startTestService,
   uniqueId,
-  waitUntilReady,
   type ApiAnswer,
   type TestService,
+  QUIET_GUARD_ENV,
+  useReadyService,
 } from './support';
 
 /** Sockets of the attack at any moment, each re-opened shortly after the pod closes it. */
@@ -29,19 +29,12 @@ describeIfRedis('slow-body attack on every route while claims and redemptions fl
   const campaign = liveCampaign(uniqueId('slow-bodies'), { coupons: 100_000 });
   let service: TestService;
 
-  beforeAll(async () => {
-    // Production defaults (body timeout, concurrency limits); the event-loop guard is not under
-    // test on a shared machine.
-    service = await startTestService({
-      clock: 'redis',
-      campaigns: [campaign],
-      env: { ADMISSION_EVENT_LOOP_DELAY_MS: '60000', ADMISSION_EVENT_LOOP_UTILIZATION: '1' },
-    });
-    await waitUntilReady(service);
-    await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
-  });
-  afterAll(async () => {
-    await service?.stop();
+  // Production defaults (body timeout, concurrency limits); the event-loop guard is not under
+  // test on a shared machine.
+  useReadyService((s) => (service = s), {
+    clock: 'redis',
+    campaigns: [campaign],
+    env: QUIET_GUARD_ENV,
   });
 
   /** The routes, each with the key an attacker of it would have. */

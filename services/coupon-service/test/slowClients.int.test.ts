@@ -7,12 +7,12 @@ import {
   KEYS,
   liveCampaign,
   metricsText,
-  startTestService,
   uniqueId,
   until,
-  waitUntilReady,
   type ApiAnswer,
   type TestService,
+  QUIET_GUARD_ENV,
+  startReadyService,
 } from './support';
 
 /**
@@ -41,9 +41,7 @@ const ENV = {
   ADMISSION_CONCURRENCY_MAX: String(CONCURRENCY.max),
   BODY_TIMEOUT_MS: String(BODY_TIMEOUT_MS),
   HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
-  // The event-loop guard is not under test (a shared 2-core machine may be slow for a while).
-  ADMISSION_EVENT_LOOP_DELAY_MS: '60000',
-  ADMISSION_EVENT_LOOP_UTILIZATION: '1',
+  ...QUIET_GUARD_ENV,
 };
 
 /** Attackers of each kind: 54 connections of the 64, the well-behaved callers' few beside. */
@@ -101,9 +99,7 @@ describeIfRedis('slow and idle clients at the limits', () => {
   let stopAttackers = () => performance.now();
 
   beforeAll(async () => {
-    service = await startTestService({ clock: 'redis', campaigns: [campaign], env: ENV });
-    await waitUntilReady(service);
-    await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
+    service = await startReadyService({ clock: 'redis', campaigns: [campaign], env: ENV });
   });
   afterAll(async () => {
     stopAttackers();

@@ -3,15 +3,14 @@ import { zonedDays } from '@coupons/campaign';
 import {
   couponApi,
   liveCampaign,
-  startTestService,
   uniqueId,
-  waitUntilReady,
   type TestService,
+  QUIET_GUARD_ENV,
+  useReadyService,
 } from './support';
 
 const ENV = {
-  ADMISSION_EVENT_LOOP_DELAY_MS: '60000',
-  ADMISSION_EVENT_LOOP_UTILIZATION: '1',
+  ...QUIET_GUARD_ENV,
   SOLD_OUT_PROBE_MS: '3600000',
   USER_RATE_LIMIT: 'off',
 };
@@ -34,12 +33,7 @@ describeIfRedis('a replay of a served claim on a sold-out shard', () => {
     shards: 1,
   });
 
-  beforeAll(async () => {
-    service = await startTestService({ clock: 'redis', campaigns: [campaign], env: ENV });
-    await waitUntilReady(service);
-    await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
-  });
-  afterAll(() => service.stop());
+  useReadyService((s) => (service = s), { clock: 'redis', campaigns: [campaign], env: ENV });
 
   it('answers the served coupon (201, Idempotent-Replayed), with or without X-User-Id', async () => {
     const api = couponApi(service, campaign.id);

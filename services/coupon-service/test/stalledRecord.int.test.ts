@@ -6,14 +6,7 @@ import {
   usePrivateDatabase,
 } from '@coupons/testing';
 import { Client } from 'pg';
-import {
-  couponApi,
-  liveCampaign,
-  startTestService,
-  uniqueId,
-  waitUntilReady,
-  type TestService,
-} from './support';
+import { couponApi, liveCampaign, uniqueId, type TestService, startReadyService } from './support';
 
 /**
  * The book of record is never on a request path: with DATABASE_URL set and PostgreSQL stalled
@@ -57,13 +50,11 @@ describeIfRedis('the service while the book of record is stalled', () => {
         await locker.query(`LOCK TABLE "${tablename}" IN ACCESS EXCLUSIVE MODE`);
       // The only connection the database takes is the locker's.
       await locker.query(`ALTER DATABASE ${database.name} CONNECTION LIMIT 1`);
-      service = await startTestService({
+      service = await startReadyService({
         clock: 'redis',
         campaigns: [campaign],
         env: { DATABASE_URL: database.url, USER_RATE_LIMIT: 'off' },
       });
-      await waitUntilReady(service);
-      await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
     }, 60_000);
 
     afterAll(async () => {

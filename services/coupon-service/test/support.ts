@@ -59,6 +59,13 @@ export function clusterNodesEnv(): string {
  * describe.each over the harness's Redis modes, like describeWithRedis: without the servers the
  * blocks are skipped locally and fail under CI=true.
  */
+/** The variables that point a service or a CLI at the harness Redis of this mode. */
+export function redisEnv(mode: RedisMode): Record<string, string> {
+  return mode === 'cluster'
+    ? { REDIS_CLUSTER_NODES: clusterNodesEnv() }
+    : { REDIS_URL: standaloneRedisUrl() };
+}
+
 export { liveCampaign, uniqueId, until } from '@coupons/testing';
 
 export function describeEachRedisMode(name: string, fn: (mode: RedisMode) => void): void {
@@ -97,28 +104,28 @@ export interface TestService extends RunningService {
   stop: () => Promise<void>;
 }
 
+export interface TestServiceOptions {
+  redisUrl?: string;
+  mode?: RedisMode;
+  now?: string;
+  clock?: Clock | 'redis';
+  campaigns?: readonly CampaignInput[];
+  shutdownGraceMs?: number;
+  /** More environment (ADMISSION_*, USER_RATE_LIMIT...). */
+  env?: Record<string, string>;
+  /** Retry-After jitter; 0 (none) by default, so hints are exact. */
+  random?: () => number;
+}
+
 /**
  * A real service on loopback (random ports) and real Redis from the harness. Time: a ManualClock
  * at `now` by default, a given clock, or `'redis'` for the service's own Redis-tracked clock.
  */
-export async function startTestService(
-  options: {
-    redisUrl?: string;
-    mode?: RedisMode;
-    now?: string;
-    clock?: Clock | 'redis';
-    campaigns?: readonly CampaignInput[];
-    shutdownGraceMs?: number;
-    /** More environment (ADMISSION_*, USER_RATE_LIMIT...). */
-    env?: Record<string, string>;
-    /** Retry-After jitter; 0 (none) by default, so hints are exact. */
-    random?: () => number;
-  } = {},
-): Promise<TestService> {
-  const redisEnv =
-    options.mode === 'cluster'
-      ? { REDIS_CLUSTER_NODES: clusterNodesEnv() }
-      : { REDIS_URL: options.redisUrl ?? standaloneRedisUrl() };
+export async function startTestService(options: TestServiceOptions = {}): Promise<TestService> {
+  const redis =
+    options.mode === 'cluster' || options.redisUrl === undefined
+      ? redisEnv(options.mode ?? 'standalone')
+      : { REDIS_URL: options.redisUrl };
   const config = parseEnv(
     {
       // The test Redis keeps no append-only file: production would refuse to move money on it.
@@ -126,7 +133,7 @@ export async function startTestService(
       HOST: '127.0.0.1',
       PORT: '0',
       METRICS_PORT: '0',
-      ...redisEnv,
+      ...redis,
       REDIS_COMMAND_TIMEOUT_MS: '300',
       SHUTDOWN_GRACE_MS: String(options.shutdownGraceMs ?? 5000),
       ...options.env,
@@ -168,6 +175,55 @@ export async function startTestService(
     },
   };
 }
+
+/**
+ * A started service once it is ready, each of its campaigns' ledgers initialised as never issued:
+ * where most files begin.
+ */
+export async function startReadyService(options: TestServiceOptions): Promise<TestService> {
+  const service = await startTestService(options);
+  await waitUntilReady(service);
+  for (const campaign of options.campaigns ?? []) {
+    await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
+  }
+  return service;
+}
+
+/** A ready service (startReadyService) for the block's tests, handed to `started`; stopped after them. */
+export function useReadyService(
+  started: (service: TestService) => void,
+  options: TestServiceOptions,
+): void {
+  let service: TestService | undefined;
+  beforeAll(async () => {
+    service = await startReadyService(options);
+    started(service);
+  });
+  afterAll(async () => {
+    await service?.stop();
+  });
+}
+
+/** A client of the harness's standalone Redis for the block's tests, handed to `connected`. */
+export function useHarnessRedis(connected: (redis: Redis) => void): void {
+  let redis: Redis | undefined;
+  beforeAll(() => {
+    redis = testRedisClient('standalone') as Redis;
+    connected(redis);
+  });
+  afterAll(() => {
+    redis?.disconnect();
+  });
+}
+
+/**
+ * The event-loop guard out of the way: a shared 2-core machine may be slow for reasons of its
+ * own, and the guard is not what most files test.
+ */
+export const QUIET_GUARD_ENV = {
+  ADMISSION_EVENT_LOOP_DELAY_MS: '60000',
+  ADMISSION_EVENT_LOOP_UTILIZATION: '1',
+} as const;
 
 /** Polls until the service reports ready (the client connects lazily). */
 export async function waitUntilReady(service: TestService, timeoutMs = 10_000): Promise<void> {

@@ -6,6 +6,7 @@ import {
   uniqueId,
   waitUntilReady,
   type TestService,
+  QUIET_GUARD_ENV,
 } from '../support';
 import type { FuzzWorld } from './httpFuzz';
 
@@ -17,9 +18,7 @@ import type { FuzzWorld } from './httpFuzz';
  * reversed, so generated requests reach every ledger outcome.
  */
 export const FUZZ_ENV = {
-  // The event-loop guard is not what this is about (a shared machine may be slow for a while).
-  ADMISSION_EVENT_LOOP_DELAY_MS: '60000',
-  ADMISSION_EVENT_LOOP_UTILIZATION: '1',
+  ...QUIET_GUARD_ENV,
   BODY_TIMEOUT_MS: '200',
   HTTP_REQUEST_TIMEOUT_MS: '2000',
   USER_RATE_LIMIT: '200/60',
