@@ -175,6 +175,19 @@ export function budgetRow(): (TimeseriesBuilder | StatBuilder)[] {
       ],
     }),
     timeseries({
+      title: 'Which shards are sold out while others still have budget?',
+      description:
+        'Per campaign and shard, coupons released to the shard and not yet issued. A user is pinned to one shard, so a shard at 0 answers its users sold out even while others hold budget (stranding); rebalancing moves budget to a shard running low, so lines apart for long mean it cannot keep up. A missing line is a shard whose ledger is unknown (lost or rolled back).',
+      unit: 'short',
+      min: 0,
+      targets: [
+        {
+          expr: `max by (campaign, shard) (${camp('coupon_budget_shard_remaining_coupons')})`,
+          legend: '{{campaign}} shard {{shard}}',
+        },
+      ],
+    }),
+    timeseries({
       title: "Is today's tranche burning faster than it is released?",
       description:
         "Per campaign, as shares of today's tranche: how much has been released so far today (a staircase, one step per slice) and how much has been issued; and issued over released today, which CouponBudgetBurningAheadOfRelease watches. Issued meeting released early in each step means demand is above the release rate and claims are answered sold out until the next slice.",

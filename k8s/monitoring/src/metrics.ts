@@ -232,6 +232,13 @@ export const METRIC_FAMILIES: readonly MetricFamily[] = [
   budgetGauge('coupon_budget_released_fen', 'budget released so far, all days'),
   budgetGauge('coupon_budget_issued_fen', 'budget issued so far, all days'),
   budgetGauge('coupon_budget_remaining_fen', 'released and not yet issued'),
+  {
+    name: 'coupon_budget_shard_remaining_coupons',
+    type: 'gauge',
+    source: 'service',
+    labels: ['campaign', 'shard'],
+    help: 'released to the shard and not yet issued, in coupons: sold out happens shard by shard',
+  },
   budgetGauge('coupon_budget_today_tranche_fen', "today's whole tranche"),
   budgetGauge('coupon_budget_today_released_fen', "part of today's tranche released so far"),
   budgetGauge('coupon_budget_today_issued_fen', 'issued today'),

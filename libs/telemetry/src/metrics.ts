@@ -64,6 +64,8 @@ export interface BudgetMetrics {
   todayIssuedFen: Gauge<'campaign'>;
   nextReleaseTimestampSeconds: Gauge<'campaign'>;
   known: Gauge<'campaign'>;
+  /** Per shard: sold out happens shard by shard (a user is pinned to one). */
+  shardRemainingCoupons: Gauge<'campaign' | 'shard'>;
 }
 
 export interface ServiceMetrics {
@@ -179,6 +181,13 @@ function createBudgetMetrics(registry: Registry): BudgetMetrics {
       'coupon_budget_known',
       '1 when every shard of the campaign has a trustworthy ledger, 0 when one is lost or rolled back',
     ),
+    // `shard` is bounded by the campaign's shards (16 by default), never a user or a code.
+    shardRemainingCoupons: new Gauge({
+      name: 'coupon_budget_shard_remaining_coupons',
+      help: "Released to the shard and not issued, in coupons (absent while the shard's ledger is unknown)",
+      labelNames: ['campaign', 'shard'],
+      registers: [registry],
+    }),
   };
 }
 

@@ -65,6 +65,11 @@ export class BudgetSampler {
       }
       if (issuedToday === null || issuedToday === undefined) m.todayIssuedFen.remove(labels);
       else m.todayIssuedFen.set(labels, fen(issuedToday));
+      for (const shard of snapshot.shards) {
+        const shardLabels = { campaign: campaign.id, shard: String(shard.shard) };
+        if (shard.issuedCoupons === null) m.shardRemainingCoupons.remove(shardLabels);
+        else m.shardRemainingCoupons.set(shardLabels, shard.releasedCoupons - shard.issuedCoupons);
+      }
     }
   }
 }
