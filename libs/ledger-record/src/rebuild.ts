@@ -10,6 +10,7 @@ import {
   registerRebuildScripts,
   shardKeys,
   type LedgerClock,
+  type ShardKeys,
 } from '@coupons/budget-ledger';
 import type { CampaignCalendar } from '@coupons/campaign';
 import { compareStreamIds, parseStreamId } from './events';
@@ -23,7 +24,7 @@ import {
   writeUsers,
   type ShardJob,
 } from './rebuildWrites';
-import { recordedLedger } from './recordedLedger';
+import { recordedLedger, type Epoch } from './recordedLedger';
 
 /**
  * When may a shard be rebuilt from the record, and is the result exact? (docs/durability-record.md)
@@ -210,23 +211,10 @@ async function rebuildShard(job: ShardJob): Promise<ShardOutcome> {
   );
   const position = rows[0];
   const recordLast = position?.last_stream_id ?? null;
-  const ledgerRow = await redis.hmget(
-    keys.ledger,
-    'fingerprint',
-    'rolledBack',
-    'lastEventId',
-    'rebuild',
-  );
-  const field = (i: number): string | null => ledgerRow[i] ?? null;
-  const [fingerprint, rolledBack, lastEventId, rebuilding] = [
-    field(0),
-    field(1),
-    field(2),
-    field(3),
-  ];
-  const ledgerExists = fingerprint !== null && rebuilding === null;
+  const head = await ledgerHead(redis, keys);
+  const ledgerExists = head.fingerprint !== null && head.rebuilding === null;
   if (position === undefined || recordLast === null) {
-    return ledgerExists && rolledBack === null
+    return ledgerExists && head.rolledBack === null
       ? { shard, outcome: 'in_sync', reason: 'nothing recorded; the ledger in Redis is live' }
       : refused(
           `the record holds nothing of shard ${shard}: nothing to rebuild from (ledger:init --after-loss counts what it could have issued as issued)`,
@@ -243,6 +231,61 @@ async function rebuildShard(job: ShardJob): Promise<ShardOutcome> {
 
   // Everything Redis still holds of the shard must be in the record.
   const ids = await streamIds(redis, keys.audit);
+  const missing = await missingFromRecord(record, campaignId, shard, ids);
+  if (missing.length > 0)
+    return refused(
+      `Redis holds ${missing.length} event(s) of shard ${shard} the record lacks (first ${missing[0]}): the recorder is behind or stopped; let it catch up, then rebuild`,
+    );
+
+  const lost = head.fingerprint === null || head.rolledBack !== null || head.rebuilding !== null;
+  const behind =
+    !lost && (head.lastEventId === null || compareStreamIds(head.lastEventId, recordLast) < 0);
+  if (!lost && !behind) {
+    return {
+      shard,
+      outcome: 'in_sync',
+      reason: `the ledger in Redis is live and holds the record's last event ${recordLast}`,
+    };
+  }
+
+  const leaveMarked = lossBoundary(job, recordLast);
+  if (typeof leaveMarked !== 'string') return leaveMarked;
+  return restoreShard(job, keys, head, {
+    recordLast,
+    redisLast: ids[ids.length - 1],
+    ledgerEvents: position.ledger_events,
+    initAt: position.init_at,
+    epoch: { ms: position.epoch_stream_ms, seq: position.epoch_stream_seq },
+    leaveMarked,
+  });
+}
+
+/** The fields of the shard's ledger hash that say whether it is live, lost or being rebuilt. */
+interface LedgerHead {
+  fingerprint: string | null;
+  rolledBack: string | null;
+  lastEventId: string | null;
+  rebuilding: string | null;
+}
+
+async function ledgerHead(redis: Redis | Cluster, keys: ShardKeys): Promise<LedgerHead> {
+  const row = await redis.hmget(keys.ledger, 'fingerprint', 'rolledBack', 'lastEventId', 'rebuild');
+  const field = (i: number): string | null => row[i] ?? null;
+  return {
+    fingerprint: field(0),
+    rolledBack: field(1),
+    lastEventId: field(2),
+    rebuilding: field(3),
+  };
+}
+
+/** The ids of `ids` (the shard's stream as Redis holds it) that the record lacks. */
+async function missingFromRecord(
+  record: LedgerRecord,
+  campaignId: string,
+  shard: number,
+  ids: readonly string[],
+): Promise<string[]> {
   const missing: string[] = [];
   for (let i = 0; i < ids.length; i += 5000) {
     const page = ids.slice(i, i + 5000);
@@ -254,44 +297,57 @@ async function rebuildShard(job: ShardJob): Promise<ShardOutcome> {
     const have = new Set(found.rows.map((r) => r.stream_id));
     missing.push(...page.filter((id) => !have.has(id)));
   }
-  if (missing.length > 0)
-    return refused(
-      `Redis holds ${missing.length} event(s) of shard ${shard} the record lacks (first ${missing[0]}): the recorder is behind or stopped; let it catch up, then rebuild`,
-    );
-  const redisLast = ids[ids.length - 1];
+  return missing;
+}
 
-  const lost = fingerprint === null || rolledBack !== null || rebuilding !== null;
-  const behind = !lost && (lastEventId === null || compareStreamIds(lastEventId, recordLast) < 0);
-  if (!lost && !behind) {
-    return {
-      shard,
-      outcome: 'in_sync',
-      reason: `the ledger in Redis is live and holds the record's last event ${recordLast}`,
-    };
-  }
-
-  let leaveMarked = '';
+/**
+ * How far the record is known complete at the loss: '' (complete through the given id), the
+ * rolled-back mark to leave for ledger:init --after-loss, or a refusal (unknown, or impossible).
+ */
+function lossBoundary(job: ShardJob, recordLast: string): string | ShardOutcome {
+  const { shard } = job;
+  const refused = (reason: string): ShardOutcome => ({ shard, outcome: 'refused', reason });
   if (job.through !== undefined) {
     if (compareStreamIds(recordLast, job.through) > 0)
       return refused(
         `the record holds events of shard ${shard} up to ${recordLast}, after ${job.through}: that cannot be where the lost state ended; give the recorder's position at the loss`,
       );
-  } else if (job.afterLoss) {
-    leaveMarked =
-      'rebuilt from the record, whose lag at the loss is unknown: written off by ledger:init --after-loss';
-  } else {
-    return refused(
-      `the record's lag at the time of the loss is unknown: say how far it is complete with --record-complete-through <stream id> (the recorder's position at the loss), or add --after-loss to rebuild and then write off what shard ${shard} could still issue`,
-    );
+    return '';
   }
+  if (job.afterLoss)
+    return 'rebuilt from the record, whose lag at the loss is unknown: written off by ledger:init --after-loss';
+  return refused(
+    `the record's lag at the time of the loss is unknown: say how far it is complete with --record-complete-through <stream id> (the recorder's position at the loss), or add --after-loss to rebuild and then write off what shard ${shard} could still issue`,
+  );
+}
 
+/** What the record says the rebuilt ledger is, from the shard's position row. */
+interface RecordedShard {
+  recordLast: string;
+  redisLast: string | undefined;
+  ledgerEvents: string;
+  initAt: string;
+  epoch: Epoch;
+  leaveMarked: string;
+}
+
+/** Closes the shard as it was read, writes the record's state into it, and opens it again. */
+async function restoreShard(
+  job: ShardJob,
+  keys: ShardKeys,
+  head: LedgerHead,
+  recorded: RecordedShard,
+): Promise<ShardOutcome> {
+  const { redis, record, shard, calendar } = job;
+  const refused = (reason: string): ShardOutcome => ({ shard, outcome: 'refused', reason });
+  const { epoch } = recorded;
   // Close the shard, as it was read (compare-and-set on its last event).
   const token = randomBytes(8).toString('hex');
   const begun = await job.scripts.begin(
     [keys.ledger, keys.audit],
     [
       campaignFingerprint(calendar.campaign),
-      fingerprint === null ? '' : (lastEventId ?? ''),
+      head.fingerprint === null ? '' : (head.lastEventId ?? ''),
       token,
       `rebuilding from the record (${token})`,
     ],
@@ -304,14 +360,13 @@ async function rebuildShard(job: ShardJob): Promise<ShardOutcome> {
 
   const [seconds, micros] = await redis.time();
   const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-  const epoch = { ms: position.epoch_stream_ms, seq: position.epoch_stream_seq };
   const written = { coupons: 0, events: 0 };
   await writeCoupons(job, keys, token, nowMs, epoch, written);
   await writeUsers(job, keys, token, nowMs, epoch);
   await writeOrders(job, keys, token, nowMs);
-  await writeEvents(job, keys, token, nowMs, epoch, redisLast, written);
+  await writeEvents(job, keys, token, nowMs, epoch, recorded.redisLast, written);
 
-  const ledger = await recordedLedger(record, calendar, shard, epoch, position.init_at);
+  const ledger = await recordedLedger(record, calendar, shard, epoch, recorded.initAt);
   // '-' is never a run id: the rebuilt ledger serves once the recorder verified this process.
   if (job.fenced) ledger.fields.push('fence', '-');
   const today = calendar.dayAt(job.clock.now())?.day ?? '-';
@@ -319,10 +374,10 @@ async function rebuildShard(job: ShardJob): Promise<ShardOutcome> {
     [keys.ledger, keys.audit, keys.transit],
     [
       token,
-      position.ledger_events,
-      recordLast,
+      recorded.ledgerEvents,
+      recorded.recordLast,
       today,
-      leaveMarked,
+      recorded.leaveMarked,
       String(ledger.fields.length / 2),
       ...ledger.fields,
       ...ledger.transit,
@@ -331,7 +386,7 @@ async function rebuildShard(job: ShardJob): Promise<ShardOutcome> {
   expectOk(finished, shard, 'finish');
   // At the restore's generation (Redis time): a rolled-back mark detected before it and written
   // to the record late does not close the rebuilt shard's record again.
-  await record.clearRolledBack(campaignId, shard, Number(finished[1]));
+  await record.clearRolledBack(job.calendar.campaign.id, shard, Number(finished[1]));
   return {
     shard,
     outcome: 'rebuilt',
