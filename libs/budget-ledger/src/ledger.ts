@@ -7,6 +7,8 @@ import { campaignFingerprint } from './fingerprint';
 import { initLedger, type InitOptions, type InitReport } from './ledgerInit';
 import { idempotencyScopeHash, shardKeys } from './keys';
 import { afterView, ShardMarks, viewOf } from './marks';
+import { issueRefusalOf, redeemResultOf } from './answers';
+import { claimWindow } from './claimWindow';
 import { defaultRebalanceSizes, RebalanceTrigger } from './rebalance';
 import type { RedisSettingsGuard } from './redisSettings';
 import { ReplicationWait, type ReplicationOptions } from './replication';
@@ -101,32 +103,6 @@ export interface ClaimRequest {
 const DAY_MS = 86_400_000;
 /** A claim whose window Redis time left (a release or midnight passed) is recomputed at most this often. */
 const ISSUE_ATTEMPTS = 3;
-
-/**
- * The window the issue script is sent: the calendar's, cut to the campaign's claim period, or
- * wholly before ("early") or after it ("late"), so the script needs no start and end of its own.
- */
-export function claimWindow(
-  cap: { fromMs: number; untilMs: number; scope: 'campaign' | 'day' },
-  campaign: { startsAt: number; endsAt: number; couponExpiresAt: number },
-  at: number,
-): { fromMs: number; untilMs: number; scope: 'campaign' | 'day' | 'early' | 'late' } {
-  // No claim after the coupons' expiry, which may fall inside the last day.
-  const lastClaimMs = Math.min(campaign.endsAt, campaign.couponExpiresAt);
-  if (at < campaign.startsAt)
-    return {
-      fromMs: cap.fromMs,
-      untilMs: Math.min(cap.untilMs, campaign.startsAt),
-      scope: 'early',
-    };
-  if (at > lastClaimMs)
-    return { fromMs: Math.max(cap.fromMs, lastClaimMs + 1), untilMs: cap.untilMs, scope: 'late' };
-  return {
-    fromMs: Math.max(cap.fromMs, campaign.startsAt),
-    untilMs: Math.min(cap.untilMs, lastClaimMs + 1),
-    scope: cap.scope,
-  };
-}
 
 /**
  * One campaign's budget in Redis: every money move goes through one Lua script call. Initialising
@@ -279,31 +255,11 @@ export class BudgetLedger {
             this.ctx.clock.observe?.(nowMs);
           }
           continue;
-        case LedgerCode.NotStarted:
-          return { kind: 'not_started', startsAt: campaign.startsAt };
-        case LedgerCode.Ended:
-          return { kind: 'ended' };
-        case LedgerCode.TrancheExhausted: {
+        case LedgerCode.TrancheExhausted:
           this.trigger?.afterClaim(shard, 0);
-          const next = this.calendar.nextReleaseAt(nowMs);
-          return next === undefined
-            ? { kind: 'budget_exhausted' }
-            : { kind: 'tranche_exhausted', nextReleaseAt: next };
-        }
-        case LedgerCode.PoolExhausted:
-          return { kind: 'budget_exhausted' };
-        case LedgerCode.UserDailyLimit:
-          return {
-            kind: 'user_limit',
-            scope: 'daily',
-            retryAt: this.calendar.nextDayStartAt(nowMs),
-          };
-        case LedgerCode.UserTotalLimit:
-          return { kind: 'user_limit', scope: 'total' };
-        case LedgerCode.IdempotencyKeyReused:
-          return { kind: 'idempotency_key_reused' };
+          return issueRefusalOf(this.calendar, status, nowMs);
         default:
-          throw new Error(`issue script returned ${LedgerCode[status]}`);
+          return issueRefusalOf(this.calendar, status, nowMs);
       }
     }
   }
@@ -411,42 +367,9 @@ export class BudgetLedger {
       }),
     );
     const status = statusOf(this.ctx, request.shard, reply);
-    const rest = afterView(reply);
-    const coupon = (fields: readonly (string | number)[]) =>
-      couponRecordOf(this.calendar, request.code, fields);
     if (status === LedgerCode.Ok || status === LedgerCode.Replayed)
       await this.replication?.confirm(keys.ledger);
-    switch (status) {
-      case LedgerCode.Ok:
-      case LedgerCode.Replayed:
-        return {
-          kind: 'redeemed',
-          replayed: status === LedgerCode.Replayed,
-          redemption: {
-            code: request.code,
-            orderId: request.orderId,
-            discountFen: Number(rest[0]),
-            redeemedAt: Number(rest[1]),
-          },
-          coupon: coupon(rest.slice(2)),
-        };
-      case LedgerCode.OrderReversed:
-        return {
-          kind: 'order_reversed',
-          reversedAt: Number(rest[0]),
-          coupon: coupon(rest.slice(1)),
-        };
-      case LedgerCode.CouponNotFound:
-        return { kind: 'not_found' };
-      case LedgerCode.CouponExpired:
-        return { kind: 'expired', coupon: coupon(rest) };
-      case LedgerCode.AlreadyRedeemed:
-        return { kind: 'already_redeemed' };
-      case LedgerCode.BelowMinimum:
-        return { kind: 'below_minimum', minOrderFen: campaign.minOrderFen };
-      default:
-        throw new Error(`redeem script returned ${LedgerCode[status]}`);
-    }
+    return redeemResultOf(this.calendar, request, status, afterView(reply));
   }
 
   /**
