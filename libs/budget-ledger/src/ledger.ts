@@ -192,25 +192,10 @@ export class BudgetLedger {
     let at = this.ctx.clock.now();
     for (let attempt = 1; ; attempt += 1) {
       const code = generateCouponCode(shard);
-      const cap = this.calendar.spendableCapAt(at);
-      const day = cap.day ?? '-';
-      const window = claimWindow(cap, campaign, at);
+      const { argv, day } = this.issueArgv(shard, at, request.bodyHash);
       const reply = await this.ctx.scripts.issueCoupon(
         [keys.ledger, keys.user(request.userId), idempotency, keys.coupon(code), keys.audit],
-        toArgv(ISSUE_ARGV, {
-          ...guardArgs(this.ctx, shard, at),
-          windowFromMs: window.fromMs,
-          windowUntilMs: window.untilMs,
-          capCoupons: shardReleaseOf(cap, campaign.shards, shard),
-          capScope: window.scope,
-          day,
-          dailyLimit: campaign.perUser.daily,
-          totalLimit: campaign.perUser.total,
-          valueFen: campaign.couponValueFen,
-          expiresAtMs: campaign.couponExpiresAt,
-          bodyHash: request.bodyHash,
-          keepUntilMs: this.keepUntilMs,
-        }),
+        argv,
       );
       const status = statusOf(this.ctx, shard, reply);
       const nowMs = viewOf(reply)?.nowMs ?? at;
@@ -262,6 +247,33 @@ export class BudgetLedger {
           return issueRefusalOf(this.calendar, status, nowMs);
       }
     }
+  }
+
+  /** The issue script's arguments for a claim at `at` on `shard`, and the tranche day it is of. */
+  private issueArgv(
+    shard: number,
+    at: number,
+    bodyHash: string,
+  ): { argv: ReturnType<typeof toArgv>; day: string } {
+    const { campaign } = this.calendar;
+    const cap = this.calendar.spendableCapAt(at);
+    const day = cap.day ?? '-';
+    const window = claimWindow(cap, campaign, at);
+    const argv = toArgv(ISSUE_ARGV, {
+      ...guardArgs(this.ctx, shard, at),
+      windowFromMs: window.fromMs,
+      windowUntilMs: window.untilMs,
+      capCoupons: shardReleaseOf(cap, campaign.shards, shard),
+      capScope: window.scope,
+      day,
+      dailyLimit: campaign.perUser.daily,
+      totalLimit: campaign.perUser.total,
+      valueFen: campaign.couponValueFen,
+      expiresAtMs: campaign.couponExpiresAt,
+      bodyHash,
+      keepUntilMs: this.keepUntilMs,
+    });
+    return { argv, day };
   }
 
   /** The coupon, or undefined when it does not exist or belongs to someone else. */
