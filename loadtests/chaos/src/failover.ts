@@ -68,6 +68,7 @@ export interface FailoverResult {
  * processes; its replica is promoted by the cluster itself (cluster-node-timeout 2 s). Two
  * replicas per master, so the promoted one still has a replica to acknowledge WAIT.
  */
+// Long: a linear experiment script (cluster, sync, load, kill a master, promotion, checks), read best whole.
 export async function runFailover(options: FailoverOptions): Promise<FailoverResult> {
   const shards = options.shards ?? 6;
   const campaign = liveCampaign(uniqueId('chaos-failover'), {

@@ -55,6 +55,7 @@ export interface LossResult {
  * the record and Redis must agree, replays of keys from before must return the same coupons, and
  * issuing must resume from the same totals.
  */
+// Long: a linear experiment script (load, record, loss, refusals, restore, replays, resume), read best whole.
 export async function runLoss(options: LossOptions): Promise<LossResult> {
   const shards = options.shards ?? 4;
   const backupDir = mkdtempSync(join(tmpdir(), 'coupons-chaos-rdb-'));

@@ -48,6 +48,7 @@ function metricValues(text: string, name: string): number[] {
  * the lag grows and shows in the recorder's metrics, and recording catches up. At the end every
  * event Redis counted is recorded exactly once.
  */
+// Long: a linear experiment script (load, cut the record, lag grows, restore, catch up, checks), read best whole.
 export async function runRecorderFaults(
   options: RecorderFaultsOptions,
 ): Promise<RecorderFaultsResult> {

@@ -77,6 +77,7 @@ function random(seed: number): () => number {
  * (its built main.js). The pods are BudgetLedger instances in this process, each a new one (as a
  * new pod: it has seen nothing of the shard, so only the fence can stop it).
  */
+// Long: a linear experiment script (set up, then per trial: serve, snapshot, kill, restore, race, check), read best whole.
 export async function runRestoreRace(options: RestoreRaceOptions): Promise<RestoreRaceResult> {
   const next = random(options.seed);
   const campaigns = Array.from({ length: options.trials }, (_, i) =>
