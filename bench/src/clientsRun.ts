@@ -261,6 +261,42 @@ async function podCounters(server: RunningServer): Promise<PodCounters> {
   return parsePodCounters(await res.text());
 }
 
+/** The mode's driver: raw requests (the bench's own), or the client library's claims. */
+function driverOf(
+  bench: Bench,
+  mode: ClientsMode,
+  baseUrl: string,
+  tag: string,
+  warmTag: string,
+  settle: Settle,
+  onError: (err: unknown) => void,
+): Driver {
+  const { backends } = bench.settings.clients;
+  const deadlineMs = bench.settings.timeoutMs;
+  const { apiKey, campaignId } = bench.ctx.service;
+  return mode === 'raw'
+    ? new RawDriver(
+        baseUrl,
+        backends,
+        deadlineMs,
+        bench.requests(tag),
+        bench.requests(warmTag),
+        settle,
+        onError,
+      )
+    : new ClientDriver(
+        baseUrl,
+        apiKey,
+        campaignId,
+        backends,
+        deadlineMs,
+        tag,
+        warmTag,
+        settle,
+        onError,
+      );
+}
+
 /**
  * One point of the clients section: a fresh pod (the service, admission on, LOG_LEVEL=warn,
  * pinned as every server is), `backends` simulated chat backends, arrivals at multiple x
@@ -283,8 +319,6 @@ export function clientsPoint(
   const firstHoldArrival = Math.ceil((targetRate * rampMs) / 1000 / 2);
   const tag = nextTag();
   const warmTag = nextTag();
-  const requestOf = bench.requests(tag);
-  const warmRequestOf = bench.requests(warmTag);
   return withServer(bench, 'service', {}, async (server) => {
     // Every request past its deadline is aborted with an error (undici's, the client's); their
     // stack traces were a tenth of the generator's CPU in a profile of a 30x point. The bench's
@@ -301,29 +335,7 @@ export function clientsPoint(
       book.settle(i, fate, latencyMs, requests);
       listener();
     };
-    const { apiKey, campaignId } = bench.ctx.service;
-    const driver: Driver =
-      mode === 'raw'
-        ? new RawDriver(
-            server.baseUrl,
-            backends,
-            deadlineMs,
-            requestOf,
-            warmRequestOf,
-            settle,
-            onError,
-          )
-        : new ClientDriver(
-            server.baseUrl,
-            apiKey,
-            campaignId,
-            backends,
-            deadlineMs,
-            tag,
-            warmTag,
-            settle,
-            onError,
-          );
+    const driver = driverOf(bench, mode, server.baseUrl, tag, warmTag, settle, onError);
     try {
       await driver.warmUp();
       const before = await podCounters(server);

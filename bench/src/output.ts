@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { REPO_ROOT, type ServerName } from './catalog';
 import { chartSpec, renderSvg } from './chart';
 import { toSpeedscope, type CpuProfile } from './profile';
-import { chartView, machineLine, renderMarkdown, topFramesTable } from './report';
+import { topFramesTable } from './profileReport';
+import { chartView, machineLine, renderMarkdown } from './report';
 import type { BenchResults } from './results';
 
 const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results');

@@ -9,72 +9,30 @@ import {
   redisBytesPerClaim,
   redisCpuPerClaimUs,
   scriptUsecPerCall,
-  serverCoreContention,
   shedShare,
   type BenchResults,
-  type Phase,
   type PointResult,
 } from './results';
 import type { Section } from './settings';
 import { ratio, spread, type Spread } from './stats';
+import { profileTable } from './profileReport';
+import {
+  pointsOf,
+  spreadOf,
+  goodput,
+  holdGoodput,
+  flags,
+  perSecond,
+  pairedRatio,
+  ownCapacity,
+  capacityOf,
+  ownPhase,
+  shedOfSent,
+  servedP99,
+} from './reportPoints';
 
 /** A shed-cost point counts only when nearly every answer was shed. */
 const SHED_POINT_MIN_SHARE = 0.9;
-
-function pointsOf(r: BenchResults, server: ServerName, phase: Phase, multiple?: number) {
-  return r.points.filter(
-    (p) =>
-      p.server === server &&
-      p.phase === phase &&
-      (multiple === undefined || p.multiple === multiple),
-  );
-}
-
-function spreadOf(points: readonly PointResult[], figure: (p: PointResult) => number | undefined) {
-  return spread(points.map(figure));
-}
-
-const goodput = (p: PointResult) => p.report.goodputPerSecond;
-/** open model: goodput over the hold, the ramp being warm-up */
-const holdGoodput = (p: PointResult) => p.holdGoodputPerSecond ?? p.report.goodputPerSecond;
-/** Above this share of the server's core used by others, a point is flagged. */
-const CONTENTION_FLAG = 0.05;
-
-/** Points whose figure is not the server's alone: the load generator or a neighbour set the pace. */
-function flags(ps: readonly PointResult[]): string {
-  const saturated = ps.filter((p) => p.report.generatorSaturated).length;
-  const lagging = ps.filter((p) => notAMeasurement(p.report) !== undefined).length;
-  const contention = Math.max(0, ...ps.map(serverCoreContention));
-  return [
-    lagging === 0
-      ? ''
-      : `**not a measurement** (${lagging}/${ps.length}): generator lag p99 > ${MAX_GENERATOR_LAG_MS} ms`,
-    saturated === 0 ? '' : `**generator saturated** (${saturated}/${ps.length})`,
-    contention <= CONTENTION_FLAG
-      ? ''
-      : `**server core shared**: up to ${num(contention * 100, 0)}% used by others`,
-  ]
-    .filter(Boolean)
-    .join('; ');
-}
-const perSecond = (n: number, p: PointResult) => n / (p.report.durationMs / 1000);
-
-/** Per-repeat ratios of one figure between two servers (repeat i against repeat i). */
-function pairedRatio(
-  r: BenchResults,
-  a: ServerName,
-  b: ServerName,
-  phase: Phase,
-  figure: (p: PointResult) => number | undefined,
-): Spread | undefined {
-  const bs = pointsOf(r, b, phase);
-  return spread(
-    pointsOf(r, a, phase).map((pa) => {
-      const pb = bs.find((p) => p.repeat === pa.repeat);
-      return ratio(figure(pa), pb === undefined ? undefined : figure(pb));
-    }),
-  );
-}
 
 export function closedTable(
   r: BenchResults,
@@ -200,32 +158,6 @@ export function shedTable(r: BenchResults, how: Partial<Record<ServerName, strin
       }),
   );
 }
-
-/** A server's own median closed-loop throughput: the twins are faster or slower than the service. */
-function ownCapacity(
-  r: BenchResults,
-  server: ServerName,
-  phase: Phase = 'closed',
-): number | undefined {
-  return spreadOf(pointsOf(r, server, phase), goodput)?.median;
-}
-
-/** The capacity an open-model phase's multiples are of: the whole core's, or the capped one's. */
-function capacityOf(r: BenchResults, phase: 'open' | 'overload'): number | undefined {
-  if (phase === 'open') return r.capacity;
-  return r.overload !== undefined && 'capacity' in r.overload ? r.overload.capacity : undefined;
-}
-
-/** The phase's own closed loop: a twin's own capacity, capped or not like the phase. */
-function ownPhase(phase: 'open' | 'overload'): Phase {
-  return phase === 'open' ? 'closed' : 'capped';
-}
-
-/** Shed answers (429/503 with Retry-After) as a share of the claims sent. */
-const shedOfSent = (p: PointResult) =>
-  p.report.sent === 0 ? undefined : (100 * p.report.shed) / p.report.sent;
-const servedP99 = (p: PointResult) =>
-  p.report.served > 0 ? p.report.servedLatencyMs.p99 : undefined;
 
 export function openTable(r: BenchResults, phase: 'open' | 'overload' = 'open'): string {
   const rows: string[][] = [];
@@ -372,47 +304,6 @@ export function targetsTable(r: BenchResults): string {
     ['target', ...servers.map((s) => LABELS[s])],
     rows.map(([label, value]) => [label, ...servers.map(value)]),
   );
-}
-
-/** The 15 functions with the most self time (the profile's byFunction). */
-export function topFramesTable(r: BenchResults): string {
-  if (r.profile === undefined) return '';
-  return markdownTable(
-    ['function (self time)', 'ms', 'share of busy time'],
-    r.profile.summary.byFunction.map((t) => [
-      `\`${t.name}\``,
-      num(t.ms, 0),
-      `${num(t.share * 100, 1)}%`,
-    ]),
-  );
-}
-
-const PROFILE_CATEGORIES = 14;
-
-export function profileTable(r: BenchResults): string {
-  if (r.profile === undefined) return '';
-  const { summary } = r.profile;
-  const busy = summary.totalMs - summary.idleMs;
-  const shown = summary.byCategory.slice(0, PROFILE_CATEGORIES);
-  const rest = summary.byCategory.slice(PROFILE_CATEGORIES);
-  const restMs = rest.reduce((sum, t) => sum + t.ms, 0);
-  const byCategory = markdownTable(
-    ['where (self time)', 'ms', 'share of busy time'],
-    [
-      ...shown.map((t) => [t.name, num(t.ms, 0), `${num(t.share * 100, 1)}%`]),
-      ...(rest.length === 0
-        ? []
-        : [[`${rest.length} more packages`, num(restMs, 0), `${num((restMs / busy) * 100, 1)}%`]]),
-    ],
-  );
-  const byFunction = topFramesTable(r);
-  return [
-    `Profile of ${LABELS[r.profile.server]} under the closed loop (node --cpu-prof, start-up and warm-up included): ${num(busy, 0)} ms busy of ${num(summary.totalMs, 0)} ms.`,
-    '',
-    byCategory,
-    '',
-    byFunction,
-  ].join('\n');
 }
 
 export function chartPoints(r: BenchResults, phase: 'open' | 'overload' = 'open'): ChartPoint[] {

@@ -108,6 +108,28 @@ function openLoads(section: {
   );
 }
 
+/** How many points the run measures (for the log's [n/total]). */
+function pointCount(
+  settings: BenchSettings,
+  bench: Bench,
+  closedServers: readonly ServerName[],
+  clientsPoints: number,
+): number {
+  const { repeat } = settings;
+  const has = (section: Section) => settings.sections.includes(section);
+  return (
+    closedServers.length * repeat +
+    (has('shed') ? Object.keys(SHED_SETUP).length * repeat : 0) +
+    (has('open') ? settings.open.multiples.length * settings.open.servers.length * repeat : 0) +
+    (has('overload') && bench.cgroup !== undefined && !('why' in bench.cgroup)
+      ? (settings.overload.capacityServers.length +
+          settings.overload.multiples.length * settings.overload.servers.length) *
+        repeat
+      : 0) +
+    clientsPoints
+  );
+}
+
 async function runAll(
   settings: BenchSettings,
   bench: Bench,
@@ -123,16 +145,7 @@ async function runAll(
       ? ['service-off']
       : [];
   const order = has('clients') ? clientsOrder(repeat, settings.clients.multiples) : [];
-  const total =
-    closedServers.length * repeat +
-    (has('shed') ? Object.keys(SHED_SETUP).length * repeat : 0) +
-    (has('open') ? settings.open.multiples.length * settings.open.servers.length * repeat : 0) +
-    (has('overload') && bench.cgroup !== undefined && !('why' in bench.cgroup)
-      ? (settings.overload.capacityServers.length +
-          settings.overload.multiples.length * settings.overload.servers.length) *
-        repeat
-      : 0) +
-    order.length;
+  const total = pointCount(settings, bench, closedServers, order.length);
   let done = 0;
   const record = (p: PointResult) => {
     points.push(p);
@@ -158,85 +171,21 @@ async function runAll(
       `capacity: ${num(capacity, 0)} claims/s (the service's median closed-loop throughput, admission off)`,
     );
 
-  if (has('shed')) {
-    const shedServers = Object.entries(SHED_SETUP) as [
-      ServerName,
-      { env: Record<string, string> },
-    ][];
-    for (const {
-      item: [server, setup],
-      round,
-    } of alternatingOrder(shedServers, repeat))
-      record(await closedPoint(bench, server, 'shed', round, setup.env));
-  }
+  if (has('shed')) await runShed(bench, repeat, record);
 
   // Repeats outermost, so a slow drift of the machine spreads over every point alike.
-  if (has('open'))
-    for (const { item, round } of alternatingOrder(openLoads(settings.open), repeat))
-      record(
-        await openPoint(
-          bench,
-          item.server,
-          'open',
-          round,
-          item.multiple,
-          capacity,
-          envFor(item.server),
-        ),
-      );
+  if (has('open')) await openRounds(bench, settings.open, 'open', capacity, repeat, record, envFor);
 
-  let overload: BenchResults['overload'];
-  if (has('overload')) {
-    const { share } = settings.overload;
-    const { cgroup } = bench;
-    if (cgroup === undefined || 'why' in cgroup) {
-      overload = { skipped: cgroup?.why ?? 'no cgroup' };
-      log(`overload section skipped: cannot cap a server's CPU here (${overload.skipped})`);
-    } else {
-      const quota = cpuQuota(share);
-      log(
-        `overload section: servers capped to ${num(share * 100, 0)}% of a core (cgroup v${cgroup.version}, ${quota.quotaUs} µs every ${quota.periodUs} µs)`,
-      );
-      const capacityServers = settings.overload.capacityServers;
-      for (const { item: server, round } of alternatingOrder(capacityServers, repeat))
-        record(await closedPoint(bench, server, 'capped', round, envFor(server)));
-      const cappedCapacity = median(points, 'service-off', 'capped');
-      log(
-        `capped capacity: ${num(cappedCapacity, 0)} claims/s (the service's median capped closed loop, admission off)`,
-      );
-      for (const { item, round } of alternatingOrder(openLoads(settings.overload), repeat))
-        record(
-          await openPoint(
-            bench,
-            item.server,
-            'overload',
-            round,
-            item.multiple,
-            cappedCapacity,
-            envFor(item.server),
-          ),
-        );
-      overload = { share, quota, cgroup: `v${cgroup.version}`, capacity: cappedCapacity };
-    }
-  }
-
-  let clients: BenchResults['clients'];
-  if (has('clients')) {
-    const clientsCapacity = clientsCapacityGiven ?? capacity;
-    const capacitySource =
-      clientsCapacityGiven !== undefined
-        ? 'CLAIM_CAPACITY_PER_POD'
-        : "the pod's median closed-loop claims/s with ADMISSION=off, this run";
-    log(`clients section: capacity ${num(clientsCapacity, 0)} claims/s (${capacitySource})`);
-    const clientPoints: ClientsPoint[] = [];
-    // Raw and client alternate throughout (clientsOrder): no mode's points back to back.
-    for (const { round, multiple, mode } of order) {
-      const p = await clientsPoint(bench, mode, round, multiple, clientsCapacity);
-      clientPoints.push(p);
-      log(`[${++done}/${total}] ${describeClients(p, clientsCapacity)}`);
-    }
-    clients = { capacity: clientsCapacity, capacitySource, points: clientPoints };
-  }
+  const overload = has('overload')
+    ? await runOverload(settings, bench, record, envFor, () =>
+        median(points, 'service-off', 'capped'),
+      )
+    : undefined;
+  const clients = has('clients')
+    ? await runClients(bench, order, clientsCapacityGiven ?? capacity, clientsCapacityGiven, (p) =>
+        log(`[${++done}/${total}] ${describeClients(p, clientsCapacityGiven ?? capacity)}`),
+      )
+    : undefined;
 
   let profile: BenchResults['profile'];
   if (has('closed') && settings.profile === 'always') {
@@ -252,6 +201,95 @@ async function runAll(
     ...(clients === undefined ? {} : { clients }),
     ...(profile === undefined ? {} : { profile }),
   };
+}
+
+/** An open-model section's points, repeats outermost (a slow drift spreads over every point alike). */
+async function openRounds(
+  bench: Bench,
+  section: { multiples: readonly number[]; servers: readonly ServerName[] },
+  phase: 'open' | 'overload',
+  capacity: number,
+  repeat: number,
+  record: (p: PointResult) => void,
+  envFor: (server: ServerName) => Record<string, string>,
+): Promise<void> {
+  for (const { item, round } of alternatingOrder(openLoads(section), repeat))
+    record(
+      await openPoint(
+        bench,
+        item.server,
+        phase,
+        round,
+        item.multiple,
+        capacity,
+        envFor(item.server),
+      ),
+    );
+}
+
+/** The shed section: each server's closed loop set up to shed nearly every claim (SHED_SETUP). */
+async function runShed(bench: Bench, repeat: number, record: (p: PointResult) => void) {
+  const shedServers = Object.entries(SHED_SETUP) as [ServerName, { env: Record<string, string> }][];
+  for (const {
+    item: [server, setup],
+    round,
+  } of alternatingOrder(shedServers, repeat))
+    record(await closedPoint(bench, server, 'shed', round, setup.env));
+}
+
+/** The overload section: the capped closed loops, then the open model against their capacity. */
+async function runOverload(
+  settings: BenchSettings,
+  bench: Bench,
+  record: (p: PointResult) => void,
+  envFor: (server: ServerName) => Record<string, string>,
+  cappedMedian: () => number,
+): Promise<BenchResults['overload']> {
+  const { repeat } = settings;
+  const { share } = settings.overload;
+  const { cgroup } = bench;
+  if (cgroup === undefined || 'why' in cgroup) {
+    const skipped = cgroup?.why ?? 'no cgroup';
+    log(`overload section skipped: cannot cap a server's CPU here (${skipped})`);
+    return { skipped };
+  } else {
+    const quota = cpuQuota(share);
+    log(
+      `overload section: servers capped to ${num(share * 100, 0)}% of a core (cgroup v${cgroup.version}, ${quota.quotaUs} µs every ${quota.periodUs} µs)`,
+    );
+    const capacityServers = settings.overload.capacityServers;
+    for (const { item: server, round } of alternatingOrder(capacityServers, repeat))
+      record(await closedPoint(bench, server, 'capped', round, envFor(server)));
+    const cappedCapacity = cappedMedian();
+    log(
+      `capped capacity: ${num(cappedCapacity, 0)} claims/s (the service's median capped closed loop, admission off)`,
+    );
+    await openRounds(bench, settings.overload, 'overload', cappedCapacity, repeat, record, envFor);
+    return { share, quota, cgroup: `v${cgroup.version}`, capacity: cappedCapacity };
+  }
+}
+
+/** The clients section: raw and client modes alternating (clientsOrder) at each load. */
+async function runClients(
+  bench: Bench,
+  order: ReturnType<typeof clientsOrder>,
+  clientsCapacity: number,
+  clientsCapacityGiven: number | undefined,
+  logPoint: (p: ClientsPoint) => void,
+): Promise<BenchResults['clients']> {
+  const capacitySource =
+    clientsCapacityGiven !== undefined
+      ? 'CLAIM_CAPACITY_PER_POD'
+      : "the pod's median closed-loop claims/s with ADMISSION=off, this run";
+  log(`clients section: capacity ${num(clientsCapacity, 0)} claims/s (${capacitySource})`);
+  const clientPoints: ClientsPoint[] = [];
+  // Raw and client alternate throughout (clientsOrder): no mode's points back to back.
+  for (const { round, multiple, mode } of order) {
+    const p = await clientsPoint(bench, mode, round, multiple, clientsCapacity);
+    clientPoints.push(p);
+    logPoint(p);
+  }
+  return { capacity: clientsCapacity, capacitySource, points: clientPoints };
 }
 
 async function main(): Promise<void> {

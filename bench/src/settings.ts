@@ -65,6 +65,7 @@ const USAGE = `usage: node bench/dist/src/run.js [--quick] [--repeat N] [--profi
   --client-multiples L  offered loads of the clients section (default 3,10,30)
   --backends N  simulated chat-backend instances in the clients section (default 32)`;
 
+// Long: a table read top to bottom: the options, their checks, then the settings each section runs with, in order.
 export function parseSettings(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>> = {},
@@ -90,25 +91,15 @@ export function parseSettings(
   const repeat = values.repeat === undefined ? (quick ? 1 : 3) : Number(values.repeat);
   if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20)
     throw new UsageError(`--repeat must be an integer from 1 to 20\n${USAGE}`);
-  const multiples = values.multiples?.split(',').map(Number);
-  if (multiples !== undefined && !multiples.every((m) => m > 0 && m <= 100))
-    throw new UsageError(`--multiples must be numbers from 0 to 100, comma-separated\n${USAGE}`);
-  const overloadMultiples = values['overload-multiples']?.split(',').map(Number);
-  if (overloadMultiples !== undefined && !overloadMultiples.every((m) => m > 0 && m <= 100))
-    throw new UsageError(
-      `--overload-multiples must be numbers from 0 to 100, comma-separated\n${USAGE}`,
-    );
+  const multiples = multiplesOption(values.multiples, 'multiples');
+  const overloadMultiples = multiplesOption(values['overload-multiples'], 'overload-multiples');
   const sections = values.sections?.split(',').map((s) => s.trim());
   if (
     sections !== undefined &&
     (sections.length === 0 || !sections.every((s) => (SECTIONS as readonly string[]).includes(s)))
   )
     throw new UsageError(`--sections takes a list from ${SECTIONS.join(', ')}\n${USAGE}`);
-  const clientMultiples = values['client-multiples']?.split(',').map(Number);
-  if (clientMultiples !== undefined && !clientMultiples.every((m) => m > 0 && m <= 100))
-    throw new UsageError(
-      `--client-multiples must be numbers from 0 to 100, comma-separated\n${USAGE}`,
-    );
+  const clientMultiples = multiplesOption(values['client-multiples'], 'client-multiples');
   const backends = values.backends === undefined ? 32 : Number(values.backends);
   if (!Number.isInteger(backends) || backends < 1 || backends > 1000)
     throw new UsageError(`--backends must be an integer from 1 to 1000\n${USAGE}`);
@@ -169,6 +160,14 @@ export function parseSettings(
       ...(capacityPerPod === undefined ? {} : { capacityPerPod }),
     },
   };
+}
+
+/** A --<flag> list of load multiples: numbers from 0 to 100, comma-separated (undefined: not given). */
+function multiplesOption(raw: string | undefined, flag: string): number[] | undefined {
+  const multiples = raw?.split(',').map(Number);
+  if (multiples !== undefined && !multiples.every((m) => m > 0 && m <= 100))
+    throw new UsageError(`--${flag} must be numbers from 0 to 100, comma-separated\n${USAGE}`);
+  return multiples;
 }
 
 export class UsageError extends Error {}

@@ -21,64 +21,12 @@ async function main(): Promise<void> {
   const server = await startRedisServer();
   const redis = new Redis(server.url);
   try {
-    const now = Date.now();
-    const [campaign] = parseCampaigns({
-      campaigns: [
-        {
-          id: 'cpu-probe',
-          name: 'Redis CPU probe',
-          currency: 'CNY',
-          poolFen: 2500 * 10_000_000,
-          couponValueFen: 2500,
-          timeZone: 'UTC',
-          startsAt: new Date(now - 3_600_000).toISOString(),
-          endsAt: new Date(now + 86_400_000).toISOString(),
-          couponExpiresAt: new Date(now + 2 * 86_400_000).toISOString(),
-          perUser: { daily: 3, total: 21 },
-          release: { slicesPerDay: 1, rollover: true },
-          shards: 16,
-        },
-      ],
-    });
-    const calendar = new CampaignCalendar(campaign!);
-    const clock = new RedisTimeClock(redis);
-    await clock.sync();
-    await new BudgetLedger(
-      redis,
-      calendar,
-      { now: () => now - 7_200_000 },
-      { trustCallerClock: true },
-    ).init({ fenced });
-    if (fenced)
-      for (let shard = 0; shard < calendar.campaign.shards; shard += 1)
-        await checkRecorded(redis, calendar.campaign.id, shard, '', null);
-    const ledger = new BudgetLedger(redis, calendar, clock);
+    const { campaign, ledger } = await probeLedger(redis, fenced);
     await redis.config('RESETSTAT');
     const memoryBefore = await usedMemory(redis);
     const cpuBefore = parseCpu(await redis.info('cpu'));
-    let next = 0;
-    const issuedCoupons: { code: string; userId: string }[] = [];
-    const outcomes = new Map<string, number>();
     const started = process.hrtime.bigint();
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (next < claims) {
-          const i = (next += 1);
-          const userId = `wx-${i.toString(16).padStart(6, '0')}`;
-          // As the service hashes a claim body (sha256, base64url): the idempotency key's value.
-          const bodyHash = createHash('sha256')
-            .update(`{"userId":"${userId}"}`)
-            .digest('base64url');
-          const result = await ledger.issue({
-            userId,
-            idempotencyKey: `claim-${i}`,
-            bodyHash,
-          });
-          outcomes.set(result.kind, (outcomes.get(result.kind) ?? 0) + 1);
-          if (result.kind === 'issued') issuedCoupons.push({ code: result.coupon.code, userId });
-        }
-      }),
-    );
+    const { issuedCoupons, outcomes } = await claimAll(ledger, claims, concurrency);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const cpuSeconds = parseCpu(await redis.info('cpu')) - cpuBefore;
     const stats = await redis.info('commandstats');
@@ -103,7 +51,7 @@ async function main(): Promise<void> {
     console.log(`redis commands per claim: ${perClaim.join(', ')}`);
     const issued = outcomes.get('issued') ?? 0;
     const delta = (await usedMemory(redis)) - memoryBefore;
-    const bytes = await keyBytes(redis, campaign!.id, campaign!.shards);
+    const bytes = await keyBytes(redis, campaign.id, campaign.shards);
     const per = (n: number) => (issued === 0 ? 'n/a' : (n / issued).toFixed(1));
     console.log(
       `redis memory per issued coupon: INFO used_memory delta ${per(delta)} bytes; MEMORY USAGE coupon ${per(bytes.coupon)} + user ${per(bytes.user)} + idempotency ${per(bytes.idem)} + audit stream ${per(bytes.audit)} = ${per(bytes.coupon + bytes.user + bytes.idem + bytes.audit)} bytes`,
@@ -120,7 +68,7 @@ async function main(): Promise<void> {
         orderId: `order-20261207-${String(i).padStart(7, '0')}`,
         orderAmountFen: 10_000,
       });
-    const orderBytes = (await keyBytes(redis, campaign!.id, campaign!.shards)).order;
+    const orderBytes = (await keyBytes(redis, campaign.id, campaign.shards)).order;
     console.log(
       `redis memory per redemption: INFO used_memory delta ${((await usedMemory(redis)) - beforeRedemptions) / Math.max(1, redeemed.length)} bytes (audit event included); MEMORY USAGE of the order's hold ${(orderBytes / Math.max(1, redeemed.length)).toFixed(1)} bytes`,
     );
@@ -128,6 +76,67 @@ async function main(): Promise<void> {
     redis.disconnect();
     await server.stop();
   }
+}
+
+/** A campaign open now with budget to spare, initialised (and fenced and verified when asked). */
+async function probeLedger(redis: Redis, fenced: boolean) {
+  const now = Date.now();
+  const [campaign] = parseCampaigns({
+    campaigns: [
+      {
+        id: 'cpu-probe',
+        name: 'Redis CPU probe',
+        currency: 'CNY',
+        poolFen: 2500 * 10_000_000,
+        couponValueFen: 2500,
+        timeZone: 'UTC',
+        startsAt: new Date(now - 3_600_000).toISOString(),
+        endsAt: new Date(now + 86_400_000).toISOString(),
+        couponExpiresAt: new Date(now + 2 * 86_400_000).toISOString(),
+        perUser: { daily: 3, total: 21 },
+        release: { slicesPerDay: 1, rollover: true },
+        shards: 16,
+      },
+    ],
+  });
+  const calendar = new CampaignCalendar(campaign!);
+  const clock = new RedisTimeClock(redis);
+  await clock.sync();
+  await new BudgetLedger(
+    redis,
+    calendar,
+    { now: () => now - 7_200_000 },
+    { trustCallerClock: true },
+  ).init({ fenced });
+  if (fenced)
+    for (let shard = 0; shard < calendar.campaign.shards; shard += 1)
+      await checkRecorded(redis, calendar.campaign.id, shard, '', null);
+  return { campaign: campaign!, ledger: new BudgetLedger(redis, calendar, clock) };
+}
+
+/** `claims` claims from as many users, `concurrency` at a time, through the ledger. */
+async function claimAll(ledger: BudgetLedger, claims: number, concurrency: number) {
+  let next = 0;
+  const issuedCoupons: { code: string; userId: string }[] = [];
+  const outcomes = new Map<string, number>();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < claims) {
+        const i = (next += 1);
+        const userId = `wx-${i.toString(16).padStart(6, '0')}`;
+        // As the service hashes a claim body (sha256, base64url): the idempotency key's value.
+        const bodyHash = createHash('sha256').update(`{"userId":"${userId}"}`).digest('base64url');
+        const result = await ledger.issue({
+          userId,
+          idempotencyKey: `claim-${i}`,
+          bodyHash,
+        });
+        outcomes.set(result.kind, (outcomes.get(result.kind) ?? 0) + 1);
+        if (result.kind === 'issued') issuedCoupons.push({ code: result.coupon.code, userId });
+      }
+    }),
+  );
+  return { issuedCoupons, outcomes };
 }
 
 async function usedMemory(redis: Redis): Promise<number> {

@@ -1,3 +1,4 @@
+export * from './claimWindow';
 export * from './context';
 export * from './couponCode';
 export * from './couponRecord';

@@ -7,6 +7,8 @@ import { campaignFingerprint } from './fingerprint';
 import { initLedger, type InitOptions, type InitReport } from './ledgerInit';
 import { idempotencyScopeHash, shardKeys } from './keys';
 import { afterView, ShardMarks, viewOf } from './marks';
+import { issueRefusalOf, redeemResultOf } from './answers';
+import { claimWindow } from './claimWindow';
 import { defaultRebalanceSizes, RebalanceTrigger } from './rebalance';
 import type { RedisSettingsGuard } from './redisSettings';
 import { ReplicationWait, type ReplicationOptions } from './replication';
@@ -103,32 +105,6 @@ const DAY_MS = 86_400_000;
 const ISSUE_ATTEMPTS = 3;
 
 /**
- * The window the issue script is sent: the calendar's, cut to the campaign's claim period, or
- * wholly before ("early") or after it ("late"), so the script needs no start and end of its own.
- */
-export function claimWindow(
-  cap: { fromMs: number; untilMs: number; scope: 'campaign' | 'day' },
-  campaign: { startsAt: number; endsAt: number; couponExpiresAt: number },
-  at: number,
-): { fromMs: number; untilMs: number; scope: 'campaign' | 'day' | 'early' | 'late' } {
-  // No claim after the coupons' expiry, which may fall inside the last day.
-  const lastClaimMs = Math.min(campaign.endsAt, campaign.couponExpiresAt);
-  if (at < campaign.startsAt)
-    return {
-      fromMs: cap.fromMs,
-      untilMs: Math.min(cap.untilMs, campaign.startsAt),
-      scope: 'early',
-    };
-  if (at > lastClaimMs)
-    return { fromMs: Math.max(cap.fromMs, lastClaimMs + 1), untilMs: cap.untilMs, scope: 'late' };
-  return {
-    fromMs: Math.max(cap.fromMs, campaign.startsAt),
-    untilMs: Math.min(cap.untilMs, lastClaimMs + 1),
-    scope: cap.scope,
-  };
-}
-
-/**
  * One campaign's budget in Redis: every money move goes through one Lua script call. Initialising
  * (ledgerInit.ts), rebalancing (transfers.ts) and reading the budget (snapshot.ts) live beside it
  * and share its context.
@@ -216,25 +192,10 @@ export class BudgetLedger {
     let at = this.ctx.clock.now();
     for (let attempt = 1; ; attempt += 1) {
       const code = generateCouponCode(shard);
-      const cap = this.calendar.spendableCapAt(at);
-      const day = cap.day ?? '-';
-      const window = claimWindow(cap, campaign, at);
+      const { argv, day } = this.issueArgv(shard, at, request.bodyHash);
       const reply = await this.ctx.scripts.issueCoupon(
         [keys.ledger, keys.user(request.userId), idempotency, keys.coupon(code), keys.audit],
-        toArgv(ISSUE_ARGV, {
-          ...guardArgs(this.ctx, shard, at),
-          windowFromMs: window.fromMs,
-          windowUntilMs: window.untilMs,
-          capCoupons: shardReleaseOf(cap, campaign.shards, shard),
-          capScope: window.scope,
-          day,
-          dailyLimit: campaign.perUser.daily,
-          totalLimit: campaign.perUser.total,
-          valueFen: campaign.couponValueFen,
-          expiresAtMs: campaign.couponExpiresAt,
-          bodyHash: request.bodyHash,
-          keepUntilMs: this.keepUntilMs,
-        }),
+        argv,
       );
       const status = statusOf(this.ctx, shard, reply);
       const nowMs = viewOf(reply)?.nowMs ?? at;
@@ -279,33 +240,40 @@ export class BudgetLedger {
             this.ctx.clock.observe?.(nowMs);
           }
           continue;
-        case LedgerCode.NotStarted:
-          return { kind: 'not_started', startsAt: campaign.startsAt };
-        case LedgerCode.Ended:
-          return { kind: 'ended' };
-        case LedgerCode.TrancheExhausted: {
+        case LedgerCode.TrancheExhausted:
           this.trigger?.afterClaim(shard, 0);
-          const next = this.calendar.nextReleaseAt(nowMs);
-          return next === undefined
-            ? { kind: 'budget_exhausted' }
-            : { kind: 'tranche_exhausted', nextReleaseAt: next };
-        }
-        case LedgerCode.PoolExhausted:
-          return { kind: 'budget_exhausted' };
-        case LedgerCode.UserDailyLimit:
-          return {
-            kind: 'user_limit',
-            scope: 'daily',
-            retryAt: this.calendar.nextDayStartAt(nowMs),
-          };
-        case LedgerCode.UserTotalLimit:
-          return { kind: 'user_limit', scope: 'total' };
-        case LedgerCode.IdempotencyKeyReused:
-          return { kind: 'idempotency_key_reused' };
+          return issueRefusalOf(this.calendar, status, nowMs);
         default:
-          throw new Error(`issue script returned ${LedgerCode[status]}`);
+          return issueRefusalOf(this.calendar, status, nowMs);
       }
     }
+  }
+
+  /** The issue script's arguments for a claim at `at` on `shard`, and the tranche day it is of. */
+  private issueArgv(
+    shard: number,
+    at: number,
+    bodyHash: string,
+  ): { argv: ReturnType<typeof toArgv>; day: string } {
+    const { campaign } = this.calendar;
+    const cap = this.calendar.spendableCapAt(at);
+    const day = cap.day ?? '-';
+    const window = claimWindow(cap, campaign, at);
+    const argv = toArgv(ISSUE_ARGV, {
+      ...guardArgs(this.ctx, shard, at),
+      windowFromMs: window.fromMs,
+      windowUntilMs: window.untilMs,
+      capCoupons: shardReleaseOf(cap, campaign.shards, shard),
+      capScope: window.scope,
+      day,
+      dailyLimit: campaign.perUser.daily,
+      totalLimit: campaign.perUser.total,
+      valueFen: campaign.couponValueFen,
+      expiresAtMs: campaign.couponExpiresAt,
+      bodyHash,
+      keepUntilMs: this.keepUntilMs,
+    });
+    return { argv, day };
   }
 
   /** The coupon, or undefined when it does not exist or belongs to someone else. */
@@ -411,42 +379,9 @@ export class BudgetLedger {
       }),
     );
     const status = statusOf(this.ctx, request.shard, reply);
-    const rest = afterView(reply);
-    const coupon = (fields: readonly (string | number)[]) =>
-      couponRecordOf(this.calendar, request.code, fields);
     if (status === LedgerCode.Ok || status === LedgerCode.Replayed)
       await this.replication?.confirm(keys.ledger);
-    switch (status) {
-      case LedgerCode.Ok:
-      case LedgerCode.Replayed:
-        return {
-          kind: 'redeemed',
-          replayed: status === LedgerCode.Replayed,
-          redemption: {
-            code: request.code,
-            orderId: request.orderId,
-            discountFen: Number(rest[0]),
-            redeemedAt: Number(rest[1]),
-          },
-          coupon: coupon(rest.slice(2)),
-        };
-      case LedgerCode.OrderReversed:
-        return {
-          kind: 'order_reversed',
-          reversedAt: Number(rest[0]),
-          coupon: coupon(rest.slice(1)),
-        };
-      case LedgerCode.CouponNotFound:
-        return { kind: 'not_found' };
-      case LedgerCode.CouponExpired:
-        return { kind: 'expired', coupon: coupon(rest) };
-      case LedgerCode.AlreadyRedeemed:
-        return { kind: 'already_redeemed' };
-      case LedgerCode.BelowMinimum:
-        return { kind: 'below_minimum', minOrderFen: campaign.minOrderFen };
-      default:
-        throw new Error(`redeem script returned ${LedgerCode[status]}`);
-    }
+    return redeemResultOf(this.calendar, request, status, afterView(reply));
   }
 
   /**

@@ -99,19 +99,7 @@ export async function initLedger(
     fingerprint !== null && mark !== null ? [shard] : [],
   );
 
-  if (options.neverIssued === true) {
-    const trace = await firstTraceOf(ctx);
-    if (trace !== undefined)
-      throw new LedgerFault(
-        'ledger_missing',
-        `campaign ${campaign.id}: Redis holds a trace of it (${trace}), so it has run here: a fresh start would hide a loss. Restore Redis, or use --after-loss`,
-      );
-  } else if (started && options.afterLoss !== true && missing.length > 0) {
-    throw new LedgerFault(
-      'ledger_missing',
-      `campaign ${campaign.id} has started and shards ${missing.join(',')} have no ledger: budget may already have been given away. Restore Redis from its backup, or re-initialise with afterLoss (counts every coupon released so far as issued).`,
-    );
-  }
+  await refuseHidingALoss(ctx, options, started, missing);
 
   const cap = calendar.spendableCapAt(now);
   const today = cap.day ?? '-';
@@ -163,6 +151,32 @@ export async function initLedger(
     report.restored.push(shard);
   }
   return report;
+}
+
+/**
+ * A fresh start where the campaign has run here (neverIssued with a trace of it in Redis), or
+ * missing shards of a started campaign without afterLoss, would hide a loss: refused.
+ */
+async function refuseHidingALoss(
+  ctx: LedgerContext,
+  options: InitOptions,
+  started: boolean,
+  missing: readonly number[],
+): Promise<void> {
+  const { campaign } = ctx.calendar;
+  if (options.neverIssued === true) {
+    const trace = await firstTraceOf(ctx);
+    if (trace !== undefined)
+      throw new LedgerFault(
+        'ledger_missing',
+        `campaign ${campaign.id}: Redis holds a trace of it (${trace}), so it has run here: a fresh start would hide a loss. Restore Redis, or use --after-loss`,
+      );
+  } else if (started && options.afterLoss !== true && missing.length > 0) {
+    throw new LedgerFault(
+      'ledger_missing',
+      `campaign ${campaign.id} has started and shards ${missing.join(',')} have no ledger: budget may already have been given away. Restore Redis from its backup, or re-initialise with afterLoss (counts every coupon released so far as issued).`,
+    );
+  }
 }
 
 /**

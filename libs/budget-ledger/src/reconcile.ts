@@ -1,10 +1,8 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { CampaignCalendar } from '@coupons/campaign';
-import { storedCouponOf } from './couponRecord';
 import { shardKeys } from './keys';
 import { shardOfUser } from './shard';
-import { keysOfShard } from './keyspace';
-import { shardReleaseOf, shareOf } from './shares';
+import { listed, reconcileShard, type AcrossShards } from './reconcileShard';
 
 export interface ShardReconciliation {
   shard: number;
@@ -31,50 +29,6 @@ export interface Reconciliation {
   problems: string[];
 }
 
-const MAX_LISTED = 20;
-
-interface AuditEvent {
-  id: string;
-  fields: Record<string, string>;
-}
-
-async function readStream(redis: Redis | Cluster, key: string): Promise<AuditEvent[]> {
-  const events: AuditEvent[] = [];
-  let start = '-';
-  for (;;) {
-    const batch = await redis.xrange(key, start, '+', 'COUNT', 5000);
-    for (const [id, flat] of batch) {
-      const fields: Record<string, string> = {};
-      for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
-      events.push({ id, fields });
-    }
-    if (batch.length < 5000) return events;
-    start = `(${batch[batch.length - 1]![0]}`;
-  }
-}
-
-function listed(values: Iterable<string>): string {
-  const all = [...values];
-  return (
-    all.slice(0, MAX_LISTED).join(', ') +
-    (all.length > MAX_LISTED ? ` and ${all.length - MAX_LISTED} more` : '')
-  );
-}
-
-interface TransferOut {
-  source: number;
-  state: string;
-  target: number;
-  coupons: number;
-  targetGen: string;
-}
-interface TransferIn {
-  target: number;
-  source: number;
-  coupons: number;
-  sourceGen: string;
-}
-
 /**
  * Proves, shard by shard, that the counters, the coupon records and the audit stream tell one
  * story: issued = records (+ written off) = issued events; issued <= released; no user over a
@@ -92,202 +46,46 @@ export async function reconcile(
   now: number,
 ): Promise<Reconciliation> {
   const { campaign } = calendar;
+  const across: AcrossShards = {
+    transfersOut: new Map(),
+    transfersIn: new Map(),
+    gens: new Map(),
+    adjustmentTotal: 0,
+    redeemedByOrder: new Map(),
+  };
   const shards: ShardReconciliation[] = [];
-  const transfersOut = new Map<string, TransferOut>();
-  const transfersIn = new Map<string, TransferIn>();
-  const gens = new Map<number, string>();
-  let adjustmentTotal = 0;
-  const redeemedByOrder = new Map<string, string[]>();
-  const spendable = calendar.spendableCapAt(now);
-  for (let shard = 0; shard < campaign.shards; shard += 1) {
-    const keys = shardKeys(campaign.id, shard);
-    const problems: string[] = [];
-    const ledger = await redis.hgetall(keys.ledger);
-    if (ledger.fingerprint === undefined) problems.push('no ledger');
-    if (ledger.rolledBack !== undefined)
-      problems.push(
-        `rolled back (${ledger.rolledBack}); refused until npm run ledger:init -- --after-loss`,
-      );
-    gens.set(shard, ledger.gen ?? '');
-    const ledgerIssued = Number(ledger.issued ?? 0);
-    const writtenOff = Number(ledger.writtenOff ?? 0);
-    const adj = Number(ledger.adj ?? 0);
-    for (const [field, value] of Object.entries(ledger)) {
-      if (field === 'adj' || field.startsWith('adj:')) adjustmentTotal += Number(value);
-      else if (field.startsWith('xout:')) {
-        const [state = '', target = '', coupons = '', targetGen = ''] = value.split(':');
-        transfersOut.set(field.slice(5), {
-          source: shard,
-          state,
-          target: Number(target),
-          coupons: Number(coupons),
-          targetGen,
-        });
-      } else if (field.startsWith('xin:')) {
-        const [source = '', coupons = '', sourceGen = ''] = value.split(':');
-        transfersIn.set(field.slice(4), {
-          target: shard,
-          source: Number(source),
-          coupons: Number(coupons),
-          sourceGen,
-        });
-      }
-    }
-
-    const events = await readStream(redis, keys.audit);
-    const issuedCodes = new Set<string>();
-    const dayWrittenOff = new Map<string, number>();
-    let netRedemptions = 0;
-    let generationStart: number | undefined;
-    events.forEach(({ fields: event }, index) => {
-      if (event.type === 'issued' && event.code !== undefined) {
-        if (issuedCodes.has(event.code))
-          problems.push(`code ${event.code} issued twice in the audit stream`);
-        issuedCodes.add(event.code);
-      } else if (event.type === 'redeemed') netRedemptions += 1;
-      else if (event.type === 'reversed') netRedemptions -= 1;
-      else if (event.type === 'init' || event.type === 'restore') {
-        const day = event.day ?? '';
-        dayWrittenOff.set(day, (dayWrittenOff.get(day) ?? 0) + Number(event.dayWrittenOff ?? 0));
-        if (event.gen === ledger.gen) generationStart = index;
-      }
-    });
-
-    // The ledger and its stream must be from the same moment: a restore of one without the
-    // other, or a stream entry lost, shows here.
-    const last = events[events.length - 1];
-    const trimmed = ledger.trimmedTo !== undefined;
-    if (ledger.fingerprint !== undefined) {
-      // Trimmed to nothing: the last event was recorded and trimmed, it cannot be compared.
-      if (trimmed && last === undefined) {
-        // Nothing left to compare the ledger with.
-      } else if (last === undefined || ledger.lastEventId !== last.id)
-        problems.push(
-          `the ledger's last event is ${ledger.lastEventId ?? 'none'} but the stream ends at ${last?.id ?? 'nothing'}`,
-        );
-      if (generationStart === undefined) {
-        if (!trimmed)
-          problems.push(
-            `the stream holds no start of the ledger's generation ${ledger.gen ?? '?'}`,
-          );
-      } else {
-        const start = events[generationStart]!;
-        const counted = Number(start.fields.events ?? 0) + (events.length - 1 - generationStart);
-        if (Number(ledger.events ?? 0) !== counted)
-          problems.push(`the ledger counts ${ledger.events ?? 0} events, the stream ${counted}`);
-      }
-    }
-
-    const recordCodes = new Set<string>();
-    const perDay = new Map<string, number>();
-    const perUser = new Map<string, number>();
-    let redeemedRecords = 0;
-    let redeemedFen = 0;
-    for (const key of await keysOfShard(redis, keys.tag, keys.couponPattern)) {
-      const hash = await redis.hgetall(key);
-      if (Object.keys(hash).length === 0) continue;
-      const code = key.slice(keys.coupon('').length);
-      const record = storedCouponOf(hash);
-      const day = calendar.dayAt(record.issuedAt)?.day ?? '-';
-      recordCodes.add(code);
-      perDay.set(day, (perDay.get(day) ?? 0) + 1);
-      perUser.set(record.userId, (perUser.get(record.userId) ?? 0) + 1);
-      if (record.redemption !== undefined) {
-        redeemedRecords += 1;
-        redeemedFen += record.redemption.discountFen;
-        const codes = redeemedByOrder.get(record.redemption.orderId) ?? [];
-        redeemedByOrder.set(record.redemption.orderId, [...codes, code]);
-      }
-    }
-
-    if (ledgerIssued !== writtenOff + recordCodes.size)
-      problems.push(
-        `ledger issued ${ledgerIssued} != written off ${writtenOff} + ${recordCodes.size} coupon records`,
-      );
-    if (issuedCodes.size !== recordCodes.size && !trimmed)
-      problems.push(`${issuedCodes.size} issued events != ${recordCodes.size} coupon records`);
-    const withoutEvent = [...recordCodes].filter((code) => !issuedCodes.has(code));
-    const withoutRecord = [...issuedCodes].filter((code) => !recordCodes.has(code));
-    if (withoutEvent.length > 0 && !trimmed)
-      problems.push(`records without an issued event: ${listed(withoutEvent)}`);
-    if (withoutRecord.length > 0)
-      problems.push(`issued events without a record: ${listed(withoutRecord)}`);
-
-    const poolShare = Number(
-      ledger.shardPoolCoupons ?? shareOf(calendar.poolCoupons, campaign.shards, shard),
-    );
-    if (ledgerIssued > poolShare)
-      problems.push(`issued ${ledgerIssued} > the shard's pool share ${poolShare}`);
-    const releasedCap = shareOf(calendar.releasedCouponsAt(now), campaign.shards, shard) + adj;
-    if (spendable.scope === 'campaign' && ledgerIssued > releasedCap)
-      problems.push(`issued ${ledgerIssued} > released ${releasedCap}`);
-    for (const [field, value] of Object.entries(ledger)) {
-      if (!field.startsWith('day:')) continue;
-      const day = field.slice(4);
-      const counted = Number(value);
-      const expected = (perDay.get(day) ?? 0) + (dayWrittenOff.get(day) ?? 0);
-      // A trimmed stream may have lost the init or restore event that wrote part of the day off.
-      const writeOffTrimmed = trimmed && writtenOff > 0;
-      if (writeOffTrimmed ? counted < expected : counted !== expected)
-        problems.push(`day ${day}: ledger says ${counted}, records say ${expected}`);
-      const tranche = calendar.days.find((d) => d.day === day);
-      if (spendable.scope === 'day' && tranche !== undefined) {
-        const dayCap =
-          shardReleaseOf(
-            {
-              scope: 'day',
-              releasedCoupons: calendar.releasedOnDayAt(day, now),
-              releasedBeforeDayCoupons: calendar.spendableCapAt(tranche.startMs)
-                .releasedBeforeDayCoupons,
-            },
-            campaign.shards,
-            shard,
-          ) + Number(ledger[`adj:${day}`] ?? 0);
-        if (counted > dayCap) problems.push(`day ${day}: issued ${counted} > released ${dayCap}`);
-      }
-    }
-
-    for (const key of await keysOfShard(redis, keys.tag, keys.userPattern)) {
-      const userId = key.slice(keys.user('').length);
-      const counters = await redis.hgetall(key);
-      const total = Number(counters.total ?? 0);
-      if (total > campaign.perUser.total)
-        problems.push(`user ${userId}: ${total} coupons > limit ${campaign.perUser.total}`);
-      if (total !== (perUser.get(userId) ?? 0) && writtenOff === 0)
-        problems.push(`user ${userId}: counter ${total} != ${perUser.get(userId) ?? 0} records`);
-      for (const [field, value] of Object.entries(counters)) {
-        if (field.startsWith('d:') && Number(value) > campaign.perUser.daily)
-          problems.push(
-            `user ${userId}: ${value} coupons on ${field.slice(2)} > daily limit ${campaign.perUser.daily}`,
-          );
-      }
-    }
-
-    const ledgerRedeemed = Number(ledger.redeemed ?? 0);
-    if (ledgerRedeemed !== redeemedRecords || (ledgerRedeemed !== netRedemptions && !trimmed))
-      problems.push(
-        `redeemed: ledger ${ledgerRedeemed}, records ${redeemedRecords}, events ${netRedemptions} (redeemed - reversed)`,
-      );
-    if (Number(ledger.redeemedFen ?? 0) !== redeemedFen)
-      problems.push(`redeemedFen: ledger ${ledger.redeemedFen ?? 0}, records ${redeemedFen}`);
-
-    shards.push({
-      shard,
-      ledgerIssued,
-      writtenOff,
-      couponRecords: recordCodes.size,
-      issuedEvents: issuedCodes.size,
-      releasedCap,
-      redeemed: ledgerRedeemed,
-      problems,
-    });
-  }
+  for (let shard = 0; shard < campaign.shards; shard += 1)
+    shards.push(await reconcileShard(redis, calendar, now, shard, across));
   const problems = shards.flatMap((s) =>
     s.problems.map((problem) => `shard ${s.shard}: ${problem}`),
   );
+  await checkOrders(redis, calendar, across.redeemedByOrder, problems);
+  const { inTransitCoupons, writtenOffTransferCoupons } = checkTransfers(across, problems);
+  const issuedCoupons = shards.reduce((sum, s) => sum + s.ledgerIssued, 0);
+  return {
+    campaignId: campaign.id,
+    asOf: now,
+    clean: problems.length === 0,
+    issuedCoupons,
+    issuedFen: issuedCoupons * campaign.couponValueFen,
+    inTransitCoupons,
+    writtenOffTransferCoupons,
+    shards,
+    problems,
+  };
+}
 
-  // One coupon per order (couponsPerOrder), across shards: every redeemed coupon's order holds its
-  // code on the order's shard, and no order carries more than the limit.
+/**
+ * One coupon per order (couponsPerOrder), across shards: every redeemed coupon's order holds its
+ * code on the order's shard, and no order carries more than the limit.
+ */
+async function checkOrders(
+  redis: Redis | Cluster,
+  calendar: CampaignCalendar,
+  redeemedByOrder: ReadonlyMap<string, string[]>,
+  problems: string[],
+): Promise<void> {
+  const { campaign } = calendar;
   for (const [orderId, codes] of redeemedByOrder) {
     if (codes.length > campaign.couponsPerOrder)
       problems.push(
@@ -299,9 +97,17 @@ export async function reconcile(
     if (unheld.length > 0)
       problems.push(`order ${orderId}: redeemed by ${listed(unheld)} without holding them`);
   }
+}
 
-  // Every transfer is debited at most once and credited at most once; a credit without its
-  // debit, or a debit settled as given that its target has no record of, is money made or lost.
+/**
+ * Every transfer is debited at most once and credited at most once; a credit without its debit,
+ * or a debit settled as given that its target has no record of, is money made or lost.
+ */
+function checkTransfers(
+  across: AcrossShards,
+  problems: string[],
+): { inTransitCoupons: number; writtenOffTransferCoupons: number } {
+  const { transfersOut, transfersIn, gens } = across;
   let inTransitCoupons = 0;
   let writtenOffTransferCoupons = 0;
   let expectedAdjustment = 0;
@@ -325,20 +131,9 @@ export async function reconcile(
     if (!transfersOut.has(id) && gens.get(given.source) === given.sourceGen)
       problems.push(`transfer ${id}: given ${given.coupons} without the same taken`);
   }
-  if (adjustmentTotal !== expectedAdjustment)
+  if (across.adjustmentTotal !== expectedAdjustment)
     problems.push(
-      `rebalancing adjustments sum to ${adjustmentTotal}, the transfer records to ${expectedAdjustment}`,
+      `rebalancing adjustments sum to ${across.adjustmentTotal}, the transfer records to ${expectedAdjustment}`,
     );
-  const issuedCoupons = shards.reduce((sum, s) => sum + s.ledgerIssued, 0);
-  return {
-    campaignId: campaign.id,
-    asOf: now,
-    clean: problems.length === 0,
-    issuedCoupons,
-    issuedFen: issuedCoupons * campaign.couponValueFen,
-    inTransitCoupons,
-    writtenOffTransferCoupons,
-    shards,
-    problems,
-  };
+  return { inTransitCoupons, writtenOffTransferCoupons };
 }

@@ -9,16 +9,21 @@ import {
   LedgerCode,
   registerRebuildScripts,
   shardKeys,
-  shardOfUser,
   type LedgerClock,
-  type RebuildScripts,
   type ShardKeys,
 } from '@coupons/budget-ledger';
 import type { CampaignCalendar } from '@coupons/campaign';
-import { couponHashFields } from './couponHash';
 import { compareStreamIds, parseStreamId } from './events';
 import { RecordFault } from './fault';
 import type { LedgerRecord } from './record';
+import {
+  expectOk,
+  writeCoupons,
+  writeEvents,
+  writeOrders,
+  writeUsers,
+  type ShardJob,
+} from './rebuildWrites';
 import { recordedLedger, type Epoch } from './recordedLedger';
 
 /**
@@ -164,19 +169,6 @@ export async function rebuildFromRecord(
   return report;
 }
 
-interface ShardJob {
-  redis: Redis | Cluster;
-  scripts: RebuildScripts;
-  calendar: CampaignCalendar;
-  clock: LedgerClock;
-  record: LedgerRecord;
-  shard: number;
-  through: string | undefined;
-  afterLoss: boolean;
-  batchSize: number;
-  fenced: boolean;
-}
-
 /**
  * The record keeps the money settings each shard's ledger was initialised with (its init event):
  * a campaigns file that says otherwise (fewer shards, another pool or coupon value, ...) is
@@ -219,23 +211,10 @@ async function rebuildShard(job: ShardJob): Promise<ShardOutcome> {
   );
   const position = rows[0];
   const recordLast = position?.last_stream_id ?? null;
-  const ledgerRow = await redis.hmget(
-    keys.ledger,
-    'fingerprint',
-    'rolledBack',
-    'lastEventId',
-    'rebuild',
-  );
-  const field = (i: number): string | null => ledgerRow[i] ?? null;
-  const [fingerprint, rolledBack, lastEventId, rebuilding] = [
-    field(0),
-    field(1),
-    field(2),
-    field(3),
-  ];
-  const ledgerExists = fingerprint !== null && rebuilding === null;
+  const head = await ledgerHead(redis, keys);
+  const ledgerExists = head.fingerprint !== null && head.rebuilding === null;
   if (position === undefined || recordLast === null) {
-    return ledgerExists && rolledBack === null
+    return ledgerExists && head.rolledBack === null
       ? { shard, outcome: 'in_sync', reason: 'nothing recorded; the ledger in Redis is live' }
       : refused(
           `the record holds nothing of shard ${shard}: nothing to rebuild from (ledger:init --after-loss counts what it could have issued as issued)`,
@@ -252,6 +231,61 @@ async function rebuildShard(job: ShardJob): Promise<ShardOutcome> {
 
   // Everything Redis still holds of the shard must be in the record.
   const ids = await streamIds(redis, keys.audit);
+  const missing = await missingFromRecord(record, campaignId, shard, ids);
+  if (missing.length > 0)
+    return refused(
+      `Redis holds ${missing.length} event(s) of shard ${shard} the record lacks (first ${missing[0]}): the recorder is behind or stopped; let it catch up, then rebuild`,
+    );
+
+  const lost = head.fingerprint === null || head.rolledBack !== null || head.rebuilding !== null;
+  const behind =
+    !lost && (head.lastEventId === null || compareStreamIds(head.lastEventId, recordLast) < 0);
+  if (!lost && !behind) {
+    return {
+      shard,
+      outcome: 'in_sync',
+      reason: `the ledger in Redis is live and holds the record's last event ${recordLast}`,
+    };
+  }
+
+  const leaveMarked = lossBoundary(job, recordLast);
+  if (typeof leaveMarked !== 'string') return leaveMarked;
+  return restoreShard(job, keys, head, {
+    recordLast,
+    redisLast: ids[ids.length - 1],
+    ledgerEvents: position.ledger_events,
+    initAt: position.init_at,
+    epoch: { ms: position.epoch_stream_ms, seq: position.epoch_stream_seq },
+    leaveMarked,
+  });
+}
+
+/** The fields of the shard's ledger hash that say whether it is live, lost or being rebuilt. */
+interface LedgerHead {
+  fingerprint: string | null;
+  rolledBack: string | null;
+  lastEventId: string | null;
+  rebuilding: string | null;
+}
+
+async function ledgerHead(redis: Redis | Cluster, keys: ShardKeys): Promise<LedgerHead> {
+  const row = await redis.hmget(keys.ledger, 'fingerprint', 'rolledBack', 'lastEventId', 'rebuild');
+  const field = (i: number): string | null => row[i] ?? null;
+  return {
+    fingerprint: field(0),
+    rolledBack: field(1),
+    lastEventId: field(2),
+    rebuilding: field(3),
+  };
+}
+
+/** The ids of `ids` (the shard's stream as Redis holds it) that the record lacks. */
+async function missingFromRecord(
+  record: LedgerRecord,
+  campaignId: string,
+  shard: number,
+  ids: readonly string[],
+): Promise<string[]> {
   const missing: string[] = [];
   for (let i = 0; i < ids.length; i += 5000) {
     const page = ids.slice(i, i + 5000);
@@ -263,44 +297,57 @@ async function rebuildShard(job: ShardJob): Promise<ShardOutcome> {
     const have = new Set(found.rows.map((r) => r.stream_id));
     missing.push(...page.filter((id) => !have.has(id)));
   }
-  if (missing.length > 0)
-    return refused(
-      `Redis holds ${missing.length} event(s) of shard ${shard} the record lacks (first ${missing[0]}): the recorder is behind or stopped; let it catch up, then rebuild`,
-    );
-  const redisLast = ids[ids.length - 1];
+  return missing;
+}
 
-  const lost = fingerprint === null || rolledBack !== null || rebuilding !== null;
-  const behind = !lost && (lastEventId === null || compareStreamIds(lastEventId, recordLast) < 0);
-  if (!lost && !behind) {
-    return {
-      shard,
-      outcome: 'in_sync',
-      reason: `the ledger in Redis is live and holds the record's last event ${recordLast}`,
-    };
-  }
-
-  let leaveMarked = '';
+/**
+ * How far the record is known complete at the loss: '' (complete through the given id), the
+ * rolled-back mark to leave for ledger:init --after-loss, or a refusal (unknown, or impossible).
+ */
+function lossBoundary(job: ShardJob, recordLast: string): string | ShardOutcome {
+  const { shard } = job;
+  const refused = (reason: string): ShardOutcome => ({ shard, outcome: 'refused', reason });
   if (job.through !== undefined) {
     if (compareStreamIds(recordLast, job.through) > 0)
       return refused(
         `the record holds events of shard ${shard} up to ${recordLast}, after ${job.through}: that cannot be where the lost state ended; give the recorder's position at the loss`,
       );
-  } else if (job.afterLoss) {
-    leaveMarked =
-      'rebuilt from the record, whose lag at the loss is unknown: written off by ledger:init --after-loss';
-  } else {
-    return refused(
-      `the record's lag at the time of the loss is unknown: say how far it is complete with --record-complete-through <stream id> (the recorder's position at the loss), or add --after-loss to rebuild and then write off what shard ${shard} could still issue`,
-    );
+    return '';
   }
+  if (job.afterLoss)
+    return 'rebuilt from the record, whose lag at the loss is unknown: written off by ledger:init --after-loss';
+  return refused(
+    `the record's lag at the time of the loss is unknown: say how far it is complete with --record-complete-through <stream id> (the recorder's position at the loss), or add --after-loss to rebuild and then write off what shard ${shard} could still issue`,
+  );
+}
 
+/** What the record says the rebuilt ledger is, from the shard's position row. */
+interface RecordedShard {
+  recordLast: string;
+  redisLast: string | undefined;
+  ledgerEvents: string;
+  initAt: string;
+  epoch: Epoch;
+  leaveMarked: string;
+}
+
+/** Closes the shard as it was read, writes the record's state into it, and opens it again. */
+async function restoreShard(
+  job: ShardJob,
+  keys: ShardKeys,
+  head: LedgerHead,
+  recorded: RecordedShard,
+): Promise<ShardOutcome> {
+  const { redis, record, shard, calendar } = job;
+  const refused = (reason: string): ShardOutcome => ({ shard, outcome: 'refused', reason });
+  const { epoch } = recorded;
   // Close the shard, as it was read (compare-and-set on its last event).
   const token = randomBytes(8).toString('hex');
   const begun = await job.scripts.begin(
     [keys.ledger, keys.audit],
     [
       campaignFingerprint(calendar.campaign),
-      fingerprint === null ? '' : (lastEventId ?? ''),
+      head.fingerprint === null ? '' : (head.lastEventId ?? ''),
       token,
       `rebuilding from the record (${token})`,
     ],
@@ -313,14 +360,13 @@ async function rebuildShard(job: ShardJob): Promise<ShardOutcome> {
 
   const [seconds, micros] = await redis.time();
   const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-  const epoch = { ms: position.epoch_stream_ms, seq: position.epoch_stream_seq };
   const written = { coupons: 0, events: 0 };
   await writeCoupons(job, keys, token, nowMs, epoch, written);
   await writeUsers(job, keys, token, nowMs, epoch);
   await writeOrders(job, keys, token, nowMs);
-  await writeEvents(job, keys, token, nowMs, epoch, redisLast, written);
+  await writeEvents(job, keys, token, nowMs, epoch, recorded.redisLast, written);
 
-  const ledger = await recordedLedger(record, calendar, shard, epoch, position.init_at);
+  const ledger = await recordedLedger(record, calendar, shard, epoch, recorded.initAt);
   // '-' is never a run id: the rebuilt ledger serves once the recorder verified this process.
   if (job.fenced) ledger.fields.push('fence', '-');
   const today = calendar.dayAt(job.clock.now())?.day ?? '-';
@@ -328,10 +374,10 @@ async function rebuildShard(job: ShardJob): Promise<ShardOutcome> {
     [keys.ledger, keys.audit, keys.transit],
     [
       token,
-      position.ledger_events,
-      recordLast,
+      recorded.ledgerEvents,
+      recorded.recordLast,
       today,
-      leaveMarked,
+      recorded.leaveMarked,
       String(ledger.fields.length / 2),
       ...ledger.fields,
       ...ledger.transit,
@@ -340,7 +386,7 @@ async function rebuildShard(job: ShardJob): Promise<ShardOutcome> {
   expectOk(finished, shard, 'finish');
   // At the restore's generation (Redis time): a rolled-back mark detected before it and written
   // to the record late does not close the rebuilt shard's record again.
-  await record.clearRolledBack(campaignId, shard, Number(finished[1]));
+  await record.clearRolledBack(job.calendar.campaign.id, shard, Number(finished[1]));
   return {
     shard,
     outcome: 'rebuilt',
@@ -348,257 +394,4 @@ async function rebuildShard(job: ShardJob): Promise<ShardOutcome> {
     events: written.events,
     gen: String(finished[1]),
   };
-}
-
-function expectOk(reply: (string | number)[], shard: number, step: string): void {
-  if (codeOf(reply) !== LedgerCode.Ok)
-    throw new RecordFault(
-      'refused',
-      `rebuild of shard ${shard}, ${step}: ${LedgerCode[codeOf(reply)]} (another rebuild took the shard over?)`,
-    );
-}
-
-/** Sends `ops` (each naming its key) as batches of the records script. */
-class Batch {
-  private keys: string[] = [];
-  private argv: string[] = [];
-  private count = 0;
-
-  constructor(
-    private readonly job: ShardJob,
-    private readonly ledgerKey: string,
-    private readonly token: string,
-    private readonly nowMs: number,
-  ) {}
-
-  async add(op: string, key: string, ...args: string[]): Promise<void> {
-    this.keys.push(key);
-    this.argv.push(op, String(this.keys.length + 1), ...args);
-    this.count += 1;
-    if (this.count >= this.job.batchSize) await this.flush();
-  }
-
-  async flush(): Promise<void> {
-    if (this.count === 0) return;
-    const reply = await this.job.scripts.records(
-      [this.ledgerKey, ...this.keys],
-      [this.token, String(this.nowMs), ...this.argv],
-    );
-    expectOk(reply, this.job.shard, 'records');
-    this.keys = [];
-    this.argv = [];
-    this.count = 0;
-  }
-}
-
-interface CouponPageRow {
-  code: string;
-  user_id: string;
-  value_fen: string;
-  issued_at: string;
-  expires_at: string;
-  tranche_day: string;
-  status: string;
-  order_id: string | null;
-  discount_fen: string | null;
-  redeemed_at: string | null;
-  reversals: Record<string, string>;
-  idem: string | null;
-  body_hash: string | null;
-  keep_until: string | null;
-  issued_stream_ms: string;
-  issued_stream_seq: string;
-}
-
-/**
- * The coupon records of the current ledger (issued after its init), as issueCoupon-5.lua,
- * redeemCoupon-3.lua and reverseRedemption-3.lua left them, and the idempotency keys whose
- * keep-until is still ahead ("<code>\n<bodyHash>", expiring at keep-until).
- */
-async function writeCoupons(
-  job: ShardJob,
-  keys: ShardKeys,
-  token: string,
-  nowMs: number,
-  epoch: Epoch,
-  written: { coupons: number },
-): Promise<void> {
-  const batch = new Batch(job, keys.ledger, token, nowMs);
-  let cursor = epoch;
-  for (;;) {
-    const { rows } = await job.record.query<CouponPageRow>(
-      `SELECT code, user_id, value_fen, issued_at, expires_at, tranche_day, status, order_id,
-         discount_fen, redeemed_at, reversals, idem, body_hash, keep_until, issued_stream_ms,
-         issued_stream_seq
-       FROM coupons
-       WHERE campaign_id = $1 AND shard = $2
-         AND (issued_stream_ms, issued_stream_seq) > ($3::bigint, $4::bigint)
-       ORDER BY issued_stream_ms, issued_stream_seq LIMIT $5`,
-      [job.calendar.campaign.id, job.shard, cursor.ms, cursor.seq, job.batchSize],
-    );
-    for (const c of rows) {
-      const fields = couponHashFields({
-        code: c.code,
-        userId: c.user_id,
-        valueFen: c.value_fen,
-        issuedAt: c.issued_at,
-        expiresAt: c.expires_at,
-        trancheDay: c.tranche_day,
-        status: c.status,
-        orderId: c.order_id,
-        discountFen: c.discount_fen,
-        redeemedAt: c.redeemed_at,
-        reversals: c.reversals,
-      });
-      const keepUntil = c.keep_until ?? '';
-      await batch.add('hash', keys.coupon(c.code), keepUntil, String(fields.length / 2), ...fields);
-      if (c.idem !== null && c.body_hash !== null && keepUntil !== '' && Number(keepUntil) > nowMs)
-        await batch.add('string', keys.idempotency(c.idem), keepUntil, `${c.code}\n${c.body_hash}`);
-      written.coupons += 1;
-    }
-    const last = rows[rows.length - 1];
-    if (last === undefined) break;
-    cursor = { ms: last.issued_stream_ms, seq: last.issued_stream_seq };
-  }
-  await batch.flush();
-}
-
-/** Every user's claim counters of the current ledger: total and d:<day>, as issueCoupon-5 counts. */
-async function writeUsers(
-  job: ShardJob,
-  keys: ShardKeys,
-  token: string,
-  nowMs: number,
-  epoch: Epoch,
-): Promise<void> {
-  const batch = new Batch(job, keys.ledger, token, nowMs);
-  let cursor = '';
-  for (;;) {
-    const { rows } = await job.record.query<{
-      user_id: string;
-      days: Record<string, string>;
-      total: string;
-      keep_until: string | null;
-    }>(
-      `SELECT user_id, jsonb_object_agg('d:' || tranche_day, claims::text) AS days,
-         sum(claims)::text AS total, max(keep_until)::text AS keep_until
-       FROM (SELECT user_id, tranche_day, count(*) AS claims, max(keep_until) AS keep_until
-             FROM coupons
-             WHERE campaign_id = $1 AND shard = $2
-               AND (issued_stream_ms, issued_stream_seq) > ($3::bigint, $4::bigint)
-               AND user_id > $5
-             GROUP BY user_id, tranche_day) AS per_day
-       GROUP BY user_id ORDER BY user_id LIMIT $6`,
-      [job.calendar.campaign.id, job.shard, epoch.ms, epoch.seq, cursor, job.batchSize],
-    );
-    for (const user of rows) {
-      const fields = ['total', user.total, ...Object.entries(user.days).flat()];
-      await batch.add(
-        'hash',
-        keys.user(user.user_id),
-        user.keep_until ?? '',
-        String(fields.length / 2),
-        ...fields,
-      );
-    }
-    const last = rows[rows.length - 1];
-    if (last === undefined) break;
-    cursor = last.user_id;
-  }
-  await batch.flush();
-}
-
-/**
- * The order reservations of this shard (reserveOrder-3.lua): every order whose orderId hashes to
- * this shard holds the codes redeemed for it, whichever shard the coupon is on. A hold that a
- * fault left without a redemption is not in the record and is not rebuilt.
- */
-async function writeOrders(
-  job: ShardJob,
-  keys: ShardKeys,
-  token: string,
-  nowMs: number,
-): Promise<void> {
-  const batch = new Batch(job, keys.ledger, token, nowMs);
-  const { campaign } = job.calendar;
-  let cursor = '';
-  for (;;) {
-    const { rows } = await job.record.query<{
-      order_id: string;
-      codes: string[];
-      keep_until: string | null;
-    }>(
-      `SELECT order_id, array_agg(code ORDER BY code) AS codes, max(keep_until)::text AS keep_until
-       FROM coupons
-       WHERE campaign_id = $1 AND status = 'redeemed' AND order_id IS NOT NULL AND order_id > $2
-       GROUP BY order_id ORDER BY order_id LIMIT $3`,
-      [campaign.id, cursor, job.batchSize],
-    );
-    for (const order of rows) {
-      if (shardOfUser(order.order_id, campaign.shards) !== job.shard) continue;
-      const fields = order.codes.flatMap((code) => [code, '1']);
-      await batch.add(
-        'hash',
-        keys.order(order.order_id),
-        order.keep_until ?? '',
-        String(fields.length / 2),
-        ...fields,
-      );
-    }
-    const last = rows[rows.length - 1];
-    if (last === undefined) break;
-    cursor = last.order_id;
-  }
-  await batch.flush();
-}
-
-/**
- * The audit stream of the current ledger, from its init: the recorded events Redis does not hold
- * any more, at their own ids (appended after what it still holds, which the record holds too).
- * A consumer group on a lost stream is gone with it; the recorder re-reads and its replays are
- * duplicates.
- */
-async function writeEvents(
-  job: ShardJob,
-  keys: ShardKeys,
-  token: string,
-  nowMs: number,
-  epoch: Epoch,
-  redisLast: string | undefined,
-  written: { events: number },
-): Promise<void> {
-  const batch = new Batch(job, keys.ledger, token, nowMs);
-  const start = redisLast === undefined ? undefined : parseStreamId(redisLast);
-  let cursor = { ms: epoch.ms, seq: epoch.seq, inclusive: true };
-  if (start !== undefined && compareStreamIds(redisLast!, `${epoch.ms}-${epoch.seq}`) >= 0)
-    cursor = { ms: start.ms, seq: start.seq, inclusive: false };
-  for (;;) {
-    const { rows } = await job.record.query<{
-      stream_id: string;
-      stream_ms: string;
-      stream_seq: string;
-      fields: Record<string, string>;
-    }>(
-      `SELECT stream_id, stream_ms, stream_seq, fields FROM ledger_events
-       WHERE campaign_id = $1 AND shard = $2
-         AND ((stream_ms, stream_seq) > ($3::bigint, $4::bigint)
-              OR ($5 AND stream_ms = $3::bigint AND stream_seq = $4::bigint))
-       ORDER BY stream_ms, stream_seq LIMIT $6`,
-      [job.calendar.campaign.id, job.shard, cursor.ms, cursor.seq, cursor.inclusive, job.batchSize],
-    );
-    for (const event of rows) {
-      // The type first, as every script writes it (jsonb does not keep the fields' order).
-      const { type, ...rest } = event.fields;
-      const fields = [
-        ...(type === undefined ? [] : ['type', type]),
-        ...Object.entries(rest).flat(),
-      ];
-      await batch.add('event', keys.audit, event.stream_id, String(fields.length / 2), ...fields);
-      written.events += 1;
-    }
-    const last = rows[rows.length - 1];
-    if (last === undefined) break;
-    cursor = { ms: last.stream_ms, seq: last.stream_seq, inclusive: false };
-  }
-  await batch.flush();
 }

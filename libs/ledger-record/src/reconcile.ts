@@ -86,45 +86,14 @@ export async function reconcileWithRecord(
     if (position !== undefined && position.rolled_back_reason !== null)
       problems.push(`the record marks the shard rolled back: ${position.rolled_back_reason}`);
 
-    // The stream and the recorded events, from the stream's first (older ones may be trimmed).
-    const inRedis = await readAuditEvents(redis, campaign.id, shard);
-    const first = inRedis[0]?.streamId;
-    const recorded = new Map<string, Record<string, string>>();
-    if (first !== undefined) {
-      const [ms, seq] = first.split('-');
-      const events = await record.query<{ stream_id: string; fields: Record<string, string> }>(
-        `SELECT stream_id, fields FROM ledger_events
-         WHERE campaign_id = $1 AND shard = $2 AND (stream_ms, stream_seq) >= ($3::bigint, $4::bigint)
-         ORDER BY stream_ms, stream_seq`,
-        [campaign.id, shard, ms, seq],
-      );
-      for (const e of events.rows) recorded.set(e.stream_id, e.fields);
-    }
-    const recordLast = position?.last_stream_id ?? null;
-    const unrecorded: StreamEvent[] = [];
-    const holes: string[] = [];
-    const changed: string[] = [];
-    for (const event of inRedis) {
-      const fields = recorded.get(event.streamId);
-      if (fields === undefined) {
-        if (recordLast !== null && compareStreamIds(event.streamId, recordLast) < 0)
-          holes.push(event.streamId);
-        else unrecorded.push(event);
-      } else if (!sameFields(fields, event.fields)) changed.push(event.streamId);
-      recorded.delete(event.streamId);
-    }
-    if (holes.length > 0)
-      problems.push(
-        `${holes.length} event(s) in Redis are not in the record, though it holds later ones (skipped): ${holes.slice(0, MAX_LISTED).join(', ')}`,
-      );
-    if (changed.length > 0)
-      problems.push(
-        `${changed.length} event(s) differ between Redis and the record: ${changed.slice(0, MAX_LISTED).join(', ')}`,
-      );
-    if (recorded.size > 0)
-      problems.push(
-        `${recorded.size} recorded event(s) are not in Redis (Redis went back: rebuild the shard from the record): ${[...recorded.keys()].slice(0, MAX_LISTED).join(', ')}`,
-      );
+    const unrecorded = await compareEvents(
+      redis,
+      record,
+      campaign.id,
+      shard,
+      position?.last_stream_id ?? null,
+      problems,
+    );
     if (unrecorded.length > 0)
       lagging.push({ shard, events: unrecorded.length, firstId: unrecorded[0]!.streamId });
 
@@ -158,6 +127,59 @@ export async function reconcileWithRecord(
   }
   const problems = shards.flatMap((s) => s.problems.map((p) => `shard ${s.shard}: ${p}`));
   return { campaignId: campaign.id, clean: problems.length === 0, lagging, shards, problems };
+}
+
+/**
+ * The shard's stream against the recorded events, from the stream's first (older ones may be
+ * trimmed): holes, differences and events only in the record are problems; returns the events
+ * not recorded yet (the recorder's lag).
+ */
+async function compareEvents(
+  redis: Redis | Cluster,
+  record: LedgerRecord,
+  campaignId: string,
+  shard: number,
+  recordLast: string | null,
+  problems: string[],
+): Promise<StreamEvent[]> {
+  const inRedis = await readAuditEvents(redis, campaignId, shard);
+  const first = inRedis[0]?.streamId;
+  const recorded = new Map<string, Record<string, string>>();
+  if (first !== undefined) {
+    const [ms, seq] = first.split('-');
+    const events = await record.query<{ stream_id: string; fields: Record<string, string> }>(
+      `SELECT stream_id, fields FROM ledger_events
+       WHERE campaign_id = $1 AND shard = $2 AND (stream_ms, stream_seq) >= ($3::bigint, $4::bigint)
+       ORDER BY stream_ms, stream_seq`,
+      [campaignId, shard, ms, seq],
+    );
+    for (const e of events.rows) recorded.set(e.stream_id, e.fields);
+  }
+  const unrecorded: StreamEvent[] = [];
+  const holes: string[] = [];
+  const changed: string[] = [];
+  for (const event of inRedis) {
+    const fields = recorded.get(event.streamId);
+    if (fields === undefined) {
+      if (recordLast !== null && compareStreamIds(event.streamId, recordLast) < 0)
+        holes.push(event.streamId);
+      else unrecorded.push(event);
+    } else if (!sameFields(fields, event.fields)) changed.push(event.streamId);
+    recorded.delete(event.streamId);
+  }
+  if (holes.length > 0)
+    problems.push(
+      `${holes.length} event(s) in Redis are not in the record, though it holds later ones (skipped): ${holes.slice(0, MAX_LISTED).join(', ')}`,
+    );
+  if (changed.length > 0)
+    problems.push(
+      `${changed.length} event(s) differ between Redis and the record: ${changed.slice(0, MAX_LISTED).join(', ')}`,
+    );
+  if (recorded.size > 0)
+    problems.push(
+      `${recorded.size} recorded event(s) are not in Redis (Redis went back: rebuild the shard from the record): ${[...recorded.keys()].slice(0, MAX_LISTED).join(', ')}`,
+    );
+  return unrecorded;
 }
 
 /** The counters of the ledger hash against the record's, each difference in coupons and fen. */

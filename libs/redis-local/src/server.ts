@@ -69,6 +69,57 @@ export async function startRedisServer(
   }
 }
 
+/** A private, throwaway redis-server: loopback only, no persistence unless `extra` asks. */
+function serverArgs(
+  port: number,
+  dir: string,
+  logFile: string,
+  extra: readonly string[],
+): string[] {
+  // prettier-ignore
+  return [
+    '--port', String(port),
+    '--bind', '127.0.0.1',
+    '--save', '',
+    '--appendonly', 'no',
+    '--daemonize', 'no',
+    '--dir', dir,
+    '--logfile', logFile,
+    ...extra,
+  ];
+}
+
+/**
+ * Waits until the redis-server `pid` answers PING on `port` (not another one that holds the
+ * port): undefined, or why it did not (it exited, or timeoutMs passed).
+ */
+async function untilServing(
+  port: number,
+  pid: number,
+  timeoutMs: number,
+  exited: () => string | undefined,
+): Promise<string | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  let lastProblem = 'no answer yet';
+  for (;;) {
+    const exit = exited();
+    if (exit !== undefined) return `${exit} before answering PING`;
+    try {
+      if ((await sendRawCommand(port, ['PING'], { timeoutMs: 500 })) === 'PONG') {
+        const info = String(await sendRawCommand(port, ['INFO', 'server'], { timeoutMs: 1000 }));
+        const servedBy = /process_id:(\d+)/.exec(info)?.[1];
+        if (servedBy === String(pid)) return undefined;
+        lastProblem = `port answered by another redis-server (pid ${servedBy ?? '?'})`;
+      }
+    } catch (err) {
+      lastProblem = (err as Error).message;
+    }
+    if (Date.now() >= deadline)
+      return `did not answer PING within ${timeoutMs} ms (last: ${lastProblem})`;
+    await delay(25);
+  }
+}
+
 async function startOnce(
   binary: string,
   port: number,
@@ -79,17 +130,7 @@ async function startOnce(
   if (!ownDir) mkdirSync(dir, { recursive: true });
   const logFile = join(dir, 'redis.log');
   const stderrFile = join(dir, 'stderr.log');
-  // prettier-ignore
-  const args = [
-    '--port', String(port),
-    '--bind', '127.0.0.1',
-    '--save', '',
-    '--appendonly', 'no',
-    '--daemonize', 'no',
-    '--dir', dir,
-    '--logfile', logFile,
-    ...(opts.args ?? []),
-  ];
+  const args = serverArgs(port, dir, logFile, opts.args ?? []);
 
   // Output goes to files, not pipes: nothing to drain, no handle keeping the parent alive.
   const stderrFd = openSync(stderrFile, 'a');
@@ -133,26 +174,13 @@ async function startOnce(
   }
   track(pid, ownDir ? dir : undefined);
 
-  const timeoutMs = opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
-  const deadline = Date.now() + timeoutMs;
-  let lastProblem = 'no answer yet';
-  for (;;) {
-    if (exit !== undefined) return fail(`${exit} before answering PING`);
-    try {
-      if ((await sendRawCommand(port, ['PING'], { timeoutMs: 500 })) === 'PONG') {
-        const info = String(await sendRawCommand(port, ['INFO', 'server'], { timeoutMs: 1000 }));
-        const servedBy = /process_id:(\d+)/.exec(info)?.[1];
-        if (servedBy === String(pid)) break;
-        lastProblem = `port answered by another redis-server (pid ${servedBy ?? '?'})`;
-      }
-    } catch (err) {
-      lastProblem = (err as Error).message;
-    }
-    if (Date.now() >= deadline) {
-      return fail(`did not answer PING within ${timeoutMs} ms (last: ${lastProblem})`);
-    }
-    await delay(25);
-  }
+  const problem = await untilServing(
+    port,
+    pid,
+    opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
+    () => exit,
+  );
+  if (problem !== undefined) return fail(problem);
 
   let stopping: Promise<void> | undefined;
   return {

@@ -68,6 +68,7 @@ export interface FailoverResult {
  * processes; its replica is promoted by the cluster itself (cluster-node-timeout 2 s). Two
  * replicas per master, so the promoted one still has a replica to acknowledge WAIT.
  */
+// Long: a linear experiment script (cluster, sync, load, kill a master, promotion, checks), read best whole.
 export async function runFailover(options: FailoverOptions): Promise<FailoverResult> {
   const shards = options.shards ?? 6;
   const campaign = liveCampaign(uniqueId('chaos-failover'), {
@@ -118,30 +119,7 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
         30_000,
       );
     }
-    // Every replica in sync before the load: otherwise the first seconds measure the replicas'
-    // initial full sync (WAIT answering only at its timeout), not what WAIT costs.
-    await until(
-      'every master with both replicas in sync',
-      async () => {
-        // One key per master (the one its slot maps to), written and confirmed on two replicas.
-        const sync = new ReplicationWait(redis, { replicas: 2, timeoutMs: 1_000 });
-        const keyOf = new Map<number | undefined, string>();
-        for (let i = 0; i < 200 && keyOf.size < 3; i += 1)
-          keyOf.set(sync.nodeFor(`chaos-sync-${i}`).options.port, `chaos-sync-${i}`);
-        if (keyOf.size < 3) return undefined;
-        const acks = await Promise.all(
-          [...keyOf.values()].map(async (key) => {
-            await redis.set(key, '1');
-            return sync.confirm(key).then(
-              () => 2,
-              () => 0,
-            );
-          }),
-        );
-        return acks.every((n) => n >= 2) ? true : undefined;
-      },
-      30_000,
-    );
+    await untilReplicasInSync(redis);
     await fleet.start(options.pods ?? 2);
     const load = new SteadyLoad({
       campaignId: campaign.id,
@@ -274,4 +252,33 @@ function latencyOf(claims: readonly ClaimRecord[]): LatencySummary {
   const histogram = newLatencyHistogram();
   for (const claim of claims) recordMs(histogram, claim.ms);
   return summarize(histogram);
+}
+
+/**
+ * Every replica in sync before the load: otherwise the first seconds measure the replicas'
+ * initial full sync (WAIT answering only at its timeout), not what WAIT costs.
+ */
+async function untilReplicasInSync(redis: Cluster): Promise<void> {
+  await until(
+    'every master with both replicas in sync',
+    async () => {
+      // One key per master (the one its slot maps to), written and confirmed on two replicas.
+      const sync = new ReplicationWait(redis, { replicas: 2, timeoutMs: 1_000 });
+      const keyOf = new Map<number | undefined, string>();
+      for (let i = 0; i < 200 && keyOf.size < 3; i += 1)
+        keyOf.set(sync.nodeFor(`chaos-sync-${i}`).options.port, `chaos-sync-${i}`);
+      if (keyOf.size < 3) return undefined;
+      const acks = await Promise.all(
+        [...keyOf.values()].map(async (key) => {
+          await redis.set(key, '1');
+          return sync.confirm(key).then(
+            () => 2,
+            () => 0,
+          );
+        }),
+      );
+      return acks.every((n) => n >= 2) ? true : undefined;
+    },
+    30_000,
+  );
 }

@@ -9,6 +9,7 @@ import { until } from '@coupons/testing';
 import { takeInventory, type Inventory } from './inventory';
 import { MAINS, runCli } from './pods';
 import { RecordedStack } from './recordedStack';
+import type { ClaimRecord, SteadyLoad } from './steadyLoad';
 
 export type LossKind = 'empty' | 'older-snapshot';
 
@@ -55,6 +56,7 @@ export interface LossResult {
  * the record and Redis must agree, replays of keys from before must return the same coupons, and
  * issuing must resume from the same totals.
  */
+// Long: a linear experiment script (load, record, loss, refusals, restore, replays, resume), read best whole.
 export async function runLoss(options: LossOptions): Promise<LossResult> {
   const shards = options.shards ?? 4;
   const backupDir = mkdtempSync(join(tmpdir(), 'coupons-chaos-rdb-'));
@@ -105,30 +107,7 @@ export async function runLoss(options: LossOptions): Promise<LossResult> {
     await stack.restartRecorder();
 
     // Claims refuse: a missing ledger, or one the recorder marks rolled back.
-    if (options.kind === 'older-snapshot')
-      await until(
-        'the recorder marking the rolled-back shards',
-        async () => {
-          const marks = await Promise.all(
-            Array.from({ length: shards }, (_, s) =>
-              redis.hget(shardKeys(campaign.id, s).ledger, 'rolledBack'),
-            ),
-          );
-          return marks.some((mark) => mark !== null) ? true : undefined;
-        },
-        30_000,
-      );
-    const probe = stack.load(1, 'after');
-    const refusedWith = new Set<string>();
-    let refused = 0;
-    const probes = 8;
-    for (let i = 0; i < probes; i += 1) {
-      const answer = await probe.claimOnce(i);
-      if (answer.code === undefined) {
-        refused += 1;
-        refusedWith.add(`${answer.status} ${answer.errorCode ?? ''}`);
-      }
-    }
+    const afterLoss = await refusalsAfterLoss(stack, shards, options.kind === 'older-snapshot');
 
     // The restore, as an operator runs it.
     const started = performance.now();
@@ -150,12 +129,7 @@ export async function runLoss(options: LossOptions): Promise<LossResult> {
     const issuedAfterRestore = (await ledgerAfter.snapshot()).issuedCoupons;
 
     // Replays of claims acknowledged before the loss: the same coupon.
-    const sample = beforeClaims.filter((c) => c.code !== undefined).slice(0, 40);
-    let sameCoupon = 0;
-    for (const claim of sample) {
-      const again = await load.replay(claim);
-      if (again.code === claim.code) sameCoupon += 1;
-    }
+    const replays = await replaysOf(load, beforeClaims);
     // Issuing resumes.
     const resumedLoad = stack.load(options.claimsPerSecond, 'resumed');
     const resumedAt = performance.now();
@@ -176,10 +150,10 @@ export async function runLoss(options: LossOptions): Promise<LossResult> {
       },
       issuedBefore,
       recordedCoupons,
-      afterLoss: { sent: probes, refused, refusedWith: [...refusedWith] },
+      afterLoss,
       restore: { code: restored.code, ms: restoreMs, output: restored.output },
       issuedAfterRestore,
-      replays: { asked: sample.length, sameCoupon },
+      replays,
       resumed: {
         sent: resumedLoad.claims.length,
         acknowledged: resumedLoad.claims.filter((c) => c.code !== undefined).length,
@@ -195,4 +169,56 @@ export async function runLoss(options: LossOptions): Promise<LossResult> {
     await stack?.close();
     rmSync(backupDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A few claims after the loss (once the recorder marked a rolled-back shard, when `rolledBack`):
+ * how many were refused and with what.
+ */
+async function refusalsAfterLoss(
+  stack: RecordedStack,
+  shards: number,
+  rolledBack: boolean,
+): Promise<LossResult['afterLoss']> {
+  const { campaign } = stack;
+  const redis = stack.redis!;
+  if (rolledBack)
+    await until(
+      'the recorder marking the rolled-back shards',
+      async () => {
+        const marks = await Promise.all(
+          Array.from({ length: shards }, (_, s) =>
+            redis.hget(shardKeys(campaign.id, s).ledger, 'rolledBack'),
+          ),
+        );
+        return marks.some((mark) => mark !== null) ? true : undefined;
+      },
+      30_000,
+    );
+  const probe = stack.load(1, 'after');
+  const refusedWith = new Set<string>();
+  let refused = 0;
+  const probes = 8;
+  for (let i = 0; i < probes; i += 1) {
+    const answer = await probe.claimOnce(i);
+    if (answer.code === undefined) {
+      refused += 1;
+      refusedWith.add(`${answer.status} ${answer.errorCode ?? ''}`);
+    }
+  }
+  return { sent: probes, refused, refusedWith: [...refusedWith] };
+}
+
+/** Replays of (up to 40) claims acknowledged before the loss, and how many got the same coupon. */
+async function replaysOf(
+  load: SteadyLoad,
+  beforeClaims: readonly ClaimRecord[],
+): Promise<LossResult['replays']> {
+  const sample = beforeClaims.filter((c) => c.code !== undefined).slice(0, 40);
+  let sameCoupon = 0;
+  for (const claim of sample) {
+    const again = await load.replay(claim);
+    if (again.code === claim.code) sameCoupon += 1;
+  }
+  return { asked: sample.length, sameCoupon };
 }

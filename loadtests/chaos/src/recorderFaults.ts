@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
+import type { Redis } from 'ioredis';
 import { setTimeout as delay } from 'node:timers/promises';
 import { shardKeys } from '@coupons/budget-ledger';
-import { reconcileWithRecord } from '@coupons/ledger-record';
+import { reconcileWithRecord, type LedgerRecord } from '@coupons/ledger-record';
 import { testPostgresServerUrl } from '@coupons/testing';
 import { CuttableProxy } from './cuttableProxy';
 import { takeInventory, type Inventory } from './inventory';
@@ -87,24 +88,10 @@ export async function runRecorderFaults(
 
     proxy.stop();
     const downFrom = load.now();
-    let maxPendingEvents = 0;
-    let maxOldestAgeSeconds = 0;
-    const downUntil = performance.now() + options.databaseDownMs;
-    while (performance.now() < downUntil) {
-      await delay(250);
-      const text = await fetch(`${stack.recorder!.metricsBase}/metrics`).then(
-        (res) => res.text(),
-        () => '',
-      );
-      maxPendingEvents = Math.max(
-        maxPendingEvents,
-        metricValues(text, 'coupon_recorder_pending_events').reduce((a, b) => a + b, 0),
-      );
-      maxOldestAgeSeconds = Math.max(
-        maxOldestAgeSeconds,
-        ...metricValues(text, 'coupon_recorder_oldest_unrecorded_age_seconds'),
-      );
-    }
+    const { maxPendingEvents, maxOldestAgeSeconds } = await watchLag(
+      () => stack!.recorder!.metricsBase,
+      options.databaseDownMs,
+    );
     const downTo = load.now();
     proxy.restore();
     const restoredAt = performance.now();
@@ -113,23 +100,12 @@ export async function runRecorderFaults(
     await stack.recorderCaughtUp(60_000);
     const catchUpMs = performance.now() - restoredAt;
 
-    let eventsInRedis = 0;
-    for (let shard = 0; shard < shards; shard += 1)
-      eventsInRedis += Number(
-        (await redis.hget(shardKeys(campaign.id, shard).ledger, 'events')) ?? 0,
-      );
-    const counts = await record.query<{ total: string; distinct: string }>(
-      `SELECT count(*) AS total, count(DISTINCT (shard, stream_id)) AS distinct
-         FROM ledger_events WHERE campaign_id = $1`,
-      [campaign.id],
-    );
+    const events = await eventCounts(redis, record, campaign.id, shards);
     const during = load.claims.filter((c) => c.sentAt >= downFrom && c.sentAt <= downTo);
     const check = await reconcileWithRecord(redis, calendar, record);
     return {
       options,
-      eventsInRedis,
-      eventsRecorded: Number(counts.rows[0]!.total),
-      eventsTwice: Number(counts.rows[0]!.total) - Number(counts.rows[0]!.distinct),
+      ...events,
       duringOutage: {
         sent: during.length,
         acknowledged: during.filter((c) => c.code !== undefined).length,
@@ -144,4 +120,53 @@ export async function runRecorderFaults(
     await stack?.close();
     await proxy?.close();
   }
+}
+
+/** The recorder's lag as its metrics show it, every 250 ms for `forMs`: the highest seen. */
+async function watchLag(
+  metricsBase: () => string,
+  forMs: number,
+): Promise<{ maxPendingEvents: number; maxOldestAgeSeconds: number }> {
+  let maxPendingEvents = 0;
+  let maxOldestAgeSeconds = 0;
+  const downUntil = performance.now() + forMs;
+  while (performance.now() < downUntil) {
+    await delay(250);
+    const text = await fetch(`${metricsBase()}/metrics`).then(
+      (res) => res.text(),
+      () => '',
+    );
+    maxPendingEvents = Math.max(
+      maxPendingEvents,
+      metricValues(text, 'coupon_recorder_pending_events').reduce((a, b) => a + b, 0),
+    );
+    maxOldestAgeSeconds = Math.max(
+      maxOldestAgeSeconds,
+      ...metricValues(text, 'coupon_recorder_oldest_unrecorded_age_seconds'),
+    );
+  }
+  return { maxPendingEvents, maxOldestAgeSeconds };
+}
+
+/** The events the shards' ledgers counted, the events recorded, and how many were recorded twice. */
+async function eventCounts(
+  redis: Redis,
+  record: LedgerRecord,
+  campaignId: string,
+  shards: number,
+): Promise<{ eventsInRedis: number; eventsRecorded: number; eventsTwice: number }> {
+  let eventsInRedis = 0;
+  for (let shard = 0; shard < shards; shard += 1)
+    eventsInRedis += Number((await redis.hget(shardKeys(campaignId, shard).ledger, 'events')) ?? 0);
+  const counts = await record.query<{ total: string; distinct: string }>(
+    `SELECT count(*) AS total, count(DISTINCT (shard, stream_id)) AS distinct
+       FROM ledger_events WHERE campaign_id = $1`,
+    [campaignId],
+  );
+  const total = Number(counts.rows[0]!.total);
+  return {
+    eventsInRedis,
+    eventsRecorded: total,
+    eventsTwice: total - Number(counts.rows[0]!.distinct),
+  };
 }

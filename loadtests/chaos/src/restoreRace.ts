@@ -77,6 +77,7 @@ function random(seed: number): () => number {
  * (its built main.js). The pods are BudgetLedger instances in this process, each a new one (as a
  * new pod: it has seen nothing of the shard, so only the fence can stop it).
  */
+// Long: a linear experiment script (set up, then per trial: serve, snapshot, kill, restore, race, check), read best whole.
 export async function runRestoreRace(options: RestoreRaceOptions): Promise<RestoreRaceResult> {
   const next = random(options.seed);
   const campaigns = Array.from({ length: options.trials }, (_, i) =>
@@ -178,43 +179,12 @@ export async function runRestoreRace(options: RestoreRaceOptions): Promise<Resto
       // claimMs passes.
       const podRedis = client(server.url);
       const podB = new BudgetLedger(podRedis, calendar, new RedisTimeClock(podRedis));
-      const refusals: Record<string, number> = {};
-      let firstServedMs: number | null = null;
-      let ended: RestoreRaceTrial['ended'] = 'serving';
-      const claimUntil = backAt + (options.claimMs ?? 4_000);
-      while (performance.now() < claimUntil) {
-        let outcome: string;
-        try {
-          outcome = await claimOn(podB);
-        } catch (err) {
-          outcome = err instanceof LedgerFault ? err.reason : 'redis';
-        }
-        if (outcome === 'issued') firstServedMs ??= performance.now() - backAt;
-        else refusals[outcome] = (refusals[outcome] ?? 0) + 1;
-        if (outcome === 'rolled_back') {
-          ended = 'rolled_back';
-          break;
-        }
-        if (outcome === 'tranche_exhausted' || outcome === 'budget_exhausted') break;
-        if (outcome !== 'issued') await delay(20);
-      }
-      // Until the recorder has recorded everything, or marked the shard (unfenced, it may do so
-      // after the pod was served: then the shard ends refusing, too late).
-      let recordProblems: string[] = [];
-      await until(
-        'the recorder caught up after the race, or the shard marked',
-        async () => {
-          if ((await podRedis.hget(keys.ledger, 'rolledBack').catch(() => null)) !== null) {
-            ended = 'rolled_back';
-            return true;
-          }
-          const check = await reconcileWithRecord(podRedis, calendar, record!);
-          if (check.lagging.length > 0) return undefined;
-          recordProblems = check.problems;
-          return true;
-        },
-        15_000,
+      const race = await raceAfterRestore(
+        () => claimOn(podB),
+        backAt + (options.claimMs ?? 4_000),
+        backAt,
       );
+      const settled = await untilRecordedOrMarked(podRedis, keys.ledger, calendar, record);
       trials.push({
         released,
         beforeSnapshot,
@@ -222,10 +192,10 @@ export async function runRestoreRace(options: RestoreRaceOptions): Promise<Resto
         downMs,
         recorderRestartedWhileDown,
         held: codes.size,
-        ended,
-        firstServedMs,
-        refusals,
-        recordProblems,
+        ended: settled.marked ? 'rolled_back' : race.ended,
+        firstServedMs: race.firstServedMs,
+        refusals: race.refusals,
+        recordProblems: settled.recordProblems,
       });
       // The next trial's pods and checks talk to the restarted Redis.
       setup = podRedis;
@@ -240,6 +210,68 @@ export async function runRestoreRace(options: RestoreRaceOptions): Promise<Resto
     if (database !== undefined) await dropPrivateDatabase(database.name);
     rmSync(backup, { recursive: true, force: true });
   }
+}
+
+/**
+ * A new pod claims at once after the restore, until `until` (performance.now() ms), the release is
+ * spent or the shard refuses for good: when it was first served (ms after `backAt`), what it was
+ * refused, and whether the shard ended marked rolled back.
+ */
+async function raceAfterRestore(
+  claim: () => Promise<string>,
+  until: number,
+  backAt: number,
+): Promise<{
+  ended: RestoreRaceTrial['ended'];
+  firstServedMs: number | null;
+  refusals: Record<string, number>;
+}> {
+  const refusals: Record<string, number> = {};
+  let firstServedMs: number | null = null;
+  while (performance.now() < until) {
+    let outcome: string;
+    try {
+      outcome = await claim();
+    } catch (err) {
+      outcome = err instanceof LedgerFault ? err.reason : 'redis';
+    }
+    if (outcome === 'issued') firstServedMs ??= performance.now() - backAt;
+    else refusals[outcome] = (refusals[outcome] ?? 0) + 1;
+    if (outcome === 'rolled_back') return { ended: 'rolled_back', firstServedMs, refusals };
+    if (outcome === 'tranche_exhausted' || outcome === 'budget_exhausted') break;
+    if (outcome !== 'issued') await delay(20);
+  }
+  return { ended: 'serving', firstServedMs, refusals };
+}
+
+/**
+ * Until the recorder has recorded everything, or marked the shard (unfenced, it may do so after
+ * the pod was served: then the shard ends refusing, too late): whether it is marked, and the
+ * record's problems once caught up.
+ */
+async function untilRecordedOrMarked(
+  redis: Redis,
+  ledgerKey: string,
+  calendar: CampaignCalendar,
+  record: LedgerRecord | undefined,
+): Promise<{ marked: boolean; recordProblems: string[] }> {
+  let marked = false;
+  let recordProblems: string[] = [];
+  await until(
+    'the recorder caught up after the race, or the shard marked',
+    async () => {
+      if ((await redis.hget(ledgerKey, 'rolledBack').catch(() => null)) !== null) {
+        marked = true;
+        return true;
+      }
+      const check = await reconcileWithRecord(redis, calendar, record!);
+      if (check.lagging.length > 0) return undefined;
+      recordProblems = check.problems;
+      return true;
+    },
+    15_000,
+  );
+  return { marked, recordProblems };
 }
 
 async function clockOf(redis: Redis): Promise<RedisTimeClock> {

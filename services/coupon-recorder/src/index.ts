@@ -4,4 +4,5 @@ export * from './http';
 export * from './loop';
 export * from './record';
 export * from './recorder';
+export * from './shardHealth';
 export * from './streams';

@@ -1,6 +1,11 @@
 import { LedgerRecord } from '@coupons/ledger-record';
 import { configAndCampaignsOrExit, createRedisClient, exitWith, say } from '@coupons/runtime';
-import { createLogger, createRecorderMetrics, initialiseRecorderSeries } from '@coupons/telemetry';
+import {
+  createLogger,
+  createRecorderMetrics,
+  initialiseRecorderSeries,
+  type Logger,
+} from '@coupons/telemetry';
 import { parseRecorderEnv } from './config';
 import { startMetricsServer } from './http';
 import { RecorderLoop } from './loop';
@@ -54,31 +59,11 @@ async function main(): Promise<void> {
     logger.warn({ err: err.message }, 'recorder: Redis not answering yet');
   });
 
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signals += 1;
-    if (signals > 1) {
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    logger.info({ signal }, 'recorder: finishing the batch in flight, then exiting');
-    const grace = setTimeout(() => {
-      logger.error('recorder: shutdown grace ran out; unacknowledged entries are delivered again');
-      process.exit(1);
-    }, config.shutdownGraceMs);
-    grace.unref();
-    void loop
-      .stop()
-      .then(async () => {
-        http.server.close();
-        redis.disconnect();
-        await record.close();
-        process.exit(0);
-      })
-      .catch(() => process.exit(1));
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  stopOnSignals(loop, logger, config.shutdownGraceMs, async () => {
+    http.server.close();
+    redis.disconnect();
+    await record.close();
+  });
 
   logger.info(
     {
@@ -90,6 +75,41 @@ async function main(): Promise<void> {
     'coupon-recorder running',
   );
   void loop.start();
+}
+
+/**
+ * SIGTERM/SIGINT: the batch in flight finished, then `close` and exit 0; a second signal, or
+ * the grace running out, exits 1 (unacknowledged entries are delivered again).
+ */
+function stopOnSignals(
+  loop: RecorderLoop,
+  logger: Logger,
+  graceMs: number,
+  close: () => Promise<void>,
+): void {
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    logger.info({ signal }, 'recorder: finishing the batch in flight, then exiting');
+    const grace = setTimeout(() => {
+      logger.error('recorder: shutdown grace ran out; unacknowledged entries are delivered again');
+      process.exit(1);
+    }, graceMs);
+    grace.unref();
+    void loop
+      .stop()
+      .then(async () => {
+        await close();
+        process.exit(0);
+      })
+      .catch(() => process.exit(1));
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
 }
 
 process.on('unhandledRejection', (reason) => {

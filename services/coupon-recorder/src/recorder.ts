@@ -11,7 +11,9 @@ import { auditEventTypeLabel, type Logger, type RecorderMetrics } from '@coupons
 import { RecordFault } from '@coupons/ledger-record';
 import { RecorderFault, type RecorderStep } from './faults';
 import type { EventRecord, RecordedShardPosition, StreamEvent } from './record';
-import { entriesOfRead, toStreamEvent, type RawEntry, type ShardRef } from './streams';
+import { unrecordedEntries } from './lag';
+import { logHealthChange, markedAtMs, type ShardHealth } from './shardHealth';
+import { readGroup, toStreamEvent, type RawEntry, type ShardRef } from './streams';
 
 /** The one consumer group every recorder joins: each entry is delivered to one of them. */
 export const RECORDER_GROUP = 'recorder';
@@ -38,21 +40,7 @@ export interface RecorderOptions {
 /** What one shard's turn did: entries recorded (0: nothing to do), or the fault. */
 export type ShardOutcome = { recorded: number } | { fault: RecorderFault };
 
-/** What the rollback check found on a shard. */
-export type ShardHealth = 'consistent' | 'unrecorded' | 'ledger_missing' | 'rolled_back';
-
 const key = (ref: ShardRef) => `${ref.campaignId}:${ref.shard}`;
-
-/**
- * When a rolled-back mark was set, in Redis ms: its text starts with the time (ms from the
- * scripts' marks, seconds from a rebuild's; 0 when it does not).
- */
-function markedAtMs(detail: string): number {
-  const leading = /^(\d+)/.exec(detail)?.[1];
-  if (leading === undefined) return 0;
-  const value = Number(leading);
-  return value < 1e11 ? value * 1000 : value;
-}
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -231,18 +219,7 @@ export class Recorder {
     const audit = shardKeys(ref.campaignId, ref.shard).audit;
     const id = key(ref);
     if (this.ownPending.has(id)) {
-      const { live, deleted } = entriesOfRead(
-        await redis.xreadgroup(
-          'GROUP',
-          this.group,
-          consumer,
-          'COUNT',
-          batchSize,
-          'STREAMS',
-          audit,
-          '0',
-        ),
-      );
+      const { live, deleted } = await readGroup(redis, audit, this.group, consumer, batchSize, '0');
       // Gone from the stream while pending: nothing left to record.
       if (deleted.length > 0) await redis.xack(audit, this.group, ...deleted);
       if (live.length > 0) return live;
@@ -267,18 +244,7 @@ export class Recorder {
       this.ownPending.add(id);
       return live;
     }
-    return entriesOfRead(
-      await redis.xreadgroup(
-        'GROUP',
-        this.group,
-        consumer,
-        'COUNT',
-        batchSize,
-        'STREAMS',
-        audit,
-        '>',
-      ),
-    ).live;
+    return (await readGroup(redis, audit, this.group, consumer, batchSize, '>')).live;
   }
 
   /**
@@ -391,29 +357,7 @@ export class Recorder {
       if ((await redis.exists(audit)) === 0) return [] as unknown[][];
       return (await redis.xinfo('GROUPS', audit)) as unknown[][];
     });
-    const flat = groups.find((g) => g[g.indexOf('name') + 1] === this.group);
-    let pending: number;
-    let oldest: string | undefined;
-    if (flat === undefined) {
-      // No group yet: everything in the stream is unrecorded.
-      pending = await redis.xlen(audit);
-      const first = await redis.xrange(audit, '-', '+', 'COUNT', 1);
-      oldest = first[0]?.[0];
-    } else {
-      const field = (name: string) => flat[flat.indexOf(name) + 1];
-      const lastDelivered = String(field('last-delivered-id'));
-      const summary = (await redis.xpending(audit, this.group)) as [number, string | null];
-      const lag = field('lag');
-      const undelivered = await redis.xrange(audit, `(${lastDelivered}`, '+', 'COUNT', 1);
-      const lagCount =
-        typeof lag === 'number'
-          ? lag
-          : undelivered.length === 0
-            ? 0
-            : (await redis.xrange(audit, `(${lastDelivered}`, '+', 'COUNT', 100_000)).length;
-      pending = Number(summary[0]) + lagCount;
-      oldest = Number(summary[0]) > 0 && summary[1] !== null ? summary[1] : undelivered[0]?.[0];
-    }
+    const { pending, oldest } = await unrecordedEntries(redis, audit, this.group, groups);
     const oldestAgeSeconds =
       oldest === undefined ? 0 : Math.max(0, (this.clock.now() - streamIdMs(oldest)) / 1000);
     metrics.pending.set(labels, pending);
@@ -489,23 +433,9 @@ export class Recorder {
     const before = this.health.get(id);
     this.health.set(id, health);
     if (before === health) return health;
-    if (health === 'rolled_back') {
-      logger.error(
-        { campaign: ref.campaignId, shard: ref.shard, rolledBack: detail },
-        `recorder: campaign ${ref.campaignId} shard ${ref.shard} is behind what PostgreSQL recorded (restored from an older snapshot, or failed over to a lagging replica); it is marked rolled back and refuses claims and redemptions until an operator rebuilds it: npm run ledger:init -- --campaign ${ref.campaignId} --from-record`,
-      );
-    } else if (health === 'ledger_missing') {
+    if (health === 'ledger_missing')
       position ??= await this.step('check', ref, () => record.position(ref.campaignId, ref.shard));
-      logger.error(
-        { campaign: ref.campaignId, shard: ref.shard, recorded: position?.streamId },
-        `recorder: campaign ${ref.campaignId} shard ${ref.shard} has no ledger in Redis (lost, flushed or never initialised); the recorder does not create it. ${position === null ? 'Nothing is recorded for it: initialise it with npm run ledger:init -- --campaign ' + ref.campaignId : 'PostgreSQL holds its events: rebuild it with npm run ledger:init -- --campaign ' + ref.campaignId + ' --from-record'}`,
-      );
-    } else if (before === 'rolled_back' || before === 'ledger_missing') {
-      logger.info(
-        { campaign: ref.campaignId, shard: ref.shard, health },
-        'recorder: shard consistent with the record again',
-      );
-    }
+    logHealthChange(logger, ref, before, health, detail, position);
     return health;
   }
 }

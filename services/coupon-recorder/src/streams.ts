@@ -1,3 +1,4 @@
+import type { Cluster, Redis } from 'ioredis';
 import type { Campaign } from '@coupons/campaign';
 import type { StreamEvent } from './record';
 
@@ -38,4 +39,18 @@ export function entriesOfRead(reply: unknown): { live: RawEntry[]; deleted: stri
     }
   }
   return { live, deleted };
+}
+
+/** One XREADGROUP of the consumer on one stream: from '0' (its own pending) or '>' (new). */
+export async function readGroup(
+  redis: Redis | Cluster,
+  audit: string,
+  group: string,
+  consumer: string,
+  count: number,
+  from: '0' | '>',
+): Promise<{ live: RawEntry[]; deleted: string[] }> {
+  return entriesOfRead(
+    await redis.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', audit, from),
+  );
 }
