@@ -81,6 +81,7 @@ function sameCoupon(a: Coupon | undefined, b: Coupon): boolean {
   return a !== undefined && a.code === b.code && a.issuedAt === b.issuedAt && a.userId === b.userId;
 }
 
+// Long: one smoke iteration walks a claim through every route in order, read as one story.
 export default function (data: SetupData): void {
   const ids = claimIds(data.runId, 0);
   const first = claim(config, ids);

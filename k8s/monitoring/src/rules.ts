@@ -276,6 +276,7 @@ const sloAlerts = (o: RuleOptions): RuleGroup => ({
   ],
 });
 
+// Long: a rule table (data), one entry per alert.
 const capacityAlerts = (o: RuleOptions): RuleGroup => ({
   name: 'coupon-service.capacity',
   rules: [
@@ -369,6 +370,7 @@ absent(up{job="${o.serviceJob}"})
 const perCampaign = (metric: string, agg = 'max'): string =>
   `${agg} by (${byJob}, campaign) (${metric})`;
 
+// Long: a rule table (data), one entry per alert.
 const moneyAlerts = (o: RuleOptions): RuleGroup => ({
   name: 'coupon-service.money',
   rules: [

@@ -99,6 +99,7 @@ function expectShed(d: Decision | Promise<Decision>): void {
   if (d instanceof Promise || d.admitted) throw new Error('expected a synchronous shed answer');
 }
 
+// Long: a linear measurement script, one measured case after another.
 async function main(): Promise<void> {
   console.log(
     `${'call (N=' + N + ', node ' + process.version + ')'}`.padEnd(48),

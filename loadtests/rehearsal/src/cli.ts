@@ -41,6 +41,7 @@ function scrapeSeconds(): number {
   throw new Error('no ServiceMonitor coupon-service in the prod overlay');
 }
 
+// Long: flag parsing and the runs in order, a linear command-line script.
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(2),

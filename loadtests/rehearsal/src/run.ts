@@ -45,6 +45,7 @@ export interface RunResult {
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
+// Long: one rehearsal as a linear script (stack, crowd, scaler, outage, report), read whole.
 export async function runOnce(settings: RunSettings): Promise<RunResult> {
   const { spec, plan, mode } = settings;
   const stack = await startStack({

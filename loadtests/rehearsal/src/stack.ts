@@ -39,6 +39,7 @@ export interface StackSettings {
   scrapeSeconds: number;
 }
 
+// Long: a linear start-up script (cgroups, pods, haproxy, Prometheus), in the order it runs.
 export async function startStack(settings: StackSettings): Promise<Stack> {
   const tag = randomBytes(3).toString('hex');
   const dir = mkdtempSync(join(tmpdir(), 'rehearsal-'));

@@ -66,6 +66,7 @@ const SERVICE_VERSION = serviceVersion();
 const CLOCK_RESYNC_MS = 1000;
 
 /** Assembles and starts the service; main.ts adds the process concerns (signals, exit codes). */
+// Long: the wiring of the parts in start-up order, each line one part; split, the order hides.
 export async function startService(deps: ServiceDeps): Promise<RunningService> {
   const { config, logger } = deps;
   const redis = createRedisClient(deps.redisTarget, config.redisCommandTimeoutMs);

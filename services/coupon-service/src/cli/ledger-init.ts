@@ -50,6 +50,7 @@ verified against the book of record (after a restart, a restore or a failover, w
 recorder poll). So a coupon-recorder must run; without one, claims on them answer 503.
   --unfenced      development without a recorder: the ledgers serve from any Redis process.`;
 
+// Long: the operator's one decision (which init, from which source), read best top to bottom.
 runCli(async () => {
   const { config, calendar, values } = cliContext(USAGE, {
     'after-loss': { type: 'boolean' },

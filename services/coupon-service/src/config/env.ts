@@ -230,6 +230,7 @@ export const ENV_NAMES: readonly string[] = Object.keys(serviceEnvSchema.shape);
  * Parses the environment once; every problem is collected, so an operator fixes them in one go.
  * Tests call this with a plain object, never through process.env.
  */
+// Long: a flat mapping from each variable to its place in the frozen config, a table.
 export function parseEnv(
   env: Readonly<Record<string, string | undefined>>,
   cwd = process.cwd(),

@@ -49,6 +49,7 @@ function couponTarget(
 type CouponRoute = 'claim' | 'readCoupon' | 'redeem' | 'reverse';
 
 /** The coupon routes' handlers, by route name (mounted from the route table in app.ts). */
+// Long: a table of four small route handlers sharing their dependencies, one per route.
 export function couponHandlers(deps: CouponRouteDeps): Record<CouponRoute, RequestHandler> {
   const ledgerOf = (calendar: CampaignCalendar): BudgetLedger => {
     const ledger = deps.ledgers.get(calendar.campaign.id);
