@@ -42,6 +42,11 @@ export interface GateRequest {
    * request that arrived before draining began is served, as every request in flight is.
    */
   readonly arrivedBeforeDraining?: boolean;
+  /**
+   * screen() already passed this request (when its headers arrived, before its body was read):
+   * admit counts it and checks draining, the event loop and the token bucket no second time.
+   */
+  readonly screened?: boolean;
 }
 
 export interface Admitted {
@@ -230,23 +235,35 @@ export class AdmissionGate {
     return this.reject('draining', priority, this.retry.draining);
   }
 
-  admit(req: GateRequest): Decision | Promise<Decision> {
+  /**
+   * The refusals that need nothing but the priority: draining, the event loop, the token bucket.
+   * The front door asks them when a request's headers arrive, before it reads a body, so a
+   * request refused for capacity costs the pod no body read and no JSON parse (a shed answer
+   * stays a small fraction of a claim); the slot is taken by admit once the body is in.
+   */
+  screen(priority: Priority, arrivedBeforeDraining = false): Rejection | undefined {
     const o = this.options;
-    const now = this.now();
-    const p = req.priority;
-    this.received[p]++;
-
-    if (this.draining && req.arrivedBeforeDraining !== true)
-      return this.reject('draining', p, this.retry.draining);
-    if (o.eventLoop !== undefined && !o.eventLoop.admits(p)) {
-      return this.reject('event_loop', p, this.retry.overloaded);
-    }
+    this.received[priority]++;
+    if (this.draining && !arrivedBeforeDraining)
+      return this.reject('draining', priority, this.retry.draining);
+    if (o.eventLoop !== undefined && !o.eventLoop.admits(priority))
+      return this.reject('event_loop', priority, this.retry.overloaded);
     if (
       o.tokenBucket !== undefined &&
-      !o.tokenBucket.tryTake(now, isBulk(p) ? this.bucketReserve : 0)
-    ) {
-      return this.reject('token_bucket', p, this.retry.overloaded);
+      !o.tokenBucket.tryTake(this.now(), isBulk(priority) ? this.bucketReserve : 0)
+    )
+      return this.reject('token_bucket', priority, this.retry.overloaded);
+    return undefined;
+  }
+
+  admit(req: GateRequest): Decision | Promise<Decision> {
+    const o = this.options;
+    const p = req.priority;
+    if (req.screened !== true) {
+      const refused = this.screen(p, req.arrivedBeforeDraining === true);
+      if (refused !== undefined) return refused;
     }
+    const now = this.now();
     const deadline = deadlineFrom(req.headers, now, this.deadlineOptions);
     const floorMs = Math.max(this.minRemainingMs, o.concurrency.medianLatencyMs);
     const spareMs = deadline.remainingMs(now) - floorMs;

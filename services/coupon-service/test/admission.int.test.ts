@@ -15,6 +15,7 @@ import {
   type TestService,
   until,
   QUIET_GUARD_ENV,
+  rawExchange,
   useReadyService,
 } from './support';
 
@@ -341,6 +342,27 @@ describeIfRedis('admission: the gate sheds before express', () => {
     await until('event-loop active seconds', async () =>
       (await metricNow(service, 'coupon_event_loop_active_seconds_total')) > 0 ? true : undefined,
     );
+  });
+
+  it('sheds a claim on its headers, before its body: a body that never comes costs nothing', async () => {
+    // Content-Length promises a body that is never sent: a request that waited for it would be
+    // answered only at BODY_TIMEOUT_MS (408); the empty bucket answers it at once.
+    const answer = await rawExchange(
+      service.port,
+      [
+        `POST /v1/campaigns/${campaign.id}/coupons HTTP/1.1`,
+        'Host: 127.0.0.1',
+        `Authorization: Bearer ${KEYS.all}`,
+        'Content-Type: application/json',
+        'Idempotency-Key: bucket-nobody',
+        'X-User-Id: bob',
+        'Content-Length: 100',
+        '',
+        '',
+      ].join('\r\n'),
+    );
+    expect(answer.status).toBe(503);
+    expect(JSON.parse(answer.body).error.code).toBe('OVERLOADED');
   });
 });
 

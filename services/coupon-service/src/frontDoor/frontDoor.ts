@@ -1,7 +1,13 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import parseurl from 'parseurl';
-import { TokenBucket, writeAnswer, type Decision, type PreparedAnswer } from '@coupons/admission';
+import {
+  TokenBucket,
+  writeAnswer,
+  type Decision,
+  type PreparedAnswer,
+  type Rejection,
+} from '@coupons/admission';
 import type { HttpMetrics, RefusalReason } from '@coupons/telemetry';
 import type { AdmissionControl } from './admissionControl';
 import type { Authenticator, ApiPrincipal } from './apiKeys';
@@ -142,6 +148,10 @@ export class FrontDoor {
           badHeader('X-User-Id', 'must be 1-64 letters, digits, ".", "_" or "-"'),
         );
       if (!route.body) return this.admit(req, res, app, route, params, principal, userIdHeader);
+      // What the gate refuses on the headers alone (the event loop, the token bucket) is refused
+      // before the body is read: shedding must stay cheap when the pod has no CPU to spare.
+      const refused = this.deps.admission.gate?.screen(route.priority, true);
+      if (refused !== undefined) return this.shed(res, refused);
       // A caller that waits for `100 Continue` is invited once its key and scope let it in.
       if (req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue();
       this.deps.bodies.read(req, res, principal.keyId, (outcome) => {
@@ -150,7 +160,7 @@ export class FrontDoor {
           return;
         }
         (req as IncomingMessage & { body?: unknown }).body = outcome.body;
-        this.admit(req, res, app, route, params, principal, userIdHeader, outcome.body);
+        this.admit(req, res, app, route, params, principal, userIdHeader, outcome.body, true);
       });
     };
   }
@@ -164,6 +174,7 @@ export class FrontDoor {
     principal: ApiPrincipal,
     userIdHeader: string | undefined,
     body?: unknown,
+    screened = false,
   ): void {
     // A claim's user, shard and idempotency scope: computed here, once for the whole path.
     const claim =
@@ -181,11 +192,7 @@ export class FrontDoor {
       return;
     }
     const serve = (decision: Decision): void => {
-      if (!decision.admitted) {
-        if (SHED_FOR_CAPACITY.has(decision.reason)) this.deps.overload?.onShed(res);
-        writeAnswer(res, decision);
-        return;
-      }
+      if (!decision.admitted) return this.shed(res, decision);
       if (res.destroyed || req.socket.destroyed) {
         // The caller left while its limit was checked: free the slot, learn nothing.
         decision.permit.release();
@@ -213,9 +220,16 @@ export class FrontDoor {
       keyId: principal.keyId,
       // The draining check was made when the headers arrived.
       arrivedBeforeDraining: true,
+      screened,
     });
     if (decision instanceof Promise) void decision.then(serve);
     else serve(decision);
+  }
+
+  /** The gate's refusal, written as prepared; one for capacity may pause the connection. */
+  private shed(res: ServerResponse, rejection: Rejection): void {
+    if (SHED_FOR_CAPACITY.has(rejection.reason)) this.deps.overload?.onShed(res);
+    writeAnswer(res, rejection);
   }
 
   private refuse(res: ServerResponse, reason: RefusalReason, prepared: PreparedAnswer): void {
