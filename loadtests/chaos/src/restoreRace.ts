@@ -11,6 +11,7 @@ import {
   createPrivateDatabase,
   dropPrivateDatabase,
   liveCampaign,
+  mulberry32,
   uniqueId,
   until,
   type PrivateDatabase,
@@ -54,18 +55,6 @@ export interface RestoreRaceResult {
   trials: RestoreRaceTrial[];
 }
 
-/** A small deterministic generator (mulberry32): the trials follow from the seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * The restore race, as an audit found it: claims recorded in PostgreSQL, then Redis killed and
  * back from a snapshot older than the record while the recorder runs (or is started while Redis
@@ -79,7 +68,8 @@ function random(seed: number): () => number {
  */
 // Long: a linear experiment script (set up, then per trial: serve, snapshot, kill, restore, race, check), read best whole.
 export async function runRestoreRace(options: RestoreRaceOptions): Promise<RestoreRaceResult> {
-  const next = random(options.seed);
+  // The trials follow from the seed.
+  const next = mulberry32(options.seed);
   const campaigns = Array.from({ length: options.trials }, (_, i) =>
     liveCampaign(uniqueId(`race${i}`), { shards: 1, coupons: 160, slicesPerDay: 1 }),
   );
