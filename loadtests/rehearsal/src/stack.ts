@@ -95,6 +95,8 @@ export async function startStack(settings: StackSettings): Promise<Stack> {
         '--campaign',
         campaign.id,
         '--never-issued',
+        // No book of record runs in the rehearsal: a fenced ledger would wait for a recorder.
+        '--unfenced',
       ],
       {
         cwd: settings.root,
