@@ -1,9 +1,18 @@
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import {
+  DashboardBuilder,
+  DashboardCursorSync,
+  DatasourceVariableBuilder,
   MappingType,
+  QueryVariableBuilder,
+  RowBuilder,
   ThresholdsConfigBuilder,
   ThresholdsMode,
+  VariableRefresh,
+  VariableSort,
+  type Dashboard,
   type DynamicConfigValue,
+  type Panel,
   type ValueMapping,
 } from '@grafana/grafana-foundation-sdk/dashboard';
 import { DataqueryBuilder } from '@grafana/grafana-foundation-sdk/prometheus';
@@ -208,3 +217,47 @@ export const flag = (good: string, bad: string): ValueMapping[] => [
     options: { '1': { text: good, color: 'green' }, '0': { text: bad, color: 'red' } },
   },
 ];
+
+/** A template variable read from Prometheus labels, refreshed with the time range. */
+export function queryVariable(name: string, label: string, query: string): QueryVariableBuilder {
+  return new QueryVariableBuilder(name)
+    .label(label)
+    .datasource(DATASOURCE)
+    .query({ query, refId: `${name}-variable` })
+    .definition(query)
+    .refresh(VariableRefresh.OnTimeRangeChanged)
+    .sort(VariableSort.AlphabeticalAsc);
+}
+
+/** The data source variable every dashboard starts its variables with. */
+export const datasourceVariable = (): DatasourceVariableBuilder =>
+  new DatasourceVariableBuilder('datasource').label('Data source').type('prometheus');
+
+/**
+ * A dashboard of these rows, built afresh (panel ids from 1, so every call returns the same
+ * model), with the settings both generated dashboards share.
+ */
+export function assembleDashboard(spec: {
+  title: string;
+  uid: string;
+  description: string;
+  variables: (DatasourceVariableBuilder | QueryVariableBuilder)[];
+  rows: [string, () => { build(): Panel }[]][];
+}): Dashboard {
+  resetPanelIds();
+  const dashboard = new DashboardBuilder(spec.title)
+    .uid(spec.uid)
+    .description(spec.description)
+    .tags(['coupons', 'generated'])
+    .editable()
+    .tooltip(DashboardCursorSync.Crosshair)
+    .refresh('30s')
+    .time({ from: 'now-6h', to: 'now' })
+    .timezone('browser')
+    .variables(spec.variables);
+  for (const [title, panels] of spec.rows) {
+    dashboard.withRow(new RowBuilder(title).id(nextId()));
+    for (const panel of panels()) dashboard.withPanel(panel);
+  }
+  return dashboard.build();
+}
