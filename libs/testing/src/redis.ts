@@ -93,14 +93,28 @@ export function connectBeforeAll(
   beforeAll(() => connected(target.connect()));
 }
 
-/** Waits until a replica reports its link to the master up (the initial sync done). */
+/**
+ * Waits until a replica's initial sync is done as both ends see it: the replica reports its link
+ * up, and its master counts it online (a WAIT there for one replica returns at once), which is
+ * what a write's WAIT needs.
+ */
 export async function untilReplicaInSync(replica: RedisServerHandle): Promise<void> {
   const reader = new Redis(replica.url);
+  let master: Redis | undefined;
   try {
-    await until('the replica in sync', async () =>
-      /master_link_status:up/.test(await reader.info('replication')) ? true : undefined,
+    const info = await until('the replica in sync', async () => {
+      const replication = await reader.info('replication');
+      return /master_link_status:up/.test(replication) ? replication : undefined;
+    });
+    const host = /master_host:(\S+)/.exec(info)?.[1];
+    const port = Number(/master_port:(\d+)/.exec(info)?.[1]);
+    master = new Redis({ host, port });
+    const connection = master;
+    await until('the master counting its replica online', async () =>
+      (await connection.wait(1, 100)) >= 1 ? true : undefined,
     );
   } finally {
     reader.disconnect();
+    master?.disconnect();
   }
 }

@@ -138,6 +138,24 @@ describe('parseEnv', () => {
       'ADMISSION_CONCURRENCY_MIN, ADMISSION_CONCURRENCY_MAX',
     ]);
     expect(fields({ ADMISSION: 'maybe' })).toEqual(['ADMISSION']);
+    expect(
+      fields({
+        REDIS_WAIT_REPLICAS: '1',
+        REDIS_WAIT_TIMEOUT_MS: '500',
+        REDIS_COMMAND_TIMEOUT_MS: '500',
+      }),
+    ).toEqual(['REDIS_WAIT_TIMEOUT_MS, REDIS_COMMAND_TIMEOUT_MS']);
+    expect(
+      parseEnv(
+        {
+          ...DEV,
+          REDIS_WAIT_REPLICAS: '1',
+          REDIS_WAIT_TIMEOUT_MS: '499',
+          REDIS_COMMAND_TIMEOUT_MS: '500',
+        },
+        '/srv',
+      ).ledger.replication,
+    ).toEqual({ replicas: 1, timeoutMs: 499 });
     expect(fields({ ADMISSION_CLAIM_SHARE: '0' })).toEqual(['ADMISSION_CLAIM_SHARE']);
     expect(fields({ USER_RATE_LIMIT: '10 per minute' })).toEqual(['USER_RATE_LIMIT']);
     expect(fields({ ADMISSION_RATE: '-1' })).toEqual(['ADMISSION_RATE']);

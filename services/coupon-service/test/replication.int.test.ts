@@ -38,7 +38,11 @@ describeIfRedis('REDIS_WAIT_REPLICAS: acknowledged means replicated', () => {
       redisUrl: master.url,
       clock: 'redis',
       campaigns: [campaign],
-      env: { REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '150' },
+      env: {
+        REDIS_WAIT_REPLICAS: '1',
+        REDIS_WAIT_TIMEOUT_MS: '1000',
+        REDIS_COMMAND_TIMEOUT_MS: '3000',
+      },
     });
     api = couponApi(service, campaign.id);
     await waitUntilReady(service);
@@ -66,7 +70,8 @@ describeIfRedis('REDIS_WAIT_REPLICAS: acknowledged means replicated', () => {
     });
     await untilReplicaInSync(replica);
     const retried = await api.claim('alice', 'intent-1');
-    expect(retried.status).toBe(201);
+    // The body says which refusal it was if this fails.
+    expect({ status: retried.status, body: retried.body }).toMatchObject({ status: 201 });
     expect(retried.headers.get('idempotent-replayed')).toBe('true');
     // The master kept the first attempt's coupon: the retry is that one, and the replica has it.
     const reader = new Redis(replica.url);
@@ -86,7 +91,7 @@ describeIfRedis('REDIS_WAIT_REPLICAS: acknowledged means replicated', () => {
         Array.from({ length: 20 }, (_, i) => api.claim(`user-${i}`, `k-${i}`)),
       );
       for (const answer of claims) {
-        expect(answer.status).toBe(201);
+        expect({ status: answer.status, body: answer.body }).toMatchObject({ status: 201 });
         const code = answer.body.coupon.code as string;
         expect(await reader.keys(`{cpn:${campaign.id}:*}:c:${compact(code)}`)).toHaveLength(1);
       }

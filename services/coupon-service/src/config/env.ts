@@ -261,6 +261,14 @@ export function parseEnv(
     );
   if (present.ADMISSION_BURST !== undefined && present.ADMISSION_RATE === undefined)
     issues.push('ADMISSION_BURST: needs ADMISSION_RATE (the token bucket is off without it)');
+  if (
+    data !== undefined &&
+    data.REDIS_WAIT_REPLICAS > 0 &&
+    data.REDIS_WAIT_TIMEOUT_MS >= data.REDIS_COMMAND_TIMEOUT_MS
+  )
+    issues.push(
+      `REDIS_WAIT_TIMEOUT_MS, REDIS_COMMAND_TIMEOUT_MS: the WAIT (${data.REDIS_WAIT_TIMEOUT_MS} ms) must end before the Redis command timeout (${data.REDIS_COMMAND_TIMEOUT_MS} ms), or a short replication is reported as a timed-out command`,
+    );
   if (data !== undefined && data.ADMISSION_CONCURRENCY_MIN > data.ADMISSION_CONCURRENCY_MAX)
     issues.push('ADMISSION_CONCURRENCY_MIN, ADMISSION_CONCURRENCY_MAX: min must not exceed max');
 
