@@ -98,7 +98,7 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
       env: {
         REDIS_CLUSTER_NODES: nodesEnv,
         ...(options.waitReplicas > 0
-          ? { REDIS_WAIT_REPLICAS: String(options.waitReplicas), REDIS_WAIT_TIMEOUT_MS: '500' }
+          ? { REDIS_WAIT_REPLICAS: String(options.waitReplicas), REDIS_WAIT_TIMEOUT_MS: '200' }
           : {}),
       },
     });
