@@ -1,10 +1,32 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-/** Ports are picked at random in [MIN_PORT, MAX_PORT): away from well-known ports and 6379. */
-const MIN_PORT = 20000;
-const MAX_PORT = 45000;
 /** Redis Cluster listens for its bus on port + 10000. */
 export const CLUSTER_BUS_OFFSET = 10000;
+
+/**
+ * The first port of the kernel's ephemeral range: outgoing connections (every test's HTTP and
+ * Redis clients, the load runner's thousand) take their local ports from it, so a port picked
+ * there can be taken by one of them between the check and the bind (EADDRINUSE). Linux's own
+ * default where the setting cannot be read.
+ */
+export function ephemeralPortsStart(
+  read: () => string = () => readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8'),
+): number {
+  try {
+    const low = Number(read().trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 1024 ? low : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+/**
+ * Ports are picked at random in [MIN_PORT, MAX_PORT): away from well-known ports and 6379, and
+ * below the ephemeral range with their cluster bus port too.
+ */
+const MIN_PORT = 10000;
+const MAX_PORT = Math.max(MIN_PORT + 1000, ephemeralPortsStart() - CLUSTER_BUS_OFFSET);
 const MAX_ATTEMPTS = 200;
 
 /**

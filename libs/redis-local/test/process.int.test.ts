@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { Redis } from 'ioredis';
-import { canBind, findFreePort } from '../src/ports';
+import { canBind, ephemeralPortsStart, findFreePort } from '../src/ports';
 import { findRedisServerBinary } from '../src/binaries';
 import { startRedisServer, stopPid } from '../src/server';
 
@@ -28,17 +28,30 @@ function close(server: Server): Promise<void> {
 }
 
 describe('findFreePort', () => {
-  it('returns a port that can be bound on 127.0.0.1', async () => {
-    const port = await findFreePort();
-    expect(port).toBeGreaterThanOrEqual(20000);
-    expect(port).toBeLessThan(45000);
-    await close(await listen(port));
+  it('returns a port that can be bound on 127.0.0.1, below the ephemeral range', async () => {
+    const ports = await Promise.all(Array.from({ length: 50 }, () => findFreePort()));
+    for (const port of ports) {
+      expect(port).toBeGreaterThanOrEqual(10000);
+      // An outgoing connection's local port comes from that range: it could take ours.
+      expect(port).toBeLessThan(ephemeralPortsStart());
+    }
+    await close(await listen(ports[0]!));
   });
 
-  it('with clusterBus, port + 10000 is free as well', async () => {
+  it('with clusterBus, port + 10000 is free as well, and below the ephemeral range too', async () => {
     const port = await findFreePort({ clusterBus: true });
-    expect(port).toBeLessThanOrEqual(55535);
+    expect(port + 10000).toBeLessThan(ephemeralPortsStart());
     await close(await listen(port + 10000));
+  });
+
+  it("reads the ephemeral range's start from the kernel's setting, Linux's default without it", () => {
+    expect(ephemeralPortsStart(() => '40000\t60999\n')).toBe(40000);
+    expect(ephemeralPortsStart(() => 'garbage')).toBe(32768);
+    expect(
+      ephemeralPortsStart(() => {
+        throw new Error('ENOENT');
+      }),
+    ).toBe(32768);
   });
 
   it('never hands out the same port twice, even to concurrent callers', async () => {
