@@ -30,13 +30,31 @@ function checkValue(values: readonly number[]): number {
   return (BASE - (sum % BASE)) % BASE;
 }
 
+/**
+ * Random bytes from the CSPRNG, fetched a page at a time (as node's randomUUID does with its own
+ * cache): one system call per 315 codes rather than one per code, which was 3% of a claim's CPU
+ * in the bench's profile. Each byte is used once.
+ */
+const RANDOM_PAGE_BYTES = 4096;
+let randomPage = Buffer.alloc(0);
+let randomUsed = 0;
+
+function nextRandomBytes(count: number): Buffer {
+  if (randomUsed + count > randomPage.length) {
+    randomPage = randomBytes(RANDOM_PAGE_BYTES);
+    randomUsed = 0;
+  }
+  randomUsed += count;
+  return randomPage.subarray(randomUsed - count, randomUsed);
+}
+
 /** A new code for `shard`: shard (2 chars), 65 random bits from crypto (13 chars), check char. */
 export function generateCouponCode(shard: number): string {
   if (!Number.isInteger(shard) || shard < 0 || shard >= BASE ** SHARD_CHARS)
     throw new RangeError(`shard out of range: ${shard}`);
   const values = [Math.floor(shard / BASE), shard % BASE];
   // 256 is a multiple of 32, so masking a random byte keeps every symbol equally likely.
-  for (const byte of randomBytes(RANDOM_CHARS)) values.push(byte & (BASE - 1));
+  for (const byte of nextRandomBytes(RANDOM_CHARS)) values.push(byte & (BASE - 1));
   values.push(checkValue(values));
   return values.map((value) => CROCKFORD_ALPHABET[value]).join('');
 }
