@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * Every key of one shard shares the hash tag `{cpn:<campaignId>:<shard>}`, so every script call
@@ -56,7 +56,5 @@ export function shardKeys(campaignId: string, shard: number): ShardKeys {
  * key that sent it: a retry through a rotated key must replay the same coupon.
  */
 export function idempotencyScopeHash(userId: string, idempotencyKey: string): string {
-  return createHash('sha256')
-    .update(`${userId}\u0000${idempotencyKey}`, 'utf8')
-    .digest('base64url');
+  return hash('sha256', `${userId}\u0000${idempotencyKey}`, 'base64url');
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * The shard a user is pinned to: a stable hash of the userId, so the user's limits, idempotency
@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 export function shardOfUser(userId: string, shards: number): number {
   if (!Number.isInteger(shards) || shards < 1)
     throw new RangeError(`shards must be >= 1, got ${shards}`);
-  const digest = createHash('sha256').update(userId, 'utf8').digest();
+  const digest = hash('sha256', userId, 'buffer');
   // 48 bits keep the modulo bias below 2^-38 for any shard count up to 1024.
   return digest.readUIntBE(0, 6) % shards;
 }

@@ -19,6 +19,20 @@ describe('ApiKeyStore', () => {
     expect(store.authenticate(sha256Hex('ops-secret'))).toBeUndefined();
   });
 
+  it('remembers only keys that matched: a caller sending wrong keys grows nothing', () => {
+    const fresh = new ApiKeyStore([
+      { id: 'chat', sha256: sha256Hex('chat-secret'), scopes: ['coupons:issue'] },
+    ]);
+    for (let i = 0; i < 1000; i++) expect(fresh.authenticate(`guess-${i}`)).toBeUndefined();
+    expect(fresh.matchedKeys).toBe(0);
+    const first = fresh.authenticate('chat-secret');
+    const again = fresh.authenticate('chat-secret');
+    expect(again).toBe(first);
+    expect(again?.keyId).toBe('chat');
+    expect(fresh.authenticate('chat-secret ')).toBeUndefined();
+    expect(fresh.matchedKeys).toBe(1);
+  });
+
   it('makes a fresh development key with every scope', () => {
     const a = createDevKey();
     const b = createDevKey();

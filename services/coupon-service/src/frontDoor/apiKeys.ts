@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 
 import { API_SCOPES, type ApiScope } from '@coupons/contract';
@@ -18,11 +18,18 @@ export interface ApiPrincipal {
 }
 
 export function sha256Hex(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
+  return hash('sha256', secret, 'hex');
 }
 
 export class ApiKeyStore {
   private readonly entries: { digest: Buffer; principal: ApiPrincipal }[];
+  /**
+   * Keys already matched, by the exact string presented: a hit skips the hash and the compares.
+   * Only a presented string equal to a configured key gets in (it must hash to its SHA-256), so
+   * the map holds at most one entry per configured key, whatever a caller sends, and a hit tells
+   * a caller nothing its 2xx would not.
+   */
+  private readonly matched = new Map<string, ApiPrincipal>();
 
   constructor(records: readonly ApiKeyRecord[]) {
     this.entries = records.map((record) => ({
@@ -32,16 +39,25 @@ export class ApiKeyStore {
   }
 
   /**
-   * Hashes the presented key and compares it with every stored hash in constant time, without
-   * stopping at the first match, so timing says nothing about which key (if any) was close.
+   * The principal of a presented key, or undefined. A key not matched before is compared by its
+   * SHA-256 with every configured key in constant time, not stopping at the first match, so
+   * timing says nothing about which key (if any) was close.
    */
   authenticate(presentedKey: string): ApiPrincipal | undefined {
-    const digest = createHash('sha256').update(presentedKey, 'utf8').digest();
+    const known = this.matched.get(presentedKey);
+    if (known !== undefined) return known;
+    const digest = hash('sha256', presentedKey, 'buffer');
     let found: ApiPrincipal | undefined;
     for (const entry of this.entries) {
       if (timingSafeEqual(entry.digest, digest) && found === undefined) found = entry.principal;
     }
+    if (found !== undefined) this.matched.set(presentedKey, found);
     return found;
+  }
+
+  /** How many presented keys are remembered as matched (at most the configured keys). */
+  get matchedKeys(): number {
+    return this.matched.size;
   }
 }
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { z } from 'zod';
 import { CODE_LENGTH, CROCKFORD_ALPHABET, parseCouponCode } from '@coupons/budget-ledger';
 import type { claimBodySchema } from '@coupons/contract';
@@ -73,5 +73,5 @@ export function claimBodyHash(body: z.output<typeof claimBodySchema>): string {
   const canonical = JSON.stringify(
     Object.fromEntries(Object.entries(body).sort(([a], [b]) => (a < b ? -1 : 1))),
   );
-  return createHash('sha256').update(canonical, 'utf8').digest('base64url');
+  return hash('sha256', canonical, 'base64url');
 }
