@@ -127,7 +127,9 @@ export async function startService(deps: ServiceDeps): Promise<RunningService> {
     version: SERVICE_VERSION,
   });
   const overload =
-    admission.gate === undefined ? undefined : new OverloadActions(() => admission.pressure());
+    admission.gate === undefined || !config.admission.overloadActions
+      ? undefined
+      : new OverloadActions(() => admission.pressure());
   if (overload !== undefined) registerOverloadMetrics(metrics.registry, () => overload.reading());
   const frontDoor = new FrontDoor({
     authenticator,

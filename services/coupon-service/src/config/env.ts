@@ -93,6 +93,8 @@ export interface RateLimitConfig {
 /** Load shedding before express; `enabled: false` only to measure or in an emergency. */
 export interface AdmissionConfig {
   readonly enabled: boolean;
+  /** The actions below HTTP (frontDoor/overloadActions.ts): on unless OVERLOAD_ACTIONS=off. */
+  readonly overloadActions: boolean;
   /** The per-pod token bucket; off unless ADMISSION_RATE is set. */
   readonly tokenBucket: { readonly ratePerSecond: number; readonly burst: number } | undefined;
   readonly concurrency: {
@@ -168,6 +170,7 @@ export const serviceEnvSchema = z.object({
     .regex(/^https?:\/\/[^\s]+$/, 'an http:// or https:// URL')
     .optional(),
   ADMISSION: z.enum(['on', 'off']).default('on'),
+  OVERLOAD_ACTIONS: z.enum(['on', 'off']).default('on'),
   ADMISSION_RATE: decimal(z.number().positive().max(1e7)).optional(),
   ADMISSION_BURST: wholeNumber(1, 1e7).optional(),
   ADMISSION_CONCURRENCY_MIN: wholeNumber(1, 100000).default(8),
@@ -313,6 +316,7 @@ export function parseEnv(
     },
     admission: {
       enabled: data.ADMISSION === 'on',
+      overloadActions: data.OVERLOAD_ACTIONS === 'on',
       tokenBucket:
         data.ADMISSION_RATE === undefined
           ? undefined

@@ -53,6 +53,11 @@ export const SERVICE_ENV_DOCS: EnvDocs<typeof serviceEnvSchema.shape> = {
     meaning: '`off` bypasses the gate entirely (to measure capacity, or in an emergency)',
     group: 'admission',
   },
+  OVERLOAD_ACTIONS: {
+    meaning:
+      '`off` keeps the actions below HTTP off (pausing, closing keep-alive and refusing connections when most requests are shed for capacity; `coupon_overload_level`): to compare in the bench, or in an emergency if they misbehave',
+    group: 'admission',
+  },
   ADMISSION_RATE: {
     meaning: 'per-pod token bucket, requests/s; off when unset',
     group: 'admission',
