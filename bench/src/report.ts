@@ -131,8 +131,15 @@ export function shedCost(
 }
 
 export function shedTable(r: BenchResults, how: Partial<Record<ServerName, string>>): string {
-  const servers: ServerName[] = ['naive', 'protected', 'service', 'service-soldout'];
-  const servedBy = (s: ServerName): ServerName => (s === 'service-soldout' ? 'service' : s);
+  const servers: ServerName[] = [
+    'naive',
+    'protected',
+    'service',
+    'service-noactions',
+    'service-soldout',
+  ];
+  const servedBy = (s: ServerName): ServerName =>
+    s === 'service-soldout' || s === 'service-noactions' ? 'service' : s;
   return markdownTable(
     [
       'server',
@@ -144,7 +151,7 @@ export function shedTable(r: BenchResults, how: Partial<Record<ServerName, strin
     ],
     servers
       .filter((s) => r.settings.closed.servers.includes(servedBy(s)))
-      .filter((s) => s !== 'service-soldout' || pointsOf(r, s, 'shed').length > 0)
+      .filter((s) => servedBy(s) === s || pointsOf(r, s, 'shed').length > 0)
       .map((server) => {
         const cost = shedCost(r, server, servedBy(server));
         return [

@@ -1,14 +1,14 @@
 import { parseSettings, UsageError } from '../src/settings';
 
 describe('settings: below capacity and overload', () => {
-  it('runs the open model at 0.5x and 0.7x and the capped overload at 0.5x-30x by default', () => {
+  it('runs the open model at 0.5x and 0.7x and the capped overload at 0.5x-30x by default, the service with and without its overload actions', () => {
     const settings = parseSettings([]);
     expect(settings.open.multiples).toEqual([0.5, 0.7]);
     expect(settings.overload).toMatchObject({
       share: 0.25,
       capacityServers: ['naive', 'service-off'],
       multiples: [0.5, 3, 10, 30],
-      servers: ['naive', 'service'],
+      servers: ['naive', 'service', 'service-noactions'],
     });
     expect(settings.profile).toBe('always');
     expect(parseSettings(['--no-profile']).profile).toBe('never');
