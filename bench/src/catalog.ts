@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { RequestSpec } from '@coupons/runner';
+import { claimRequest, type RequestSpec } from '@coupons/runner';
 import type { ServerLaunch } from './processes';
 import type { ServiceSetup } from './serviceSetup';
 
@@ -112,21 +112,10 @@ export function launchFor(
  * headers. Each call of the returned factory's result is a new user with a new key.
  */
 export function claimRequests(service: ServiceSetup): (tag: string) => (i: number) => RequestSpec {
-  const path = `/v1/campaigns/${service.campaignId}/coupons`;
-  const authorization = `Bearer ${service.apiKey}`;
+  const claim = claimRequest(service.campaignId, service.apiKey);
   return (tag) => (i) => {
     const { userId, idempotencyKey } = claimIds(tag, i);
-    return {
-      method: 'POST',
-      path,
-      headers: {
-        authorization,
-        'content-type': 'application/json',
-        'idempotency-key': idempotencyKey,
-        'x-user-id': userId,
-      },
-      body: `{"userId":"${userId}"}`,
-    };
+    return claim(userId, idempotencyKey);
   };
 }
 

@@ -19,48 +19,43 @@
  */
 
 import type { Options } from 'k6/options';
-import { expectClaimAnswers, setupRun, type SetupData } from './lib/api.ts';
+import { loadClaimScenario, setupRun, type SetupData } from './lib/api.ts';
 import { claim, claimIds } from './lib/claim.ts';
-import { loadConfig, vusFor } from './lib/config.ts';
-import { baseOptions, REPORT_ONLY, sloThresholds } from './lib/options.ts';
-import { count, ms, perSecond, stat, summaryOutputs, type SummaryData } from './lib/summary.ts';
+import { vusFor } from './lib/config.ts';
+import { openModelOptions, rampingArrivals, REPORT_ONLY, taggedThresholds } from './lib/options.ts';
+import { ms, perSecond, summaryOutputs, tagged, type SummaryData } from './lib/summary.ts';
 import { SHAPES } from './lib/shapes.ts';
 import { scenarioElapsedSeconds, tagVu } from './lib/timeline.ts';
 
-const config = loadConfig();
-expectClaimAnswers();
+const config = loadClaimScenario();
 
 const FLASH_CROWD = SHAPES.flashCrowd;
 const PEAK = FLASH_CROWD.peakFactor * config.capacity;
 const PLANNED =
   (PEAK * FLASH_CROWD.rampUpS) / 2 + PEAK * FLASH_CROWD.holdS + (PEAK * FLASH_CROWD.rampDownS) / 2;
 
-export const options: Options = {
-  ...baseOptions(),
-  scenarios: {
+export const options: Options = openModelOptions(
+  {
     flash_crowd: {
-      executor: 'ramping-arrival-rate',
-      startRate: 0,
-      timeUnit: '1s',
-      stages: [
+      ...rampingArrivals([
         { duration: `${FLASH_CROWD.rampUpS}s`, target: PEAK },
         { duration: `${FLASH_CROWD.holdS}s`, target: PEAK },
         { duration: `${FLASH_CROWD.rampDownS}s`, target: 0 },
-      ],
+      ]),
       ...vusFor(config, PEAK, config.requestTimeoutMs / 1000),
     },
   },
-  thresholds: {
-    ...sloThresholds(PLANNED),
-    'http_reqs{phase:hold}': REPORT_ONLY.counter,
-    'claim_goodput{phase:hold}': REPORT_ONLY.counter,
-    'claim_shed{phase:hold}': REPORT_ONLY.counter,
-    'claim_sold_out{phase:hold}': REPORT_ONLY.counter,
-    'claim_lost{phase:hold}': REPORT_ONLY.counter,
-    'claim_served_duration{phase:hold}': REPORT_ONLY.trend,
-    'claim_shed_duration{phase:hold}': REPORT_ONLY.trend,
-  },
-};
+  PLANNED,
+  taggedThresholds('phase', ['hold'], {
+    http_reqs: REPORT_ONLY.counter,
+    claim_goodput: REPORT_ONLY.counter,
+    claim_shed: REPORT_ONLY.counter,
+    claim_sold_out: REPORT_ONLY.counter,
+    claim_lost: REPORT_ONLY.counter,
+    claim_served_duration: REPORT_ONLY.trend,
+    claim_shed_duration: REPORT_ONLY.trend,
+  }),
+);
 
 export function setup(): SetupData {
   return setupRun(config);
@@ -78,19 +73,20 @@ export default function (data: SetupData): void {
 
 export function handleSummary(data: SummaryData): Record<string, string> {
   const hold = FLASH_CROWD.holdS;
-  const offered = count(data, 'http_reqs{phase:hold}') / hold;
-  const goodput = count(data, 'claim_goodput{phase:hold}') / hold;
+  const atHold = tagged(data, 'phase', 'hold');
+  const offered = atHold.count('http_reqs') / hold;
+  const goodput = atHold.count('claim_goodput') / hold;
   const figures = {
     shape: { ...FLASH_CROWD, peakPerSecond: PEAK, plannedArrivals: PLANNED },
     hold: {
       offeredPerSecond: offered,
       goodputPerSecond: goodput,
       goodputOverCapacity: goodput / config.capacity,
-      shed: count(data, 'claim_shed{phase:hold}'),
-      soldOut: count(data, 'claim_sold_out{phase:hold}'),
-      lost: count(data, 'claim_lost{phase:hold}'),
-      servedP99Ms: stat(data, 'claim_served_duration{phase:hold}', 'p(99)'),
-      shedP99Ms: stat(data, 'claim_shed_duration{phase:hold}', 'p(99)'),
+      shed: atHold.count('claim_shed'),
+      soldOut: atHold.count('claim_sold_out'),
+      lost: atHold.count('claim_lost'),
+      servedP99Ms: atHold.stat('claim_served_duration', 'p(99)'),
+      shedP99Ms: atHold.stat('claim_shed_duration', 'p(99)'),
     },
   };
   const lines = [

@@ -26,27 +26,17 @@
  */
 
 import type { Options } from 'k6/options';
-import { expectClaimAnswers, setupRun, type SetupData } from './lib/api.ts';
+import { loadClaimScenario, setupRun, type SetupData } from './lib/api.ts';
 import { claim, claimIds, type RetryPolicy } from './lib/claim.ts';
-import { durationEnv, durationSeconds, loadConfig, numberEnv, vusFor } from './lib/config.ts';
-import { baseOptions, REPORT_ONLY, sloThresholds } from './lib/options.ts';
+import { durationEnv, durationSeconds, numberEnv, vusFor } from './lib/config.ts';
+import { openModelOptions, rampAndHold, REPORT_ONLY, taggedThresholds } from './lib/options.ts';
 import { SHAPES } from './lib/shapes.ts';
-import {
-  count,
-  ms,
-  pct,
-  perSecond,
-  stat,
-  summaryOutputs,
-  type SummaryData,
-} from './lib/summary.ts';
+import { ms, pct, perSecond, summaryOutputs, tagged, type SummaryData } from './lib/summary.ts';
 
-const config = loadConfig();
-expectClaimAnswers();
+const config = loadClaimScenario();
 
 const OFFERED_FACTOR = SHAPES.retryStorm.offeredFactor;
 const RATE = (OFFERED_FACTOR * config.capacity) / 2; // per population
-const RAMP_UP = `${SHAPES.retryStorm.rampUpS}s`;
 /** The hold at the full rate, after the ramp. */
 const DURATION = durationEnv('DURATION', `${SHAPES.retryStorm.holdS}s`);
 const DURATION_S = durationSeconds(DURATION) + SHAPES.retryStorm.rampUpS / 2;
@@ -73,34 +63,21 @@ const POPULATIONS = ['greedy', 'polite'] as const;
 type Population = (typeof POPULATIONS)[number];
 
 /** Sub-metrics per population the summary compares (k6 reports them when a threshold names them). */
-const perPopulation = Object.fromEntries(
-  POPULATIONS.flatMap((p) => [
-    [`claim_goodput{population:${p}}`, REPORT_ONLY.counter],
-    [`claim_success{population:${p}}`, REPORT_ONLY.rate],
-    [`claim_attempts{population:${p}}`, REPORT_ONLY.trend],
-    [`claim_shed{population:${p}}`, REPORT_ONLY.counter],
-    [`claim_lost{population:${p}}`, REPORT_ONLY.counter],
-    [`http_reqs{population:${p}}`, REPORT_ONLY.counter],
-    [`claim_served_duration{population:${p}}`, REPORT_ONLY.trend],
-  ]),
-) as Record<string, string[]>;
+const perPopulation = taggedThresholds('population', POPULATIONS, {
+  claim_goodput: REPORT_ONLY.counter,
+  claim_success: REPORT_ONLY.rate,
+  claim_attempts: REPORT_ONLY.trend,
+  claim_shed: REPORT_ONLY.counter,
+  claim_lost: REPORT_ONLY.counter,
+  http_reqs: REPORT_ONLY.counter,
+  claim_served_duration: REPORT_ONLY.trend,
+});
 
 /** Each population's arrivals: the shared ramp, then the hold (an open model). */
-function populationLoad() {
-  return {
-    executor: 'ramping-arrival-rate' as const,
-    startRate: 0,
-    timeUnit: '1s',
-    stages: [
-      { duration: RAMP_UP, target: RATE },
-      { duration: DURATION, target: RATE },
-    ],
-  };
-}
+const populationLoad = () => rampAndHold(SHAPES.retryStorm.rampUpS, DURATION, RATE);
 
-export const options: Options = {
-  ...baseOptions(),
-  scenarios: {
+export const options: Options = openModelOptions(
+  {
     greedy: {
       ...populationLoad(),
       exec: 'greedy',
@@ -120,8 +97,9 @@ export const options: Options = {
       ),
     },
   },
-  thresholds: { ...sloThresholds(2 * RATE * DURATION_S), ...perPopulation },
-};
+  2 * RATE * DURATION_S,
+  perPopulation,
+);
 
 export function setup(): SetupData {
   return setupRun(config);
@@ -136,20 +114,21 @@ export function polite(data: SetupData): void {
 }
 
 function populationFigures(data: SummaryData, p: Population) {
-  const claims = stat(data, `claim_attempts{population:${p}}`, 'count') ?? 0;
-  const goodput = count(data, `claim_goodput{population:${p}}`);
-  const requests = count(data, `http_reqs{population:${p}}`);
+  const population = tagged(data, 'population', p);
+  const claims = population.stat('claim_attempts', 'count') ?? 0;
+  const goodput = population.count('claim_goodput');
+  const requests = population.count('http_reqs');
   return {
     claims,
     goodput,
     goodputPerSecond: goodput / DURATION_S,
-    claimSuccessRate: stat(data, `claim_success{population:${p}}`, 'rate'),
+    claimSuccessRate: population.stat('claim_success', 'rate'),
     requests,
     requestsPerClaim: claims > 0 ? requests / claims : undefined,
-    shed: count(data, `claim_shed{population:${p}}`),
-    lost: count(data, `claim_lost{population:${p}}`),
-    attemptsAvg: stat(data, `claim_attempts{population:${p}}`, 'avg'),
-    servedP99Ms: stat(data, `claim_served_duration{population:${p}}`, 'p(99)'),
+    shed: population.count('claim_shed'),
+    lost: population.count('claim_lost'),
+    attemptsAvg: population.stat('claim_attempts', 'avg'),
+    servedP99Ms: population.stat('claim_served_duration', 'p(99)'),
   };
 }
 

@@ -22,24 +22,21 @@
  */
 
 import type { Options } from 'k6/options';
-import { expectClaimAnswers, setupRun, type SetupData } from './lib/api.ts';
+import { loadClaimScenario, setupRun, type SetupData } from './lib/api.ts';
 import { claim, claimIds } from './lib/claim.ts';
-import { durationEnv, durationSeconds, loadConfig, vusFor } from './lib/config.ts';
+import { durationEnv, durationSeconds, vusFor } from './lib/config.ts';
 import { SHAPES } from './lib/shapes.ts';
-import { baseOptions, REPORT_ONLY, SLO, sloThresholds } from './lib/options.ts';
 import {
-  count,
-  ms,
-  pct,
-  perSecond,
-  stat,
-  summaryOutputs,
-  type SummaryData,
-} from './lib/summary.ts';
+  openModelOptions,
+  rampAndHold,
+  REPORT_ONLY,
+  SLO,
+  taggedThresholds,
+} from './lib/options.ts';
+import { ms, pct, perSecond, summaryOutputs, tagged, type SummaryData } from './lib/summary.ts';
 import { scenarioElapsedSeconds, tagVu } from './lib/timeline.ts';
 
-const config = loadConfig();
-expectClaimAnswers();
+const config = loadClaimScenario();
 
 const LOAD_FACTOR = SHAPES.soak.loadFactor;
 const RATE = LOAD_FACTOR * config.capacity;
@@ -52,31 +49,23 @@ const WINDOW_S = DURATION_S / WINDOWS;
 const DRIFT_LIMIT = 1.5;
 const windowNames = Array.from({ length: WINDOWS }, (_, i) => `w${i + 1}`);
 
-const perWindow = Object.fromEntries(
-  windowNames.flatMap((w) => [
-    [`claim_served_duration{window:${w}}`, [`p(99)<${SLO.servedP99Ms}`]],
-    [`http_req_failed{window:${w}}`, [`rate<${SLO.failedRate}`]],
-    [`claim_goodput{window:${w}}`, REPORT_ONLY.counter],
-    [`claim_shed{window:${w}}`, REPORT_ONLY.counter],
-  ]),
-) as Record<string, string[]>;
+const perWindow = taggedThresholds('window', windowNames, {
+  claim_served_duration: [`p(99)<${SLO.servedP99Ms}`],
+  http_req_failed: [`rate<${SLO.failedRate}`],
+  claim_goodput: REPORT_ONLY.counter,
+  claim_shed: REPORT_ONLY.counter,
+});
 
-export const options: Options = {
-  ...baseOptions(),
-  scenarios: {
+export const options: Options = openModelOptions(
+  {
     soak: {
-      executor: 'ramping-arrival-rate',
-      startRate: 0,
-      timeUnit: '1s',
-      stages: [
-        { duration: `${RAMP_UP_S}s`, target: RATE },
-        { duration: DURATION, target: RATE },
-      ],
+      ...rampAndHold(RAMP_UP_S, DURATION, RATE),
       ...vusFor(config, RATE, config.requestTimeoutMs / 1000),
     },
   },
-  thresholds: { ...sloThresholds(RATE * (DURATION_S + RAMP_UP_S / 2)), ...perWindow },
-};
+  RATE * (DURATION_S + RAMP_UP_S / 2),
+  perWindow,
+);
 
 export function setup(): SetupData {
   return setupRun(config);
@@ -90,14 +79,17 @@ export default function (data: SetupData): void {
 }
 
 export function handleSummary(data: SummaryData): Record<string, string> {
-  const windows = windowNames.map((w, i) => ({
-    window: w,
-    fromS: i * WINDOW_S,
-    servedP99Ms: stat(data, `claim_served_duration{window:${w}}`, 'p(99)'),
-    failedRate: stat(data, `http_req_failed{window:${w}}`, 'rate'),
-    goodputPerSecond: count(data, `claim_goodput{window:${w}}`) / WINDOW_S,
-    shed: count(data, `claim_shed{window:${w}}`),
-  }));
+  const windows = windowNames.map((w, i) => {
+    const window = tagged(data, 'window', w);
+    return {
+      window: w,
+      fromS: i * WINDOW_S,
+      servedP99Ms: window.stat('claim_served_duration', 'p(99)'),
+      failedRate: window.stat('http_req_failed', 'rate'),
+      goodputPerSecond: window.count('claim_goodput') / WINDOW_S,
+      shed: window.count('claim_shed'),
+    };
+  });
   const first = windows[0]?.servedP99Ms;
   const last = windows[windows.length - 1]?.servedP99Ms;
   const drift = first !== undefined && last !== undefined && first > 0 ? last / first : undefined;

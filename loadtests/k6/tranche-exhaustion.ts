@@ -50,16 +50,15 @@
 import { check } from 'k6';
 import type { Options } from 'k6/options';
 import { Counter, Gauge, Rate } from 'k6/metrics';
-import { abortTest, expectClaimAnswers, getBudget, setupRun, type SetupData } from './lib/api.ts';
+import { abortTest, loadClaimScenario, getBudget, setupRun, type SetupData } from './lib/api.ts';
 import { claim, claimIds, NO_RETRY, type RetryPolicy } from './lib/claim.ts';
-import { durationEnv, durationSeconds, loadConfig, numberEnv, vusFor } from './lib/config.ts';
+import { durationEnv, durationSeconds, numberEnv, vusFor } from './lib/config.ts';
 import { SHAPES } from './lib/shapes.ts';
 import { budgetProblems, jsonBody, type Budget } from './lib/contract.ts';
 import { baseOptions, REPORT_ONLY, SLO } from './lib/options.ts';
 import { count, stat, summaryOutputs, type SummaryData } from './lib/summary.ts';
 
-const config = loadConfig();
-expectClaimAnswers();
+const config = loadClaimScenario();
 
 const SHAPE = SHAPES.trancheExhaustion;
 const RATE = numberEnv('RATE', SHAPE.ratePerSecond, { min: 1 });

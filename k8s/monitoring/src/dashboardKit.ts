@@ -229,9 +229,39 @@ export function queryVariable(name: string, label: string, query: string): Query
     .sort(VariableSort.AlphabeticalAsc);
 }
 
+/** The campaign variable: the campaign label of `series`, several at once, all by default. */
+export const campaignVariable = (series: string): QueryVariableBuilder =>
+  queryVariable('campaign', 'Campaign', `label_values(${series}, campaign)`)
+    .multi(true)
+    .includeAll(true)
+    .allValue('.+')
+    .current({ selected: true, text: 'All', value: '$__all' });
+
 /** The data source variable every dashboard starts its variables with. */
 export const datasourceVariable = (): DatasourceVariableBuilder =>
   new DatasourceVariableBuilder('datasource').label('Data source').type('prometheus');
+
+/**
+ * A dashboard's template variables: the data source; the namespace, and the job as variable
+ * `job.name`, both read from the labels of `jobSeries`; the campaigns of `campaignSeries` (a
+ * selector that may use $namespace and the job variable).
+ */
+export function templateVariables(spec: {
+  jobSeries: string;
+  job: { name: string; label: string };
+  campaignSeries: string;
+}): (DatasourceVariableBuilder | QueryVariableBuilder)[] {
+  return [
+    datasourceVariable(),
+    queryVariable('namespace', 'Namespace', `label_values(${spec.jobSeries}, namespace)`),
+    queryVariable(
+      spec.job.name,
+      spec.job.label,
+      `label_values(${spec.jobSeries}{namespace="$namespace"}, job)`,
+    ),
+    campaignVariable(spec.campaignSeries),
+  ];
+}
 
 /**
  * A dashboard of these rows, built afresh (panel ids from 1, so every call returns the same

@@ -127,3 +127,14 @@ export function asService(object: KubeObject): IService {
 export function asNetworkPolicy(object: KubeObject): INetworkPolicy {
   return object as unknown as INetworkPolicy;
 }
+
+/** The NetworkPolicies among `objects` that select pods labelled `labels`. */
+export function policiesSelecting(
+  objects: readonly KubeObject[],
+  labels: Readonly<Record<string, string>>,
+): INetworkPolicy[] {
+  return objects
+    .filter((o) => o.kind === 'NetworkPolicy')
+    .map(asNetworkPolicy)
+    .filter((np) => selects(np.spec?.podSelector?.matchLabels ?? {}, labels));
+}

@@ -12,7 +12,7 @@ import {
   admitsEgressToPods,
   admitsIngress,
   allContainers,
-  asNetworkPolicy,
+  policiesSelecting,
   asService,
   containerPort,
   envValue,
@@ -54,6 +54,8 @@ interface ScaledObjectSpec {
 const CLUSTER_SCOPED = new Set(['PriorityClass']);
 
 const nsLabels = (name: string) => ({ 'kubernetes.io/metadata.name': name });
+/** A peer in namespace `name`, to ask a policy whether it admits it. */
+const from = (name: string) => ({ namespaceLabels: nsLabels(name) });
 
 function api(objects: readonly KubeObject[]): { workload: Workload; container: IContainer } {
   const workload = workloads(objects).find(
@@ -331,10 +333,7 @@ describeWithKubectl('kustomize overlays', () => {
             expect(Number(port)).toBe(operated.spec.port ?? 6379);
             const redisLabels = operated.metadata.labels ?? {};
             expect(Object.keys(redisLabels).length).toBeGreaterThan(0);
-            const own = objects
-              .filter((o) => o.kind === 'NetworkPolicy')
-              .map(asNetworkPolicy)
-              .filter((np) => selects(np.spec?.podSelector?.matchLabels ?? {}, labels));
+            const own = policiesSelecting(objects, labels);
             expect(own.length).toBeGreaterThan(0);
             for (const np of own)
               expect(admitsEgressToPods(np, redisLabels, Number(port))).toBe(true);
@@ -353,9 +352,7 @@ describeWithKubectl('kustomize overlays', () => {
             expect(first).toBe(`${statefulSet.object.metadata.name}-${ordinal}`);
           }
           // ...and the policies on both sides let the traffic through.
-          for (const policy of objects.filter((o) => o.kind === 'NetworkPolicy')) {
-            const np = asNetworkPolicy(policy);
-            if (!selects(np.spec?.podSelector?.matchLabels ?? {}, redisPods[0]!.labels)) continue;
+          for (const np of policiesSelecting(objects, redisPods[0]!.labels)) {
             expect(
               admitsIngress(
                 np,
@@ -369,10 +366,7 @@ describeWithKubectl('kustomize overlays', () => {
               ),
             ).toBe(true);
           }
-          const own = objects
-            .filter((o) => o.kind === 'NetworkPolicy')
-            .map(asNetworkPolicy)
-            .filter((np) => selects(np.spec?.podSelector?.matchLabels ?? {}, labels));
+          const own = policiesSelecting(objects, labels);
           expect(own.length).toBeGreaterThan(0);
           for (const np of own)
             expect(admitsEgressToPods(np, redisPods[0]!.labels, Number(port))).toBe(true);
@@ -382,15 +376,11 @@ describeWithKubectl('kustomize overlays', () => {
 
     it('admits the API port from the chat backend and the ingress controller, metrics only from monitoring', () => {
       const { workload, container } = api(objects);
-      const policies = objects
-        .filter((o) => o.kind === 'NetworkPolicy')
-        .map(asNetworkPolicy)
-        .filter((np) => selects(np.spec?.podSelector?.matchLabels ?? {}, workload.labels));
+      const policies = policiesSelecting(objects, workload.labels);
       expect(policies).toHaveLength(1);
       const np = policies[0]!;
       const http = containerPort(container, 'http')!;
       const metrics = containerPort(container, 'metrics')!;
-      const from = (name: string) => ({ namespaceLabels: nsLabels(name) });
       expect(admitsIngress(np, container, from('chat-backend'), http)).toBe(true);
       expect(admitsIngress(np, container, from('ingress-nginx'), http)).toBe(true);
       expect(admitsIngress(np, container, from('monitoring'), metrics)).toBe(true);
@@ -432,14 +422,10 @@ describeWithKubectl('kustomize overlays', () => {
       expect(container.env?.find((e) => e.name === 'RECORDER_CONSUMER_NAME')?.valueFrom).toEqual({
         fieldRef: { fieldPath: 'metadata.name' },
       });
-      const policies = objects
-        .filter((o) => o.kind === 'NetworkPolicy')
-        .map(asNetworkPolicy)
-        .filter((np) => selects(np.spec?.podSelector?.matchLabels ?? {}, recorder.labels));
+      const policies = policiesSelecting(objects, recorder.labels);
       expect(policies).toHaveLength(1);
       const np = policies[0]!;
       const metrics = containerPort(container, 'metrics')!;
-      const from = (name: string) => ({ namespaceLabels: nsLabels(name) });
       expect(admitsIngress(np, container, from('monitoring'), metrics)).toBe(true);
       expect(admitsIngress(np, container, from('chat-backend'), metrics)).toBe(false);
       expect(admitsEgressToNamespace(np, nsLabels('kube-system'), 53, 'UDP')).toBe(true);
@@ -479,10 +465,7 @@ describeWithKubectl('kustomize overlays', () => {
       expect(container.image).toBe(api(objects).container.image);
       const pushgateway = new URL(envValue(container, 'PUSHGATEWAY_URL')!);
       expect(pushgateway.hostname).toBe('pushgateway.monitoring.svc');
-      const policies = objects
-        .filter((o) => o.kind === 'NetworkPolicy')
-        .map(asNetworkPolicy)
-        .filter((np) => selects(np.spec?.podSelector?.matchLabels ?? {}, workload.labels));
+      const policies = policiesSelecting(objects, workload.labels);
       expect(policies).toHaveLength(1);
       expect(
         admitsEgressToNamespace(policies[0]!, nsLabels('monitoring'), Number(pushgateway.port)),
@@ -603,13 +586,8 @@ describeWithKubectl('kustomize overlays', () => {
       const { workload, container } = api(objects);
       const targetPort = containerPort(container, port.targetPort!)!;
       expect(targetPort).toBe(Number(envValue(container, 'METRICS_PORT')));
-      const np = objects
-        .filter((o) => o.kind === 'NetworkPolicy')
-        .map(asNetworkPolicy)
-        .find((p) => selects(p.spec?.podSelector?.matchLabels ?? {}, workload.labels))!;
-      expect(
-        admitsIngress(np, container, { namespaceLabels: nsLabels('monitoring') }, targetPort),
-      ).toBe(true);
+      const np = policiesSelecting(objects, workload.labels)[0]!;
+      expect(admitsIngress(np, container, from('monitoring'), targetPort)).toBe(true);
     });
 
     it('runs the ledger on a RedisCluster of the operator: 3 masters, 2 replicas each, password and TLS from Secrets, that will not lose or evict money', () => {

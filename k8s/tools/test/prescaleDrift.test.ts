@@ -5,6 +5,16 @@ import { describeWithKubectl, find, kustomize, ROOT, tempDir } from './support';
 
 const COMMITTED = join(ROOT, 'k8s/base/prescale-triggers.yaml');
 
+/** The settings a patch is made with here: 20 replicas from 10 min before a release to 30 after. */
+const madeWith = (now: string, campaigns: string) => ({
+  now: Date.parse(now),
+  campaigns,
+  leadMinutes: 10,
+  holdMinutes: 30,
+  replicas: 20,
+  all: false,
+});
+
 describe('the committed pre-scaling patch', () => {
   const text = readFileSync(COMMITTED, 'utf8');
   const made = readGeneratedWith(text);
@@ -32,14 +42,7 @@ describe('the drift check', () => {
   });
   afterEach(() => remove());
 
-  const made = {
-    now: Date.parse('2026-12-01T00:00:00Z'),
-    campaigns: campaignsPath,
-    leadMinutes: 10,
-    holdMinutes: 30,
-    replicas: 20,
-    all: false,
-  };
+  const made = madeWith('2026-12-01T00:00:00Z', campaignsPath);
 
   it('fails when the campaigns file changed and the patch was not regenerated', () => {
     const { text } = generatePrescaleFile(dir, made);
@@ -95,14 +98,7 @@ describeWithKubectl('the patch in the base kustomization', () => {
     ).triggers;
 
   it('appends the cron triggers after the Prometheus ones', () => {
-    const made = {
-      now: Date.parse('2026-12-01T00:00:00Z'),
-      campaigns: 'campaigns.json',
-      leadMinutes: 10,
-      holdMinutes: 30,
-      replicas: 20,
-      all: false,
-    };
+    const made = madeWith('2026-12-01T00:00:00Z', 'campaigns.json');
     const { text, results } = generatePrescaleFile(dir, made);
     writeFileSync(join(dir, 'prescale-triggers.yaml'), text);
     const triggers = triggersOf(kustomize(dir));
@@ -112,14 +108,7 @@ describeWithKubectl('the patch in the base kustomization', () => {
   });
 
   it('builds with no window ahead, leaving the Prometheus triggers alone', () => {
-    const made = {
-      now: Date.parse('2031-01-01T00:00:00Z'),
-      campaigns: 'campaigns.json',
-      leadMinutes: 10,
-      holdMinutes: 30,
-      replicas: 20,
-      all: false,
-    };
+    const made = madeWith('2031-01-01T00:00:00Z', 'campaigns.json');
     writeFileSync(join(dir, 'prescale-triggers.yaml'), generatePrescaleFile(dir, made).text);
     expect(triggersOf(kustomize(dir)).map((t) => t.name)).toEqual(['demand', 'saturation']);
   });

@@ -14,7 +14,7 @@ import {
   type PrivateDatabase,
 } from '@coupons/testing';
 import { Cluster } from 'ioredis';
-import { takeInventory, type Inventory } from './inventory';
+import { ledgerFields, takeInventory, type Inventory } from './inventory';
 import { Fleet, ServicePod } from './pods';
 import { SteadyLoad, type ClaimRecord } from './steadyLoad';
 
@@ -109,11 +109,7 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
       await until(
         'every shard verified by the recorder',
         async () => {
-          const fences = await Promise.all(
-            Array.from({ length: shards }, (_, s) =>
-              redis.hget(shardKeys(campaign.id, s).ledger, 'fence'),
-            ),
-          );
+          const fences = await ledgerFields(redis, campaign.id, shards, 'fence');
           return fences.every((f) => f !== null && f !== '-') ? true : undefined;
         },
         30_000,

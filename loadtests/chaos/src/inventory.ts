@@ -24,6 +24,18 @@ export interface Inventory {
   answers: Record<string, number>;
 }
 
+/** One field of every shard's ledger hash, in shard order (null where a shard has none). */
+export function ledgerFields(
+  redis: Redis | Cluster,
+  campaignId: string,
+  shards: number,
+  field: string,
+): Promise<(string | null)[]> {
+  return Promise.all(
+    Array.from({ length: shards }, (_, s) => redis.hget(shardKeys(campaignId, s).ledger, field)),
+  );
+}
+
 /** A status count key: "201", "503 UNAVAILABLE", "0 no answer". */
 function answerKey(claim: ClaimRecord): string {
   if (claim.status === 0) return '0 no answer';

@@ -3,10 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
-import { shardKeys } from '@coupons/budget-ledger';
 import { reconcileWithRecord } from '@coupons/ledger-record';
 import { until } from '@coupons/testing';
-import { takeInventory, type Inventory } from './inventory';
+import { ledgerFields, takeInventory, type Inventory } from './inventory';
 import { MAINS, runCli } from './pods';
 import { RecordedStack } from './recordedStack';
 import type { ClaimRecord, SteadyLoad } from './steadyLoad';
@@ -186,11 +185,7 @@ async function refusalsAfterLoss(
     await until(
       'the recorder marking the rolled-back shards',
       async () => {
-        const marks = await Promise.all(
-          Array.from({ length: shards }, (_, s) =>
-            redis.hget(shardKeys(campaign.id, s).ledger, 'rolledBack'),
-          ),
-        );
+        const marks = await ledgerFields(redis, campaign.id, shards, 'rolledBack');
         return marks.some((mark) => mark !== null) ? true : undefined;
       },
       30_000,

@@ -1,11 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import { setTimeout as delay } from 'node:timers/promises';
-import { shardKeys } from '@coupons/budget-ledger';
 import { reconcileWithRecord, type LedgerRecord } from '@coupons/ledger-record';
 import { testPostgresServerUrl } from '@coupons/testing';
 import { CuttableProxy } from './cuttableProxy';
-import { takeInventory, type Inventory } from './inventory';
+import { ledgerFields, takeInventory, type Inventory } from './inventory';
 import { RecordedStack } from './recordedStack';
 
 export interface RecorderFaultsOptions {
@@ -155,9 +154,10 @@ async function eventCounts(
   campaignId: string,
   shards: number,
 ): Promise<{ eventsInRedis: number; eventsRecorded: number; eventsTwice: number }> {
-  let eventsInRedis = 0;
-  for (let shard = 0; shard < shards; shard += 1)
-    eventsInRedis += Number((await redis.hget(shardKeys(campaignId, shard).ledger, 'events')) ?? 0);
+  const eventsInRedis = (await ledgerFields(redis, campaignId, shards, 'events')).reduce(
+    (sum, events) => sum + Number(events ?? 0),
+    0,
+  );
   const counts = await record.query<{ total: string; distinct: string }>(
     `SELECT count(*) AS total, count(DISTINCT (shard, stream_id)) AS distinct
        FROM ledger_events WHERE campaign_id = $1`,

@@ -7,7 +7,7 @@ import exec from 'k6/execution';
 import http from 'k6/http';
 import type { Response } from 'k6/http';
 import type { Config } from './config.ts';
-import { newRunId } from './config.ts';
+import { loadConfig, newRunId } from './config.ts';
 import {
   apiErrorOf,
   asCampaign,
@@ -46,6 +46,13 @@ const SETUP_TIMEOUT = '10s';
  */
 export function expectClaimAnswers(): void {
   http.setResponseCallback(http.expectedStatuses({ min: 200, max: 204 }, 409, 410, 429, 503));
+}
+
+/** The init context of a claim scenario: its settings, with the claim's answers expected. */
+export function loadClaimScenario(): Config {
+  const config = loadConfig();
+  expectClaimAnswers();
+  return config;
 }
 
 export function campaignUrl(config: Config, path = ''): string {

@@ -40,6 +40,38 @@ export function sloThresholds(plannedArrivals: number): NonNullable<Options['thr
 }
 
 /**
+ * The options of an open-model run held to the SLOs: the base options, the `scenarios`, and
+ * `thresholds` on top of the SLO thresholds (`plannedArrivals` as for sloThresholds()).
+ */
+export function openModelOptions(
+  scenarios: NonNullable<Options['scenarios']>,
+  plannedArrivals: number,
+  thresholds: NonNullable<Options['thresholds']> = {},
+): Options {
+  return {
+    ...baseOptions(),
+    scenarios,
+    thresholds: { ...sloThresholds(plannedArrivals), ...thresholds },
+  };
+}
+
+/**
+ * An open-model scenario: k6 starts iterations at the rate (per second) the `stages` ramp through,
+ * from 0, whatever the service answers.
+ */
+export function rampingArrivals(stages: { duration: string; target: number }[]) {
+  return { executor: 'ramping-arrival-rate' as const, startRate: 0, timeUnit: '1s', stages };
+}
+
+/** Arrivals ramped from 0 to `rate` in `rampUpS` seconds, then held there for `hold`. */
+export function rampAndHold(rampUpS: number, hold: string, rate: number) {
+  return rampingArrivals([
+    { duration: `${rampUpS}s`, target: rate },
+    { duration: hold, target: rate },
+  ]);
+}
+
+/**
  * Thresholds that always hold, on sub-metrics the summary should show: k6 reports a tagged
  * sub-metric (e.g. `claim_goodput{population:polite}`) only when a threshold names it. Each metric
  * type has its own statistics (a Rate with no samples is NaN, so only name Rates that get some).
@@ -49,3 +81,23 @@ export const REPORT_ONLY: Readonly<Record<'counter' | 'trend' | 'rate', string[]
   trend: ['max>=0'],
   rate: ['rate>=0'],
 };
+
+/**
+ * The same thresholds on the sub-metric of each tag value: `taggedThresholds('window', ['w1',
+ * 'w2'], { claim_shed: REPORT_ONLY.counter })` names `claim_shed{window:w1}` and
+ * `claim_shed{window:w2}`.
+ */
+export function taggedThresholds(
+  tag: string,
+  values: readonly string[],
+  thresholds: Readonly<Record<string, string[]>>,
+): Record<string, string[]> {
+  return Object.fromEntries(
+    values.flatMap((value) =>
+      Object.entries(thresholds).map(([metric, expressions]) => [
+        `${metric}{${tag}:${value}}`,
+        expressions,
+      ]),
+    ),
+  );
+}

@@ -50,6 +50,15 @@ export function stat(data: SummaryData, metric: string, name: string): number | 
 export const count = (data: SummaryData, metric: string): number =>
   stat(data, metric, 'count') ?? 0;
 
+/** Statistics of the sub-metrics tagged `tag:value`, e.g. tagged(data, 'window', 'w1').count('claim_shed'). */
+export function tagged(data: SummaryData, tag: string, value: string) {
+  const subMetric = (metric: string) => `${metric}{${tag}:${value}}`;
+  return {
+    stat: (metric: string, name: string) => stat(data, subMetric(metric), name),
+    count: (metric: string) => count(data, subMetric(metric)),
+  };
+}
+
 export function thresholdResults(data: SummaryData): ThresholdResult[] {
   const results: ThresholdResult[] = [];
   for (const metric of Object.keys(data.metrics).sort()) {

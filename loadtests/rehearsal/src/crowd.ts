@@ -66,23 +66,17 @@ export function rateAt(plan: CrowdPlan, t: number): number {
 /** How much the ordinary hour is compressed (60 means a minute of the run is an hour). */
 export const compression = (plan: CrowdPlan): number => plan.hourSeconds / plan.ordinarySeconds;
 
-/** The full rehearsal's crowd, and a short one for a quick look. */
+/** The full rehearsal's crowd, and a short one for a quick look: the same multiples, shorter. */
 export function crowdPlan(short: boolean, ordinaryRate: number): CrowdPlan {
-  return short
-    ? {
-        ordinaryRate,
-        ordinarySeconds: 30,
-        hourSeconds: 3600,
-        slice: { multiple: 3, seconds: 5 },
-        step: { multiple: 15, rampSeconds: 20, holdSeconds: 90 },
-        tail: { multiple: 2, seconds: 15 },
-      }
-    : {
-        ordinaryRate,
-        ordinarySeconds: 60,
-        hourSeconds: 3600,
-        slice: { multiple: 3, seconds: 8 },
-        step: { multiple: 15, rampSeconds: 30, holdSeconds: 120 },
-        tail: { multiple: 2, seconds: 30 },
-      };
+  const seconds = short
+    ? { ordinary: 30, slice: 5, ramp: 20, hold: 90, tail: 15 }
+    : { ordinary: 60, slice: 8, ramp: 30, hold: 120, tail: 30 };
+  return {
+    ordinaryRate,
+    ordinarySeconds: seconds.ordinary,
+    hourSeconds: 3600,
+    slice: { multiple: 3, seconds: seconds.slice },
+    step: { multiple: 15, rampSeconds: seconds.ramp, holdSeconds: seconds.hold },
+    tail: { multiple: 2, seconds: seconds.tail },
+  };
 }

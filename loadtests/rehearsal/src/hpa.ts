@@ -130,35 +130,42 @@ const changedWithin = (
     .filter((e) => e.atMs > nowMs - periodSeconds * 1000 && Math.sign(e.change) === sign)
     .reduce((sum, e) => sum + Math.abs(e.change), 0);
 
-/** The most replicas the scale-up policies allow now. */
-export function scaleUpLimit(
-  current: number,
-  events: readonly ScaleEvent[],
-  nowMs: number,
-  rules: Required<HpaRules>,
-): number {
-  if (rules.selectPolicy === 'Disabled') return current;
-  const limits = rules.policies.map((p) => {
-    const start = current - changedWithin(events, nowMs, p.periodSeconds, 1);
-    return p.type === 'Pods' ? start + p.value : Math.ceil(start * (1 + p.value / 100));
-  });
-  return rules.selectPolicy === 'Min' ? Math.min(...limits) : Math.max(...limits);
-}
+/**
+ * How a direction's policies limit the count: the sign of its changes, one policy's limit from the
+ * replicas at its period's start, and the limits that allow the most and the least change.
+ */
+const DIRECTIONS = {
+  up: {
+    sign: 1,
+    limit: (start: number, p: HpaPolicy) =>
+      p.type === 'Pods' ? start + p.value : Math.ceil(start * (1 + p.value / 100)),
+    most: Math.max,
+    least: Math.min,
+  },
+  down: {
+    sign: -1,
+    limit: (start: number, p: HpaPolicy) =>
+      p.type === 'Pods' ? start - p.value : Math.trunc(start * (1 - p.value / 100)),
+    // Max selects the policy that allows the most change: down, the lowest floor.
+    most: Math.min,
+    least: Math.max,
+  },
+} as const;
 
-/** The fewest replicas the scale-down policies allow now. */
-export function scaleDownLimit(
+/** The most replicas the scale-up policies allow now, or the fewest the scale-down ones do. */
+export function policyLimit(
+  direction: keyof typeof DIRECTIONS,
   current: number,
   events: readonly ScaleEvent[],
   nowMs: number,
   rules: Required<HpaRules>,
 ): number {
   if (rules.selectPolicy === 'Disabled') return current;
-  const limits = rules.policies.map((p) => {
-    const start = current + changedWithin(events, nowMs, p.periodSeconds, -1);
-    return p.type === 'Pods' ? start - p.value : Math.trunc(start * (1 - p.value / 100));
-  });
-  // Max selects the policy that allows the most change: the lowest floor.
-  return rules.selectPolicy === 'Min' ? Math.max(...limits) : Math.min(...limits);
+  const { sign, limit, most, least } = DIRECTIONS[direction];
+  const limits = rules.policies.map((p) =>
+    limit(current - sign * changedWithin(events, nowMs, p.periodSeconds, sign), p),
+  );
+  return rules.selectPolicy === 'Min' ? least(...limits) : most(...limits);
 }
 
 /** One decision of the controller; `state` is updated in place (recommendations, events). */
@@ -195,11 +202,11 @@ export function decide(input: HpaInput, state: HpaState): HpaDecision {
   if (desired !== proposed) reason += `, stabilised to ${desired}`;
   // Rate policies.
   if (desired > current) {
-    const limit = Math.min(scaleUpLimit(current, state.events, nowMs, up), maxReplicas);
+    const limit = Math.min(policyLimit('up', current, state.events, nowMs, up), maxReplicas);
     if (desired > limit) reason += `, up-policy limit ${limit}`;
     desired = Math.min(desired, limit);
   } else if (desired < current) {
-    const limit = Math.max(scaleDownLimit(current, state.events, nowMs, down), minReplicas);
+    const limit = Math.max(policyLimit('down', current, state.events, nowMs, down), minReplicas);
     if (desired < limit) reason += `, down-policy limit ${limit}`;
     desired = Math.max(desired, limit);
   }

@@ -15,27 +15,36 @@ export interface ClaimTarget {
 }
 
 /**
- * Logical claim i: POST /v1/campaigns/{campaign}/coupons for user load-<runId>-<i>, with its own
- * Idempotency-Key. The same spec is resent on retry, so a retry is the same logical claim.
+ * The claim of one user as the chat backend sends it: POST /v1/campaigns/{campaign}/coupons with
+ * the bearer key and its Idempotency-Key, the user in the body and in X-User-Id too (the gate's
+ * per-user layers see the user without reading the body).
+ */
+export function claimRequest(
+  campaign: string,
+  apiKey: string,
+): (userId: string, idempotencyKey: string) => RequestSpec {
+  const path = PATHS.claim(campaign);
+  const authorization = `Bearer ${apiKey}`;
+  return (userId, idempotencyKey) => ({
+    method: 'POST',
+    path,
+    headers: {
+      authorization,
+      'content-type': 'application/json',
+      [IDEMPOTENCY_KEY]: idempotencyKey,
+      [USER_ID]: userId,
+    },
+    body: `{"userId":"${userId}"}`,
+  });
+}
+
+/**
+ * Logical claim i: the claim of user load-<runId>-<i>, with its own Idempotency-Key. The same spec
+ * is resent on retry, so a retry is the same logical claim.
  */
 export function claimRequests(target: ClaimTarget): (i: number) => RequestSpec {
-  const path = PATHS.claim(target.campaign);
-  const authorization = `Bearer ${target.apiKey}`;
-  return (i) => {
-    const userId = `load-${target.runId}-${i}`;
-    return {
-      method: 'POST',
-      path,
-      headers: {
-        authorization,
-        'content-type': 'application/json',
-        [IDEMPOTENCY_KEY]: `${target.runId}-${i}`,
-        // As the chat backend sends it: the gate's per-user layers see the user without the body.
-        [USER_ID]: userId,
-      },
-      body: `{"userId":"${userId}"}`,
-    };
-  };
+  const claim = claimRequest(target.campaign, target.apiKey);
+  return (i) => claim(`load-${target.runId}-${i}`, `${target.runId}-${i}`);
 }
 
 /** Retry-After in ms (delta-seconds or an HTTP date), or undefined when absent or unreadable. */

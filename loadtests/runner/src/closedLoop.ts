@@ -15,7 +15,7 @@ export function startClosedLoop(options: ClosedLoopOptions): Promise<ClosedLoopR
   return new ClosedLoopRun(options).run();
 }
 
-class ClosedLoopRun extends RunCore {
+class ClosedLoopRun extends RunCore<ClosedLoopReport> {
   private readonly concurrency: number;
   private readonly warmupMs: number;
   private readonly durationMs: number;
@@ -26,8 +26,6 @@ class ClosedLoopRun extends RunCore {
   private activeWorkers = 0;
   private finishing = false;
   private failure: unknown = undefined;
-  private resolve: (report: ClosedLoopReport) => void = () => {};
-  private reject: (error: unknown) => void = () => {};
 
   constructor(options: ClosedLoopOptions) {
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -46,9 +44,7 @@ class ClosedLoopRun extends RunCore {
   }
 
   run(): Promise<ClosedLoopReport> {
-    return new Promise<ClosedLoopReport>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
+    return this.begin(() => {
       const now = performance.now();
       this.measureFrom = now + this.warmupMs;
       this.measureTo = this.measureFrom + this.durationMs;
@@ -86,17 +82,13 @@ class ClosedLoopRun extends RunCore {
   private finishIfDone(): void {
     if (this.activeWorkers > 0 || this.outstanding > 0 || this.finishing) return;
     this.finishing = true;
-    this.closeCore().then(
+    this.finish(
+      () => this.failure,
       (generator) => {
-        if (this.failure !== undefined) {
-          this.reject(this.failure);
-          return;
-        }
         const report = this.tally.report('closed', this.durationMs, generator);
         const throughputPerSecond = report.served / (this.durationMs / 1000);
-        this.resolve({ ...report, throughputPerSecond });
+        return { ...report, throughputPerSecond };
       },
-      (error: unknown) => this.reject(error),
     );
   }
 }

@@ -26,6 +26,7 @@ export type {
   Stage,
 } from './types';
 export {
+  claimRequest,
   claimRequests,
   ExhaustionBook,
   populationOf,

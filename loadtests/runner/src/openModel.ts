@@ -37,7 +37,7 @@ function scheduleOf(options: OpenModelOptions): ArrivalSchedule {
   return ArrivalSchedule.constant(options.ratePerSecond, options.durationMs);
 }
 
-class OpenModelRun extends RunCore {
+class OpenModelRun extends RunCore<LoadReport> {
   private readonly schedule: ArrivalSchedule;
   private readonly followUps = new DueHeap<FollowUp>();
   private readonly makeRequest: OpenModelOptions['makeRequest'];
@@ -54,8 +54,6 @@ class OpenModelRun extends RunCore {
   private wakeAt = Infinity;
   private finishing = false;
   private callbackError: unknown = undefined;
-  private resolve: (report: LoadReport) => void = () => {};
-  private reject: (error: unknown) => void = () => {};
 
   constructor(options: OpenModelOptions) {
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -72,9 +70,7 @@ class OpenModelRun extends RunCore {
   }
 
   run(): Promise<LoadReport> {
-    return new Promise<LoadReport>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
+    return this.begin(() => {
       this.startedAt = performance.now();
       this.endAt = this.startedAt + this.schedule.durationMs;
       if (this.signal?.aborted) {
@@ -221,12 +217,9 @@ class OpenModelRun extends RunCore {
       this.stoppedEarlyAt !== null
         ? this.stoppedEarlyAt - this.startedAt
         : Math.max(this.schedule.durationMs, this.lastSendAt - this.startedAt);
-    this.closeCore().then(
-      (generator) => {
-        if (this.callbackError !== undefined) this.reject(this.callbackError);
-        else this.resolve(this.tally.report('open', durationMs, generator));
-      },
-      (error: unknown) => this.reject(error),
+    this.finish(
+      () => this.callbackError,
+      (generator) => this.tally.report('open', durationMs, generator),
     );
   }
 

@@ -9,12 +9,21 @@ const SWEEP_INTERVAL_MS = 5;
 
 export type Outcome = 'answer' | 'timeout' | 'error';
 
+/** The oldest exchange of `queue` not yet settled, left at its head; settled ones are dropped. */
+function firstUnsettled(queue: Fifo<Exchange>): Exchange | undefined {
+  for (;;) {
+    const exchange = queue.peek();
+    if (exchange === undefined || !exchange.settled) return exchange;
+    queue.shift();
+  }
+}
+
 /**
  * What open and closed runs share: sending exchanges over a bounded set of connections, waiting
  * for a free one in order, and counting every exchange exactly once as an answer, a timeout
  * (deadline passed, connection wait included) or an error.
  */
-export abstract class RunCore implements ExchangeOwner {
+export abstract class RunCore<Report> implements ExchangeOwner {
   protected readonly tally = new Tally();
   /** exchanges sent and not yet settled */
   protected outstanding = 0;
@@ -26,17 +35,43 @@ export abstract class RunCore implements ExchangeOwner {
   private readonly startUtilization = performance.eventLoopUtilization();
   private readonly startCpu = process.cpuUsage();
   private pumping = false;
+  private resolve: (report: Report) => void = () => {};
+  private reject: (error: unknown) => void = () => {};
 
   constructor(
     protected readonly connections: ConnectionSet,
     protected readonly timeoutMs: number,
   ) {}
 
+  /** The run's promise: `start` runs at once, and finish() settles the promise. */
+  protected begin(start: () => void): Promise<Report> {
+    return new Promise<Report>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+      start();
+    });
+  }
+
+  /**
+   * Closes the connections, then rejects with the run's failure (asked for once they are closed)
+   * or resolves with its report.
+   */
+  protected finish(failure: () => unknown, report: (generator: GeneratorFacts) => Report): void {
+    this.closeCore().then(
+      (generator) => {
+        const error = failure();
+        if (error !== undefined) this.reject(error);
+        else this.resolve(report(generator));
+      },
+      (error: unknown) => this.reject(error),
+    );
+  }
+
   protected startSweeping(): void {
     this.sweeper = setInterval(this.sweep, SWEEP_INTERVAL_MS);
   }
 
-  protected async closeCore(): Promise<GeneratorFacts> {
+  private async closeCore(): Promise<GeneratorFacts> {
     if (this.sweeper !== null) clearInterval(this.sweeper);
     this.sweeper = null;
     const utilization = performance.eventLoopUtilization(this.startUtilization).utilization;
@@ -96,13 +131,8 @@ export abstract class RunCore implements ExchangeOwner {
   private readonly sweep = (): void => {
     const now = performance.now();
     for (;;) {
-      const exchange = this.pending.peek();
-      if (exchange === undefined) break;
-      if (exchange.settled) {
-        this.pending.shift();
-        continue;
-      }
-      if (exchange.deadline > now) break;
+      const exchange = firstUnsettled(this.pending);
+      if (exchange === undefined || exchange.deadline > now) break;
       this.pending.shift();
       // In flight, undici reports the abort at once and failed() counts the timeout.
       exchange.abandon();
@@ -152,12 +182,8 @@ export abstract class RunCore implements ExchangeOwner {
     this.pumping = true;
     try {
       for (;;) {
-        const exchange = this.waiting.peek();
+        const exchange = firstUnsettled(this.waiting);
         if (exchange === undefined) break;
-        if (exchange.settled) {
-          this.waiting.shift();
-          continue;
-        }
         const client = this.connections.acquire(this.mayGrow());
         if (client === undefined) break;
         this.waiting.shift();

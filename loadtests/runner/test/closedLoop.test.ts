@@ -1,33 +1,30 @@
 import { performance } from 'node:perf_hooks';
-import { runClosedLoop, type RequestSpec } from '../src';
-import {
-  answerAfter,
-  loopbackFrame,
-  startLoopbackServer,
-  type LoopbackServer,
-} from './loopbackServer';
+import { runClosedLoop, type ClosedLoopOptions, type RequestSpec } from '../src';
+import { answerAfter, loopbackFrame, startLoopbackServer, startSlowServer } from './loopbackServer';
 
 const root: RequestSpec = { method: 'GET', path: '/' };
-let server: LoopbackServer | undefined;
+/** A closed-loop run against `target`, every request a GET /. */
+const runAgainst = (
+  target: { baseUrl: string },
+  options: Omit<ClosedLoopOptions, 'baseUrl' | 'makeRequest'>,
+) => runClosedLoop({ baseUrl: target.baseUrl, makeRequest: () => root, ...options });
 
 loopbackFrame();
 
 describe('runClosedLoop', () => {
   it('keeps exactly `concurrency` requests in flight and leaves the warm-up out', async () => {
-    server = await startLoopbackServer((_request, response) => answerAfter(response, 30));
+    const server = await startSlowServer(30);
     const started = performance.now();
     const samples: number[] = [];
     const sampler = setInterval(() => {
       const at = performance.now() - started;
-      if (at > 60 && at < 1000) samples.push(server!.inFlight);
+      if (at > 60 && at < 1000) samples.push(server.inFlight);
     }, 2);
 
-    const report = await runClosedLoop({
-      baseUrl: server.baseUrl,
+    const report = await runAgainst(server, {
       concurrency: 8,
       warmupMs: 150,
       durationMs: 900,
-      makeRequest: () => root,
     }).finally(() => clearInterval(sampler));
 
     // Never more than 8 at the server, and 8 nearly all the time: a worker is only away between
@@ -48,18 +45,16 @@ describe('runClosedLoop', () => {
 
   it('counts a request without an answer within the timeout as a timeout and goes on', async () => {
     let calls = 0;
-    server = await startLoopbackServer((_request, response) => {
+    const server = await startLoopbackServer((_request, response) => {
       calls += 1;
       // every other request hangs
       if (calls % 2 === 0) answerAfter(response, 5);
     });
 
-    const report = await runClosedLoop({
-      baseUrl: server.baseUrl,
+    const report = await runAgainst(server, {
       concurrency: 2,
       durationMs: 400,
       timeoutMs: 100,
-      makeRequest: () => root,
     });
 
     expect(report.timeouts).toBeGreaterThanOrEqual(3);

@@ -94,3 +94,8 @@ export function answerAfter(response: ServerResponse, delayMs: number, body = 'o
   const timer = setTimeout(() => response.end(body), delayMs);
   response.on('close', () => clearTimeout(timer));
 }
+
+/** A loopback server that answers every request after delayMs. */
+export function startSlowServer(delayMs: number): Promise<LoopbackServer> {
+  return startLoopbackServer((_request, response) => answerAfter(response, delayMs));
+}

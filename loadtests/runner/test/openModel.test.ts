@@ -1,11 +1,6 @@
 import { createServer, type AddressInfo } from 'node:net';
-import { runOpenModel, type RequestSpec } from '../src';
-import {
-  answerAfter,
-  loopbackFrame,
-  startLoopbackServer,
-  type LoopbackServer,
-} from './loopbackServer';
+import { runOpenModel, type OpenModelOptions, type RequestSpec } from '../src';
+import { answerAfter, loopbackFrame, startLoopbackServer, startSlowServer } from './loopbackServer';
 
 // Real HTTP on loopback against node:http servers started here. Bounds are loose enough for a
 // busy 2-core machine, and each one fails when the behaviour its test names is broken.
@@ -13,7 +8,9 @@ import {
 const get = (path: string): RequestSpec => ({ method: 'GET', path });
 const root = get('/');
 
-let server: LoopbackServer | undefined;
+/** An open-model run against `target` that GETs / unless `options` says what to send. */
+const runAgainst = (target: { baseUrl: string }, options: Partial<OpenModelOptions>) =>
+  runOpenModel({ baseUrl: target.baseUrl, makeRequest: () => root, ...options });
 
 loopbackFrame();
 
@@ -23,13 +20,11 @@ function countBetween(times: number[], from: number, to: number): number {
 
 describe('runOpenModel', () => {
   it('keeps the schedule when the server is slow: 200/s for 1 s sends 200 requests over 1 s', async () => {
-    server = await startLoopbackServer((_request, response) => answerAfter(response, 300));
+    const server = await startSlowServer(300);
 
-    const report = await runOpenModel({
-      baseUrl: server.baseUrl,
+    const report = await runAgainst(server, {
       ratePerSecond: 200,
       durationMs: 1000,
-      makeRequest: () => root,
     });
 
     // A generator that waited for answers would have sent a few, or a burst of `connections`.
@@ -52,14 +47,15 @@ describe('runOpenModel', () => {
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const port = (probe.address() as AddressInfo).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const report = await runOpenModel({
-      baseUrl: `http://127.0.0.1:${port}`,
-      ratePerSecond: 400,
-      durationMs: 500,
-      connections: 2,
-      timeoutMs: 1000,
-      makeRequest: () => root,
-    });
+    const report = await runAgainst(
+      { baseUrl: `http://127.0.0.1:${port}` },
+      {
+        ratePerSecond: 400,
+        durationMs: 500,
+        connections: 2,
+        timeoutMs: 1000,
+      },
+    );
     expect(report.sent).toBe(200);
     expect(report.served).toBe(0);
     expect(report.errors + report.timeouts).toBe(200);
@@ -67,17 +63,15 @@ describe('runOpenModel', () => {
   });
 
   it('counts a request queued for a connection past its timeout as a timeout (connections: 1)', async () => {
-    server = await startLoopbackServer((_request, response) => answerAfter(response, 200));
+    const server = await startSlowServer(200);
 
     // 10 requests 10 ms apart on one connection: only the first is answered within 300 ms of its
     // scheduled time. A clock started at the socket would let every one of them be "served".
-    const report = await runOpenModel({
-      baseUrl: server.baseUrl,
+    const report = await runAgainst(server, {
       ratePerSecond: 100,
       durationMs: 100,
       connections: 1,
       timeoutMs: 300,
-      makeRequest: () => root,
     });
 
     expect(report).toMatchObject({ sent: 10, served: 1, timeouts: 9, errors: 0 });
@@ -85,15 +79,13 @@ describe('runOpenModel', () => {
   });
 
   it('measures latency from the scheduled time, so the wait for a connection is included', async () => {
-    server = await startLoopbackServer((_request, response) => answerAfter(response, 50));
+    const server = await startSlowServer(50);
 
     // 5 requests in the first 5 ms, one connection, 50 ms each: answers at about 50, 100, ... 250.
-    const report = await runOpenModel({
-      baseUrl: server.baseUrl,
+    const report = await runAgainst(server, {
       ratePerSecond: 1000,
       durationMs: 5,
       connections: 1,
-      makeRequest: () => root,
     });
 
     expect(report).toMatchObject({ sent: 5, served: 5, timeouts: 0 });
@@ -102,7 +94,7 @@ describe('runOpenModel', () => {
   });
 
   it('counts 429/503 with Retry-After as shed, without it as other statuses, and resets as errors', async () => {
-    server = await startLoopbackServer((request, response) => {
+    const server = await startLoopbackServer((request, response) => {
       const [status, retryAfter] = request.url!.slice(1).split('/');
       if (status === 'reset') {
         request.socket.destroy();
@@ -114,8 +106,7 @@ describe('runOpenModel', () => {
     });
     const paths = ['/200', '/429/1', '/503/2', '/429', '/503', '/404', '/reset'];
 
-    const report = await runOpenModel({
-      baseUrl: server.baseUrl,
+    const report = await runAgainst(server, {
       ratePerSecond: 350,
       durationMs: 100,
       makeRequest: (i) => get(paths[i % paths.length]!),
@@ -134,14 +125,13 @@ describe('runOpenModel', () => {
   });
 
   it('reports latency percentiles of a server with known delays', async () => {
-    server = await startLoopbackServer((request, response) =>
+    const server = await startLoopbackServer((request, response) =>
       answerAfter(response, Number(request.url!.slice('/delay/'.length))),
     );
     // 60% answer in 20 ms, 35% in 60 ms, 5% in 150 ms: p50, p90 and p99 each fall inside one group.
     const delayOf = (i: number): number => (i % 20 < 12 ? 20 : i % 20 < 19 ? 60 : 150);
 
-    const report = await runOpenModel({
-      baseUrl: server.baseUrl,
+    const report = await runAgainst(server, {
       ratePerSecond: 100,
       durationMs: 2000,
       makeRequest: (i) => get(`/delay/${delayOf(i)}`),
@@ -159,12 +149,10 @@ describe('runOpenModel', () => {
   });
 
   it('follows a linear ramp: 0 to 400/s over 1 s sends a quarter in the first half', async () => {
-    server = await startLoopbackServer((_request, response) => response.end('ok'));
+    const server = await startLoopbackServer((_request, response) => response.end('ok'));
 
-    const report = await runOpenModel({
-      baseUrl: server.baseUrl,
+    const report = await runAgainst(server, {
       stages: [{ durationMs: 1000, targetRate: 400 }],
-      makeRequest: () => root,
     });
 
     // The area under the ramp: 50 arrivals in the first 500 ms, 150 in the second.
@@ -179,7 +167,7 @@ describe('runOpenModel', () => {
 
   it('sends follow-ups that onResponse asks for with the same request, and refuses any past the end', async () => {
     const seen = new Map<string, number>();
-    server = await startLoopbackServer((request, response) => {
+    const server = await startLoopbackServer((request, response) => {
       const attempts = (seen.get(request.url!) ?? 0) + 1;
       seen.set(request.url!, attempts);
       response.statusCode = attempts === 1 ? 503 : 201;
@@ -190,8 +178,7 @@ describe('runOpenModel', () => {
     const refused: boolean[] = [];
 
     // 20 claims in the first 200 ms, then 300 ms of nothing in which follow-ups may still fall.
-    const report = await runOpenModel({
-      baseUrl: server.baseUrl,
+    const report = await runAgainst(server, {
       startRate: 100,
       stages: [
         { durationMs: 200, targetRate: 100 },
@@ -217,15 +204,13 @@ describe('runOpenModel', () => {
   });
 
   it('stops scheduling when its signal aborts', async () => {
-    server = await startLoopbackServer((_request, response) => response.end('ok'));
+    const server = await startLoopbackServer((_request, response) => response.end('ok'));
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 200);
 
-    const report = await runOpenModel({
-      baseUrl: server.baseUrl,
+    const report = await runAgainst(server, {
       ratePerSecond: 100,
       durationMs: 10_000,
-      makeRequest: () => root,
       signal: controller.signal,
     });
 
