@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import {
+  NO_MARK,
   reconcile,
   registerLedgerScripts,
   registerRebuildScripts,
@@ -276,10 +277,7 @@ describeIfPostgres('rebuild from the book of record', () => {
           trustCallerTime: false,
           callerNowMs: now,
           fingerprint: ledger.fingerprint,
-          markGen: '',
-          markEvents: 0,
-          markEventId: '',
-          notBeforeMs: 0,
+          ...NO_MARK,
           transferId: 'in-flight',
           coupons: 2,
           capCoupons: shareOf(calendar.releasedCouponsAt(now), 2, 1),
