@@ -110,6 +110,14 @@ describeIfPostgres('rebuild from the book of record', () => {
       };
     }
 
+    /** A live campaign traded in by users named `prefix` and recorded; the coupons traded. */
+    async function tradedAndRecorded(prefix: string, options: { rollover?: boolean } = {}) {
+      const ctx = await liveLedger(redis, { coupons: 120, ...options });
+      const coupons = await trade(ctx, prefix);
+      await recordAll(redis, record, ctx.calendar);
+      return { ctx, coupons };
+    }
+
     /** Rebuilds `shard` up to what the record holds of it. */
     async function rebuildUpToRecord(
       ctx: Ctx,
@@ -239,11 +247,8 @@ describeIfPostgres('rebuild from the book of record', () => {
     });
 
     it('rebuilds a campaign without rollover: per-day counters and per-day adjustments', async () => {
-      const ctx = await liveLedger(redis, { coupons: 120, rollover: false });
-      const { calendar } = ctx;
-      const id = calendar.campaign.id;
-      await trade(ctx, 'per-day');
-      await recordAll(redis, record, calendar);
+      const { ctx } = await tradedAndRecorded('per-day', { rollover: false });
+      const id = ctx.calendar.campaign.id;
       const before = await stateOf(ctx);
       expect(before.findings.problems).toEqual([]);
       const fields = await redis.hgetall(shardKeys(id, 0).ledger);
@@ -317,11 +322,9 @@ describeIfPostgres('rebuild from the book of record', () => {
     });
 
     it('a rebuild that stopped after closing the shard leaves it refusing claims, and the next one finishes it', async () => {
-      const ctx = await liveLedger(redis, { coupons: 120 });
+      const { ctx } = await tradedAndRecorded('crash');
       const { calendar, ledger } = ctx;
       const id = calendar.campaign.id;
-      await trade(ctx, 'crash');
-      await recordAll(redis, record, calendar);
       const before = await stateOf(ctx);
       await loseShard(redis, id, 0);
 
@@ -344,11 +347,9 @@ describeIfPostgres('rebuild from the book of record', () => {
     });
 
     it('rebuilds a shard restored from an older backup up to what the record holds', async () => {
-      const ctx = await liveLedger(redis, { coupons: 120 });
+      const { ctx } = await tradedAndRecorded('restored');
       const { calendar, ledger } = ctx;
       const id = calendar.campaign.id;
-      await trade(ctx, 'restored');
-      await recordAll(redis, record, calendar);
       const restoreOld = await backupShard(redis, id, 0);
       for (const user of usersOf(ctx, 'later', 0, 5))
         expect((await ledger.issue(claim(user))).kind).toBe('issued');
@@ -404,11 +405,9 @@ describeIfPostgres('rebuild from the book of record', () => {
     });
 
     it('with after-loss, rebuilds every recorded coupon and writes off what the shard could still issue', async () => {
-      const ctx = await liveLedger(redis, { coupons: 120 });
+      const { ctx, coupons } = await tradedAndRecorded('after-loss');
       const { calendar, ledger, clock } = ctx;
       const id = calendar.campaign.id;
-      const coupons = await trade(ctx, 'after-loss');
-      await recordAll(redis, record, calendar);
       await loseShard(redis, id, 0);
       await loseShard(redis, id, 1);
 
