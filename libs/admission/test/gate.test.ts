@@ -87,21 +87,12 @@ function gateOf(l: Layers, extra: Partial<AdmissionGateOptions> = {}): Admission
   });
 }
 
-/** Claims of users u0, u1, ... admitted at once, `count` of them. */
-function admitClaims(gate: AdmissionGate, count: number): void {
-  for (let i = 0; i < count; i++) admittedNow(gate.admit(claim(`u${i}`)));
-}
-
-/** A gate that only a token bucket of 10 (1 a second) holds: no user limit, `concurrency` slots. */
-function bucketGate(l: Layers, concurrency: number): AdmissionGate {
+/** A gate that only a token bucket of 10 (1 a second) holds: no user limit, `slots` concurrent. */
+function bucketGate(l: Layers, slots: number): AdmissionGate {
   return gateOf(l, {
     userLimit: undefined,
     tokenBucket: new TokenBucket({ ratePerSecond: 1, burst: 10 }),
-    concurrency: new ConcurrencyLimit({
-      initialLimit: concurrency,
-      minLimit: 1,
-      maxLimit: concurrency,
-    }),
+    concurrency: new ConcurrencyLimit({ initialLimit: slots, minLimit: 1, maxLimit: slots }),
   });
 }
 
@@ -205,7 +196,7 @@ describe('AdmissionGate order: a shed answer never calls a later layer', () => {
   it('concurrency: sheds before deadline, limits and sold-out', () => {
     const l = layers();
     const gate = gateOf(l, { userLimit: undefined });
-    admitClaims(gate, 8);
+    for (let i = 0; i < 8; i++) admittedNow(gate.admit(claim(`u${i}`)));
     const s = spies(l);
     const r = rejected(gate.admit(claim()));
     expect(r).toMatchObject({ status: 503, reason: 'concurrency', priority: 'claim' });
@@ -400,7 +391,7 @@ describe('AdmissionGate priorities', () => {
   it('limit 10, share 0.8: the 9th claim is refused, a redemption still admitted', () => {
     const l = layers();
     const gate = gateOf(l, { userLimit: undefined });
-    admitClaims(gate, 8);
+    for (let i = 0; i < 8; i++) admittedNow(gate.admit(claim(`u${i}`)));
     expect(rejected(gate.admit(claim('u9'))).reason).toBe('concurrency');
     expect(admittedNow(gate.admit(redeem)).priority).toBe('redeem');
     expect(admittedNow(gate.admit(read)).priority).toBe('read');
@@ -410,7 +401,7 @@ describe('AdmissionGate priorities', () => {
   it('claims cannot empty the token bucket either: they leave the redemption share', () => {
     const l = layers();
     const gate = bucketGate(l, 100);
-    admitClaims(gate, 8);
+    for (let i = 0; i < 8; i++) admittedNow(gate.admit(claim(`u${i}`)));
     expect(rejected(gate.admit(claim('u9'))).reason).toBe('token_bucket');
     admittedNow(gate.admit(redeem));
     admittedNow(gate.admit(redeem));
@@ -441,7 +432,7 @@ describe('AdmissionGate answers and stats', () => {
   it('reads saturated when claims alone drain the token bucket to its reserve', () => {
     const l = layers();
     const gate = bucketGate(l, 1000);
-    admitClaims(gate, 7);
+    for (let i = 0; i < 7; i++) admittedNow(gate.admit(claim(`u${i}`)));
     // 7 of the 8 tokens claims may take (2 are kept for redemptions and reads).
     expect(gate.snapshot().saturation).toBeCloseTo(7 / 8);
     admittedNow(gate.admit(claim('u7')));
