@@ -1,6 +1,7 @@
 import {
   EventLoopGuard,
   perfHooksSampler,
+  type EventLoopGuardOptions,
   type EventLoopSample,
   type EventLoopSampler,
 } from '../src';
@@ -19,14 +20,20 @@ function scripted(): EventLoopSampler & { next: EventLoopSample; closed: boolean
   };
 }
 
+/** A guard on a scripted sampler, deciding on every sample unless `options` say otherwise. */
+function scriptedGuard(options: Partial<EventLoopGuardOptions> = {}) {
+  const sampler = scripted();
+  const guard = new EventLoopGuard({ sustainSamples: 1, ...options }, sampler);
+  return { sampler, guard };
+}
+
 const admitted = (guard: EventLoopGuard, priority: 'claim' | 'redeem', n: number) =>
   Array.from({ length: n }, () => guard.admits(priority)).filter(Boolean).length;
 
 describe('EventLoopGuard', () => {
   it('takes a busy loop for an overloaded one only while claims arrive faster than they complete', () => {
-    const sampler = scripted();
     const claims = { delayP99Ms: 200, utilization: 0.9 };
-    const guard = new EventLoopGuard({ sustainSamples: 1, claims }, sampler);
+    const { sampler, guard } = scriptedGuard({ claims });
     const demand = { arrivals: 0, completions: 0 };
     guard.watchDemand(() => demand);
     sampler.next = { delayP99Ms: 20, utilization: 1, activeMs: 100 };
@@ -51,8 +58,7 @@ describe('EventLoopGuard', () => {
   });
 
   it('reacts to delay whatever the demand', () => {
-    const sampler = scripted();
-    const guard = new EventLoopGuard({ sustainSamples: 1 }, sampler);
+    const { sampler, guard } = scriptedGuard();
     guard.watchDemand(() => ({ arrivals: 0, completions: 0 }));
     sampler.next = { delayP99Ms: 250, utilization: 0.5, activeMs: 50 };
     guard.tick();
@@ -60,16 +66,14 @@ describe('EventLoopGuard', () => {
   });
 
   it('ignores utilisation by default', () => {
-    const sampler = scripted();
-    const guard = new EventLoopGuard({ sustainSamples: 1 }, sampler);
+    const { sampler, guard } = scriptedGuard();
     sampler.next = { delayP99Ms: 20, utilization: 1, activeMs: 100 };
     guard.tick();
     expect(guard.fraction).toBe(1);
   });
 
   it('admits everything while the loop is healthy', () => {
-    const sampler = scripted();
-    const guard = new EventLoopGuard({ sustainSamples: 1 }, sampler);
+    const { guard } = scriptedGuard();
     guard.tick();
     expect(admitted(guard, 'claim', 100)).toBe(100);
   });
@@ -79,9 +83,8 @@ describe('EventLoopGuard', () => {
       { delayP99Ms: 250, utilization: 0.5, activeMs: 50 },
       { delayP99Ms: 5, utilization: 0.99, activeMs: 99 },
     ]) {
-      const sampler = scripted();
       const claims = { delayP99Ms: 200, utilization: 0.98 };
-      const guard = new EventLoopGuard({ sustainSamples: 1, claims }, sampler);
+      const { sampler, guard } = scriptedGuard({ claims });
       sampler.next = bad;
       guard.tick();
       expect(guard.fraction).toBe(0.5);
@@ -91,9 +94,8 @@ describe('EventLoopGuard', () => {
   });
 
   it('waits for sustainSamples bad samples in a row before throttling', () => {
-    const sampler = scripted();
     const claims = { delayP99Ms: 200, utilization: 0.98 };
-    const guard = new EventLoopGuard({ sustainSamples: 3, claims }, sampler);
+    const { sampler, guard } = scriptedGuard({ sustainSamples: 3, claims });
     const bad = { delayP99Ms: 5, utilization: 0.99, activeMs: 99 };
     const good = { delayP99Ms: 5, utilization: 0.3, activeMs: 30 };
     for (const next of [bad, bad, good, bad, bad]) {
@@ -107,8 +109,7 @@ describe('EventLoopGuard', () => {
   });
 
   it('halves the fraction per bad sample down to its floor, never to zero', () => {
-    const sampler = scripted();
-    const guard = new EventLoopGuard({ minFraction: 0.1, sustainSamples: 1 }, sampler);
+    const { sampler, guard } = scriptedGuard({ minFraction: 0.1 });
     sampler.next = { delayP99Ms: 300, utilization: 1, activeMs: 100 };
     for (let i = 0; i < 20; i++) guard.tick();
     expect(guard.fraction).toBe(0.1);
@@ -116,8 +117,7 @@ describe('EventLoopGuard', () => {
   });
 
   it('throttles every priority past the all threshold', () => {
-    const sampler = scripted();
-    const guard = new EventLoopGuard({ sustainSamples: 1 }, sampler);
+    const { sampler, guard } = scriptedGuard();
     sampler.next = { delayP99Ms: 1500, utilization: 1, activeMs: 100 };
     guard.tick();
     guard.tick();
@@ -126,8 +126,7 @@ describe('EventLoopGuard', () => {
   });
 
   it('recovers additively once the loop is healthy again', () => {
-    const sampler = scripted();
-    const guard = new EventLoopGuard({ increase: 0.25, sustainSamples: 1 }, sampler);
+    const { sampler, guard } = scriptedGuard({ increase: 0.25 });
     sampler.next = { delayP99Ms: 1500, utilization: 1, activeMs: 100 };
     guard.tick();
     sampler.next = { delayP99Ms: 5, utilization: 0.3, activeMs: 30 };
@@ -141,8 +140,7 @@ describe('EventLoopGuard', () => {
   });
 
   it('adds up active time for a counter and keeps the last readings', () => {
-    const sampler = scripted();
-    const guard = new EventLoopGuard({ sustainSamples: 1 }, sampler);
+    const { sampler, guard } = scriptedGuard();
     guard.tick();
     sampler.next = { delayP99Ms: 12, utilization: 0.9, activeMs: 90 };
     guard.tick();

@@ -87,6 +87,15 @@ function gateOf(l: Layers, extra: Partial<AdmissionGateOptions> = {}): Admission
   });
 }
 
+/** A gate that only a token bucket of 10 (1 a second) holds: no user limit, `slots` concurrent. */
+function bucketGate(l: Layers, slots: number): AdmissionGate {
+  return gateOf(l, {
+    userLimit: undefined,
+    tokenBucket: new TokenBucket({ ratePerSecond: 1, burst: 10 }),
+    concurrency: new ConcurrencyLimit({ initialLimit: slots, minLimit: 1, maxLimit: slots }),
+  });
+}
+
 /** Spies on every layer's entry point. */
 function spies(l: Layers) {
   return {
@@ -391,11 +400,7 @@ describe('AdmissionGate priorities', () => {
 
   it('claims cannot empty the token bucket either: they leave the redemption share', () => {
     const l = layers();
-    const gate = gateOf(l, {
-      userLimit: undefined,
-      tokenBucket: new TokenBucket({ ratePerSecond: 1, burst: 10 }),
-      concurrency: new ConcurrencyLimit({ initialLimit: 100, minLimit: 1, maxLimit: 100 }),
-    });
+    const gate = bucketGate(l, 100);
     for (let i = 0; i < 8; i++) admittedNow(gate.admit(claim(`u${i}`)));
     expect(rejected(gate.admit(claim('u9'))).reason).toBe('token_bucket');
     admittedNow(gate.admit(redeem));
@@ -426,11 +431,7 @@ describe('AdmissionGate answers and stats', () => {
 
   it('reads saturated when claims alone drain the token bucket to its reserve', () => {
     const l = layers();
-    const gate = gateOf(l, {
-      userLimit: undefined,
-      tokenBucket: new TokenBucket({ ratePerSecond: 1, burst: 10 }),
-      concurrency: new ConcurrencyLimit({ initialLimit: 1000, minLimit: 1, maxLimit: 1000 }),
-    });
+    const gate = bucketGate(l, 1000);
     for (let i = 0; i < 7; i++) admittedNow(gate.admit(claim(`u${i}`)));
     // 7 of the 8 tokens claims may take (2 are kept for redemptions and reads).
     expect(gate.snapshot().saturation).toBeCloseTo(7 / 8);

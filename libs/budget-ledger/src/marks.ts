@@ -37,6 +37,22 @@ interface Mark {
   redisMs: number;
 }
 
+/** The guard's marks of what a caller saw of a shard (lua/includes/guard.lua, ARGV[4..7]). */
+export interface GuardMark {
+  markGen: string | number;
+  markEvents: number;
+  markEventId: string;
+  notBeforeMs: number;
+}
+
+/** The marks of a caller that has seen nothing of the shard: the guard checks no rollback. */
+export const NO_MARK: GuardMark = Object.freeze({
+  markGen: '',
+  markEvents: 0,
+  markEventId: '',
+  notBeforeMs: 0,
+});
+
 /**
  * What this pod has seen of each shard: the newest (generation, event count, last event id) and
  * the highest Redis time. Every script is told them, and refuses a ledger that is behind them: a
@@ -67,15 +83,10 @@ export class ShardMarks {
     }
   }
 
-  /** The guard's arguments for `shard` (empty marks when this pod has not seen it yet). */
-  guard(shard: number): {
-    markGen: string | number;
-    markEvents: number;
-    markEventId: string;
-    notBeforeMs: number;
-  } {
+  /** The guard's arguments for `shard` (NO_MARK when this pod has not seen it yet). */
+  guard(shard: number): GuardMark {
     const mark = this.byShard.get(shard);
-    if (mark === undefined) return { markGen: '', markEvents: 0, markEventId: '', notBeforeMs: 0 };
+    if (mark === undefined) return NO_MARK;
     return {
       markGen: mark.gen,
       markEvents: mark.events,

@@ -6,6 +6,7 @@ import {
   GIVE_ARGV,
   INIT_ARGV,
   ISSUE_ARGV,
+  NO_MARK,
   READ_ARGV,
   REDEEM_ARGV,
   registerLedgerScripts,
@@ -22,6 +23,7 @@ import {
   CHECK_RECORDED_ARGV,
   WRITE_OFF_ARGV,
   type ScriptReply,
+  type ShardKeys,
 } from '../src';
 import { claim, ledgerAt, takeOnly } from './support';
 
@@ -125,14 +127,25 @@ describeWithRedis(
         trustCallerTime: true,
         callerNowMs: now,
         fingerprint: ledger.fingerprint,
-        markGen: '',
-        markEvents: 0,
-        markEventId: '',
-        notBeforeMs: 0,
+        ...NO_MARK,
       };
       const keepUntilMs = campaign.couponExpiresAt + 1;
       let n = 0;
       const fresh = (what: string) => `${what}-${(n += 1)}`;
+      /** The guard's and a new transfer's arguments: one coupon moved between shards. */
+      const transferOfOne = () => ({ ...guard, transferId: fresh('transfer'), coupons: 1 });
+      /** A call on a shard: its ledger and audit stream, then its transit set when `transit`. */
+      const onShard = (tag: string, argv: string[], transit = false): Call => ({
+        keys: [`${tag}:ledger`, `${tag}:audit`, ...(transit ? [`${tag}:transit`] : [])],
+        types: ['hash', 'stream', ...(transit ? (['set'] as const) : [])],
+        argv,
+      });
+      /** A call on one row of a shard (a coupon's or an order's hash), its ledger and audit stream. */
+      const onRow = (row: string, k: ShardKeys, argv: string[]): Call => ({
+        keys: [row, k.ledger, k.audit],
+        types: ['hash', 'hash', 'stream'],
+        argv,
+      });
       const issued = async () => {
         const userId = fresh('user');
         const result = await ledger.issue(claim(userId));
@@ -145,11 +158,7 @@ describeWithRedis(
       ): Promise<Call> => {
         const coupon = await issued();
         const k = keys(coupon.shard);
-        return {
-          keys: [k.coupon(coupon.code), k.ledger, k.audit],
-          types: ['hash', 'hash', 'stream'],
-          argv: await argv(coupon),
-        };
+        return onRow(k.coupon(coupon.code), k, await argv(coupon));
       };
       const scripts = registerLedgerScripts(redis);
       const rebuild = registerRebuildScripts(redis);
@@ -243,16 +252,16 @@ describeWithRedis(
           async prepare() {
             const orderId = fresh('order');
             const k = keys(ledger.orderShardOf(orderId));
-            return {
-              keys: [k.order(orderId), k.ledger, k.audit],
-              types: ['hash', 'hash', 'stream'],
-              argv: toArgv(RESERVE_ORDER_ARGV, {
+            return onRow(
+              k.order(orderId),
+              k,
+              toArgv(RESERVE_ORDER_ARGV, {
                 ...guard,
                 code: generateCouponCode(0),
                 couponsPerOrder: 1,
                 keepUntilMs,
               }),
-            };
+            );
           },
         },
         {
@@ -266,11 +275,11 @@ describeWithRedis(
               [k.order(orderId), k.ledger, k.audit],
               toArgv(RESERVE_ORDER_ARGV, { ...guard, code, couponsPerOrder: 1, keepUntilMs }),
             );
-            return {
-              keys: [k.order(orderId), k.ledger, k.audit],
-              types: ['hash', 'hash', 'stream'],
-              argv: toArgv(RELEASE_ORDER_ARGV, { ...guard, code, why: 'refused' }),
-            };
+            return onRow(
+              k.order(orderId),
+              k,
+              toArgv(RELEASE_ORDER_ARGV, { ...guard, code, why: 'refused' }),
+            );
           },
         },
         {
@@ -278,13 +287,10 @@ describeWithRedis(
           run: (k, a) => scripts.takeRelease(k as never, a),
           async prepare() {
             const k = keys(0);
-            return {
-              keys: [k.ledger, k.audit, k.transit],
-              types: ['hash', 'stream', 'set'],
-              argv: toArgv(TAKE_ARGV, {
-                ...guard,
-                transferId: fresh('transfer'),
-                coupons: 1,
+            return onShard(
+              k.tag,
+              toArgv(TAKE_ARGV, {
+                ...transferOfOne(),
                 capCoupons: 1000,
                 scope: 'campaign',
                 day,
@@ -293,7 +299,8 @@ describeWithRedis(
                 target: 1,
                 targetGen: await gen(1),
               }),
-            };
+              true,
+            );
           },
         },
         {
@@ -301,19 +308,16 @@ describeWithRedis(
           run: (k, a) => scripts.giveRelease(k as never, a),
           async prepare() {
             const k = keys(1);
-            return {
-              keys: [k.ledger, k.audit],
-              types: ['hash', 'stream'],
-              argv: toArgv(GIVE_ARGV, {
-                ...guard,
-                transferId: fresh('transfer'),
-                coupons: 1,
+            return onShard(
+              k.tag,
+              toArgv(GIVE_ARGV, {
+                ...transferOfOne(),
                 field: 'adj',
                 source: 0,
                 sourceGen: await gen(0),
                 targetGen: await gen(1),
               }),
-            };
+            );
           },
         },
         {
@@ -330,11 +334,7 @@ describeWithRedis(
               atMs: now,
             });
             const k = keys(2);
-            return {
-              keys: [k.ledger, k.audit, k.transit],
-              types: ['hash', 'stream', 'set'],
-              argv: toArgv(SETTLE_ARGV, { transferId, outcome: 'void' }),
-            };
+            return onShard(k.tag, toArgv(SETTLE_ARGV, { transferId, outcome: 'void' }), true);
           },
         },
         {
@@ -343,17 +343,16 @@ describeWithRedis(
           async prepare() {
             const k = keys(3);
             await redis.hset(k.ledger, 'rolledBack', 'marked by the test');
-            return {
-              keys: [k.ledger, k.audit],
-              types: ['hash', 'stream'],
-              argv: toArgv(WRITE_OFF_ARGV, {
+            return onShard(
+              k.tag,
+              toArgv(WRITE_OFF_ARGV, {
                 capCoupons: 100,
                 scope: 'campaign',
                 day,
                 windowFromMs: 0,
                 windowUntilMs: 8_000_000_000_000,
               }),
-            };
+            );
           },
         },
         {
@@ -361,11 +360,7 @@ describeWithRedis(
           run: (k, a) => scripts.trimRecorded(k as never, a),
           async prepare() {
             const k = keys(0);
-            return {
-              keys: [k.ledger, k.audit],
-              types: ['hash', 'stream'],
-              argv: toArgv(TRIM_RECORDED_ARGV, { group: 'recorder', upTo: '0-1' }),
-            };
+            return onShard(k.tag, toArgv(TRIM_RECORDED_ARGV, { group: 'recorder', upTo: '0-1' }));
           },
         },
         {
@@ -374,16 +369,15 @@ describeWithRedis(
           async prepare() {
             const k = keys(1);
             const last = (await redis.hget(k.ledger, 'lastEventId')) ?? '0-1';
-            return {
-              keys: [k.ledger, k.audit],
-              types: ['hash', 'stream'],
-              argv: toArgv(CHECK_RECORDED_ARGV, {
+            return onShard(
+              k.tag,
+              toArgv(CHECK_RECORDED_ARGV, {
                 knownRunId: '',
                 recordedGen: await gen(1),
                 recordedId: last,
                 recordedEvents: Number((await redis.hget(k.ledger, 'events')) ?? '1'),
               }),
-            };
+            );
           },
         },
         {
@@ -391,10 +385,9 @@ describeWithRedis(
           run: (k, a) => scripts.init(k as never, a),
           async prepare() {
             const tag = freshTag();
-            return {
-              keys: [`${tag}:ledger`, `${tag}:audit`],
-              types: ['hash', 'stream'],
-              argv: toArgv(INIT_ARGV, {
+            return onShard(
+              tag,
+              toArgv(INIT_ARGV, {
                 fingerprint: ledger.fingerprint,
                 shardPoolCoupons: 100,
                 writtenOff: 0,
@@ -405,7 +398,7 @@ describeWithRedis(
                 fenced: false,
                 money: JSON.stringify({ id: campaign.id }),
               }),
-            };
+            );
           },
         },
         {
@@ -413,11 +406,7 @@ describeWithRedis(
           run: (k, a) => rebuild.begin(k as never, a),
           async prepare() {
             const tag = freshTag();
-            return {
-              keys: [`${tag}:ledger`, `${tag}:audit`],
-              types: ['hash', 'stream'],
-              argv: [ledger.fingerprint, '', fresh('token'), 'test'],
-            };
+            return onShard(tag, [ledger.fingerprint, '', fresh('token'), 'test']);
           },
         },
         {
@@ -458,22 +447,11 @@ describeWithRedis(
           run: (k, a) => rebuild.finish(k as never, a),
           async prepare() {
             const { tag, token } = await rebuildBegun();
-            return {
-              keys: [`${tag}:ledger`, `${tag}:audit`, `${tag}:transit`],
-              types: ['hash', 'stream', 'set'],
-              argv: [
-                token,
-                '0',
-                '1-1',
-                day,
-                '',
-                '2',
-                'fingerprint',
-                ledger.fingerprint,
-                'issued',
-                '0',
-              ],
-            };
+            return onShard(
+              tag,
+              [token, '0', '1-1', day, '', '2', 'fingerprint', ledger.fingerprint, 'issued', '0'],
+              true,
+            );
           },
         },
       ];

@@ -1,5 +1,4 @@
 import { describeIfRedis, usePrivateRedis } from '@coupons/testing';
-import type { Redis } from 'ioredis';
 import { BudgetLedger, RedisSettingsGuard } from '../src';
 import { claim, ledgerAt } from './support';
 
@@ -10,23 +9,19 @@ import { claim, ledgerAt } from './support';
  */
 describeIfRedis('a Redis whose settings could lose coupons', () => {
   const server = usePrivateRedis({ args: ['--maxmemory-policy', 'volatile-lru'] });
-  let redis: Redis;
-  beforeAll(() => {
-    redis = server.redis;
-  });
 
   async function guarded(
     mode: 'enforce' | 'warn' | 'skip',
     requirePersistence = false,
     minReplicasToWrite?: number,
   ) {
-    const settings = new RedisSettingsGuard(redis, {
+    const settings = new RedisSettingsGuard(server.redis, {
       mode,
       requirePersistence,
       minReplicasToWrite,
     });
-    const setup = await ledgerAt(redis, '2026-02-10T12:00:00+08:00', { shards: 1 });
-    const ledger = new BudgetLedger(redis, setup.calendar, setup.clock, {
+    const setup = await ledgerAt(server.redis, '2026-02-10T12:00:00+08:00', { shards: 1 });
+    const ledger = new BudgetLedger(server.redis, setup.calendar, setup.clock, {
       trustCallerClock: true,
       settings,
     });
@@ -34,7 +29,7 @@ describeIfRedis('a Redis whose settings could lose coupons', () => {
   }
 
   it('refuses claims under an evicting policy, says why, and serves once it is noeviction', async () => {
-    await redis.config('SET', 'maxmemory-policy', 'volatile-lru');
+    await server.redis.config('SET', 'maxmemory-policy', 'volatile-lru');
     const { settings, ledger } = await guarded('enforce');
     // Not read yet: the first claim reads them, and is refused for what it finds.
     await expect(ledger.issue(claim('early'))).rejects.toMatchObject({ reason: 'redis_settings' });
@@ -44,13 +39,13 @@ describeIfRedis('a Redis whose settings could lose coupons', () => {
     expect(report.problems.join('\n')).toMatch(/maxmemory-policy is volatile-lru/);
     await expect(ledger.issue(claim('u'))).rejects.toMatchObject({ reason: 'redis_settings' });
 
-    await redis.config('SET', 'maxmemory-policy', 'noeviction');
+    await server.redis.config('SET', 'maxmemory-policy', 'noeviction');
     expect((await settings.check()).problems).toEqual([]);
     expect((await ledger.issue(claim('u'))).kind).toBe('issued');
   });
 
   it('a pod that has not read the settings yet reads them on its first claim instead of refusing it', async () => {
-    await redis.config('SET', 'maxmemory-policy', 'noeviction');
+    await server.redis.config('SET', 'maxmemory-policy', 'noeviction');
     const { settings, ledger } = await guarded('enforce');
     expect(settings.report).toBeUndefined();
     expect((await ledger.issue(claim('first'))).kind).toBe('issued');
@@ -58,36 +53,36 @@ describeIfRedis('a Redis whose settings could lose coupons', () => {
   });
 
   it('in production also wants the append-only file', async () => {
-    await redis.config('SET', 'maxmemory-policy', 'noeviction');
-    await redis.config('SET', 'appendonly', 'no');
+    await server.redis.config('SET', 'maxmemory-policy', 'noeviction');
+    await server.redis.config('SET', 'appendonly', 'no');
     const { settings, ledger } = await guarded('enforce', true);
     expect((await settings.check()).problems.join('\n')).toMatch(/appendonly is no/);
     await expect(ledger.issue(claim('u'))).rejects.toMatchObject({ reason: 'redis_settings' });
-    await redis.config('SET', 'appendonly', 'yes');
+    await server.redis.config('SET', 'appendonly', 'yes');
     expect((await settings.check()).problems).toEqual([]);
     expect((await ledger.issue(claim('v'))).kind).toBe('issued');
-    await redis.config('SET', 'appendonly', 'no');
+    await server.redis.config('SET', 'appendonly', 'no');
   });
 
   it('waiting for replicas, wants min-replicas-to-write so a master without them refuses at once', async () => {
-    await redis.config('SET', 'maxmemory-policy', 'noeviction');
-    await redis.config('SET', 'min-replicas-to-write', '0');
+    await server.redis.config('SET', 'maxmemory-policy', 'noeviction');
+    await server.redis.config('SET', 'min-replicas-to-write', '0');
     const { settings, ledger } = await guarded('enforce', false, 1);
     expect((await settings.check()).problems.join('\n')).toMatch(/min-replicas-to-write is 0/);
     await expect(ledger.issue(claim('r'))).rejects.toMatchObject({ reason: 'redis_settings' });
-    await redis.config('SET', 'min-replicas-to-write', '1');
+    await server.redis.config('SET', 'min-replicas-to-write', '1');
     expect((await settings.check()).problems).toEqual([]);
-    await redis.config('SET', 'min-replicas-to-write', '0');
+    await server.redis.config('SET', 'min-replicas-to-write', '0');
   });
 
   it('warn reports and serves; skip does not read CONFIG at all (a managed Redis without it)', async () => {
-    await redis.config('SET', 'maxmemory-policy', 'allkeys-lru');
+    await server.redis.config('SET', 'maxmemory-policy', 'allkeys-lru');
     const warned = await guarded('warn');
     expect((await warned.settings.check()).problems).toHaveLength(1);
     expect((await warned.ledger.issue(claim('w'))).kind).toBe('issued');
     const skipped = await guarded('skip');
     expect(await skipped.settings.check()).toEqual({ nodes: [], problems: [] });
     expect((await skipped.ledger.issue(claim('s'))).kind).toBe('issued');
-    await redis.config('SET', 'maxmemory-policy', 'noeviction');
+    await server.redis.config('SET', 'maxmemory-policy', 'noeviction');
   });
 });

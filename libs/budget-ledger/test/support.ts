@@ -4,6 +4,7 @@ import { campaignInput, uniqueId } from '@coupons/testing';
 import { CampaignCalendar, ManualClock, parseCampaigns, type Campaign } from '@coupons/campaign';
 import {
   BudgetLedger,
+  NO_MARK,
   registerLedgerScripts,
   shardKeys,
   TAKE_ARGV,
@@ -81,10 +82,7 @@ export async function takeOnly(
       trustCallerTime: true,
       callerNowMs: transfer.atMs,
       fingerprint: ledger.fingerprint,
-      markGen: '',
-      markEvents: 0,
-      markEventId: '',
-      notBeforeMs: 0,
+      ...NO_MARK,
       transferId: transfer.transferId,
       coupons: transfer.coupons,
       capCoupons: transfer.capCoupons,

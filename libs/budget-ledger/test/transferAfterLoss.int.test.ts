@@ -1,6 +1,5 @@
 import { describeIfRedis, usePrivateRedis } from '@coupons/testing';
-import type { Redis } from 'ioredis';
-import { keysOfShard, reconcile, shardKeys, shardOfUser, type IssueResult } from '../src';
+import { keysOfShard, reconcile, shardKeys, shardOfUser, type BudgetLedger } from '../src';
 import { claim, ledgerAt, takeOnly } from './support';
 
 function usersOf(shard: number, shards: number, count: number, prefix: string): string[] {
@@ -10,7 +9,20 @@ function usersOf(shard: number, shards: number, count: number, prefix: string): 
   return users;
 }
 
-const issuedIn = (results: IssueResult[]) => results.filter((r) => r.kind === 'issued').length;
+/** Claims by `count` new users of `shard` (named `prefix`-i): how many were issued. */
+async function issueOn(ledger: BudgetLedger, shard: number, count: number, prefix: string) {
+  const results = await Promise.all(
+    usersOf(shard, 2, count, prefix).map((u) => ledger.issue(claim(u))),
+  );
+  return results.filter((r) => r.kind === 'issued').length;
+}
+
+/** 2 shards, 20 coupons a day in one slice at 00:00 (10 per shard), one claim per user a day. */
+const TWO_SHARDS_ONE_SLICE = {
+  shards: 2,
+  release: { slicesPerDay: 1, rollover: true },
+  perUser: { daily: 1, total: 21 },
+};
 
 /**
  * A rebalancing transfer leaves a marker on each side; when one side is lost, the other side's
@@ -18,76 +30,56 @@ const issuedIn = (results: IssueResult[]) => results.filter((r) => r.kind === 'i
  */
 describeIfRedis('rebalancing after a shard is lost', () => {
   const server = usePrivateRedis();
-  let redis: Redis;
-  beforeAll(() => {
-    redis = server.redis;
-  });
 
   it('never credits a transfer into a lost shard again: issued stays within what was released', async () => {
-    // 2 shards, 20 coupons a day in one slice at 00:00: 10 per shard at noon.
-    const { ledger, calendar, clock } = await ledgerAt(redis, '2026-02-06T12:00:00+08:00', {
-      shards: 2,
+    // 10 per shard at noon.
+    const { ledger, calendar, clock } = await ledgerAt(server.redis, '2026-02-06T12:00:00+08:00', {
+      ...TWO_SHARDS_ONE_SLICE,
       poolFen: 2500 * 20 * 23,
-      release: { slicesPerDay: 1, rollover: true },
-      perUser: { daily: 1, total: 21 },
     });
     const released = calendar.releasedCouponsAt(clock.now());
     expect(released).toBe(20);
-    const drain = async (shard: number, count: number, prefix: string) =>
-      issuedIn(
-        await Promise.all(usersOf(shard, 2, count, prefix).map((u) => ledger.issue(claim(u)))),
-      );
 
-    let given = await drain(0, 10, 'a');
+    let given = await issueOn(ledger, 0, 10, 'a');
     expect(given).toBe(10);
     expect(await ledger.rebalanceInto(0)).toMatchObject({ kind: 'moved', coupons: 5 });
-    given += await drain(0, 5, 'b');
+    given += await issueOn(ledger, 0, 5, 'b');
     expect(given).toBe(15);
 
     // Shard 0 is lost (its ledger and stream with the transfer's "given" marker), then
     // re-initialised after the loss: everything released to it so far counts as issued.
     const lost = shardKeys(calendar.campaign.id, 0);
-    await redis.del(lost.ledger, lost.audit);
+    await server.redis.del(lost.ledger, lost.audit);
     expect((await ledger.init({ afterLoss: true })).created).toEqual([0]);
 
     // The source's marker survived; it must not credit the transfer a second time.
     expect(await ledger.completeTransfers()).toMatchObject({ given: 0 });
-    given += await drain(0, 10, 'c');
-    given += await drain(1, 10, 'd');
+    given += await issueOn(ledger, 0, 10, 'c');
+    given += await issueOn(ledger, 1, 10, 'd');
     expect(given).toBeLessThanOrEqual(released);
   });
 });
 
 describeIfRedis('rebalancing with a shard lost while a transfer is in flight', () => {
   const server = usePrivateRedis();
-  let redis: Redis;
-  beforeAll(() => {
-    redis = server.redis;
-  });
 
   /** Every key of the shard, as a lost Redis node loses them. */
   async function loseShard(campaignId: string, shard: number): Promise<void> {
     const keys = shardKeys(campaignId, shard);
-    const all = await keysOfShard(redis, keys.tag, keys.allPattern);
-    if (all.length > 0) await redis.del(...all);
+    const all = await keysOfShard(server.redis, keys.tag, keys.allPattern);
+    if (all.length > 0) await server.redis.del(...all);
   }
 
   it('writes off a transfer taken for the lost target: counted as spent, never credited, reconcile clean', async () => {
-    const { ledger, calendar, clock } = await ledgerAt(redis, '2026-02-06T12:00:00+08:00', {
-      shards: 2,
+    const { ledger, calendar, clock } = await ledgerAt(server.redis, '2026-02-06T12:00:00+08:00', {
+      ...TWO_SHARDS_ONE_SLICE,
       poolFen: 2500 * 20 * 23,
-      release: { slicesPerDay: 1, rollover: true },
-      perUser: { daily: 1, total: 21 },
     });
     const campaignId = calendar.campaign.id;
-    const issue = async (shard: number, count: number, prefix: string) =>
-      issuedIn(
-        await Promise.all(usersOf(shard, 2, count, prefix).map((u) => ledger.issue(claim(u)))),
-      );
-    let given = await issue(0, 10, 'a');
+    let given = await issueOn(ledger, 0, 10, 'a');
 
     // Step 1 of a transfer into shard 0, then the pod dies before step 2.
-    const taken = await takeOnly(redis, ledger, {
+    const taken = await takeOnly(server.redis, ledger, {
       transferId: 'in-flight',
       coupons: 4,
       capCoupons: 10,
@@ -102,12 +94,12 @@ describeIfRedis('rebalancing with a shard lost while a transfer is in flight', (
     expect(await ledger.completeTransfers()).toEqual({ given: 0, writtenOff: 1, pending: 0 });
     expect(await ledger.completeTransfers()).toEqual({ given: 0, writtenOff: 0, pending: 0 });
 
-    given += await issue(0, 10, 'b');
-    given += await issue(1, 10, 'c');
+    given += await issueOn(ledger, 0, 10, 'b');
+    given += await issueOn(ledger, 1, 10, 'c');
     expect(given).toBeLessThanOrEqual(calendar.releasedCouponsAt(clock.now()));
     // Shard 1 lent 4 that went nowhere: it can issue only the other 6.
     expect(given).toBe(16);
-    const report = await reconcile(redis, calendar, clock.now());
+    const report = await reconcile(server.redis, calendar, clock.now());
     expect(report.problems).toEqual([]);
     expect(report.writtenOffTransferCoupons).toBe(4);
     expect(report.inTransitCoupons).toBe(0);
@@ -115,17 +107,14 @@ describeIfRedis('rebalancing with a shard lost while a transfer is in flight', (
 
   it('never moves more into a shard than it may still issue under its pool share', async () => {
     // One day of 20 coupons in one slice, 2 shards: each shard's whole pool share is 10.
-    const { ledger, calendar } = await ledgerAt(redis, '2026-02-06T12:00:00+08:00', {
-      shards: 2,
+    const { ledger, calendar } = await ledgerAt(server.redis, '2026-02-06T12:00:00+08:00', {
+      ...TWO_SHARDS_ONE_SLICE,
       poolFen: 2500 * 20,
       startsAt: '2026-02-06T00:00:00+08:00',
       endsAt: '2026-02-06T23:59:59.999+08:00',
-      release: { slicesPerDay: 1, rollover: true },
       perUser: { daily: 1, total: 1 },
     });
-    expect(
-      await issuedIn(await Promise.all(usersOf(0, 2, 10, 'p').map((u) => ledger.issue(claim(u))))),
-    ).toBe(10);
+    expect(await issueOn(ledger, 0, 10, 'p')).toBe(10);
     // Shard 0 has issued its full share of the pool: budget moved there could never be issued.
     expect(await ledger.rebalanceInto(0)).toEqual({ kind: 'nothing_to_move' });
     const snapshot = await ledger.snapshot();

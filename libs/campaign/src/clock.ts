@@ -1,9 +1,7 @@
-/** The one source of "now" (epoch ms): injected everywhere so that tests never read the wall clock. */
-export interface Clock {
-  now(): number;
-}
+import type { Clock } from '@coupons/contract';
 
-export const systemClock: Clock = Object.freeze({ now: () => Date.now() });
+/** The clock is the contract's: one interface for the service's libraries and the client. */
+export { systemClock, type Clock } from '@coupons/contract';
 
 function assertFiniteMs(ms: number, what: string): void {
   if (!Number.isFinite(ms))

@@ -1,5 +1,5 @@
 import { CampaignCalendar, splitPoolIntoTranches, type Campaign } from '../src';
-import { campaignFrom, DAY, HOUR, ms, sum } from './fixtures';
+import { calendarOver, campaignFrom, DAY, HOUR, ms, sum } from './fixtures';
 
 const historic = new CampaignCalendar(campaignFrom());
 const startsAt = ms('2026-02-06T00:00:00+08:00');
@@ -210,14 +210,10 @@ describe('spendableCapAt', () => {
 
 describe('a campaign window that does not cover whole days', () => {
   // 10:00 on the first day to 11:59:59.999 on the third
-  const calendar = new CampaignCalendar(
-    campaignFrom({
-      poolFen: 2500 * 3_000,
-      startsAt: '2026-02-06T10:00:00+08:00',
-      endsAt: '2026-02-08T11:59:59.999+08:00',
-      couponExpiresAt: '2026-02-08T23:59:59.999+08:00',
-    }),
-  );
+  const calendar = calendarOver('2026-02-06T10:00:00+08:00', '2026-02-08T11:59:59.999+08:00', {
+    poolFen: 2500 * 3_000,
+    couponExpiresAt: '2026-02-08T23:59:59.999+08:00',
+  });
 
   it('releases the whole first tranche from 10:00 on, in equal steps', () => {
     const first = calendar.days[0]!;
@@ -245,15 +241,12 @@ describe('a campaign window that does not cover whole days', () => {
   });
 
   it('steps by floor(k * window / slicesPerDay) when the window does not divide', () => {
-    const odd = new CampaignCalendar(
-      campaignFrom({
-        poolFen: 2500 * 7,
-        startsAt: '2026-02-06T00:00:00+08:00',
-        endsAt: '2026-02-06T00:00:00.009+08:00', // a 10 ms window
-        couponExpiresAt: '2026-02-06T23:59:59.999+08:00',
-        release: { slicesPerDay: 3 },
-      }),
-    );
+    // a 10 ms window
+    const odd = calendarOver('2026-02-06T00:00:00+08:00', '2026-02-06T00:00:00.009+08:00', {
+      poolFen: 2500 * 7,
+      couponExpiresAt: '2026-02-06T23:59:59.999+08:00',
+      release: { slicesPerDay: 3 },
+    });
     expect(odd.days[0]!.slices).toEqual([
       { atMs: startsAt, coupons: 3 },
       { atMs: startsAt + 3, coupons: 2 },
@@ -263,14 +256,9 @@ describe('a campaign window that does not cover whole days', () => {
 });
 
 describe('a leap-year February (2028)', () => {
-  const calendar = new CampaignCalendar(
-    campaignFrom({
-      poolFen: 2500 * 7_003,
-      startsAt: '2028-02-25T00:00:00+08:00',
-      endsAt: '2028-03-02T23:59:59.999+08:00',
-      couponExpiresAt: '2028-03-02T23:59:59.999+08:00',
-    }),
-  );
+  const calendar = calendarOver('2028-02-25T00:00:00+08:00', '2028-03-02T23:59:59.999+08:00', {
+    poolFen: 2500 * 7_003,
+  });
 
   it('gives Feb 29 its own tranche', () => {
     expect(calendar.days.map((d) => [d.day, d.trancheCoupons])).toEqual([
@@ -292,15 +280,10 @@ describe('a leap-year February (2028)', () => {
 });
 
 describe('a daylight-saving zone (America/New_York, March 2026)', () => {
-  const calendar = new CampaignCalendar(
-    campaignFrom({
-      poolFen: 2500 * 300,
-      timeZone: 'America/New_York',
-      startsAt: '2026-03-07T00:00:00-05:00',
-      endsAt: '2026-03-09T23:59:59.999-04:00',
-      couponExpiresAt: '2026-03-09T23:59:59.999-04:00',
-    }),
-  );
+  const calendar = calendarOver('2026-03-07T00:00:00-05:00', '2026-03-09T23:59:59.999-04:00', {
+    poolFen: 2500 * 300,
+    timeZone: 'America/New_York',
+  });
 
   it('gives the 23 h day all its slices inside it', () => {
     const short = day(calendar, '2026-03-08');
@@ -327,14 +310,10 @@ describe('a daylight-saving zone (America/New_York, March 2026)', () => {
 
 describe('tranche weights', () => {
   it('splits by weight with missing days weighing 1, leftover to the earliest', () => {
-    const calendar = new CampaignCalendar(
-      campaignFrom({
-        poolFen: 2500 * 1_001,
-        endsAt: '2026-02-08T23:59:59.999+08:00',
-        couponExpiresAt: '2026-02-08T23:59:59.999+08:00',
-        release: { slicesPerDay: 24, dayWeights: { '2026-02-06': 2, '2026-02-08': 0.5 } },
-      }),
-    );
+    const calendar = calendarOver('2026-02-06T00:00:00+08:00', '2026-02-08T23:59:59.999+08:00', {
+      poolFen: 2500 * 1_001,
+      release: { slicesPerDay: 24, dayWeights: { '2026-02-06': 2, '2026-02-08': 0.5 } },
+    });
     // 1001 * 2/3.5 = 572, * 1/3.5 = 286, * 0.5/3.5 = 143: 1001 exactly
     expect(calendar.days.map((d) => d.trancheCoupons)).toEqual([572, 286, 143]);
   });

@@ -1,5 +1,11 @@
 import { campaignInput } from '@coupons/testing';
-import { CampaignConfigError, parseCampaigns, parseIsoInstant, type Campaign } from '../src';
+import {
+  CampaignCalendar,
+  CampaignConfigError,
+  parseCampaigns,
+  parseIsoInstant,
+  type Campaign,
+} from '../src';
 
 /** Epoch ms of an ISO-8601 instant with offset; throws on a typo so a test cannot pass by accident. */
 export function ms(iso: string): number {
@@ -20,6 +26,20 @@ export function campaignFrom(overrides: Record<string, unknown> = {}): Campaign 
   const [campaign] = parseCampaigns({ campaigns: [rawCampaign(overrides)] });
   if (campaign === undefined) throw new Error('no campaign parsed');
   return campaign;
+}
+
+/**
+ * The calendar of the historic campaign run from `startsAt` to `endsAt`, its coupons expiring at
+ * the end, with `overrides` on top.
+ */
+export function calendarOver(
+  startsAt: string,
+  endsAt: string,
+  overrides: Record<string, unknown> = {},
+): CampaignCalendar {
+  return new CampaignCalendar(
+    campaignFrom({ startsAt, endsAt, couponExpiresAt: endsAt, ...overrides }),
+  );
 }
 
 /** The issues a campaigns file object is rejected with; fails the test when it is accepted. */

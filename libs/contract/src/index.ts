@@ -4,3 +4,4 @@ export * from './inputs';
 export * from './outputs';
 export * from './routes';
 export * from './openapi';
+export * from './clock';

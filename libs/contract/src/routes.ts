@@ -98,6 +98,15 @@ const timeoutHeader = z
   });
 const keyedHeaders = z.object({ [HEADERS.requestTimeoutMs]: timeoutHeader });
 
+/** What the reads of a campaign (its schedule, its budget) share: a GET with the read scope. */
+const campaignRead = {
+  method: 'GET',
+  access: 'budget:read',
+  params: campaignParams,
+  headers: keyedHeaders,
+  errors: [...KEYED_ERRORS, 'CAMPAIGN_NOT_FOUND'],
+} as const satisfies Partial<ContractRoute>;
+
 /** Every route the service serves, in one place: the service, the client and the docs read it. */
 export const CONTRACT_ROUTES: readonly ContractRoute[] = Object.freeze([
   {
@@ -198,30 +207,22 @@ export const CONTRACT_ROUTES: readonly ContractRoute[] = Object.freeze([
     errors: [...KEYED_ERRORS, 'CAMPAIGN_NOT_FOUND', 'COUPON_NOT_FOUND'],
   },
   {
+    ...campaignRead,
     name: 'campaign',
-    method: 'GET',
     path: '/v1/campaigns/:campaignId',
     summary: 'A campaign: window, value, limits and release schedule',
     description:
       "Computed from the campaigns file and the clock, without Redis: today's tranche, what is released so far and when the next slice comes.",
-    access: 'budget:read',
-    params: campaignParams,
-    headers: keyedHeaders,
     success: { status: 200, description: 'the campaign', schema: campaignBodySchema },
-    errors: [...KEYED_ERRORS, 'CAMPAIGN_NOT_FOUND'],
   },
   {
+    ...campaignRead,
     name: 'budget',
-    method: 'GET',
     path: '/v1/campaigns/:campaignId/budget',
     summary: "A campaign's budget: released, issued and remaining, per shard",
     description:
       'Read from the ledger. A shard that is lost or rolled back has no known figures (null, listed in unknownShards), never zero.',
-    access: 'budget:read',
-    params: campaignParams,
-    headers: keyedHeaders,
     success: { status: 200, description: 'the budget in fen', schema: budgetSchema },
-    errors: [...KEYED_ERRORS, 'CAMPAIGN_NOT_FOUND'],
   },
   {
     name: 'health',

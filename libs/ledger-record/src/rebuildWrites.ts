@@ -11,7 +11,7 @@ import type { CampaignCalendar } from '@coupons/campaign';
 import { couponHashFields } from './couponHash';
 import { compareStreamIds, parseStreamId } from './events';
 import { RecordFault } from './fault';
-import type { LedgerRecord } from './record';
+import type { CouponRow, LedgerRecord } from './record';
 import type { Epoch } from './recordedLedger';
 
 /** One shard's rebuild: where it reads from, where it writes and how. */
@@ -56,6 +56,11 @@ class Batch {
     if (this.count >= this.job.batchSize) await this.flush();
   }
 
+  /** An op whose arguments are `first`, then `fields` (name, value, ...) counted in pairs. */
+  addPairs(op: string, key: string, first: string, fields: string[]): Promise<void> {
+    return this.add(op, key, first, String(fields.length / 2), ...fields);
+  }
+
   async flush(): Promise<void> {
     if (this.count === 0) return;
     const reply = await this.job.scripts.records(
@@ -69,24 +74,31 @@ class Batch {
   }
 }
 
-interface CouponPageRow {
-  code: string;
-  user_id: string;
-  value_fen: string;
-  issued_at: string;
-  expires_at: string;
-  tranche_day: string;
-  status: string;
-  order_id: string | null;
-  discount_fen: string | null;
-  redeemed_at: string | null;
-  reversals: Record<string, string>;
-  idem: string | null;
-  body_hash: string | null;
-  keep_until: string | null;
-  issued_stream_ms: string;
-  issued_stream_seq: string;
+/**
+ * Every row of a query paged by a key: `page(cursor)` reads up to a batch of the rows after
+ * `cursor` (none when all are read), `after(row)` is the cursor past a row.
+ */
+async function eachRow<Row, Cursor>(
+  first: Cursor,
+  page: (cursor: Cursor) => Promise<{ rows: Row[] }>,
+  after: (row: Row) => Cursor,
+  each: (row: Row) => Promise<void>,
+): Promise<void> {
+  let cursor = first;
+  for (;;) {
+    const { rows } = await page(cursor);
+    for (const row of rows) await each(row);
+    const last = rows[rows.length - 1];
+    if (last === undefined) return;
+    cursor = after(last);
+  }
 }
+
+/**
+ * What the rebuild reads of a coupon: all but the campaign, the shard and the stream id (it pages
+ * by the id's two numbers).
+ */
+type CouponPageRow = Omit<CouponRow, 'campaign_id' | 'shard' | 'issued_stream_id'>;
 
 /**
  * The coupon records of the current ledger (issued after its init), as issueCoupon-5.lua,
@@ -102,9 +114,8 @@ export async function writeCoupons(
   written: { coupons: number },
 ): Promise<void> {
   const batch = new Batch(job, keys.ledger, token, nowMs);
-  let cursor = epoch;
-  for (;;) {
-    const { rows } = await job.record.query<CouponPageRow>(
+  const page = (cursor: Epoch) =>
+    job.record.query<CouponPageRow>(
       `SELECT code, user_id, value_fen, issued_at, expires_at, tranche_day, status, order_id,
          discount_fen, redeemed_at, reversals, idem, body_hash, keep_until, issued_stream_ms,
          issued_stream_seq
@@ -114,30 +125,27 @@ export async function writeCoupons(
        ORDER BY issued_stream_ms, issued_stream_seq LIMIT $5`,
       [job.calendar.campaign.id, job.shard, cursor.ms, cursor.seq, job.batchSize],
     );
-    for (const c of rows) {
-      const fields = couponHashFields({
-        code: c.code,
-        userId: c.user_id,
-        valueFen: c.value_fen,
-        issuedAt: c.issued_at,
-        expiresAt: c.expires_at,
-        trancheDay: c.tranche_day,
-        status: c.status,
-        orderId: c.order_id,
-        discountFen: c.discount_fen,
-        redeemedAt: c.redeemed_at,
-        reversals: c.reversals,
-      });
-      const keepUntil = c.keep_until ?? '';
-      await batch.add('hash', keys.coupon(c.code), keepUntil, String(fields.length / 2), ...fields);
-      if (c.idem !== null && c.body_hash !== null && keepUntil !== '' && Number(keepUntil) > nowMs)
-        await batch.add('string', keys.idempotency(c.idem), keepUntil, `${c.code}\n${c.body_hash}`);
-      written.coupons += 1;
-    }
-    const last = rows[rows.length - 1];
-    if (last === undefined) break;
-    cursor = { ms: last.issued_stream_ms, seq: last.issued_stream_seq };
-  }
+  const after = (c: CouponPageRow): Epoch => ({ ms: c.issued_stream_ms, seq: c.issued_stream_seq });
+  await eachRow(epoch, page, after, async (c) => {
+    const fields = couponHashFields({
+      code: c.code,
+      userId: c.user_id,
+      valueFen: c.value_fen,
+      issuedAt: c.issued_at,
+      expiresAt: c.expires_at,
+      trancheDay: c.tranche_day,
+      status: c.status,
+      orderId: c.order_id,
+      discountFen: c.discount_fen,
+      redeemedAt: c.redeemed_at,
+      reversals: c.reversals,
+    });
+    const keepUntil = c.keep_until ?? '';
+    await batch.addPairs('hash', keys.coupon(c.code), keepUntil, fields);
+    if (c.idem !== null && c.body_hash !== null && keepUntil !== '' && Number(keepUntil) > nowMs)
+      await batch.add('string', keys.idempotency(c.idem), keepUntil, `${c.code}\n${c.body_hash}`);
+    written.coupons += 1;
+  });
   await batch.flush();
 }
 
@@ -150,9 +158,8 @@ export async function writeUsers(
   epoch: Epoch,
 ): Promise<void> {
   const batch = new Batch(job, keys.ledger, token, nowMs);
-  let cursor = '';
-  for (;;) {
-    const { rows } = await job.record.query<{
+  const page = (cursor: string) =>
+    job.record.query<{
       user_id: string;
       days: Record<string, string>;
       total: string;
@@ -169,20 +176,15 @@ export async function writeUsers(
        GROUP BY user_id ORDER BY user_id LIMIT $6`,
       [job.calendar.campaign.id, job.shard, epoch.ms, epoch.seq, cursor, job.batchSize],
     );
-    for (const user of rows) {
+  await eachRow(
+    '',
+    page,
+    (user) => user.user_id,
+    async (user) => {
       const fields = ['total', user.total, ...Object.entries(user.days).flat()];
-      await batch.add(
-        'hash',
-        keys.user(user.user_id),
-        user.keep_until ?? '',
-        String(fields.length / 2),
-        ...fields,
-      );
-    }
-    const last = rows[rows.length - 1];
-    if (last === undefined) break;
-    cursor = last.user_id;
-  }
+      await batch.addPairs('hash', keys.user(user.user_id), user.keep_until ?? '', fields);
+    },
+  );
   await batch.flush();
 }
 
@@ -199,9 +201,8 @@ export async function writeOrders(
 ): Promise<void> {
   const batch = new Batch(job, keys.ledger, token, nowMs);
   const { campaign } = job.calendar;
-  let cursor = '';
-  for (;;) {
-    const { rows } = await job.record.query<{
+  const page = (cursor: string) =>
+    job.record.query<{
       order_id: string;
       codes: string[];
       keep_until: string | null;
@@ -212,21 +213,16 @@ export async function writeOrders(
        GROUP BY order_id ORDER BY order_id LIMIT $3`,
       [campaign.id, cursor, job.batchSize],
     );
-    for (const order of rows) {
-      if (shardOfUser(order.order_id, campaign.shards) !== job.shard) continue;
+  await eachRow(
+    '',
+    page,
+    (order) => order.order_id,
+    async (order) => {
+      if (shardOfUser(order.order_id, campaign.shards) !== job.shard) return;
       const fields = order.codes.flatMap((code) => [code, '1']);
-      await batch.add(
-        'hash',
-        keys.order(order.order_id),
-        order.keep_until ?? '',
-        String(fields.length / 2),
-        ...fields,
-      );
-    }
-    const last = rows[rows.length - 1];
-    if (last === undefined) break;
-    cursor = last.order_id;
-  }
+      await batch.addPairs('hash', keys.order(order.order_id), order.keep_until ?? '', fields);
+    },
+  );
   await batch.flush();
 }
 
@@ -247,11 +243,11 @@ export async function writeEvents(
 ): Promise<void> {
   const batch = new Batch(job, keys.ledger, token, nowMs);
   const start = redisLast === undefined ? undefined : parseStreamId(redisLast);
-  let cursor = { ms: epoch.ms, seq: epoch.seq, inclusive: true };
+  let first = { ms: epoch.ms, seq: epoch.seq, inclusive: true };
   if (start !== undefined && compareStreamIds(redisLast!, `${epoch.ms}-${epoch.seq}`) >= 0)
-    cursor = { ms: start.ms, seq: start.seq, inclusive: false };
-  for (;;) {
-    const { rows } = await job.record.query<{
+    first = { ms: start.ms, seq: start.seq, inclusive: false };
+  const page = (cursor: typeof first) =>
+    job.record.query<{
       stream_id: string;
       stream_ms: string;
       stream_seq: string;
@@ -264,19 +260,17 @@ export async function writeEvents(
        ORDER BY stream_ms, stream_seq LIMIT $6`,
       [job.calendar.campaign.id, job.shard, cursor.ms, cursor.seq, cursor.inclusive, job.batchSize],
     );
-    for (const event of rows) {
-      // The type first, as every script writes it (jsonb does not keep the fields' order).
-      const { type, ...rest } = event.fields;
-      const fields = [
-        ...(type === undefined ? [] : ['type', type]),
-        ...Object.entries(rest).flat(),
-      ];
-      await batch.add('event', keys.audit, event.stream_id, String(fields.length / 2), ...fields);
-      written.events += 1;
-    }
-    const last = rows[rows.length - 1];
-    if (last === undefined) break;
-    cursor = { ms: last.stream_ms, seq: last.stream_seq, inclusive: false };
-  }
+  const after = (event: { stream_ms: string; stream_seq: string }) => ({
+    ms: event.stream_ms,
+    seq: event.stream_seq,
+    inclusive: false,
+  });
+  await eachRow(first, page, after, async (event) => {
+    // The type first, as every script writes it (jsonb does not keep the fields' order).
+    const { type, ...rest } = event.fields;
+    const fields = [...(type === undefined ? [] : ['type', type]), ...Object.entries(rest).flat()];
+    await batch.addPairs('event', keys.audit, event.stream_id, fields);
+    written.events += 1;
+  });
   await batch.flush();
 }

@@ -2,7 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { keysOfShard, shardKeys, storedCouponOf } from '@coupons/budget-ledger';
 import type { CampaignCalendar } from '@coupons/campaign';
 import { compareStreamIds, type StreamEvent } from './events';
-import type { LedgerRecord } from './record';
+import type { CouponRow as RecordedCouponRow, LedgerRecord } from './record';
 import { recordedLedger } from './recordedLedger';
 import { readAuditEvents } from './streams';
 
@@ -35,14 +35,11 @@ interface PositionRow {
   rolled_back_reason: string | null;
 }
 
-interface CouponRow {
-  code: string;
-  user_id: string;
-  value_fen: string;
-  status: string;
-  order_id: string | null;
-  discount_fen: string | null;
-}
+/** What the comparison reads of a recorded coupon. */
+type CouponRow = Pick<
+  RecordedCouponRow,
+  'code' | 'user_id' | 'value_fen' | 'status' | 'order_id' | 'discount_fen'
+>;
 
 const MAX_LISTED = 20;
 

@@ -253,7 +253,8 @@ function asFault(error: unknown): RecordFault {
   return new RecordFault('database', `PostgreSQL: ${(error as Error).message}`, { cause: error });
 }
 
-interface CouponRow {
+/** A row of the coupons table as pg reads it (bigint columns as text). */
+export interface CouponRow {
   campaign_id: string;
   code: string;
   shard: number;
@@ -271,6 +272,8 @@ interface CouponRow {
   body_hash: string | null;
   keep_until: string | null;
   issued_stream_id: string;
+  issued_stream_ms: string;
+  issued_stream_seq: string;
 }
 
 export function couponOf(row: CouponRow): RecordedCoupon {

@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import {
+  NO_MARK,
   reconcile,
   registerLedgerScripts,
   registerRebuildScripts,
@@ -100,6 +101,36 @@ describeIfPostgres('rebuild from the book of record', () => {
     let redis: Redis | Cluster;
     connectBeforeAll(target, (r) => (redis = r));
 
+    /** The budget and reconcile's findings, to compare with after a rebuild. */
+    async function stateOf(ctx: Ctx) {
+      const { calendar, ledger, clock } = ctx;
+      return {
+        budget: await budget(ledger),
+        findings: await findings(redis, calendar, clock.now()),
+      };
+    }
+
+    /** A live campaign traded in by users named `prefix` and recorded; the coupons traded. */
+    async function tradedAndRecorded(prefix: string, options: { rollover?: boolean } = {}) {
+      const ctx = await liveLedger(redis, { coupons: 120, ...options });
+      const coupons = await trade(ctx, prefix);
+      await recordAll(redis, record, ctx.calendar);
+      return { ctx, coupons };
+    }
+
+    /** Rebuilds `shard` up to what the record holds of it. */
+    async function rebuildUpToRecord(
+      ctx: Ctx,
+      shard: number,
+      options: { batchSize?: number } = {},
+    ) {
+      const position = await record.position(ctx.calendar.campaign.id, shard);
+      return rebuildFromRecord(redis, ctx.calendar, ctx.clock, record, {
+        recordCompleteThrough: position!.streamId,
+        ...options,
+      });
+    }
+
     it('rebuilds a lost shard exactly: same budget, same reconcile, replays answered, issuing resumes without over-issue', async () => {
       const ctx = await liveLedger(redis, { coupons: 120 });
       const { calendar, ledger, clock } = ctx;
@@ -118,9 +149,8 @@ describeIfPostgres('rebuild from the book of record', () => {
         orderAmountFen: 1999,
       });
       await recordAll(redis, record, calendar);
-      const before = await budget(ledger);
-      const reconciled = await findings(redis, calendar, clock.now());
-      expect(reconciled.problems).toEqual([]);
+      const before = await stateOf(ctx);
+      expect(before.findings.problems).toEqual([]);
       const lost = coupons.find((c) => c.shard === 0)!;
 
       await loseShard(redis, id, 0);
@@ -138,16 +168,11 @@ describeIfPostgres('rebuild from the book of record', () => {
       ]);
       expect(await redis.exists(shardKeys(id, 0).ledger)).toBe(0);
 
-      const position = await record.position(id, 0);
-      const report = await rebuildFromRecord(redis, calendar, clock, record, {
-        recordCompleteThrough: position!.streamId,
-        batchSize: 3,
-      });
+      const report = await rebuildUpToRecord(ctx, 0, { batchSize: 3 });
       expect(report.rebuilt).toEqual([0]);
       expect(report.refused).toEqual([]);
 
-      expect(await budget(ledger)).toEqual(before);
-      expect(await findings(redis, calendar, clock.now())).toEqual(reconciled);
+      expect(await stateOf(ctx)).toEqual(before);
       // The order's hold is back on the rebuilt shard: it takes no second coupon.
       const holdKey = shardKeys(id, 0).order(held.orderId);
       expect(await redis.hgetall(holdKey)).toEqual({ [held.coupon.code]: '1' });
@@ -192,7 +217,7 @@ describeIfPostgres('rebuild from the book of record', () => {
       const more = await claimUntilSoldOut(ledger, 'after');
       const final = await ledger.snapshot();
       expect(final.issuedCoupons).toBe(released);
-      expect(more).toBe(released - (before.issuedCoupons ?? NaN));
+      expect(more).toBe(released - (before.budget.issuedCoupons ?? NaN));
       expect((await reconcile(redis, calendar, clock.now())).problems).toEqual([]);
     });
 
@@ -222,41 +247,31 @@ describeIfPostgres('rebuild from the book of record', () => {
     });
 
     it('rebuilds a campaign without rollover: per-day counters and per-day adjustments', async () => {
-      const ctx = await liveLedger(redis, { coupons: 120, rollover: false });
-      const { calendar, ledger, clock } = ctx;
-      const id = calendar.campaign.id;
-      await trade(ctx, 'per-day');
-      await recordAll(redis, record, calendar);
-      const before = await budget(ledger);
-      const reconciled = await findings(redis, calendar, clock.now());
-      expect(reconciled.problems).toEqual([]);
+      const { ctx } = await tradedAndRecorded('per-day', { rollover: false });
+      const id = ctx.calendar.campaign.id;
+      const before = await stateOf(ctx);
+      expect(before.findings.problems).toEqual([]);
       const fields = await redis.hgetall(shardKeys(id, 0).ledger);
       expect(Object.keys(fields).filter((f) => f.startsWith('adj:'))).toHaveLength(1);
 
       await loseShard(redis, id, 0);
-      await rebuildFromRecord(redis, calendar, clock, record, {
-        recordCompleteThrough: (await record.position(id, 0))!.streamId,
-      });
+      await rebuildUpToRecord(ctx, 0);
       const rebuilt = await redis.hgetall(shardKeys(id, 0).ledger);
       for (const field of Object.keys(fields).filter((f) => /^(day|adj):/.test(f)))
         expect([field, rebuilt[field]]).toEqual([field, fields[field]]);
-      expect(await budget(ledger)).toEqual(before);
-      expect(await findings(redis, calendar, clock.now())).toEqual(reconciled);
+      expect(await stateOf(ctx)).toEqual(before);
     });
 
     it('answers a replay of an old Idempotency-Key with the same coupon after the rebuild', async () => {
       const ctx = await liveLedger(redis, { coupons: 120 });
-      const { calendar, ledger, clock } = ctx;
+      const { calendar, ledger } = ctx;
       const request = claim('iris', 'the-key');
       const first = await ledger.issue(request);
       if (first.kind !== 'issued') throw new Error(first.kind);
       await recordAll(redis, record, calendar);
       const shard = ledger.shardOf('iris');
       await loseShard(redis, calendar.campaign.id, shard);
-      const position = await record.position(calendar.campaign.id, shard);
-      await rebuildFromRecord(redis, calendar, clock, record, {
-        recordCompleteThrough: position!.streamId,
-      });
+      await rebuildUpToRecord(ctx, shard);
       const replay = await ledger.issue(request);
       expect(replay).toMatchObject({ kind: 'issued', replayed: true, coupon: first.coupon });
       expect(await ledger.issue({ ...request, bodyHash: 'another body' })).toEqual({
@@ -265,7 +280,8 @@ describeIfPostgres('rebuild from the book of record', () => {
     });
 
     it('rebuilds the transit set: a transfer taken and not yet given is given after the rebuild', async () => {
-      const { calendar, ledger, clock } = await liveLedger(redis, { coupons: 120 });
+      const ctx = await liveLedger(redis, { coupons: 120 });
+      const { calendar, ledger, clock } = ctx;
       const id = calendar.campaign.id;
       const source = shardKeys(id, 1);
       const now = clock.now();
@@ -276,10 +292,7 @@ describeIfPostgres('rebuild from the book of record', () => {
           trustCallerTime: false,
           callerNowMs: now,
           fingerprint: ledger.fingerprint,
-          markGen: '',
-          markEvents: 0,
-          markEventId: '',
-          notBeforeMs: 0,
+          ...NO_MARK,
           transferId: 'in-flight',
           coupons: 2,
           capCoupons: shareOf(calendar.releasedCouponsAt(now), 2, 1),
@@ -297,9 +310,7 @@ describeIfPostgres('rebuild from the book of record', () => {
       expect(reconciled).toMatchObject({ inTransitCoupons: 2, problems: [] });
 
       await loseShard(redis, id, 1);
-      const report = await rebuildFromRecord(redis, calendar, clock, record, {
-        recordCompleteThrough: (await record.position(id, 1))!.streamId,
-      });
+      const report = await rebuildUpToRecord(ctx, 1);
       expect(report.rebuilt).toEqual([1]);
       expect(await redis.smembers(source.transit)).toEqual(['in-flight']);
       expect(await findings(redis, calendar, clock.now())).toEqual(reconciled);
@@ -311,13 +322,10 @@ describeIfPostgres('rebuild from the book of record', () => {
     });
 
     it('a rebuild that stopped after closing the shard leaves it refusing claims, and the next one finishes it', async () => {
-      const ctx = await liveLedger(redis, { coupons: 120 });
-      const { calendar, ledger, clock } = ctx;
+      const { ctx } = await tradedAndRecorded('crash');
+      const { calendar, ledger } = ctx;
       const id = calendar.campaign.id;
-      await trade(ctx, 'crash');
-      await recordAll(redis, record, calendar);
-      const before = await budget(ledger);
-      const reconciled = await findings(redis, calendar, clock.now());
+      const before = await stateOf(ctx);
       await loseShard(redis, id, 0);
 
       // Step 1 alone, as a rebuild that crashed after it leaves the shard.
@@ -333,38 +341,29 @@ describeIfPostgres('rebuild from the book of record', () => {
       // ledger:init does not create over it: the shard is rolled back, not missing.
       expect(await ledger.init()).toMatchObject({ created: [], rolledBack: [0] });
 
-      const report = await rebuildFromRecord(redis, calendar, clock, record, {
-        recordCompleteThrough: (await record.position(id, 0))!.streamId,
-      });
+      const report = await rebuildUpToRecord(ctx, 0);
       expect(report.rebuilt).toEqual([0]);
-      expect(await budget(ledger)).toEqual(before);
-      expect(await findings(redis, calendar, clock.now())).toEqual(reconciled);
+      expect(await stateOf(ctx)).toEqual(before);
     });
 
     it('rebuilds a shard restored from an older backup up to what the record holds', async () => {
-      const ctx = await liveLedger(redis, { coupons: 120 });
-      const { calendar, ledger, clock } = ctx;
+      const { ctx } = await tradedAndRecorded('restored');
+      const { calendar, ledger } = ctx;
       const id = calendar.campaign.id;
-      await trade(ctx, 'restored');
-      await recordAll(redis, record, calendar);
       const restoreOld = await backupShard(redis, id, 0);
       for (const user of usersOf(ctx, 'later', 0, 5))
         expect((await ledger.issue(claim(user))).kind).toBe('issued');
       await recordAll(redis, record, calendar);
-      const before = await budget(ledger);
-      const reconciled = await findings(redis, calendar, clock.now());
+      const before = await stateOf(ctx);
 
       await restoreOld();
       // A pod that saw more marks it rolled back on its next call.
       await expect(ledger.issue(claim(usersOf(ctx, 'late', 0, 1)[0]!))).rejects.toThrow(
         /rolled back/,
       );
-      const report = await rebuildFromRecord(redis, calendar, clock, record, {
-        recordCompleteThrough: (await record.position(id, 0))!.streamId,
-      });
+      const report = await rebuildUpToRecord(ctx, 0);
       expect(report.rebuilt).toEqual([0]);
-      expect(await budget(ledger)).toEqual(before);
-      expect(await findings(redis, calendar, clock.now())).toEqual(reconciled);
+      expect(await stateOf(ctx)).toEqual(before);
     });
 
     it('refuses while Redis holds events the record lacks, and a completeness point the record passes', async () => {
@@ -406,11 +405,9 @@ describeIfPostgres('rebuild from the book of record', () => {
     });
 
     it('with after-loss, rebuilds every recorded coupon and writes off what the shard could still issue', async () => {
-      const ctx = await liveLedger(redis, { coupons: 120 });
+      const { ctx, coupons } = await tradedAndRecorded('after-loss');
       const { calendar, ledger, clock } = ctx;
       const id = calendar.campaign.id;
-      const coupons = await trade(ctx, 'after-loss');
-      await recordAll(redis, record, calendar);
       await loseShard(redis, id, 0);
       await loseShard(redis, id, 1);
 

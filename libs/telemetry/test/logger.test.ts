@@ -56,21 +56,25 @@ describe('createLogger', () => {
 });
 
 describe('redactUrl', () => {
-  it('keeps the route shape and drops the coupon code', () => {
-    expect(redactUrl('/v1/campaigns/c1/coupons/7XK2-M9QP?userId=u1')).toBe(
+  it.each([
+    [
+      '/v1/campaigns/c1/coupons/7XK2-M9QP?userId=u1',
       '/v1/campaigns/c1/coupons/[redacted]?userId=u1',
-    );
-    expect(redactUrl('/v1/campaigns/c1/coupons/7XK2/redemptions/o1')).toBe(
+    ],
+    [
+      '/v1/campaigns/c1/coupons/7XK2/redemptions/o1',
       '/v1/campaigns/c1/coupons/[redacted]/redemptions/o1',
-    );
-    expect(redactUrl('/v1/campaigns/c1/coupons')).toBe('/v1/campaigns/c1/coupons');
+    ],
+    ['/v1/campaigns/c1/coupons', '/v1/campaigns/c1/coupons'],
+  ])('keeps the route shape and drops the coupon code: %s', (url, shown) => {
+    expect(redactUrl(url)).toBe(shown);
   });
 
-  it('whatever the letter case of the path', () => {
-    expect(redactUrl('/V1/CAMPAIGNS/c1/COUPONS/7XK2-M9QP')).toBe(
-      '/V1/CAMPAIGNS/c1/COUPONS/[redacted]',
-    );
-    expect(redactUrl('/v1/campaigns/c1/Coupons/7xk2')).toBe('/v1/campaigns/c1/Coupons/[redacted]');
+  it.each([
+    ['/V1/CAMPAIGNS/c1/COUPONS/7XK2-M9QP', '/V1/CAMPAIGNS/c1/COUPONS/[redacted]'],
+    ['/v1/campaigns/c1/Coupons/7xk2', '/v1/campaigns/c1/Coupons/[redacted]'],
+  ])('whatever the letter case of the path: %s', (url, shown) => {
+    expect(redactUrl(url)).toBe(shown);
   });
 
   it("shows the API's own query parameters, and any other by name only", () => {
@@ -90,15 +94,13 @@ describe('redactUrl', () => {
 });
 
 describe('withoutUserinfo', () => {
-  it('hides the userinfo of a URL, where its password is', () => {
-    expect(withoutUserinfo('redis://default:hunter2@10.0.0.1:6379/0')).toBe(
-      'redis://***@10.0.0.1:6379/0',
-    );
-    expect(withoutUserinfo('postgresql://rec:p%40ss@db:5432/coupons')).toBe(
-      'postgresql://***@db:5432/coupons',
-    );
+  it.each([
+    ['redis://default:hunter2@10.0.0.1:6379/0', 'redis://***@10.0.0.1:6379/0'],
+    ['postgresql://rec:p%40ss@db:5432/coupons', 'postgresql://***@db:5432/coupons'],
     // Unescaped "@" or "/" in a password: still nothing of it shown.
-    expect(withoutUserinfo('rediss://:a@b/c@host:6380')).toBe('rediss://***@host:6380');
-    expect(withoutUserinfo('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
+    ['rediss://:a@b/c@host:6380', 'rediss://***@host:6380'],
+    ['redis://127.0.0.1:6379', 'redis://127.0.0.1:6379'],
+  ])('hides the userinfo of a URL, where its password is: %s', (url, shown) => {
+    expect(withoutUserinfo(url)).toBe(shown);
   });
 });

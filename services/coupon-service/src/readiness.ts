@@ -1,11 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { within } from '@coupons/admission';
+import type { Readiness } from '@coupons/contract';
 import type { RedisClient } from './redis/client';
-
-export interface ReadinessReport {
-  ready: boolean;
-  checks: { redis: 'ok' | 'unreachable'; campaigns: 'ok' | 'none'; draining: boolean };
-}
 
 /** How long a Redis health sample stands: at most one PING a second per pod, however often asked. */
 export const REDIS_SAMPLE_MS = 1000;
@@ -13,9 +9,9 @@ export const REDIS_SAMPLE_MS = 1000;
 /**
  * Ready = Redis answered its last PING (sampled at most once per REDIS_SAMPLE_MS, one PING in
  * flight at a time), campaigns are loaded, and the pod is not draining. A crowd of /readyz costs
- * no more Redis than one probe.
+ * no more Redis than one probe. `check()` gives the contract's `Readiness` answer.
  */
-export class Readiness {
+export class ReadinessProbe {
   private drainingSince: number | undefined;
   private sample: { at: number; ok: boolean } | undefined;
   private pinging: Promise<boolean> | undefined;
@@ -36,7 +32,7 @@ export class Readiness {
     this.drainingSince ??= now;
   }
 
-  async check(): Promise<ReadinessReport> {
+  async check(): Promise<Readiness> {
     const redisOk = !this.draining && (await this.redisHealthy());
     const checks = {
       redis: redisOk ? ('ok' as const) : ('unreachable' as const),

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { METRICS_MAX_CONNECTIONS, createHardenedServer, sendJsonError } from '@coupons/runtime';
 import type { Logger } from '@coupons/telemetry';
 import type { Registry } from 'prom-client';
-import type { Readiness } from './readiness';
+import type { ReadinessProbe } from './readiness';
 import type { RedisClient } from './redis/client';
 
 export interface ServerOptions {
@@ -45,7 +45,7 @@ export class CouponServer {
     handler: RequestListener,
     registry: Registry,
     private readonly redis: RedisClient,
-    private readonly readiness: Readiness,
+    private readonly readiness: ReadinessProbe,
     private readonly logger: Logger,
     private readonly options: ServerOptions,
   ) {

@@ -22,7 +22,7 @@ import { OverloadActions } from './frontDoor/overloadActions';
 import { createApp } from './http/app';
 import { ROUTES } from './frontDoor/routeTable';
 import { LedgerRegistry } from './ledger/ledgers';
-import { Readiness } from './readiness';
+import { ReadinessProbe } from './readiness';
 import { createRedisClient, type RedisClient, type RedisTarget } from './redis/client';
 import { CouponServer } from './server';
 
@@ -105,7 +105,7 @@ export async function startService(deps: ServiceDeps): Promise<RunningService> {
     campaigns: catalog.all().map(({ campaign }) => campaign.id),
     routes: ROUTES.map(({ method, path }) => ({ method, route: path })),
   });
-  const readiness = new Readiness(redis, deps.campaigns.length, config.redisCommandTimeoutMs);
+  const readiness = new ReadinessProbe(redis, deps.campaigns.length, config.redisCommandTimeoutMs);
   const authenticator = new Authenticator(new ApiKeyStore(deps.apiKeys));
   const admission = new AdmissionControl({
     config: config.admission,

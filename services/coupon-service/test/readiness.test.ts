@@ -1,5 +1,5 @@
 import type { RedisClient } from '../src/redis/client';
-import { Readiness, REDIS_SAMPLE_MS } from '../src/readiness';
+import { ReadinessProbe, REDIS_SAMPLE_MS } from '../src/readiness';
 
 /** A Redis that answers PING as told, counting the PINGs (a unit test of the sampling). */
 function pingable() {
@@ -19,7 +19,7 @@ describe('Readiness', () => {
   it('asks Redis at most once per sample period, one PING in flight, however often it is asked', async () => {
     const redis = pingable();
     let now = 0;
-    const readiness = new Readiness(redis as unknown as RedisClient, 1, 100, () => now);
+    const readiness = new ReadinessProbe(redis as unknown as RedisClient, 1, 100, () => now);
     const reports = await Promise.all(Array.from({ length: 50 }, () => readiness.check()));
     expect(reports.every((report) => report.ready)).toBe(true);
     expect(redis.pings).toBe(1);
@@ -43,7 +43,7 @@ describe('Readiness', () => {
 
   it('answers not ready while draining, without asking Redis', async () => {
     const redis = pingable();
-    const readiness = new Readiness(redis as unknown as RedisClient, 1, 100, () => 0);
+    const readiness = new ReadinessProbe(redis as unknown as RedisClient, 1, 100, () => 0);
     readiness.startDraining(0);
     expect(await readiness.check()).toMatchObject({ ready: false, checks: { draining: true } });
     expect(redis.pings).toBe(0);

@@ -31,15 +31,8 @@
 
 local bad = badArgs({'id', 'id', 'count', 'count', 'positive', 'ms'}, true)
 if bad then return bad end
-local tag = string.match(KEYS[2], '^({[^}]*}):ledger$')
-if not tag then return {-41, 2} end
-local code = string.match(KEYS[1], '^{[^}]*}:c:([%dA-Z]+)$')
-if not code or string.find(KEYS[1], tag, 1, true) ~= 1 then return {-41, 1} end
-if KEYS[3] ~= tag .. ':audit' then return {-41, 3} end
-
-local now = currentMs()
-local ledger, refused = guardedLedger(KEYS[2], KEYS[3], now, {'redeemed', 'redeemedFen'})
-if not ledger then return refused end
+local refused, code, ledger, now = guardedRow('^{[^}]*}:c:([%dA-Z]+)$', {'redeemed', 'redeemedFen'})
+if refused then return refused end
 
 local orderId = ARGV[9]
 local c = redis.call('HMGET', KEYS[1], 'u', 't', 'o', 'f', 'a', 'x:' .. orderId)

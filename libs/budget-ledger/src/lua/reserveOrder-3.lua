@@ -30,16 +30,8 @@
 
 local bad = badArgs({'code', 'positive', 'ms'}, true)
 if bad then return bad end
-local tag = string.match(KEYS[2], '^({[^}]*}):ledger$')
-if not tag then return {-41, 2} end
-if not string.match(KEYS[1], '^{[^}]*}:o:[%w._-]+$') or string.find(KEYS[1], tag, 1, true) ~= 1 then
-  return {-41, 1}
-end
-if KEYS[3] ~= tag .. ':audit' then return {-41, 3} end
-
-local now = currentMs()
-local ledger, refused = guardedLedger(KEYS[2], KEYS[3], now, {})
-if not ledger then return refused end
+local refused, _, _, now = guardedRow('^{[^}]*}:o:[%w._-]+$', {})
+if refused then return refused end
 
 local held = redis.call('HGETALL', KEYS[1])
 local codes = {}

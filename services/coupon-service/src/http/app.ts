@@ -3,7 +3,7 @@ import type { Clock } from '@coupons/campaign';
 import { type Logger, type ServiceMetrics } from '@coupons/telemetry';
 import type { CampaignCatalog } from '../campaignCatalog';
 import type { LedgerRegistry } from '../ledger/ledgers';
-import type { Readiness } from '../readiness';
+import type { ReadinessProbe } from '../readiness';
 import { ApiError } from '../answers/errors';
 import { errorMiddleware } from './errorMiddleware';
 import { LedgerGateway } from '../ledger/ledgerGateway';
@@ -22,7 +22,7 @@ export interface AppDeps {
   clock: Clock;
   logger: Logger;
   metrics: ServiceMetrics;
-  readiness: Readiness;
+  readiness: ReadinessProbe;
   /** Every Retry-After the app gives (the gate's come from the same policy). */
   retry: RetryPolicy;
   /** The Redis client's command timeout: a request deadline shorter than it bounds the call. */

@@ -121,6 +121,23 @@ local function appendEvent(ledgerKey, auditKey, fields)
   return id
 end
 
+-- The start of a script on one row of a shard: KEYS[1] the row, of the form `rowPattern` and on
+-- the shard of KEYS[2] ({tag}:ledger), KEYS[3] that shard's audit; then the guard, reading the
+-- ledger's `extra` fields too. Returns the refusal ({-41, i} for the first key that is not so, or
+-- the guard's), or nil, the row pattern's match (its capture, when it has one), the ledger and
+-- the current ms.
+local function guardedRow(rowPattern, extra)
+  local tag = string.match(KEYS[2], '^({[^}]*}):ledger$')
+  if not tag then return {-41, 2} end
+  local row = string.match(KEYS[1], rowPattern)
+  if not row or string.find(KEYS[1], tag, 1, true) ~= 1 then return {-41, 1} end
+  if KEYS[3] ~= tag .. ':audit' then return {-41, 3} end
+  local now = currentMs()
+  local ledger, refused = guardedLedger(KEYS[2], KEYS[3], now, extra)
+  if not ledger then return refused end
+  return nil, row, ledger, now
+end
+
 -- {code, gen, events, lastEventId, nowMs, ...}: every reply after the guard carries the view.
 local function reply(code, now, ...)
   return {code, shardView.gen, shardView.events, shardView.last, now, ...}

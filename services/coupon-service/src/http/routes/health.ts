@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
-import type { Readiness } from '../../readiness';
+import type { ReadinessProbe } from '../../readiness';
 
-export function healthHandlers(readiness: Readiness): {
+export function healthHandlers(readiness: ReadinessProbe): {
   health: RequestHandler;
   ready: RequestHandler;
 } {
