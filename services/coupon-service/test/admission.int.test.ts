@@ -1,7 +1,7 @@
 import { describeIfRedis } from '@coupons/testing';
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { ManualClock, zonedDays } from '@coupons/campaign';
-import { startRedisServer, type RedisServerHandle } from '@coupons/redis-local';
+import type { RedisServerHandle } from '@coupons/redis-local';
 import {
   couponApi,
   KEYS,
@@ -16,7 +16,9 @@ import {
   until,
   QUIET_GUARD_ENV,
   rawExchange,
+  useOwnRedisService,
   useReadyService,
+  withRedisStopped,
 } from './support';
 
 /**
@@ -189,19 +191,6 @@ function viaAgent(
   });
 }
 
-/** Freezes a private redis-server (never the harness's) while `during` runs. */
-async function withRedisStopped<T>(
-  server: RedisServerHandle,
-  during: () => Promise<T>,
-): Promise<T> {
-  process.kill(server.pid, 'SIGSTOP');
-  try {
-    return await during();
-  } finally {
-    process.kill(server.pid, 'SIGCONT');
-  }
-}
-
 async function issuedCoupons(service: TestService, campaign: CampaignInput): Promise<number> {
   const { issuedCoupons } = await service.ledgers.get(campaign.id)!.snapshot();
   if (issuedCoupons === null) throw new Error('the ledger does not know what it issued');
@@ -372,12 +361,15 @@ describeIfRedis('admission: priority partitions of the concurrency limit', () =>
   let service: TestService;
   let api: Api;
 
-  beforeAll(async () => {
-    server = await startRedisServer();
-    // 5 slots, claims at most floor(5 x 0.6) = 3 of them. Redis calls give up after 3 s, well
-    // within the requests' default deadline (so a hung call ends UNAVAILABLE, not OVERLOADED).
-    service = await startTestService({
-      redisUrl: server.url,
+  // 5 slots, claims at most floor(5 x 0.6) = 3 of them. Redis calls give up after 3 s, well
+  // within the requests' default deadline (so a hung call ends UNAVAILABLE, not OVERLOADED).
+  useOwnRedisService(
+    (s, r) => {
+      service = s;
+      server = r;
+      api = couponApi(s, campaign.id);
+    },
+    {
       campaigns: [campaign],
       env: {
         ...BASE_ENV,
@@ -388,15 +380,8 @@ describeIfRedis('admission: priority partitions of the concurrency limit', () =>
         REQUEST_TIMEOUT_DEFAULT_MS: '5000',
         USER_RATE_LIMIT: 'off',
       },
-    });
-    api = couponApi(service, campaign.id);
-    await waitUntilReady(service);
-    await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
-  });
-  afterAll(async () => {
-    await service?.stop();
-    await server?.stop();
-  });
+    },
+  );
 
   it('keeps slots for redemptions and reads when claims hang on a stopped Redis', async () => {
     const owned = await claim(api, 'owner', 'prio-0');
@@ -463,23 +448,18 @@ describeIfRedis('admission: client deadlines (X-Request-Timeout-Ms)', () => {
   let server: RedisServerHandle;
   let service: TestService;
 
-  beforeAll(async () => {
-    server = await startRedisServer();
-    // Redis's own timeout is far off: only the caller's deadline can end a hung call early.
-    service = await startTestService({
-      redisUrl: server.url,
+  // Redis's own timeout is far off: only the caller's deadline can end a hung call early.
+  useOwnRedisService(
+    (s, r) => {
+      service = s;
+      server = r;
+    },
+    {
       clock: 'redis',
       campaigns: [tooShort, hung],
       env: { ...BASE_ENV, REDIS_COMMAND_TIMEOUT_MS: '5000', USER_RATE_LIMIT: 'off' },
-    });
-    await waitUntilReady(service);
-    for (const campaign of [tooShort, hung])
-      await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
-  });
-  afterAll(async () => {
-    await service?.stop();
-    await server?.stop();
-  });
+    },
+  );
 
   it('sheds a claim whose caller will not wait long enough, and issues nothing', async () => {
     const api = couponApi(service, tooShort.id);
@@ -531,17 +511,9 @@ describeIfRedis('admission: per-user request limit', () => {
   const mismatch = liveCampaign(uniqueId('adm-user-x'));
   let service: TestService;
 
-  beforeAll(async () => {
-    service = await startTestService({
-      campaigns: [campaign, mismatch],
-      env: { ...BASE_ENV, USER_RATE_LIMIT: '2/60' },
-    });
-    await waitUntilReady(service);
-    for (const c of [campaign, mismatch])
-      await service.ledgers.get(c.id)!.init({ neverIssued: true });
-  });
-  afterAll(async () => {
-    await service?.stop();
+  useReadyService((s) => (service = s), {
+    campaigns: [campaign, mismatch],
+    env: { ...BASE_ENV, USER_RATE_LIMIT: '2/60' },
   });
 
   const expectRateLimited = (answer: ApiAnswer) => {

@@ -3,7 +3,12 @@ import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { ManualClock, parseCampaigns, type Clock } from '@coupons/campaign';
 import { campaignInput, type CampaignInput } from '@coupons/testing';
-import { findRedisServerBinary, redisTestTargets } from '@coupons/redis-local';
+import {
+  findRedisServerBinary,
+  redisTestTargets,
+  startRedisServer,
+  type RedisServerHandle,
+} from '@coupons/redis-local';
 import { createLogger } from '@coupons/telemetry';
 import { Cluster, Redis } from 'ioredis';
 import { parseEnv, sha256Hex, startService, type ApiScope, type RunningService } from '../src';
@@ -55,10 +60,6 @@ export function clusterNodesEnv(): string {
   return nodes.map((node) => `${node.host}:${node.port}`).join(',');
 }
 
-/**
- * describe.each over the harness's Redis modes, like describeWithRedis: without the servers the
- * blocks are skipped locally and fail under CI=true.
- */
 /** The variables that point a service or a CLI at the harness Redis of this mode. */
 export function redisEnv(mode: RedisMode): Record<string, string> {
   return mode === 'cluster'
@@ -68,6 +69,10 @@ export function redisEnv(mode: RedisMode): Record<string, string> {
 
 export { liveCampaign, uniqueId, until } from '@coupons/testing';
 
+/**
+ * describe.each over the harness's Redis modes, like describeWithRedis: without the servers the
+ * blocks are skipped locally and fail under CI=true.
+ */
 export function describeEachRedisMode(name: string, fn: (mode: RedisMode) => void): void {
   const targets = redisTestTargets();
   const available: Record<RedisMode, boolean> = {
@@ -176,14 +181,19 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
   };
 }
 
+export interface ReadyServiceOptions extends TestServiceOptions {
+  /** The campaigns whose ledgers are initialised as never issued; default: every one. */
+  neverIssued?: readonly CampaignInput[];
+}
+
 /**
- * A started service once it is ready, each of its campaigns' ledgers initialised as never issued:
+ * A started service once it is ready, its campaigns' ledgers initialised as never issued:
  * where most files begin.
  */
-export async function startReadyService(options: TestServiceOptions): Promise<TestService> {
+export async function startReadyService(options: ReadyServiceOptions): Promise<TestService> {
   const service = await startTestService(options);
   await waitUntilReady(service);
-  for (const campaign of options.campaigns ?? []) {
+  for (const campaign of options.neverIssued ?? options.campaigns ?? []) {
     await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
   }
   return service;
@@ -192,7 +202,7 @@ export async function startReadyService(options: TestServiceOptions): Promise<Te
 /** A ready service (startReadyService) for the block's tests, handed to `started`; stopped after them. */
 export function useReadyService(
   started: (service: TestService) => void,
-  options: TestServiceOptions,
+  options: ReadyServiceOptions,
 ): void {
   let service: TestService | undefined;
   beforeAll(async () => {
@@ -202,6 +212,48 @@ export function useReadyService(
   afterAll(async () => {
     await service?.stop();
   });
+}
+
+/**
+ * A redis-server of the block's own (for tests that stop, freeze, restart or replicate it; never
+ * the harness's), with `redisArgs`, and a ready service on it (startReadyService), handed to
+ * `started`; both stopped after the block's tests. Returns the restart of a server a test stopped:
+ * empty, on the same port.
+ */
+export function useOwnRedisService(
+  started: (service: TestService, server: RedisServerHandle) => void,
+  options: ReadyServiceOptions & { redisArgs?: string[] },
+): () => Promise<RedisServerHandle> {
+  const { redisArgs, ...serviceOptions } = options;
+  const args = redisArgs === undefined ? {} : { args: redisArgs };
+  let server: RedisServerHandle | undefined;
+  let service: TestService | undefined;
+  beforeAll(async () => {
+    server = await startRedisServer(args);
+    service = await startReadyService({ ...serviceOptions, redisUrl: server.url });
+    started(service, server);
+  });
+  afterAll(async () => {
+    await service?.stop();
+    await server?.stop();
+  });
+  return async () => {
+    server = await startRedisServer({ ...args, port: server!.port });
+    return server;
+  };
+}
+
+/** Freezes a redis-server of the test's own (SIGSTOP; never the harness's) while `during` runs. */
+export async function withRedisStopped<T>(
+  server: RedisServerHandle,
+  during: () => Promise<T>,
+): Promise<T> {
+  process.kill(server.pid, 'SIGSTOP');
+  try {
+    return await during();
+  } finally {
+    process.kill(server.pid, 'SIGCONT');
+  }
 }
 
 /** A client of the harness's standalone Redis for the block's tests, handed to `connected`. */
