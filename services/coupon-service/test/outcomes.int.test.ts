@@ -6,10 +6,9 @@ import {
   describeEachRedisMode,
   liveCampaign,
   metricsText,
-  startTestService,
+  startReadyService,
   testRedisClient,
   uniqueId,
-  waitUntilReady,
   type ApiAnswer,
   type CampaignInput,
   type TestService,
@@ -80,17 +79,16 @@ describeEachRedisMode('claim outcomes and faults at the HTTP level', (mode) => {
   beforeAll(async () => {
     // From now, not from when the file was read: the modes run one after the other.
     campaigns.expiry = liveCampaign(campaigns.expiry.id, { endsInMs: EXPIRY_IN_MS });
-    service = await startTestService({
+    service = await startReadyService({
       mode,
       clock: 'redis',
       campaigns: Object.values(campaigns),
+      neverIssued: Object.values(campaigns).filter(
+        (campaign) => campaign !== campaigns.notStarted && campaign !== campaigns.missing,
+      ),
     });
     redis = testRedisClient(mode);
-    await waitUntilReady(service);
     await ledgerOf(campaigns.notStarted).init();
-    for (const campaign of Object.values(campaigns))
-      if (campaign !== campaigns.notStarted && campaign !== campaigns.missing)
-        await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
     // Before the expiry campaign's coupons expire: two claims, one redeemed.
     const expiring = apiFor(campaigns.expiry);
     beforeExpiry.kept = (await expiring.claim('alice', 'k1')).body.coupon;
