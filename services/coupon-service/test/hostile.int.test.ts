@@ -5,7 +5,6 @@ import type { Redis } from 'ioredis';
 import {
   couponApi,
   KEYS,
-  liveCampaign,
   metricsText,
   rawExchange,
   rawRequest,
@@ -15,7 +14,7 @@ import {
   waitUntilReady,
   type TestService,
   QUIET_GUARD_ENV,
-  useReadyService,
+  useLiveCampaignService,
   useHarnessRedis,
 } from './support';
 
@@ -37,14 +36,12 @@ function metric(text: string, line: RegExp): number {
  * slots, the connection limits act, bad escapes and node's own errors answer in the contract.
  */
 describeIfRedis('hostile callers', () => {
-  const campaign = liveCampaign(uniqueId('hostile'), { shards: 2 });
   let service: TestService;
   let redis: Redis;
-
-  useReadyService((s) => (service = s), {
-    clock: 'redis',
-    campaigns: [campaign],
-    env: { ...ENV, USER_RATE_LIMIT: '30/60', BODY_TIMEOUT_MS: '300' },
+  const campaign = useLiveCampaignService('hostile', { shards: 2 }, (s) => (service = s), {
+    ...ENV,
+    USER_RATE_LIMIT: '30/60',
+    BODY_TIMEOUT_MS: '300',
   });
   useHarnessRedis((r) => (redis = r));
 
