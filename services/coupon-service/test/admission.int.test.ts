@@ -4,6 +4,7 @@ import { ManualClock, zonedDays } from '@coupons/campaign';
 import type { RedisServerHandle } from '@coupons/redis-local';
 import {
   couponApi,
+  expectRetryAfterUntil,
   KEYS,
   liveCampaign,
   metricsText,
@@ -140,14 +141,6 @@ function expectFromGate(answer: ApiAnswer): void {
 /** Served by express (the gate admitted it). */
 function expectFromExpress(answer: ApiAnswer): void {
   expect(answer.headers.get('x-request-id')).toEqual(expect.any(String));
-}
-
-/** Retry-After is whole seconds until `untilMs` (rounded up), measured around the request. */
-function expectRetryAfterUntil(answer: ApiAnswer, untilMs: number, sentAt: number): void {
-  const header = Number(answer.headers.get('retry-after'));
-  expect(answer.body.error.retryAfterSeconds).toBe(header);
-  expect(header).toBeGreaterThanOrEqual(Math.max(1, Math.floor((untilMs - Date.now()) / 1000)));
-  expect(header).toBeLessThanOrEqual(Math.ceil((untilMs - sentAt) / 1000) + 1);
 }
 
 interface KeptAnswer {

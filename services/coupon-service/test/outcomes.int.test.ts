@@ -4,6 +4,7 @@ import type { Cluster, Redis } from 'ioredis';
 import {
   couponApi,
   describeEachRedisMode,
+  expectRetryAfterUntil,
   liveCampaign,
   metricsText,
   startReadyService,
@@ -21,16 +22,8 @@ function calendarOf(input: CampaignInput): CampaignCalendar {
   return new CampaignCalendar(parseCampaigns({ campaigns: [input] })[0]!);
 }
 
-/** Retry-After is whole seconds until `untilMs`, rounded up, measured around the request. */
 /** How long after the start of the run the expiry campaign's coupons expire. */
 const EXPIRY_IN_MS = 8_000;
-
-function expectRetryAfterUntil(answer: ApiAnswer, untilMs: number, sentAt: number): void {
-  const header = Number(answer.headers.get('retry-after'));
-  expect(answer.body.error.retryAfterSeconds).toBe(header);
-  expect(header).toBeGreaterThanOrEqual(Math.max(1, Math.floor((untilMs - Date.now()) / 1000)));
-  expect(header).toBeLessThanOrEqual(Math.ceil((untilMs - sentAt) / 1000) + 1);
-}
 
 describeEachRedisMode('claim outcomes and faults at the HTTP level', (mode) => {
   const now = Date.now();
@@ -73,6 +66,8 @@ describeEachRedisMode('claim outcomes and faults at the HTTP level', (mode) => {
   let redis: Redis | Cluster;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the answers' bodies as sent
   const beforeExpiry: { kept?: any; used?: any; redeemed?: ApiAnswer } = {};
+  /** Alice's orders on the expiry campaign's coupons, all of them 100 fen. */
+  const aliceOrder = (orderId: string) => ({ userId: 'alice', orderId, orderAmountFen: 100 });
   const apiFor = (campaign: CampaignInput) => couponApi(service, campaign.id);
   const ledgerOf = (campaign: CampaignInput) => service.ledgers.get(campaign.id)!;
 
@@ -93,11 +88,7 @@ describeEachRedisMode('claim outcomes and faults at the HTTP level', (mode) => {
     const expiring = apiFor(campaigns.expiry);
     beforeExpiry.kept = (await expiring.claim('alice', 'k1')).body.coupon;
     beforeExpiry.used = (await expiring.claim('alice', 'k2')).body.coupon;
-    beforeExpiry.redeemed = await expiring.redeem(beforeExpiry.used.code, {
-      userId: 'alice',
-      orderId: 'o-1',
-      orderAmountFen: 100,
-    });
+    beforeExpiry.redeemed = await expiring.redeem(beforeExpiry.used.code, aliceOrder('o-1'));
   });
   afterAll(async () => {
     await service.stop();
@@ -193,22 +184,14 @@ describeEachRedisMode('claim outcomes and faults at the HTTP level', (mode) => {
       status: 'expired',
       expiresAt: toZonedIso(past, ZONE),
     });
-    const refused = await api.redeem(kept.code, {
-      userId: 'alice',
-      orderId: 'o-2',
-      orderAmountFen: 100,
-    });
+    const refused = await api.redeem(kept.code, aliceOrder('o-2'));
     expect(refused.status).toBe(410);
     expect(refused.body.error).toMatchObject({
       code: 'COUPON_EXPIRED',
       expiresAt: toZonedIso(past, ZONE),
     });
 
-    const replay = await api.redeem(used.code, {
-      userId: 'alice',
-      orderId: 'o-1',
-      orderAmountFen: 100,
-    });
+    const replay = await api.redeem(used.code, aliceOrder('o-1'));
     expect(replay.status).toBe(201);
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
     expect(replay.body.redemption).toEqual(redeemed!.body.redemption);

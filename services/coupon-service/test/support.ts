@@ -366,6 +366,14 @@ export function couponApi(service: TestService, campaignId: string, key: string 
   };
 }
 
+/** Retry-After is whole seconds until `untilMs` (rounded up), measured around the request. */
+export function expectRetryAfterUntil(answer: ApiAnswer, untilMs: number, sentAt: number): void {
+  const header = Number(answer.headers.get('retry-after'));
+  expect(answer.body.error.retryAfterSeconds).toBe(header);
+  expect(header).toBeGreaterThanOrEqual(Math.max(1, Math.floor((untilMs - Date.now()) / 1000)));
+  expect(header).toBeLessThanOrEqual(Math.ceil((untilMs - sentAt) / 1000) + 1);
+}
+
 export async function metricsText(service: TestService): Promise<string> {
   return (await fetch(`${service.metricsBase}/metrics`)).text();
 }
