@@ -94,6 +94,12 @@ function metric(text: string, name: string, labels: Record<string, string> = {})
   return series(text, name, labels).reduce((sum, s) => sum + s.value, 0);
 }
 
+/** coupon_admission_shed_total for one reason, all priorities or one. */
+function shed(text: string, reason: string, priority?: string): number {
+  const labels: Record<string, string> = priority === undefined ? { reason } : { reason, priority };
+  return metric(text, 'coupon_admission_shed_total', labels);
+}
+
 async function metricNow(
   service: TestService,
   name: string,
@@ -280,13 +286,9 @@ describeIfRedis('admission: the gate sheds before express', () => {
 
   it('counts shed requests by reason and priority, apart from the requests express served', async () => {
     const text = await metricsText(service);
-    expect(metric(text, 'coupon_admission_shed_total', { reason: 'token_bucket' })).toBe(3);
-    expect(
-      metric(text, 'coupon_admission_shed_total', { reason: 'token_bucket', priority: 'claim' }),
-    ).toBe(1);
-    expect(
-      metric(text, 'coupon_admission_shed_total', { reason: 'token_bucket', priority: 'read' }),
-    ).toBe(2);
+    expect(shed(text, 'token_bucket')).toBe(3);
+    expect(shed(text, 'token_bucket', 'claim')).toBe(1);
+    expect(shed(text, 'token_bucket', 'read')).toBe(2);
     // Demand counts every request that reached the gate, shed or not (probes never do).
     expect(metric(text, 'coupon_requests_received_total', { priority: 'claim' })).toBe(1);
     expect(metric(text, 'coupon_requests_received_total', { priority: 'read' })).toBe(3);
@@ -415,15 +417,9 @@ describeIfRedis('admission: priority partitions of the concurrency limit', () =>
     });
 
     const text = await metricsText(service);
-    expect(
-      metric(text, 'coupon_admission_shed_total', { reason: 'concurrency', priority: 'claim' }),
-    ).toBe(1);
-    expect(
-      metric(text, 'coupon_admission_shed_total', { reason: 'concurrency', priority: 'read' }),
-    ).toBe(1);
-    expect(
-      metric(text, 'coupon_admission_shed_total', { reason: 'concurrency', priority: 'redeem' }),
-    ).toBe(0);
+    expect(shed(text, 'concurrency', 'claim')).toBe(1);
+    expect(shed(text, 'concurrency', 'read')).toBe(1);
+    expect(shed(text, 'concurrency', 'redeem')).toBe(0);
     expect(metric(text, 'coupon_redis_errors_total', { command: 'redeem' })).toBe(1);
     expect(metric(text, 'coupon_redis_errors_total', { command: 'read' })).toBe(1);
     // Every slot is given back (released when the answer is written).
@@ -462,9 +458,7 @@ describeIfRedis('admission: client deadlines (X-Request-Timeout-Ms)', () => {
     expectRetryableError(answer, 503, 'OVERLOADED');
     expectFromGate(answer);
     const text = await metricsText(service);
-    expect(
-      metric(text, 'coupon_admission_shed_total', { reason: 'deadline', priority: 'claim' }),
-    ).toBe(1);
+    expect(shed(text, 'deadline', 'claim')).toBe(1);
     expect(metric(text, 'coupon_claims_total', { campaign: tooShort.id })).toBe(0);
     expect(await issuedCoupons(service, tooShort)).toBe(0);
 
@@ -541,9 +535,7 @@ describeIfRedis('admission: per-user request limit', () => {
     // The front door read the body to learn the user: the gate refused it, express never ran.
     expectFromGate(third);
     const text = await metricsText(service);
-    expect(
-      metric(text, 'coupon_admission_shed_total', { reason: 'user_rate', priority: 'claim' }),
-    ).toBe(2);
+    expect(shed(text, 'user_rate', 'claim')).toBe(2);
     // Four coupons for the two users, the refused claims reached no ledger.
     expect(await issuedCoupons(service, campaign)).toBe(4);
     expect(metric(text, 'coupon_claims_total', { campaign: campaign.id })).toBe(4);
