@@ -58,7 +58,7 @@ export function standaloneRedisUrl(): string {
 export type RedisMode = 'standalone' | 'cluster';
 
 /** The harness's cluster nodes as REDIS_CLUSTER_NODES wants them. */
-export function clusterNodesEnv(): string {
+function clusterNodesEnv(): string {
   const nodes = redisTestTargets().clusterNodes;
   if (nodes === undefined) throw new Error('the jest harness started no Redis Cluster');
   return nodes.map((node) => `${node.host}:${node.port}`).join(',');
