@@ -2,7 +2,6 @@ import { describeIfRedis } from '@coupons/testing';
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import type { RedisServerHandle } from '@coupons/redis-local';
 import {
-  BASE_ENV,
   claim,
   expectFromExpress,
   expectFromGate,
@@ -28,6 +27,7 @@ import {
   rawExchange,
   useOwnRedisService,
   withRedisStopped,
+  QUIET_GUARD_ENV,
 } from './support';
 
 /**
@@ -89,7 +89,7 @@ describeIfRedis('admission: the gate sheds before express', () => {
     service = await startTestService({
       campaigns: [campaign],
       env: {
-        ...BASE_ENV,
+        ...QUIET_GUARD_ENV,
         ADMISSION_RATE: '1',
         ADMISSION_BURST: '1',
         ADMISSION_CONCURRENCY_MIN: '12',
@@ -234,7 +234,7 @@ describeIfRedis('admission: priority partitions of the concurrency limit', () =>
     {
       campaigns: [campaign],
       env: {
-        ...BASE_ENV,
+        ...QUIET_GUARD_ENV,
         ADMISSION_CONCURRENCY_MIN: '5',
         ADMISSION_CONCURRENCY_MAX: '5',
         ADMISSION_CLAIM_SHARE: '0.6',
@@ -313,7 +313,7 @@ describeIfRedis('admission: client deadlines (X-Request-Timeout-Ms)', () => {
     {
       clock: 'redis',
       campaigns: [tooShort, hung],
-      env: { ...BASE_ENV, REDIS_COMMAND_TIMEOUT_MS: '5000', USER_RATE_LIMIT: 'off' },
+      env: { ...QUIET_GUARD_ENV, REDIS_COMMAND_TIMEOUT_MS: '5000', USER_RATE_LIMIT: 'off' },
     },
   );
 

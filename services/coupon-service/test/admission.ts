@@ -5,7 +5,6 @@ import {
   type ApiAnswer,
   type CampaignInput,
   type TestService,
-  QUIET_GUARD_ENV,
 } from './support';
 
 /**
@@ -14,12 +13,6 @@ import {
  * ("answered by the gate" is told apart from "answered by express" by X-Request-Id, which the
  * request layer sets on everything express serves and the gate never writes).
  */
-
-/**
- * Every admission test's service: the event-loop guard out of the way (a shared 2-core machine may be slow
- * for reasons of its own; the guard is not what these tests are about).
- */
-export const BASE_ENV = QUIET_GUARD_ENV;
 
 export type Api = ReturnType<typeof couponApi>;
 

@@ -1,7 +1,6 @@
 import { describeIfRedis } from '@coupons/testing';
-import { ManualClock, zonedDays } from '@coupons/campaign';
+import { ManualClock, zonedDays, type Clock } from '@coupons/campaign';
 import {
-  BASE_ENV,
   claim,
   expectFromExpress,
   expectFromGate,
@@ -23,6 +22,7 @@ import {
   type CampaignInput,
   type TestService,
   useReadyService,
+  QUIET_GUARD_ENV,
 } from './support';
 
 /**
@@ -57,7 +57,7 @@ describeIfRedis('admission: per-user request limit', () => {
 
   useReadyService((s) => (service = s), {
     campaigns: [campaign, mismatch],
-    env: { ...BASE_ENV, USER_RATE_LIMIT: '2/60' },
+    env: { ...QUIET_GUARD_ENV, USER_RATE_LIMIT: '2/60' },
   });
 
   const expectRateLimited = (answer: ApiAnswer) => {
@@ -124,18 +124,36 @@ describeIfRedis('admission: per-user request limit', () => {
   });
 });
 
+/**
+ * A ready service for a one-a-day campaign (oneADayCampaign at `now`) on `clock`, whose gate lets
+ * a claim through to a sold-out shard once per `probeMs`: `test` runs with it, then it is stopped.
+ */
+async function withSoldOutService(
+  name: string,
+  now: number,
+  probeMs: number,
+  clock: Clock | 'redis',
+  test: (service: TestService, campaign: CampaignInput) => Promise<void>,
+): Promise<void> {
+  const campaign = oneADayCampaign(name, now);
+  const service = await startTestService({
+    clock,
+    campaigns: [campaign],
+    env: { ...QUIET_GUARD_ENV, SOLD_OUT_PROBE_MS: String(probeMs), USER_RATE_LIMIT: 'off' },
+  });
+  try {
+    await waitUntilReady(service);
+    await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
+    await test(service, campaign);
+  } finally {
+    await service.stop();
+  }
+}
+
 describeIfRedis('admission: sold-out fast path', () => {
   it('answers TRANCHE_EXHAUSTED from the gate once the ledger said so, until the next release', async () => {
     const now = Date.now();
-    const campaign = oneADayCampaign('adm-soldout', now);
-    const service = await startTestService({
-      clock: 'redis',
-      campaigns: [campaign],
-      env: { ...BASE_ENV, SOLD_OUT_PROBE_MS: '3600000', USER_RATE_LIMIT: 'off' },
-    });
-    try {
-      await waitUntilReady(service);
-      await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
+    await withSoldOutService('adm-soldout', now, 3_600_000, 'redis', async (service, campaign) => {
       const api = couponApi(service, campaign.id);
       const exhausted = { campaign: campaign.id, outcome: 'tranche_exhausted' };
       const soldOut = { reason: 'sold_out', priority: 'claim' };
@@ -174,23 +192,13 @@ describeIfRedis('admission: sold-out fast path', () => {
       expect(metric(text, 'coupon_claims_total', exhausted)).toBe(1);
       expect(metric(text, 'coupon_claims_total', { campaign: campaign.id })).toBe(2);
       expect(await issuedCoupons(service, campaign)).toBe(1);
-    } finally {
-      await service.stop();
-    }
+    });
   });
 
   it('lets one claim per probe interval through to the ledger', async () => {
     const now = Date.now();
-    const campaign = oneADayCampaign('adm-probe', now);
     const clock = new ManualClock(now);
-    const service = await startTestService({
-      clock,
-      campaigns: [campaign],
-      env: { ...BASE_ENV, SOLD_OUT_PROBE_MS: '1000', USER_RATE_LIMIT: 'off' },
-    });
-    try {
-      await waitUntilReady(service);
-      await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
+    await withSoldOutService('adm-probe', now, 1000, clock, async (service, campaign) => {
       const api = couponApi(service, campaign.id);
       const exhausted = { campaign: campaign.id, outcome: 'tranche_exhausted' };
       const reachedLedger = () => metricNow(service, 'coupon_claims_total', exhausted);
@@ -222,16 +230,14 @@ describeIfRedis('admission: sold-out fast path', () => {
         expect(await reachedLedger()).toBe(round + 1);
       }
       expect(await issuedCoupons(service, campaign)).toBe(1);
-    } finally {
-      await service.stop();
-    }
+    });
   });
 });
 
 describeIfRedis('admission: Retry-After jitter', () => {
   it('spreads a sold-out Retry-After over SOLD_OUT_RETRY_SPREAD_SECONDS (60 s) past the release', async () => {
     const campaign = oneADayCampaign('adm-jitter', Date.now());
-    const env = { ...BASE_ENV, SOLD_OUT_PROBE_MS: '3600000', USER_RATE_LIMIT: 'off' };
+    const env = { ...QUIET_GUARD_ENV, SOLD_OUT_PROBE_MS: '3600000', USER_RATE_LIMIT: 'off' };
     const services: TestService[] = [];
     try {
       const early = await startTestService({ clock: 'redis', campaigns: [campaign], env });
@@ -279,7 +285,7 @@ describeIfRedis('admission: ADMISSION=off', () => {
 
   useReadyService((s) => (service = s), {
     campaigns: [campaign],
-    env: { ...BASE_ENV, ADMISSION: 'off', ADMISSION_RATE: '1', ADMISSION_BURST: '1' },
+    env: { ...QUIET_GUARD_ENV, ADMISSION: 'off', ADMISSION_RATE: '1', ADMISSION_BURST: '1' },
   });
 
   it('bypasses the gate: no token bucket, no deadline shedding', async () => {

@@ -18,8 +18,6 @@ import {
   useHarnessRedis,
 } from './support';
 
-const ENV = QUIET_GUARD_ENV;
-
 /** Every key in the harness Redis that names this test's user or campaign. */
 async function keysNaming(redis: Redis, ...names: string[]): Promise<string[]> {
   const all = await redis.keys('*');
@@ -39,7 +37,7 @@ describeIfRedis('hostile callers', () => {
   let service: TestService;
   let redis: Redis;
   const campaign = useLiveCampaignService('hostile', { shards: 2 }, (s) => (service = s), {
-    ...ENV,
+    ...QUIET_GUARD_ENV,
     USER_RATE_LIMIT: '30/60',
     BODY_TIMEOUT_MS: '300',
   });
@@ -87,7 +85,7 @@ describeIfRedis('hostile callers', () => {
     const other = await startTestService({
       clock: 'redis',
       campaigns: [campaign],
-      env: { ...ENV, USER_RATE_LIMIT: '2/60' },
+      env: { ...QUIET_GUARD_ENV, USER_RATE_LIMIT: '2/60' },
     });
     try {
       await waitUntilReady(other);
