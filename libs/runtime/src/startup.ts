@@ -1,4 +1,5 @@
 import { CampaignConfigError, loadCampaignsFile, type Campaign } from '@coupons/campaign';
+import type { Logger } from '@coupons/telemetry';
 import { ConfigError } from './config';
 
 /** A message for a person, on stderr, without JSON around it. */
@@ -34,4 +35,39 @@ export function configAndCampaignsOrExit<Config extends { readonly campaignsFile
       exitWith(`Invalid campaigns file ${config.campaignsFile}:\n${err.message}`);
     throw err;
   }
+}
+
+/**
+ * A deployable's entry point: `main` started, and the process ended with what went wrong (exit
+ * 1) when it fails to start or a promise is rejected with nobody to catch it.
+ */
+export function runDeployable(name: string, main: () => Promise<void>): void {
+  process.on('unhandledRejection', (reason) => {
+    say(`unhandled rejection: ${String(reason)}`);
+    process.exit(1);
+  });
+  main().catch((err: unknown) => {
+    say(
+      `${name} failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+    );
+    process.exit(1);
+  });
+}
+
+/**
+ * SIGTERM/SIGINT: the first one calls `stop` (which exits when it is done); a second one, while
+ * the first is still stopping, exits 1 at once.
+ */
+export function stopOnSignals(logger: Logger, stop: (signal: NodeJS.Signals) => void): void {
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stop(signal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
 }

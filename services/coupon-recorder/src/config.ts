@@ -61,7 +61,7 @@ const recorderSchema = z.object({
 export const RECORDER_ENV_NAMES: readonly string[] = Object.keys(recorderSchema.shape);
 
 /** The default consumer: the pod's name (HOSTNAME in Kubernetes) and the pid. */
-export function defaultConsumerName(env: Readonly<Record<string, string | undefined>>): string {
+function defaultConsumerName(env: Readonly<Record<string, string | undefined>>): string {
   const host = (env.HOSTNAME ?? hostname()).replace(/[^A-Za-z0-9._-]/g, '_') || 'recorder';
   return `${host}-${process.pid}`;
 }

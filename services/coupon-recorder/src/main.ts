@@ -1,5 +1,11 @@
 import { LedgerRecord } from '@coupons/ledger-record';
-import { configAndCampaignsOrExit, createRedisClient, exitWith, say } from '@coupons/runtime';
+import {
+  configAndCampaignsOrExit,
+  createRedisClient,
+  exitWith,
+  runDeployable,
+  stopOnSignals,
+} from '@coupons/runtime';
 import {
   createLogger,
   createRecorderMetrics,
@@ -59,11 +65,14 @@ async function main(): Promise<void> {
     logger.warn({ err: err.message }, 'recorder: Redis not answering yet');
   });
 
-  stopOnSignals(loop, logger, config.shutdownGraceMs, async () => {
-    http.server.close();
-    redis.disconnect();
-    await record.close();
-  });
+  stopOnSignals(
+    logger,
+    finishThenExit(loop, logger, config.shutdownGraceMs, async () => {
+      http.server.close();
+      redis.disconnect();
+      await record.close();
+    }),
+  );
 
   logger.info(
     {
@@ -78,22 +87,16 @@ async function main(): Promise<void> {
 }
 
 /**
- * SIGTERM/SIGINT: the batch in flight finished, then `close` and exit 0; a second signal, or
- * the grace running out, exits 1 (unacknowledged entries are delivered again).
+ * On SIGTERM/SIGINT: the batch in flight finished, then `close` and exit 0; the grace running
+ * out exits 1 (unacknowledged entries are delivered again).
  */
-function stopOnSignals(
+function finishThenExit(
   loop: RecorderLoop,
   logger: Logger,
   graceMs: number,
   close: () => Promise<void>,
-): void {
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signals += 1;
-    if (signals > 1) {
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
+): (signal: NodeJS.Signals) => void {
+  return (signal) => {
     logger.info({ signal }, 'recorder: finishing the batch in flight, then exiting');
     const grace = setTimeout(() => {
       logger.error('recorder: shutdown grace ran out; unacknowledged entries are delivered again');
@@ -108,18 +111,6 @@ function stopOnSignals(
       })
       .catch(() => process.exit(1));
   };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
 }
 
-process.on('unhandledRejection', (reason) => {
-  say(`unhandled rejection: ${String(reason)}`);
-  process.exit(1);
-});
-
-main().catch((err: unknown) => {
-  say(
-    `coupon-recorder failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
-  );
-  process.exit(1);
-});
+runDeployable('coupon-recorder', main);

@@ -28,7 +28,7 @@ export function toStreamEvent(ref: ShardRef, [streamId, flat]: RawEntry): Stream
  * XREADGROUP's reply for one stream: null when nothing, else [[key, entries]]. An entry whose
  * body is null was deleted from the stream while pending (XREADGROUP with id 0 shows it so).
  */
-export function entriesOfRead(reply: unknown): { live: RawEntry[]; deleted: string[] } {
+function entriesOfRead(reply: unknown): { live: RawEntry[]; deleted: string[] } {
   const live: RawEntry[] = [];
   const deleted: string[] = [];
   if (!Array.isArray(reply)) return { live, deleted };

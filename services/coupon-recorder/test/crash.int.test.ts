@@ -4,10 +4,17 @@ import { join } from 'node:path';
 import { describeWithRedis, redisTestTargets } from '@coupons/redis-local';
 import type { Cluster, Redis } from 'ioredis';
 import { shardKeys } from '@coupons/budget-ledger';
-import { LedgerRecord, migrate } from '@coupons/ledger-record';
-import { connectBeforeAll, describeIfPostgres, until, usePrivateDatabase } from '@coupons/testing';
+import type { LedgerRecord } from '@coupons/ledger-record';
+import { connectBeforeAll, describeIfPostgres, until } from '@coupons/testing';
 import { RECORDER_GROUP } from '../src';
-import { claims, liveLedger, metricValue, recordedIds, recorderFor } from './support';
+import {
+  claims,
+  liveLedger,
+  metricValue,
+  recordedIds,
+  recorderFor,
+  usePrivateRecord,
+} from './support';
 
 const FIXTURE = join(__dirname, '..', 'dist', 'test', 'fixtures', 'crashAfterCommit.js');
 
@@ -36,13 +43,11 @@ function runCrashingRecorder(
  * them, records them again (a no-op: the record's unique key) and acknowledges them.
  */
 describeIfPostgres('a recorder killed between commit and XACK', () => {
-  const database = usePrivateDatabase(migrate);
   let record: LedgerRecord;
+  const database = usePrivateRecord((r) => (record = r));
   beforeAll(() => {
     if (!existsSync(FIXTURE)) throw new Error(`${FIXTURE} missing: run npm run build first`);
-    record = LedgerRecord.connect(database.url);
   });
-  afterAll(() => record.close());
 
   describeWithRedis('every event recorded exactly once', (target) => {
     let redis: Redis | Cluster;

@@ -7,7 +7,7 @@ import { describeWithRedis, redisTestTargets } from '@coupons/redis-local';
 import type { Cluster, Redis } from 'ioredis';
 import { BudgetLedger, shardKeys } from '@coupons/budget-ledger';
 import { CampaignCalendar, parseCampaigns, systemClock } from '@coupons/campaign';
-import { LedgerRecord, migrate, type StreamEvent } from '@coupons/ledger-record';
+import type { LedgerRecord, StreamEvent } from '@coupons/ledger-record';
 import { createRecorderMetrics } from '@coupons/telemetry';
 import {
   connectBeforeAll,
@@ -15,16 +15,15 @@ import {
   liveCampaign,
   uniqueId,
   until,
-  usePrivateDatabaseClient,
 } from '@coupons/testing';
 import { RECORDER_GROUP, RecorderLoop, type EventRecord } from '../src';
-import { claims, recordedIds, recorderFor, silentLogger } from './support';
+import { claims, recordedIds, recorderFor, silentLogger, usePrivateRecord } from './support';
 
 const MAIN = join(__dirname, '..', 'dist', 'src', 'main.js');
 
 describeIfPostgres('the recorder process and its loop', () => {
   let record: LedgerRecord;
-  const database = usePrivateDatabaseClient(migrate, LedgerRecord.connect, (r) => (record = r));
+  const database = usePrivateRecord((r) => (record = r));
 
   describeWithRedis('running', (target) => {
     let redis: Redis | Cluster;

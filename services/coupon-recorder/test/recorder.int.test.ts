@@ -2,15 +2,19 @@ import { describeWithRedis, findFreePort } from '@coupons/redis-local';
 import type { Cluster, Redis } from 'ioredis';
 import { ManualClock } from '@coupons/campaign';
 import { BudgetLedger, shardKeys } from '@coupons/budget-ledger';
-import { LedgerRecord, migrate } from '@coupons/ledger-record';
-import {
-  connectBeforeAll,
-  describeIfPostgres,
-  until,
-  usePrivateDatabaseClient,
-} from '@coupons/testing';
+import { LedgerRecord } from '@coupons/ledger-record';
+import { connectBeforeAll, describeIfPostgres, until } from '@coupons/testing';
 import { RECORDER_GROUP, type EventRecord } from '../src';
-import { claims, drain, liveLedger, metricValue, recordedIds, recorderFor } from './support';
+import {
+  claims,
+  drain,
+  liveLedger,
+  metricValue,
+  recordedIds,
+  recordedLedger,
+  recorderFor,
+  usePrivateRecord,
+} from './support';
 
 /**
  * The recorder against real Redis (standalone and cluster) and a private PostgreSQL database:
@@ -19,7 +23,7 @@ import { claims, drain, liveLedger, metricValue, recordedIds, recorderFor } from
  */
 describeIfPostgres('the recorder', () => {
   let record: LedgerRecord;
-  usePrivateDatabaseClient(migrate, LedgerRecord.connect, (r) => (record = r));
+  usePrivateRecord((r) => (record = r));
 
   describeWithRedis('copying the audit streams', (target) => {
     let redis: Redis | Cluster;
@@ -50,19 +54,15 @@ describeIfPostgres('the recorder', () => {
         expect(((await redis.xpending(keys.audit, RECORDER_GROUP)) as unknown[])[0]).toBe(0);
         expect(await redis.hget(keys.ledger, 'trimmedTo')).not.toBeNull();
       }
-      expect(
-        await metricValue(metrics, 'coupon_recorder_events_recorded_total', { type: 'issued' }),
-      ).toBe(12);
-      expect(
-        await metricValue(metrics, 'coupon_recorder_events_recorded_total', { type: 'init' }),
-      ).toBe(2);
+      const recorded = (type: string) =>
+        metricValue(metrics, 'coupon_recorder_events_recorded_total', { type });
+      const batches = (outcome: string) =>
+        metricValue(metrics, 'coupon_recorder_batches_total', { outcome });
+      expect(await recorded('issued')).toBe(12);
+      expect(await recorded('init')).toBe(2);
       // Batches of at most 5 per shard (how the users fall on the shards decides how many).
-      expect(
-        await metricValue(metrics, 'coupon_recorder_batches_total', { outcome: 'ok' }),
-      ).toBeGreaterThanOrEqual(3);
-      expect(
-        await metricValue(metrics, 'coupon_recorder_batches_total', { outcome: 'failed' }),
-      ).toBe(0);
+      expect(await batches('ok')).toBeGreaterThanOrEqual(3);
+      expect(await batches('failed')).toBe(0);
 
       // The pod that made the claims last saw events now trimmed: its guard is not tripped.
       await claims(ledger, 6);
@@ -169,11 +169,8 @@ describeIfPostgres('the recorder', () => {
     });
 
     it('marks a shard restored from an older copy rolled back, in Redis and in the record; claims are refused', async () => {
-      const { campaign, ledger } = await liveLedger(redis, 1);
-      await claims(ledger, 3);
+      const { campaign, ledger, recorder, metrics } = await recordedLedger(redis, record, 1, 3);
       const keys = shardKeys(campaign.id, 0);
-      const { recorder, metrics } = recorderFor(redis, record, campaign);
-      await drain(recorder);
       // An older copy of the shard: its ledger hash and stream as they are now.
       const ledgerCopy = await redis.dumpBuffer(keys.ledger);
       const auditCopy = await redis.dumpBuffer(keys.audit);
@@ -200,10 +197,7 @@ describeIfPostgres('the recorder', () => {
     });
 
     it('a poison event stops its shard with the gauge up, the other shard records on, and a fix resumes it', async () => {
-      const { campaign, ledger } = await liveLedger(redis, 2);
-      await claims(ledger, 2);
-      const { recorder, metrics } = recorderFor(redis, record, campaign);
-      await drain(recorder);
+      const { campaign, ledger, recorder, metrics } = await recordedLedger(redis, record, 2, 2);
       const bad = shardKeys(campaign.id, 1);
       // An event the record cannot take (its amount is not an integer).
       const poison = await redis.xadd(
@@ -247,10 +241,7 @@ describeIfPostgres('the recorder', () => {
     });
 
     it('reports a shard whose ledger is missing and creates no key for it', async () => {
-      const { campaign, ledger } = await liveLedger(redis, 2);
-      await claims(ledger, 2);
-      const { recorder, metrics } = recorderFor(redis, record, campaign);
-      await drain(recorder);
+      const { campaign, recorder, metrics } = await recordedLedger(redis, record, 2, 2);
       const lost = shardKeys(campaign.id, 1);
       await redis.del(lost.ledger, lost.audit);
       await recorder.sample();

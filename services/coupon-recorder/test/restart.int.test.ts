@@ -1,14 +1,17 @@
 import type { Redis } from 'ioredis';
 import { BudgetLedger, shardKeys } from '@coupons/budget-ledger';
 import { systemClock } from '@coupons/campaign';
-import { LedgerRecord, migrate, rebuildFromRecord } from '@coupons/ledger-record';
+import { rebuildFromRecord, type LedgerRecord } from '@coupons/ledger-record';
+import { describeIfPostgres, describeIfRedis, useRestartableRedis } from '@coupons/testing';
 import {
-  describeIfPostgres,
-  describeIfRedis,
-  usePrivateDatabaseClient,
-  useRestartableRedis,
-} from '@coupons/testing';
-import { claims, drain, liveLedger, metricValue, recorderFor } from './support';
+  claims,
+  drain,
+  liveLedger,
+  metricValue,
+  recordedLedger,
+  recorderFor,
+  usePrivateRecord,
+} from './support';
 
 /**
  * A Redis restarted from an older RDB (SAVE, more claims, SHUTDOWN NOSAVE, restart): the shard's
@@ -18,17 +21,14 @@ import { claims, drain, liveLedger, metricValue, recorderFor } from './support';
  */
 describeIfPostgres('the recorder after a Redis restart from an older snapshot', () => {
   let record: LedgerRecord;
-  usePrivateDatabaseClient(migrate, LedgerRecord.connect, (r) => (record = r));
+  usePrivateRecord((r) => (record = r));
   let redis: Redis;
 
   describeIfRedis('on a private redis-server', () => {
     const restartFromSnapshot = useRestartableRedis('coupons-recorder-', (r) => (redis = r));
 
     it('marks the shard rolled back in Redis and in the record, counts it, and claims are refused', async () => {
-      const { campaign, ledger } = await liveLedger(redis, 2);
-      await claims(ledger, 4);
-      const { recorder, metrics } = recorderFor(redis, record, campaign);
-      await drain(recorder);
+      const { campaign, ledger, recorder, metrics } = await recordedLedger(redis, record, 2, 4);
       await redis.save();
       await claims(ledger, 6);
       await drain(recorder);
@@ -106,10 +106,7 @@ describeIfPostgres('the recorder after a Redis restart from an older snapshot', 
     });
 
     it('reports a Redis that came back empty, and creates no key', async () => {
-      const { campaign, ledger } = await liveLedger(redis, 2);
-      await claims(ledger, 2);
-      const { recorder, metrics } = recorderFor(redis, record, campaign);
-      await drain(recorder);
+      const { campaign, recorder, metrics } = await recordedLedger(redis, record, 2, 2);
       await redis.flushall();
       await recorder.sample();
       expect(

@@ -1,10 +1,23 @@
 import type { Cluster, Redis } from 'ioredis';
 import { BudgetLedger } from '@coupons/budget-ledger';
 import { CampaignCalendar, parseCampaigns, systemClock, type Campaign } from '@coupons/campaign';
-import type { LedgerRecord } from '@coupons/ledger-record';
+import { LedgerRecord, migrate } from '@coupons/ledger-record';
 import { createLogger, createRecorderMetrics, type RecorderMetrics } from '@coupons/telemetry';
-import { liveCampaign, uniqueId } from '@coupons/testing';
+import {
+  liveCampaign,
+  uniqueId,
+  usePrivateDatabaseClient,
+  type PrivateDatabase,
+} from '@coupons/testing';
 import { Recorder, shardsOf, type EventRecord, type RecorderOptions } from '../src';
+
+/**
+ * A private PostgreSQL database with the book of record's tables, and a LedgerRecord on it for
+ * the block's tests, handed to `opened` and closed after them.
+ */
+export function usePrivateRecord(opened: (record: LedgerRecord) => void): PrivateDatabase {
+  return usePrivateDatabaseClient(migrate, LedgerRecord.connect, opened);
+}
 
 /** A campaign open now (the ledger goes by Redis TIME), `shards` shards, initialised. */
 export async function liveLedger(
@@ -57,6 +70,28 @@ export function recorderFor(
     metrics,
   });
   return { recorder, metrics };
+}
+
+/**
+ * A live ledger (liveLedger) of `shards` shards with `count` claims, and a recorder (recorderFor)
+ * that has recorded all of it (drain): where a test of what befalls a recorded shard begins.
+ */
+export async function recordedLedger(
+  redis: Redis | Cluster,
+  record: EventRecord,
+  shards: number,
+  count: number,
+): Promise<{
+  campaign: Campaign;
+  ledger: BudgetLedger;
+  recorder: Recorder;
+  metrics: RecorderMetrics;
+}> {
+  const { campaign, ledger } = await liveLedger(redis, shards);
+  await claims(ledger, count);
+  const { recorder, metrics } = recorderFor(redis, record, campaign);
+  await drain(recorder);
+  return { campaign, ledger, recorder, metrics };
 }
 
 /** Rounds until one records nothing (and had no fault); the entries recorded. */

@@ -1,5 +1,11 @@
 import { systemClock } from '@coupons/campaign';
-import { configAndCampaignsOrExit, exitWith, say } from '@coupons/runtime';
+import {
+  configAndCampaignsOrExit,
+  exitWith,
+  runDeployable,
+  say,
+  stopOnSignals,
+} from '@coupons/runtime';
 import { createLogger, type Logger } from '@coupons/telemetry';
 import { createDevKey, type ApiKeyRecord } from './frontDoor/apiKeys';
 import { parseEnv, type ServiceConfig } from './config/env';
@@ -61,20 +67,12 @@ async function main(): Promise<void> {
     logger.warn({ err }, 'could not read whether the ledgers are fenced'),
   );
 
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signals += 1;
-    if (signals > 1) {
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
+  stopOnSignals(logger, (signal) => {
     void service.server.shutdown(signal).then(async (outcome) => {
       await stopDevServer();
       process.exit(outcome === 'clean' ? 0 : 1);
     });
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  });
 
   const featured = service.catalog.featured(systemClock.now());
   const base = `http://127.0.0.1:${service.port}`;
@@ -117,14 +115,4 @@ async function initLedgersForDevelopment(service: RunningService, logger: Logger
   }
 }
 
-process.on('unhandledRejection', (reason) => {
-  say(`unhandled rejection: ${String(reason)}`);
-  process.exit(1);
-});
-
-main().catch((err: unknown) => {
-  say(
-    `coupon-service failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
-  );
-  process.exit(1);
-});
+runDeployable('coupon-service', main);

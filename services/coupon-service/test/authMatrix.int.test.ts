@@ -10,9 +10,8 @@ import {
   metricsText,
   rawExchange,
   standaloneRedisDbUrl,
-  startTestService,
+  startReadyService,
   uniqueId,
-  waitUntilReady,
   type RawResponse,
   type TestService,
   QUIET_GUARD_ENV,
@@ -135,15 +134,13 @@ describeIfRedis('the auth matrix: every route x caller x path form', () => {
 
   beforeAll(async () => {
     const url = standaloneRedisDbUrl(REDIS_DB);
-    service = await startTestService({
+    service = await startReadyService({
       redisUrl: url,
       clock: 'redis',
       campaigns: [campaign],
       env: ENV,
     });
     redis = new Redis(url, { maxRetriesPerRequest: 1 });
-    await waitUntilReady(service);
-    await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
     const api = couponApi(service, campaign.id);
     const fresh = await api.claim(owner, 'mx-setup-1');
     const other = await api.claim(owner, 'mx-setup-2');

@@ -4,35 +4,20 @@ import { BudgetLedger, checkRecorded, RedisTimeClock, shardKeys } from '@coupons
 import { CampaignCalendar, parseCampaigns } from '@coupons/campaign';
 import { findFreePort } from '@coupons/redis-local';
 import type { Cluster, Redis } from 'ioredis';
-import {
-  describeEachRedisMode,
-  liveCampaign,
-  redisEnv,
-  testRedisClient,
-  uniqueId,
-} from './support';
-import { campaignsFile, cli } from './cli';
+import { describeEachRedisMode, liveCampaign, uniqueId } from './support';
+import { campaignsFile, cli, useCliOnRedis } from './cli';
 
 const HOUR_MS = 3_600_000;
 
 describeEachRedisMode('the operator CLIs (built)', (mode) => {
   const scheduled = liveCampaign(uniqueId('cli-soon'), { startsInMs: HOUR_MS, shards: 4 });
   const running = liveCampaign(uniqueId('cli-live'), { shards: 4 });
-  const file = campaignsFile([scheduled, running]);
+  let redis: Redis | Cluster;
   const env = {
-    CAMPAIGNS_FILE: file,
-    ...redisEnv(mode),
+    ...useCliOnRedis(mode, [scheduled, running], (r) => (redis = r)),
     // Production settings do not get in the way: the CLIs neither need nor read API keys.
     NODE_ENV: 'production',
   };
-  let redis: Redis | Cluster;
-
-  beforeAll(() => {
-    redis = testRedisClient(mode);
-  });
-  afterAll(async () => {
-    await redis.quit();
-  });
 
   it('ledger:init creates every shard of a scheduled campaign; a second run reports them existing, exits 1 on foreign shards and rebuilds a fragment', async () => {
     const first = await cli('ledger-init', ['--campaign', scheduled.id], env);

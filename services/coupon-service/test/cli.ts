@@ -3,6 +3,8 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { CampaignInput } from '@coupons/testing';
+import type { Cluster, Redis } from 'ioredis';
+import { redisEnv, testRedisClient, type RedisMode } from './support';
 
 const DIST = resolve(__dirname, '../dist/src/cli');
 const REPO_ROOT = resolve(__dirname, '../../..');
@@ -77,4 +79,25 @@ export function campaignsFile(campaigns: CampaignInput[]): string {
   const file = join(mkdtempSync(join(tmpdir(), 'coupon-cli-')), 'campaigns.json');
   writeFileSync(file, JSON.stringify({ campaigns }));
   return file;
+}
+
+/**
+ * The CLIs on the harness Redis of `mode`, for a describeEachRedisMode block: the variables that
+ * point them at it and at a campaigns file of `campaigns`; and a client of that Redis for the
+ * block's tests, handed to `connected` and closed after them.
+ */
+export function useCliOnRedis(
+  mode: RedisMode,
+  campaigns: CampaignInput[],
+  connected: (redis: Redis | Cluster) => void,
+): Record<string, string> {
+  let redis: Redis | Cluster | undefined;
+  beforeAll(() => {
+    redis = testRedisClient(mode);
+    connected(redis);
+  });
+  afterAll(async () => {
+    await redis?.quit();
+  });
+  return { CAMPAIGNS_FILE: campaignsFile(campaigns), ...redisEnv(mode) };
 }

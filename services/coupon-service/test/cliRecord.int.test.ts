@@ -3,31 +3,22 @@ import { CampaignCalendar, parseCampaigns } from '@coupons/campaign';
 import { LedgerRecord, migrate, readAuditEvents } from '@coupons/ledger-record';
 import { describeIfPostgres, usePrivateDatabase } from '@coupons/testing';
 import type { Cluster, Redis } from 'ioredis';
-import {
-  describeEachRedisMode,
-  liveCampaign,
-  redisEnv,
-  testRedisClient,
-  uniqueId,
-} from './support';
-import { campaignsFile, cli } from './cli';
+import { describeEachRedisMode, liveCampaign, uniqueId } from './support';
+import { cli, useCliOnRedis } from './cli';
 
 describeIfPostgres('the operator CLIs with the book of record (built)', () => {
   const database = usePrivateDatabase(migrate);
 
   describeEachRedisMode('ledger:init --from-record and reconcile', (mode) => {
     const running = liveCampaign(uniqueId('cli-rec'), { shards: 2, slicesPerDay: 1 });
-    const file = campaignsFile([running]);
-    const modeEnv = redisEnv(mode);
     let redis: Redis | Cluster;
+    const cliEnv = useCliOnRedis(mode, [running], (r) => (redis = r));
     let record: LedgerRecord;
     beforeAll(() => {
-      redis = testRedisClient(mode);
       record = LedgerRecord.connect(database.url);
     });
     afterAll(async () => {
       await record.close();
-      await redis.quit();
     });
 
     /** What the recorder does: every event not recorded yet, into the record. */
@@ -40,7 +31,7 @@ describeIfPostgres('the operator CLIs with the book of record (built)', () => {
     }
 
     it('reconcile finds a difference with the record; ledger:init --from-record rebuilds the lost shard and they agree again', async () => {
-      const env = { CAMPAIGNS_FILE: file, ...modeEnv, DATABASE_URL: database.url };
+      const env = { ...cliEnv, DATABASE_URL: database.url };
       const [campaign] = parseCampaigns({ campaigns: [running] });
       const clock = new RedisTimeClock(redis);
       await clock.sync();
@@ -93,8 +84,11 @@ describeIfPostgres('the operator CLIs with the book of record (built)', () => {
     });
 
     it('ledger:init --from-record needs DATABASE_URL and one statement of completeness', async () => {
-      const env = { CAMPAIGNS_FILE: file, ...modeEnv };
-      const noDatabase = await cli('ledger-init', ['--campaign', running.id, '--from-record'], env);
+      const noDatabase = await cli(
+        'ledger-init',
+        ['--campaign', running.id, '--from-record'],
+        cliEnv,
+      );
       expect(noDatabase.code).toBe(2);
       expect(noDatabase.stderr).toMatch(/set DATABASE_URL/);
       const both = await cli(
@@ -107,7 +101,7 @@ describeIfPostgres('the operator CLIs with the book of record (built)', () => {
           '--record-complete-through',
           '1-0',
         ],
-        { ...env, DATABASE_URL: database.url },
+        { ...cliEnv, DATABASE_URL: database.url },
       );
       expect(both.code).toBe(2);
     });

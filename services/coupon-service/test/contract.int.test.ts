@@ -13,11 +13,10 @@ import { openApiJson } from '../src/cli/openapi';
 import {
   couponApi,
   KEYS,
-  liveCampaign,
   uniqueId,
   type ApiAnswer,
   type TestService,
-  useReadyService,
+  useLiveCampaignService,
 } from './support';
 
 /**
@@ -26,10 +25,8 @@ import {
  * contract's shape with a code the route lists, and /openapi.json is the committed document.
  */
 describe('the service against its contract', () => {
-  const campaign = liveCampaign(uniqueId('contract'), { minOrderFen: 100 });
   let service: TestService;
-
-  useReadyService((s) => (service = s), { clock: 'redis', campaigns: [campaign] });
+  const campaign = useLiveCampaignService('contract', { minOrderFen: 100 }, (s) => (service = s));
 
   /** Parsing drops fields the schema does not name: equal means the body has none of those. */
   function conforms(name: RouteName, answer: ApiAnswer): void {

@@ -86,12 +86,9 @@ describeEachRedisMode('the coupon routes, claim to reversal', (mode) => {
   it('redeems for one order (201, discount = min(value, amount)), replays, refuses another order, reverses', async () => {
     const { body } = await claim('carol', 'carol-1');
     const code: string = body.coupon.code;
+    const order = { userId: 'carol', orderId: 'order-1', orderAmountFen: 1999 };
 
-    const redeemed = await api.redeem(code, {
-      userId: 'carol',
-      orderId: 'order-1',
-      orderAmountFen: 1999,
-    });
+    const redeemed = await api.redeem(code, order);
     expect(redeemed.status).toBe(201);
     expect(redeemed.headers.get('idempotent-replayed')).toBeNull();
     expect(redeemed.body).toEqual({
@@ -104,28 +101,16 @@ describeEachRedisMode('the coupon routes, claim to reversal', (mode) => {
       coupon: { ...body.coupon, status: 'redeemed' },
     });
 
-    const replay = await api.redeem(code, {
-      userId: 'carol',
-      orderId: 'order-1',
-      orderAmountFen: 1999,
-    });
+    const replay = await api.redeem(code, order);
     expect(replay.status).toBe(201);
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
     expect(replay.body).toEqual(redeemed.body);
 
-    const other = await api.redeem(code, {
-      userId: 'carol',
-      orderId: 'order-2',
-      orderAmountFen: 5000,
-    });
+    const other = await api.redeem(code, { ...order, orderId: 'order-2', orderAmountFen: 5000 });
     expect(other.status).toBe(409);
     expect(other.body.error.code).toBe('COUPON_ALREADY_REDEEMED');
 
-    const stranger = await api.redeem(code, {
-      userId: 'mallory',
-      orderId: 'order-1',
-      orderAmountFen: 1999,
-    });
+    const stranger = await api.redeem(code, { ...order, userId: 'mallory' });
     expect(stranger.status).toBe(404);
     expect(stranger.body.error.code).toBe('COUPON_NOT_FOUND');
     const strangerReversal = await api.reverse(code, 'order-1', 'mallory');
@@ -146,11 +131,7 @@ describeEachRedisMode('the coupon routes, claim to reversal', (mode) => {
       message: expect.stringContaining('order-9'),
     });
 
-    const second = await api.redeem(code, {
-      userId: 'carol',
-      orderId: 'order-2',
-      orderAmountFen: 99_999,
-    });
+    const second = await api.redeem(code, { ...order, orderId: 'order-2', orderAmountFen: 99_999 });
     expect(second.status).toBe(201);
     expect(second.body.redemption).toMatchObject({ orderId: 'order-2', discountFen: 2500 });
   });

@@ -1,20 +1,19 @@
 import { describeIfRedis } from '@coupons/testing';
 import { reconcile } from '@coupons/budget-ledger';
 import { CampaignCalendar, parseCampaigns } from '@coupons/campaign';
-import { startRedisServer, type RedisServerHandle } from '@coupons/redis-local';
+import type { RedisServerHandle } from '@coupons/redis-local';
 import type { Redis } from 'ioredis';
 import {
   couponApi,
   liveCampaign,
   metricsText,
-  startTestService,
   testRedisClient,
   uniqueId,
-  waitUntilReady,
   type ApiAnswer,
   type TestService,
   until,
-  startReadyService,
+  useOwnRedisService,
+  withRedisStopped,
 } from './support';
 
 const MINUTE_MS = 60_000;
@@ -56,19 +55,14 @@ describeIfRedis('faults fail closed, fast, and recover by themselves', () => {
     api.redeem(coupon.code, { userId: 'alice', orderId, orderAmountFen: 5000 });
   const ready = async () => (await fetch(`${service.base}/readyz`)).status;
 
-  beforeAll(async () => {
-    server = await startRedisServer();
-    service = await startReadyService({
-      redisUrl: server.url,
-      clock: 'redis',
-      campaigns: [campaign],
-    });
-    api = couponApi(service, campaign.id);
-  });
-  afterAll(async () => {
-    await service.stop();
-    await server.stop();
-  });
+  const restartRedis = useOwnRedisService(
+    (s, r) => {
+      service = s;
+      server = r;
+      api = couponApi(s, campaign.id);
+    },
+    { clock: 'redis', campaigns: [campaign] },
+  );
 
   it('issues and redeems while Redis is up', async () => {
     const first = await claim();
@@ -98,7 +92,7 @@ describeIfRedis('faults fail closed, fast, and recover by themselves', () => {
   });
 
   it('reconnects by itself when Redis returns, but a Redis that returns empty is a loss: 503 until re-initialised', async () => {
-    server = await startRedisServer({ port: server.port });
+    server = await restartRedis();
     await until('readiness', async () => ((await ready()) === 200 ? true : undefined));
 
     // Money rule 8: the restarted Redis has no ledger; nothing is issued from a "fresh" one.
@@ -148,14 +142,11 @@ describeIfRedis('faults fail closed, fast, and recover by themselves', () => {
   });
 
   it('answers 503 within a second when Redis hangs (command timeout); a retry with the same key gets the one coupon', async () => {
-    process.kill(server.pid, 'SIGSTOP');
-    try {
+    await withRedisStopped(server, async () => {
       expectUnavailable(await api.claim('dora', 'hung-1'));
       expectUnavailable(await redemption('order-9'));
       expect(await ready()).toBe(503);
-    } finally {
-      process.kill(server.pid, 'SIGCONT');
-    }
+    });
     await until('readiness', async () => ((await ready()) === 200 ? true : undefined));
     // The timed-out script may have run once Redis resumed: the same key answers that coupon,
     // never a second one.
@@ -172,25 +163,26 @@ describeIfRedis('faults fail closed, fast, and recover by themselves', () => {
 
 describeIfRedis('a Redis whose settings could lose coupons', () => {
   const campaign = liveCampaign(uniqueId('evicting'), { shards: 1 });
-  let server: RedisServerHandle;
   let service: TestService;
   let probe: Redis;
 
-  beforeAll(async () => {
-    server = await startRedisServer({ args: ['--maxmemory-policy', 'volatile-lru'] });
-    service = await startTestService({
-      redisUrl: server.url,
+  useOwnRedisService(
+    (s, server) => {
+      service = s;
+      probe = testRedisClient({ url: server.url }) as Redis;
+    },
+    {
+      redisArgs: ['--maxmemory-policy', 'volatile-lru'],
       clock: 'redis',
       campaigns: [campaign],
-    });
-    probe = testRedisClient({ url: server.url }) as Redis;
-    await waitUntilReady(service);
+      neverIssued: [],
+    },
+  );
+  beforeAll(async () => {
     await until('the first settings check', () => service.ledgers.settings.report);
   });
-  afterAll(async () => {
-    await service.stop();
+  afterAll(() => {
     probe.disconnect();
-    await server.stop();
   });
 
   it('refuses claims (503, metric, error log naming the setting), and serves once it is fixed', async () => {

@@ -5,7 +5,6 @@ import type { Redis } from 'ioredis';
 import {
   couponApi,
   KEYS,
-  liveCampaign,
   metricsText,
   rawExchange,
   rawRequest,
@@ -15,11 +14,9 @@ import {
   waitUntilReady,
   type TestService,
   QUIET_GUARD_ENV,
-  useReadyService,
+  useLiveCampaignService,
   useHarnessRedis,
 } from './support';
-
-const ENV = QUIET_GUARD_ENV;
 
 /** Every key in the harness Redis that names this test's user or campaign. */
 async function keysNaming(redis: Redis, ...names: string[]): Promise<string[]> {
@@ -37,14 +34,12 @@ function metric(text: string, line: RegExp): number {
  * slots, the connection limits act, bad escapes and node's own errors answer in the contract.
  */
 describeIfRedis('hostile callers', () => {
-  const campaign = liveCampaign(uniqueId('hostile'), { shards: 2 });
   let service: TestService;
   let redis: Redis;
-
-  useReadyService((s) => (service = s), {
-    clock: 'redis',
-    campaigns: [campaign],
-    env: { ...ENV, USER_RATE_LIMIT: '30/60', BODY_TIMEOUT_MS: '300' },
+  const campaign = useLiveCampaignService('hostile', { shards: 2 }, (s) => (service = s), {
+    ...QUIET_GUARD_ENV,
+    USER_RATE_LIMIT: '30/60',
+    BODY_TIMEOUT_MS: '300',
   });
   useHarnessRedis((r) => (redis = r));
 
@@ -90,7 +85,7 @@ describeIfRedis('hostile callers', () => {
     const other = await startTestService({
       clock: 'redis',
       campaigns: [campaign],
-      env: { ...ENV, USER_RATE_LIMIT: '2/60' },
+      env: { ...QUIET_GUARD_ENV, USER_RATE_LIMIT: '2/60' },
     });
     try {
       await waitUntilReady(other);
@@ -357,6 +352,31 @@ describeIfRedis('hostile callers', () => {
   });
 });
 
+/**
+ * `count` sockets to host:port, added to `sockets` (the test destroys them), each reading and
+ * dropping what it is sent; opened `one by one` (each connected before the next) or `at once`.
+ * Which of them the server has closed, by index, kept up to date.
+ */
+async function openSockets(
+  sockets: Socket[],
+  port: number,
+  host: string,
+  count: number,
+  pace: 'one by one' | 'at once',
+): Promise<boolean[]> {
+  const closed: boolean[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const socket = connect(port, host);
+    sockets.push(socket);
+    const index = closed.push(false) - 1;
+    socket.on('close', () => (closed[index] = true));
+    socket.on('error', () => undefined);
+    socket.resume();
+    if (pace === 'one by one') await new Promise((resolve) => socket.once('connect', resolve));
+  }
+  return closed;
+}
+
 describeIfRedis('the connection limits act', () => {
   it('HTTP_LISTEN_BACKLOG is the listening socket’s backlog, HTTP_MAX_CONNECTIONS closes the extra sockets', async () => {
     const service = await startTestService({
@@ -369,16 +389,7 @@ describeIfRedis('the connection limits act', () => {
       });
       // ss shows a listening socket's backlog in Send-Q (the third column).
       expect(listening.trim().split(/\s+/)[2]).toBe('7');
-      const closed: boolean[] = [];
-      for (let i = 0; i < 6; i += 1) {
-        const socket = connect(service.port, '127.0.0.1');
-        sockets.push(socket);
-        const index = closed.push(false) - 1;
-        socket.on('close', () => (closed[index] = true));
-        socket.on('error', () => undefined);
-        socket.resume();
-        await new Promise((resolve) => socket.once('connect', resolve));
-      }
+      const closed = await openSockets(sockets, service.port, '127.0.0.1', 6, 'one by one');
       await until('the extra sockets closed', () =>
         closed.filter(Boolean).length === 3 ? true : undefined,
       );
@@ -416,15 +427,7 @@ describeIfRedis('the connection limits act', () => {
       );
       expect(refused).toBe(true);
       expect((await fetch(`http://127.0.0.2:${service.metricsPort}/metrics`)).status).toBe(200);
-      const closed: boolean[] = [];
-      for (let i = 0; i < 70; i += 1) {
-        const socket = connect(service.metricsPort, '127.0.0.2');
-        sockets.push(socket);
-        const index = closed.push(false) - 1;
-        socket.on('close', () => (closed[index] = true));
-        socket.on('error', () => undefined);
-        socket.resume();
-      }
+      const closed = await openSockets(sockets, service.metricsPort, '127.0.0.2', 70, 'at once');
       await until('the sockets past 64 closed', () =>
         closed.filter(Boolean).length >= 6 ? true : undefined,
       );

@@ -121,31 +121,37 @@ describe('coupon-service over real HTTP and real Redis', () => {
     expectErrorShape(await hostile.json(), 'CAMPAIGN_NOT_FOUND');
   });
 
-  it('refuses a 2 MB body with 413, a non-JSON body with 415, malformed JSON with 400', async () => {
-    const url = `${service.base}/v1/campaigns/${TEST_CAMPAIGN.id}/coupons`;
-    const big = await rawRequest(url, {
-      method: 'POST',
-      headers: { ...auth(), 'Content-Type': 'application/json' },
+  it.each([
+    {
+      what: 'a 2 MB body',
+      type: 'application/json',
       body: JSON.stringify({ userId: 'x'.repeat(2 * 1024 * 1024) }),
-    });
-    expect(big.status).toBe(413);
-    expectErrorShape(JSON.parse(big.body), 'PAYLOAD_TOO_LARGE');
-
-    const text = await rawRequest(url, {
-      method: 'POST',
-      headers: { ...auth(), 'Content-Type': 'text/plain' },
+      status: 413,
+      code: 'PAYLOAD_TOO_LARGE',
+    },
+    {
+      what: 'a non-JSON body',
+      type: 'text/plain',
       body: 'userId=u1',
-    });
-    expect(text.status).toBe(415);
-    expectErrorShape(JSON.parse(text.body), 'UNSUPPORTED_MEDIA_TYPE');
-
-    const broken = await rawRequest(url, {
-      method: 'POST',
-      headers: { ...auth(), 'Content-Type': 'application/json' },
+      status: 415,
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+    },
+    {
+      what: 'malformed JSON',
+      type: 'application/json',
       body: '{"userId": ',
+      status: 400,
+      code: 'INVALID_REQUEST',
+    },
+  ])('refuses $what with $status', async ({ type, body, status, code }) => {
+    const url = `${service.base}/v1/campaigns/${TEST_CAMPAIGN.id}/coupons`;
+    const answer = await rawRequest(url, {
+      method: 'POST',
+      headers: { ...auth(), 'Content-Type': type },
+      body,
     });
-    expect(broken.status).toBe(400);
-    expectErrorShape(JSON.parse(broken.body), 'INVALID_REQUEST');
+    expect(answer.status).toBe(status);
+    expectErrorShape(JSON.parse(answer.body), code);
   });
 
   it("carries the caller's request id, or makes one, and logs no key", async () => {

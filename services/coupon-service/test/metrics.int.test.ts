@@ -3,26 +3,23 @@ import { describeIfRedis } from '@coupons/testing';
 import type { Redis } from 'ioredis';
 import {
   couponApi,
-  liveCampaign,
   metricsText,
-  uniqueId,
   until,
   type TestService,
-  useReadyService,
+  useLiveCampaignService,
   useHarnessRedis,
 } from './support';
 
 /** The metrics the autoscaler and the dashboard read, from a real service on real Redis. */
 describeIfRedis('the service’s metrics for scaling and the dashboard', () => {
-  const campaign = liveCampaign(uniqueId('metrics'), { shards: 2, coupons: 24 * 3 * 10 });
   let service: TestService;
   let redis: Redis;
-
-  useReadyService((s) => (service = s), {
-    clock: 'redis',
-    campaigns: [campaign],
-    env: { CLAIM_CAPACITY_PER_POD: '123', BUDGET_SAMPLE_MS: '100' },
-  });
+  const campaign = useLiveCampaignService(
+    'metrics',
+    { shards: 2, coupons: 24 * 3 * 10 },
+    (s) => (service = s),
+    { CLAIM_CAPACITY_PER_POD: '123', BUDGET_SAMPLE_MS: '100' },
+  );
   useHarnessRedis((r) => (redis = r));
 
   const line = (text: string, name: string, labels = '') =>

@@ -4,12 +4,12 @@ import type { Cluster, Redis } from 'ioredis';
 import {
   couponApi,
   describeEachRedisMode,
+  expectRetryAfterUntil,
   liveCampaign,
   metricsText,
-  startTestService,
+  startReadyService,
   testRedisClient,
   uniqueId,
-  waitUntilReady,
   type ApiAnswer,
   type CampaignInput,
   type TestService,
@@ -22,16 +22,8 @@ function calendarOf(input: CampaignInput): CampaignCalendar {
   return new CampaignCalendar(parseCampaigns({ campaigns: [input] })[0]!);
 }
 
-/** Retry-After is whole seconds until `untilMs`, rounded up, measured around the request. */
 /** How long after the start of the run the expiry campaign's coupons expire. */
 const EXPIRY_IN_MS = 8_000;
-
-function expectRetryAfterUntil(answer: ApiAnswer, untilMs: number, sentAt: number): void {
-  const header = Number(answer.headers.get('retry-after'));
-  expect(answer.body.error.retryAfterSeconds).toBe(header);
-  expect(header).toBeGreaterThanOrEqual(Math.max(1, Math.floor((untilMs - Date.now()) / 1000)));
-  expect(header).toBeLessThanOrEqual(Math.ceil((untilMs - sentAt) / 1000) + 1);
-}
 
 describeEachRedisMode('claim outcomes and faults at the HTTP level', (mode) => {
   const now = Date.now();
@@ -74,32 +66,29 @@ describeEachRedisMode('claim outcomes and faults at the HTTP level', (mode) => {
   let redis: Redis | Cluster;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the answers' bodies as sent
   const beforeExpiry: { kept?: any; used?: any; redeemed?: ApiAnswer } = {};
+  /** Alice's orders on the expiry campaign's coupons, all of them 100 fen. */
+  const aliceOrder = (orderId: string) => ({ userId: 'alice', orderId, orderAmountFen: 100 });
   const apiFor = (campaign: CampaignInput) => couponApi(service, campaign.id);
   const ledgerOf = (campaign: CampaignInput) => service.ledgers.get(campaign.id)!;
 
   beforeAll(async () => {
     // From now, not from when the file was read: the modes run one after the other.
     campaigns.expiry = liveCampaign(campaigns.expiry.id, { endsInMs: EXPIRY_IN_MS });
-    service = await startTestService({
+    service = await startReadyService({
       mode,
       clock: 'redis',
       campaigns: Object.values(campaigns),
+      neverIssued: Object.values(campaigns).filter(
+        (campaign) => campaign !== campaigns.notStarted && campaign !== campaigns.missing,
+      ),
     });
     redis = testRedisClient(mode);
-    await waitUntilReady(service);
     await ledgerOf(campaigns.notStarted).init();
-    for (const campaign of Object.values(campaigns))
-      if (campaign !== campaigns.notStarted && campaign !== campaigns.missing)
-        await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
     // Before the expiry campaign's coupons expire: two claims, one redeemed.
     const expiring = apiFor(campaigns.expiry);
     beforeExpiry.kept = (await expiring.claim('alice', 'k1')).body.coupon;
     beforeExpiry.used = (await expiring.claim('alice', 'k2')).body.coupon;
-    beforeExpiry.redeemed = await expiring.redeem(beforeExpiry.used.code, {
-      userId: 'alice',
-      orderId: 'o-1',
-      orderAmountFen: 100,
-    });
+    beforeExpiry.redeemed = await expiring.redeem(beforeExpiry.used.code, aliceOrder('o-1'));
   });
   afterAll(async () => {
     await service.stop();
@@ -195,22 +184,14 @@ describeEachRedisMode('claim outcomes and faults at the HTTP level', (mode) => {
       status: 'expired',
       expiresAt: toZonedIso(past, ZONE),
     });
-    const refused = await api.redeem(kept.code, {
-      userId: 'alice',
-      orderId: 'o-2',
-      orderAmountFen: 100,
-    });
+    const refused = await api.redeem(kept.code, aliceOrder('o-2'));
     expect(refused.status).toBe(410);
     expect(refused.body.error).toMatchObject({
       code: 'COUPON_EXPIRED',
       expiresAt: toZonedIso(past, ZONE),
     });
 
-    const replay = await api.redeem(used.code, {
-      userId: 'alice',
-      orderId: 'o-1',
-      orderAmountFen: 100,
-    });
+    const replay = await api.redeem(used.code, aliceOrder('o-1'));
     expect(replay.status).toBe(201);
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
     expect(replay.body.redemption).toEqual(redeemed!.body.redemption);

@@ -2,12 +2,11 @@ import { describeIfRedis } from '@coupons/testing';
 import { randomBytes } from 'node:crypto';
 import { claimRequests, runOpenModel, type ResponseHeaders } from '@coupons/runner';
 import {
+  crowdCampaign,
   KEYS,
-  liveCampaign,
-  uniqueId,
   type TestService,
   QUIET_GUARD_ENV,
-  useReadyService,
+  useLiveCampaignService,
 } from './support';
 
 /** The pod's capacity as the token bucket sets it (ADMISSION_RATE), and its burst. */
@@ -30,18 +29,12 @@ const header = (headers: ResponseHeaders, name: string): string | undefined => {
  */
 describeIfRedis('overload: goodput holds at capacity under 4x offered load', () => {
   // Ample budget (the whole day's tranche released at once), every claim from its own user.
-  const campaign = liveCampaign(uniqueId('overload'), {
-    coupons: 200_000,
-    slicesPerDay: 1,
-    shards: 4,
-    perUser: { daily: 5, total: 5 },
-  });
   let service: TestService;
-
-  useReadyService((s) => (service = s), {
-    clock: 'redis',
-    campaigns: [campaign],
-    env: {
+  const campaign = useLiveCampaignService(
+    'overload',
+    crowdCampaign(200_000),
+    (s) => (service = s),
+    {
       ADMISSION_RATE: String(RATE),
       ADMISSION_BURST: String(BURST),
       USER_RATE_LIMIT: 'off',
@@ -49,7 +42,7 @@ describeIfRedis('overload: goodput holds at capacity under 4x offered load', () 
       // The harness's 300 ms is for fault tests; a busy loopback must not turn into 503s here.
       REDIS_COMMAND_TIMEOUT_MS: '2000',
     },
-  });
+  );
 
   it('serves about ADMISSION_RATE claims a second and sheds the rest with a usable Retry-After', async () => {
     const statuses = new Map<number, number>();

@@ -23,6 +23,7 @@ import { claimRequests, runOpenModel, type LoadReport } from '@coupons/runner';
 import { describeIfExecutables } from '@coupons/testing';
 import { campaignsFile, cli } from './cli';
 import {
+  crowdCampaign,
   KEYS,
   liveCampaign,
   standaloneRedisUrl,
@@ -114,12 +115,7 @@ describeIfExecutables(
   'a real Prometheus scraping the service under load',
   { prometheus: PROMETHEUS_INSTALL_HINT, 'prometheus-pushgateway': PUSHGATEWAY_INSTALL_HINT },
   () => {
-    const campaign = liveCampaign(uniqueId('prom'), {
-      coupons: 100_000,
-      slicesPerDay: 1,
-      shards: 4,
-      perUser: { daily: 5, total: 5 },
-    });
+    const campaign = liveCampaign(uniqueId('prom'), crowdCampaign(100_000));
     let service: TestService;
     let pushgateway: LocalServer;
     let kubeStateMetrics: Server;

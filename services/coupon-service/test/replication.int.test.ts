@@ -5,10 +5,9 @@ import {
   couponApi,
   liveCampaign,
   metricsText,
-  startTestService,
   uniqueId,
-  waitUntilReady,
   type TestService,
+  useOwnRedisService,
 } from './support';
 
 const MINUTE_MS = 60_000;
@@ -32,10 +31,13 @@ describeIfRedis('REDIS_WAIT_REPLICAS: acknowledged means replicated', () => {
   let service: TestService;
   let api: ReturnType<typeof couponApi>;
 
-  beforeAll(async () => {
-    master = await startRedisServer();
-    service = await startTestService({
-      redisUrl: master.url,
+  useOwnRedisService(
+    (s, r) => {
+      service = s;
+      master = r;
+      api = couponApi(s, campaign.id);
+    },
+    {
       clock: 'redis',
       campaigns: [campaign],
       env: {
@@ -43,15 +45,10 @@ describeIfRedis('REDIS_WAIT_REPLICAS: acknowledged means replicated', () => {
         REDIS_WAIT_TIMEOUT_MS: '1000',
         REDIS_COMMAND_TIMEOUT_MS: '3000',
       },
-    });
-    api = couponApi(service, campaign.id);
-    await waitUntilReady(service);
-    await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
-  });
+    },
+  );
   afterAll(async () => {
-    await service?.stop();
     await replica?.stop();
-    await master?.stop();
   });
 
   it('without a replica: 503 UNAVAILABLE with Retry-After; the retry replays the kept coupon once one holds it', async () => {

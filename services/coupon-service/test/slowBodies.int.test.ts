@@ -3,12 +3,10 @@ import { describeIfRedis } from '@coupons/testing';
 import {
   couponApi,
   KEYS,
-  liveCampaign,
-  uniqueId,
   type ApiAnswer,
   type TestService,
   QUIET_GUARD_ENV,
-  useReadyService,
+  useLiveCampaignService,
 } from './support';
 
 /** Sockets of the attack at any moment, each re-opened shortly after the pod closes it. */
@@ -26,16 +24,15 @@ const REDEMPTIONS_PER_SECOND = 10;
  * admission slot and the real requests are answered as if it were not there.
  */
 describeIfRedis('slow-body attack on every route while claims and redemptions flow', () => {
-  const campaign = liveCampaign(uniqueId('slow-bodies'), { coupons: 100_000 });
   let service: TestService;
-
   // Production defaults (body timeout, concurrency limits); the event-loop guard is not under
   // test on a shared machine.
-  useReadyService((s) => (service = s), {
-    clock: 'redis',
-    campaigns: [campaign],
-    env: QUIET_GUARD_ENV,
-  });
+  const campaign = useLiveCampaignService(
+    'slow-bodies',
+    { coupons: 100_000 },
+    (s) => (service = s),
+    QUIET_GUARD_ENV,
+  );
 
   /** The routes, each with the key an attacker of it would have. */
   const targets = (code: string) => {

@@ -1,13 +1,6 @@
 import { describeIfRedis } from '@coupons/testing';
 import { zonedDays } from '@coupons/campaign';
-import {
-  couponApi,
-  liveCampaign,
-  uniqueId,
-  type TestService,
-  QUIET_GUARD_ENV,
-  useReadyService,
-} from './support';
+import { couponApi, type TestService, QUIET_GUARD_ENV, useLiveCampaignService } from './support';
 
 const ENV = {
   ...QUIET_GUARD_ENV,
@@ -25,15 +18,12 @@ describeIfRedis('a replay of a served claim on a sold-out shard', () => {
   const now = Date.now();
   const window = { startsInMs: -60_000, endsInMs: 36 * 3_600_000 };
   const days = zonedDays(now + window.startsInMs, now + window.endsInMs, 'Asia/Shanghai').length;
-  const campaign = liveCampaign(uniqueId('replay-soldout'), {
-    ...window,
-    now,
-    coupons: 5 * days,
-    slicesPerDay: 1,
-    shards: 1,
-  });
-
-  useReadyService((s) => (service = s), { clock: 'redis', campaigns: [campaign], env: ENV });
+  const campaign = useLiveCampaignService(
+    'replay-soldout',
+    { ...window, now, coupons: 5 * days, slicesPerDay: 1, shards: 1 },
+    (s) => (service = s),
+    ENV,
+  );
 
   it('answers the served coupon (201, Idempotent-Replayed), with or without X-User-Id', async () => {
     const api = couponApi(service, campaign.id);

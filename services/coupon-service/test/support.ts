@@ -1,9 +1,18 @@
-import { request } from 'node:http';
-import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { ManualClock, parseCampaigns, type Clock } from '@coupons/campaign';
-import { campaignInput, type CampaignInput } from '@coupons/testing';
-import { findRedisServerBinary, redisTestTargets } from '@coupons/redis-local';
+import {
+  campaignInput,
+  liveCampaign,
+  uniqueId,
+  type CampaignInput,
+  type LiveCampaignOptions,
+} from '@coupons/testing';
+import {
+  findRedisServerBinary,
+  redisTestTargets,
+  startRedisServer,
+  type RedisServerHandle,
+} from '@coupons/redis-local';
 import { createLogger } from '@coupons/telemetry';
 import { Cluster, Redis } from 'ioredis';
 import { parseEnv, sha256Hex, startService, type ApiScope, type RunningService } from '../src';
@@ -49,16 +58,12 @@ export function standaloneRedisUrl(): string {
 export type RedisMode = 'standalone' | 'cluster';
 
 /** The harness's cluster nodes as REDIS_CLUSTER_NODES wants them. */
-export function clusterNodesEnv(): string {
+function clusterNodesEnv(): string {
   const nodes = redisTestTargets().clusterNodes;
   if (nodes === undefined) throw new Error('the jest harness started no Redis Cluster');
   return nodes.map((node) => `${node.host}:${node.port}`).join(',');
 }
 
-/**
- * describe.each over the harness's Redis modes, like describeWithRedis: without the servers the
- * blocks are skipped locally and fail under CI=true.
- */
 /** The variables that point a service or a CLI at the harness Redis of this mode. */
 export function redisEnv(mode: RedisMode): Record<string, string> {
   return mode === 'cluster'
@@ -67,7 +72,12 @@ export function redisEnv(mode: RedisMode): Record<string, string> {
 }
 
 export { liveCampaign, uniqueId, until } from '@coupons/testing';
+export * from './rawHttp';
 
+/**
+ * describe.each over the harness's Redis modes, like describeWithRedis: without the servers the
+ * blocks are skipped locally and fail under CI=true.
+ */
 export function describeEachRedisMode(name: string, fn: (mode: RedisMode) => void): void {
   const targets = redisTestTargets();
   const available: Record<RedisMode, boolean> = {
@@ -176,14 +186,19 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
   };
 }
 
+export interface ReadyServiceOptions extends TestServiceOptions {
+  /** The campaigns whose ledgers are initialised as never issued; default: every one. */
+  neverIssued?: readonly CampaignInput[];
+}
+
 /**
- * A started service once it is ready, each of its campaigns' ledgers initialised as never issued:
+ * A started service once it is ready, its campaigns' ledgers initialised as never issued:
  * where most files begin.
  */
-export async function startReadyService(options: TestServiceOptions): Promise<TestService> {
+export async function startReadyService(options: ReadyServiceOptions): Promise<TestService> {
   const service = await startTestService(options);
   await waitUntilReady(service);
-  for (const campaign of options.campaigns ?? []) {
+  for (const campaign of options.neverIssued ?? options.campaigns ?? []) {
     await service.ledgers.get(campaign.id)!.init({ neverIssued: true });
   }
   return service;
@@ -192,7 +207,7 @@ export async function startReadyService(options: TestServiceOptions): Promise<Te
 /** A ready service (startReadyService) for the block's tests, handed to `started`; stopped after them. */
 export function useReadyService(
   started: (service: TestService) => void,
-  options: TestServiceOptions,
+  options: ReadyServiceOptions,
 ): void {
   let service: TestService | undefined;
   beforeAll(async () => {
@@ -202,6 +217,72 @@ export function useReadyService(
   afterAll(async () => {
     await service?.stop();
   });
+}
+
+/**
+ * Where most files begin: one live campaign (liveCampaign with `options`, a unique id from
+ * `name`) and a ready service for it on Redis-tracked time (useReadyService) with `env`, handed
+ * to `started`. Returns the campaign.
+ */
+export function useLiveCampaignService(
+  name: string,
+  options: LiveCampaignOptions,
+  started: (service: TestService) => void,
+  env: Record<string, string> = {},
+): CampaignInput {
+  const campaign = liveCampaign(uniqueId(name), options);
+  useReadyService(started, { clock: 'redis', campaigns: [campaign], env });
+  return campaign;
+}
+
+/**
+ * A campaign for a crowd of claims (load, overload): the whole day's tranche released at once,
+ * over four shards, five coupons a user.
+ */
+export function crowdCampaign(coupons: number): LiveCampaignOptions {
+  return { coupons, slicesPerDay: 1, shards: 4, perUser: { daily: 5, total: 5 } };
+}
+
+/**
+ * A redis-server of the block's own (for tests that stop, freeze, restart or replicate it; never
+ * the harness's), with `redisArgs`, and a ready service on it (startReadyService), handed to
+ * `started`; both stopped after the block's tests. Returns the restart of a server a test stopped:
+ * empty, on the same port.
+ */
+export function useOwnRedisService(
+  started: (service: TestService, server: RedisServerHandle) => void,
+  options: ReadyServiceOptions & { redisArgs?: string[] },
+): () => Promise<RedisServerHandle> {
+  const { redisArgs, ...serviceOptions } = options;
+  const args = redisArgs === undefined ? {} : { args: redisArgs };
+  let server: RedisServerHandle | undefined;
+  let service: TestService | undefined;
+  beforeAll(async () => {
+    server = await startRedisServer(args);
+    service = await startReadyService({ ...serviceOptions, redisUrl: server.url });
+    started(service, server);
+  });
+  afterAll(async () => {
+    await service?.stop();
+    await server?.stop();
+  });
+  return async () => {
+    server = await startRedisServer({ ...args, port: server!.port });
+    return server;
+  };
+}
+
+/** Freezes a redis-server of the test's own (SIGSTOP; never the harness's) while `during` runs. */
+export async function withRedisStopped<T>(
+  server: RedisServerHandle,
+  during: () => Promise<T>,
+): Promise<T> {
+  process.kill(server.pid, 'SIGSTOP');
+  try {
+    return await during();
+  } finally {
+    process.kill(server.pid, 'SIGCONT');
+  }
 }
 
 /** A client of the harness's standalone Redis for the block's tests, handed to `connected`. */
@@ -285,89 +366,16 @@ export function couponApi(service: TestService, campaignId: string, key: string 
   };
 }
 
+/** Retry-After is whole seconds until `untilMs` (rounded up), measured around the request. */
+export function expectRetryAfterUntil(answer: ApiAnswer, untilMs: number, sentAt: number): void {
+  const header = Number(answer.headers.get('retry-after'));
+  expect(answer.body.error.retryAfterSeconds).toBe(header);
+  expect(header).toBeGreaterThanOrEqual(Math.max(1, Math.floor((untilMs - Date.now()) / 1000)));
+  expect(header).toBeLessThanOrEqual(Math.ceil((untilMs - sentAt) / 1000) + 1);
+}
+
 export async function metricsText(service: TestService): Promise<string> {
   return (await fetch(`${service.metricsBase}/metrics`)).text();
-}
-
-export interface RawResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-/** A plain node:http request, for what fetch will not send (huge bodies, odd headers). */
-export function rawRequest(
-  url: string,
-  init: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
-): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: init.method ?? 'GET', headers: init.headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(chunks).toString(),
-        }),
-      );
-    });
-    req.on('error', reject);
-    req.end(init.body);
-  });
-}
-
-/** One HTTP/1.1 exchange written byte for byte on a socket (absolute-form, odd methods, broken
- * headers): the response parsed from Content-Length, or `closed` when the server hung up. */
-export function rawExchange(
-  port: number,
-  request: string | Buffer,
-  timeoutMs = 5_000,
-): Promise<RawResponse & { closed: boolean }> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`no answer within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const finish = () => {
-      clearTimeout(timer);
-      const text = Buffer.concat(chunks).toString('latin1');
-      const end = text.indexOf('\r\n\r\n');
-      if (end < 0) {
-        resolve({ status: 0, headers: {}, body: '', closed: true });
-        return;
-      }
-      const [statusLine = '', ...lines] = text.slice(0, end).split('\r\n');
-      const headers: Record<string, string> = {};
-      for (const line of lines) {
-        const colon = line.indexOf(':');
-        headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
-      }
-      const length = Number(headers['content-length'] ?? 0);
-      resolve({
-        status: Number(statusLine.split(' ')[1]),
-        headers,
-        body: text.slice(end + 4, end + 4 + length),
-        closed: false,
-      });
-    };
-    socket.on('data', (chunk: Buffer) => {
-      chunks.push(chunk);
-      const text = Buffer.concat(chunks).toString('latin1');
-      const end = text.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const length = Number(/content-length: *(\d+)/i.exec(text.slice(0, end))?.[1] ?? 0);
-      if (Buffer.byteLength(text, 'latin1') >= end + 4 + length) {
-        socket.destroy();
-        finish();
-      }
-    });
-    socket.on('close', finish);
-    socket.on('error', () => undefined);
-    socket.write(request);
-  });
 }
 
 /**

@@ -7,7 +7,7 @@ import type { RetryPolicy } from './retryPolicy';
 /** How the contract words every refusal of the coupon routes: one place for each message. */
 
 /** Sold out until the next release: from the ledger's answer, and from the gate's memory. */
-export function trancheExhausted(nextReleaseAt: string, retryAfterSeconds: number): ApiError {
+function trancheExhausted(nextReleaseAt: string, retryAfterSeconds: number): ApiError {
   return new ApiError(
     'TRANCHE_EXHAUSTED',
     `the budget released so far is gone; more is released at ${nextReleaseAt}`,

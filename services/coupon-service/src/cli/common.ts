@@ -6,6 +6,7 @@ import {
   loadCampaignsFile,
   toZonedIso,
 } from '@coupons/campaign';
+import { LedgerRecord } from '@coupons/ledger-record';
 import { createRedisClient, describeRedisTarget, type RedisClient } from '@coupons/runtime';
 import { ConfigError, parseEnv, type ServiceConfig } from '../config/env';
 
@@ -88,7 +89,7 @@ export function cliContext(
  * One connection attempt, no reconnecting: an operator wants "cannot reach Redis" at once, not a
  * process that retries forever. Commands get at least 5 s (reconcile walks whole shards).
  */
-export async function connectOnce(config: ServiceConfig): Promise<RedisClient> {
+async function connectOnce(config: ServiceConfig): Promise<RedisClient> {
   const redis = createRedisClient(config.redis, Math.max(config.redisCommandTimeoutMs, 5000), {
     reconnect: 'never',
     connectTimeoutMs: 3000,
@@ -106,7 +107,7 @@ export async function connectOnce(config: ServiceConfig): Promise<RedisClient> {
 }
 
 /** Redis TIME, not this machine's clock: the same time the ledger scripts go by. */
-export async function redisClock(redis: RedisClient): Promise<RedisTimeClock> {
+async function redisClock(redis: RedisClient): Promise<RedisTimeClock> {
   const clock = new RedisTimeClock(redis);
   await clock.sync();
   return clock;
@@ -149,10 +150,45 @@ export function runCli(body: () => Promise<number>): void {
   });
 }
 
-export async function closeQuietly(redis: RedisClient): Promise<void> {
+async function closeQuietly(redis: RedisClient): Promise<void> {
   try {
     await redis.quit();
   } catch {
     redis.disconnect();
   }
+}
+
+/**
+ * Redis for the body of one CLI run: connected once (connectOnce), its TIME as the clock, and
+ * closed however the body ends.
+ */
+export async function withRedis<T>(
+  config: ServiceConfig,
+  body: (redis: RedisClient, clock: RedisTimeClock) => Promise<T>,
+): Promise<T> {
+  const redis = await connectOnce(config);
+  try {
+    return await body(redis, await redisClock(redis));
+  } finally {
+    await closeQuietly(redis);
+  }
+}
+
+/** The book of record (DATABASE_URL) for the body of one CLI run, closed however it ends. */
+export async function withRecord<T>(
+  databaseUrl: string,
+  body: (record: LedgerRecord) => Promise<T>,
+): Promise<T> {
+  const record = LedgerRecord.connect(databaseUrl, { max: 2 });
+  try {
+    return await body(record);
+  } finally {
+    await record.close();
+  }
+}
+
+/** Which book of record, for people: host and database, without the credentials. */
+export function recordName(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  return `${url.host}${url.pathname}`;
 }

@@ -1,17 +1,17 @@
 import { BudgetLedger, LedgerFault, shardKeys, type RedisTimeClock } from '@coupons/budget-ledger';
 import type { CampaignCalendar } from '@coupons/campaign';
-import { LedgerRecord, RecordFault, rebuildFromRecord } from '@coupons/ledger-record';
+import { RecordFault, rebuildFromRecord } from '@coupons/ledger-record';
 import { describeRedisTarget, type RedisClient } from '@coupons/runtime';
 import {
   CliExit,
-  closeQuietly,
   cliContext,
-  connectOnce,
   err,
   out,
-  redisClock,
+  recordName,
   runCli,
   shardRanges,
+  withRecord,
+  withRedis,
   zoned,
 } from './common';
 
@@ -86,9 +86,7 @@ runCli(async () => {
   if (fromRecord && databaseUrl === undefined)
     throw new CliExit(2, `--from-record reads the book of record: set DATABASE_URL\n${USAGE}`);
   const { campaign } = calendar;
-  const redis = await connectOnce(config);
-  try {
-    const clock = await redisClock(redis);
+  return withRedis(config, async (redis, clock) => {
     const now = clock.now();
     // A point the record cannot have reached yet would take every lost event for recorded.
     const throughMs =
@@ -98,17 +96,16 @@ runCli(async () => {
         2,
         `--record-complete-through ${completeThrough} is in the future (Redis time now ${now}, ${zoned(calendar, now)}): give the recorder's position at the loss`,
       );
+    out(
+      `campaign ${campaign.id}: ${calendar.phase(now)} at ${zoned(calendar, now)} (Redis time), ${campaign.shards} shards, ${describeRedisTarget(config.redis)}`,
+    );
     if (fromRecord)
       return await fromTheRecord(redis, clock, calendar, databaseUrl as string, {
         afterLoss,
         completeThrough,
         fenced,
-        describe: `campaign ${campaign.id}: ${calendar.phase(now)} at ${zoned(calendar, now)} (Redis time), ${campaign.shards} shards, ${describeRedisTarget(config.redis)}`,
       });
     const ledger = new BudgetLedger(redis, calendar, clock);
-    out(
-      `campaign ${campaign.id}: ${calendar.phase(now)} at ${zoned(calendar, now)} (Redis time), ${campaign.shards} shards, ${describeRedisTarget(config.redis)}`,
-    );
     let report;
     try {
       report = await ledger.init({ afterLoss, neverIssued, fenced });
@@ -154,9 +151,7 @@ runCli(async () => {
         `shards ${shardRanges(foreign)} were initialised for other money settings than ${config.campaignsFile} says (fingerprint ${ledger.fingerprint}): claims on them answer 503 until the file matches what they were made for`,
       );
     return foreign.length > 0 || report.rolledBack.length > 0 ? 1 : 0;
-  } finally {
-    await closeQuietly(redis);
-  }
+  });
 });
 
 /**
@@ -172,45 +167,42 @@ async function fromTheRecord(
     afterLoss: boolean;
     completeThrough: string | undefined;
     fenced: boolean;
-    describe: string;
   },
 ): Promise<number> {
   const { campaign } = calendar;
-  out(options.describe);
-  out(`book of record: ${new URL(databaseUrl).host}${new URL(databaseUrl).pathname}`);
-  const record = LedgerRecord.connect(databaseUrl, { max: 2 });
-  try {
-    const report = await rebuildFromRecord(redis, calendar, clock, record, {
-      afterLoss: options.afterLoss,
-      fenced: options.fenced,
-      ...(options.completeThrough === undefined
-        ? {}
-        : { recordCompleteThrough: options.completeThrough }),
-    });
-    for (const shard of report.shards) {
-      if (shard.outcome === 'rebuilt')
+  out(`book of record: ${recordName(databaseUrl)}`);
+  return withRecord(databaseUrl, async (record) => {
+    try {
+      const report = await rebuildFromRecord(redis, calendar, clock, record, {
+        afterLoss: options.afterLoss,
+        fenced: options.fenced,
+        ...(options.completeThrough === undefined
+          ? {}
+          : { recordCompleteThrough: options.completeThrough }),
+      });
+      for (const shard of report.shards) {
+        if (shard.outcome === 'rebuilt')
+          out(
+            `shard ${shard.shard}: rebuilt from the record: ${shard.coupons} coupons, ${shard.events} events written back, generation ${shard.gen}`,
+          );
+        else if (shard.outcome === 'in_sync')
+          out(`shard ${shard.shard}: left as it is (${shard.reason})`);
+        else err(`shard ${shard.shard}: refused: ${shard.reason}`);
+      }
+      out(`rebuilt:  shards ${shardRanges(report.rebuilt)}`);
+      if (options.afterLoss)
         out(
-          `shard ${shard.shard}: rebuilt from the record: ${shard.coupons} coupons, ${shard.events} events written back, generation ${shard.gen}`,
+          `written off: ${report.writtenOffCoupons} coupons (${report.writtenOffCoupons * campaign.couponValueFen} fen) the shards could still issue of what was released, counted as issued`,
         );
-      else if (shard.outcome === 'in_sync')
-        out(`shard ${shard.shard}: left as it is (${shard.reason})`);
-      else err(`shard ${shard.shard}: refused: ${shard.reason}`);
+      if (report.refused.length > 0) {
+        err(`shards ${shardRanges(report.refused)} were not rebuilt: see above`);
+        return 1;
+      }
+      return 0;
+    } catch (error) {
+      if (error instanceof RecordFault || error instanceof LedgerFault)
+        throw new CliExit(1, `refused: ${error.message}`);
+      throw error;
     }
-    out(`rebuilt:  shards ${shardRanges(report.rebuilt)}`);
-    if (options.afterLoss)
-      out(
-        `written off: ${report.writtenOffCoupons} coupons (${report.writtenOffCoupons * campaign.couponValueFen} fen) the shards could still issue of what was released, counted as issued`,
-      );
-    if (report.refused.length > 0) {
-      err(`shards ${shardRanges(report.refused)} were not rebuilt: see above`);
-      return 1;
-    }
-    return 0;
-  } catch (error) {
-    if (error instanceof RecordFault || error instanceof LedgerFault)
-      throw new CliExit(1, `refused: ${error.message}`);
-    throw error;
-  } finally {
-    await record.close();
-  }
+  });
 }

@@ -1,19 +1,10 @@
 import { reconcile, type Reconciliation } from '@coupons/budget-ledger';
 import type { CampaignCalendar } from '@coupons/campaign';
-import { LedgerRecord, reconcileWithRecord } from '@coupons/ledger-record';
+import { reconcileWithRecord } from '@coupons/ledger-record';
 import { describeRedisTarget, type RedisClient } from '@coupons/runtime';
 import { withoutUserinfo } from '@coupons/telemetry';
 import { Gauge, Pushgateway, Registry } from 'prom-client';
-import {
-  closeQuietly,
-  cliContext,
-  connectOnce,
-  err,
-  out,
-  redisClock,
-  runCli,
-  zoned,
-} from './common';
+import { cliContext, err, out, recordName, runCli, withRecord, withRedis, zoned } from './common';
 
 const USAGE = `usage: npm run reconcile -- --campaign <id>
 
@@ -67,9 +58,8 @@ runCli(async () => {
   const { config, calendar } = cliContext(USAGE, {});
   const { campaign } = calendar;
   const databaseUrl = config.ledger.databaseUrl;
-  const redis = await connectOnce(config);
-  try {
-    const now = (await redisClock(redis)).now();
+  return withRedis(config, async (redis, clock) => {
+    const now = clock.now();
     const result = await reconcile(redis, calendar, now);
     out(
       `campaign ${campaign.id} at ${zoned(calendar, now)} (Redis time), ${describeRedisTarget(config.redis)}: ${result.clean ? 'clean' : `${result.problems.length} problem(s)`}`,
@@ -120,9 +110,7 @@ runCli(async () => {
     if (databaseUrl !== undefined)
       clean = (await againstTheRecord(redis, calendar, databaseUrl)) && clean;
     return clean ? 0 : 1;
-  } finally {
-    await closeQuietly(redis);
-  }
+  });
 });
 
 /** Redis and its streams against the book of record; whether they agree. */
@@ -131,26 +119,24 @@ async function againstTheRecord(
   calendar: CampaignCalendar,
   databaseUrl: string,
 ): Promise<boolean> {
-  const url = new URL(databaseUrl);
-  const record = LedgerRecord.connect(databaseUrl, { max: 2 });
-  try {
-    const result = await reconcileWithRecord(redis, calendar, record);
-    out(
-      `book of record ${url.host}${url.pathname}: ${result.clean ? 'agrees with Redis' : `${result.problems.length} difference(s)`}`,
-    );
-    for (const lag of result.lagging)
+  return withRecord(databaseUrl, async (record) => {
+    try {
+      const result = await reconcileWithRecord(redis, calendar, record);
       out(
-        `  shard ${lag.shard}: ${lag.events} event(s) from ${lag.firstId} not recorded yet (recorder lag)`,
+        `book of record ${recordName(databaseUrl)}: ${result.clean ? 'agrees with Redis' : `${result.problems.length} difference(s)`}`,
       );
-    if (!result.clean) {
-      err('differences between Redis and the record:');
-      for (const problem of result.problems) err(`  ${problem}`);
+      for (const lag of result.lagging)
+        out(
+          `  shard ${lag.shard}: ${lag.events} event(s) from ${lag.firstId} not recorded yet (recorder lag)`,
+        );
+      if (!result.clean) {
+        err('differences between Redis and the record:');
+        for (const problem of result.problems) err(`  ${problem}`);
+      }
+      return result.clean;
+    } catch (error) {
+      err(`could not compare with the record: ${(error as Error).message}`);
+      return false;
     }
-    return result.clean;
-  } catch (error) {
-    err(`could not compare with the record: ${(error as Error).message}`);
-    return false;
-  } finally {
-    await record.close();
-  }
+  });
 }

@@ -3,10 +3,10 @@ import express from 'express';
 import type { PreparedAnswer } from '@coupons/admission';
 import { ApiError, fromBodyParser, preparedError } from '../answers/errors';
 
-export const MAX_BODY_BYTES = 16 * 1024;
+const MAX_BODY_BYTES = 16 * 1024;
 
 /** Bodies of one API key being read at once, past which its next body is refused at once. */
-export const DEFAULT_MAX_BODIES_PER_KEY = 32;
+const DEFAULT_MAX_BODIES_PER_KEY = 32;
 
 export type BodyOutcome =
   | { kind: 'read'; body: unknown }

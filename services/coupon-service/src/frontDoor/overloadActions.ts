@@ -6,7 +6,7 @@ import type { ShedReason } from '@coupons/admission';
  * The actions below HTTP, in the order they are taken as pressure rises (after Envoy's overload
  * manager): each level keeps the ones below it.
  */
-export const OVERLOAD_ACTIONS = ['pause_reading', 'close_keepalive', 'stop_accepting'] as const;
+const OVERLOAD_ACTIONS = ['pause_reading', 'close_keepalive', 'stop_accepting'] as const;
 export type OverloadAction = (typeof OVERLOAD_ACTIONS)[number];
 
 export interface OverloadOptions {
@@ -22,7 +22,7 @@ export interface OverloadOptions {
   maxPauseMs: number;
 }
 
-export const DEFAULT_OVERLOAD: OverloadOptions = Object.freeze({
+const DEFAULT_OVERLOAD: OverloadOptions = Object.freeze({
   intervalMs: 100,
   minRequests: 50,
   enterShare: [0.5, 0.8, 0.95] as const,

@@ -5,7 +5,7 @@ import { methodLabel, redactUrl, type HttpMetrics, type Logger } from '@coupons/
 import type { RequestContext } from '../frontDoor/requestContext';
 
 /** The request line's target as logged: the rest of a long one costs log, not insight. */
-export const MAX_LOGGED_URL = 256;
+const MAX_LOGGED_URL = 256;
 
 /** Probes are polled every few seconds: their answers are counted, not logged. */
 const QUIET_PATHS = new Set(['/healthz', '/readyz']);

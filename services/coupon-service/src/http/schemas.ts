@@ -30,7 +30,7 @@ export const couponCodeSchema = z.string().transform((input, ctx): CouponCodeInp
   return z.NEVER;
 });
 
-type Checks = Record<string, readonly [z.ZodType, unknown]>;
+export type Checks = Record<string, readonly [z.ZodType, unknown]>;
 type Checked<C extends Checks> = { [K in keyof C]: z.output<C[K][0]> };
 
 /** One problem per field (the first), so "" is "must not be empty", not also "may contain". */

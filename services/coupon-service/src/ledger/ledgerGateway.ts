@@ -108,31 +108,36 @@ export class LedgerGateway {
     return result;
   }
 
-  async redeem(
+  redeem(
     ledger: BudgetLedger,
     request: Parameters<BudgetLedger['redeem']>[0],
     ctx: CallContext,
   ): Promise<RedeemResult> {
-    const campaign = ledger.campaignId;
-    const result = await this.counted(
-      (outcome) => this.metrics.redemptions.inc({ campaign, outcome }),
-      () => this.run('redeem', ledger, ctx, () => ledger.redeem(request)),
-    );
-    this.metrics.redemptions.inc({ campaign, outcome: redeemOutcome(result) });
-    return result;
+    return this.redemption('redeem', ledger, ctx, () => ledger.redeem(request), redeemOutcome);
   }
 
-  async reverse(
+  reverse(
     ledger: BudgetLedger,
     request: Parameters<BudgetLedger['reverse']>[0],
     ctx: CallContext,
   ): Promise<ReverseResult> {
+    return this.redemption('reverse', ledger, ctx, () => ledger.reverse(request), reverseOutcome);
+  }
+
+  /** A redemption or its reversal, counted in the redemptions counter by its outcome. */
+  private async redemption<T>(
+    command: 'redeem' | 'reverse',
+    ledger: BudgetLedger,
+    ctx: CallContext,
+    call: () => Promise<T>,
+    outcomeOf: (result: T) => RedemptionOutcome,
+  ): Promise<T> {
     const campaign = ledger.campaignId;
     const result = await this.counted(
       (outcome) => this.metrics.redemptions.inc({ campaign, outcome }),
-      () => this.run('reverse', ledger, ctx, () => ledger.reverse(request)),
+      () => this.run(command, ledger, ctx, call),
     );
-    this.metrics.redemptions.inc({ campaign, outcome: reverseOutcome(result) });
+    this.metrics.redemptions.inc({ campaign, outcome: outcomeOf(result) });
     return result;
   }
 

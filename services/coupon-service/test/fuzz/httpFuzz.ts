@@ -322,7 +322,7 @@ function userArbitrary(world: FuzzWorld): fc.Arbitrary<string> {
  * Requests aimed at `world`: 5 valid HTTP for 1 that may break HTTP itself. Each is about one
  * user, mostly named the same in the path's query, X-User-Id and the body, as a real caller does.
  */
-export function requestArbitrary(world: FuzzWorld): fc.Arbitrary<FuzzRequest> {
+function requestArbitrary(world: FuzzWorld): fc.Arbitrary<FuzzRequest> {
   const user = userArbitrary(world);
   const about = (kind: Kind) =>
     fc
@@ -1175,7 +1175,7 @@ export async function runHttpFuzz(
 }
 
 /** A request as readable text: its bytes, escaped, long runs abbreviated. */
-export function describeRequest(request: FuzzRequest): string {
+function describeRequest(request: FuzzRequest): string {
   const text = JSON.stringify(serialize(request).toString('latin1'));
   return text.replace(/(.)\1{49,}/g, (run, c: string) => `${c}…(${run.length} times)`);
 }

@@ -17,7 +17,7 @@ import type { FuzzWorld } from './httpFuzz';
  * touch), and a campaign with users who hold coupons, one redeemed and one redeemed then
  * reversed, so generated requests reach every ledger outcome.
  */
-export const FUZZ_ENV = {
+const FUZZ_ENV = {
   ...QUIET_GUARD_ENV,
   BODY_TIMEOUT_MS: '200',
   HTTP_REQUEST_TIMEOUT_MS: '2000',

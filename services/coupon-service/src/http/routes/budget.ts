@@ -14,7 +14,7 @@ import { contextOf } from '../../frontDoor/requestContext';
  * is lost or rolled back has no known figures: they are null (listed in unknownShards with the
  * reason), never zero, and so are the totals they are part of.
  */
-export function budgetView(snapshot: BudgetSnapshot, calendar: CampaignCalendar) {
+function budgetView(snapshot: BudgetSnapshot, calendar: CampaignCalendar) {
   const { campaign } = calendar;
   const fen = (coupons: number) => couponsToFen(campaign, coupons);
   const fenOrNull = (coupons: number | null) => (coupons === null ? null : fen(coupons));

@@ -5,7 +5,7 @@ import { campaignFromPath } from '../campaignParam';
 import { contextOf } from '../../frontDoor/requestContext';
 
 /** The public view of a campaign at `now`: window, value, limits and release schedule, in fen. */
-export function campaignView(calendar: CampaignCalendar, now: number) {
+function campaignView(calendar: CampaignCalendar, now: number) {
   const { campaign } = calendar;
   const zone = campaign.timeZone;
   const fen = (coupons: number) => couponsToFen(campaign, coupons);

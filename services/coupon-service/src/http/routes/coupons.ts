@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import type { BudgetLedger } from '@coupons/budget-ledger';
 import type { CampaignCalendar, Clock } from '@coupons/campaign';
 import type { CampaignCatalog } from '../../campaignCatalog';
@@ -22,7 +22,13 @@ import {
   redemptionBodySchema,
   userIdSchema,
 } from '@coupons/contract';
-import { claimBodyHash, couponCodeSchema, validate, type CouponCodeInput } from '../schemas';
+import {
+  claimBodyHash,
+  couponCodeSchema,
+  validate,
+  type Checks,
+  type CouponCodeInput,
+} from '../schemas';
 import type { RetryPolicy } from '../../answers/retryPolicy';
 import { couponView, redemptionView, sendJson } from '../views';
 
@@ -55,6 +61,21 @@ export function couponHandlers(deps: CouponRouteDeps): Record<CouponRoute, Reque
     const ledger = deps.ledgers.get(calendar.campaign.id);
     if (ledger === undefined) throw new Error(`no ledger for campaign ${calendar.campaign.id}`);
     return ledger;
+  };
+
+  /**
+   * What the routes on one coupon begin with: the campaign in the path (404 before anything
+   * else), the code with the route's other inputs (one 400 naming every bad one), and the coupon
+   * the code names (404 for one that cannot exist).
+   */
+  const couponRequest = <C extends Checks>(
+    res: Response,
+    checks: (params: Readonly<Record<string, string>>) => C,
+  ) => {
+    const { params } = contextOf(res);
+    const calendar = campaignFromPath(deps.catalog, params.campaignId);
+    const input = validate({ code: [couponCodeSchema, params.code], ...checks(params) });
+    return { calendar, input, ...couponTarget(input.code, calendar) };
   };
 
   const claim: RequestHandler = async (req, res) => {
@@ -96,13 +117,9 @@ export function couponHandlers(deps: CouponRouteDeps): Record<CouponRoute, Reque
   };
 
   const readCoupon: RequestHandler = async (req, res) => {
-    const { params } = contextOf(res);
-    const calendar = campaignFromPath(deps.catalog, params.campaignId);
-    const input = validate({
-      code: [couponCodeSchema, params.code],
+    const { calendar, input, code, shard } = couponRequest(res, () => ({
       userId: [userIdSchema, req.query.userId],
-    });
-    const { code, shard } = couponTarget(input.code, calendar);
+    }));
     const record = await deps.gateway.read(
       ledgerOf(calendar),
       code,
@@ -115,13 +132,9 @@ export function couponHandlers(deps: CouponRouteDeps): Record<CouponRoute, Reque
   };
 
   const redeem: RequestHandler = async (req, res) => {
-    const { params } = contextOf(res);
-    const calendar = campaignFromPath(deps.catalog, params.campaignId);
-    const input = validate({
-      code: [couponCodeSchema, params.code],
+    const { calendar, input, code, shard } = couponRequest(res, () => ({
       body: [redemptionBodySchema, req.body],
-    });
-    const { code, shard } = couponTarget(input.code, calendar);
+    }));
     const result = await deps.gateway.redeem(
       ledgerOf(calendar),
       { code, shard, ...input.body },
@@ -136,14 +149,10 @@ export function couponHandlers(deps: CouponRouteDeps): Record<CouponRoute, Reque
   };
 
   const reverse: RequestHandler = async (req, res) => {
-    const { params } = contextOf(res);
-    const calendar = campaignFromPath(deps.catalog, params.campaignId);
-    const input = validate({
-      code: [couponCodeSchema, params.code],
+    const { calendar, input, code, shard } = couponRequest(res, (params) => ({
       orderId: [orderIdSchema, params.orderId],
       userId: [userIdSchema, req.query.userId],
-    });
-    const { code, shard } = couponTarget(input.code, calendar);
+    }));
     const result = await deps.gateway.reverse(
       ledgerOf(calendar),
       { code, shard, userId: input.userId, orderId: input.orderId },
