@@ -9,6 +9,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { isAlive } from '@coupons/redis-local';
 
 /**
  * The kernel refuses a CFS quota under 1 ms (cgroup v1 cpu.cfs_quota_us, v2 cpu.max), and a
@@ -142,20 +143,11 @@ process.on('exit', () => {
   }
 });
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Removes the empty caps an earlier bench left behind (killed before its exit hook ran). */
 export function removeStaleCaps(root: CgroupRoot): void {
   for (const name of readdirSync(root.dir)) {
     const owner = /^coupons-bench-(\d+)-\d+$/.exec(name)?.[1];
-    if (owner === undefined || alive(Number(owner))) continue;
+    if (owner === undefined || isAlive(Number(owner))) continue;
     try {
       rmdirSync(join(root.dir, name));
     } catch {

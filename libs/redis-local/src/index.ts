@@ -7,6 +7,7 @@ export {
 export { canBind, CLUSTER_BUS_OFFSET, findFreePort, type FindFreePortOptions } from './ports';
 export { RedisReplyError, sendRawCommand, type RawReply } from './resp';
 export {
+  isAlive,
   startRedisServer,
   stopPid,
   type RedisServerHandle,

@@ -227,8 +227,11 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-/** A child of ours that exited is reaped by Node's SIGCHLD handling while we poll. */
-function isAlive(pid: number): boolean {
+/**
+ * Whether a process exists (another user's counts: EPERM). A child of ours that exited is reaped
+ * by Node's SIGCHLD handling while we poll.
+ */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
