@@ -12,7 +12,7 @@ export const SERVER_NAMES = [
   'service-off',
   'service-info',
   'service-soldout',
-  'service-noactions',
+  'service-actions',
 ] as const;
 export type ServerName = (typeof SERVER_NAMES)[number];
 
@@ -25,7 +25,7 @@ export const LABELS: Record<ServerName, string> = {
   'service-off': 'service, ADMISSION=off',
   'service-info': 'service (LOG_LEVEL=info)',
   'service-soldout': 'service, every shard sold out',
-  'service-noactions': 'service, OVERLOAD_ACTIONS=off',
+  'service-actions': 'service, OVERLOAD_ACTIONS=on',
 };
 
 /** Servers that issue coupons through Redis (the hello servers answer without it). */
@@ -38,7 +38,7 @@ export const CLAIMS: Record<ServerName, boolean> = {
   'service-off': true,
   'service-info': true,
   'service-soldout': true,
-  'service-noactions': true,
+  'service-actions': true,
 };
 
 /** The servers that are the real service (in some configuration). */
@@ -80,7 +80,7 @@ export function launchFor(
         ...ctx.service.env,
         LOG_LEVEL: name === 'service-info' ? 'info' : 'warn',
         ...(name === 'service-off' ? { ADMISSION: 'off' } : {}),
-        ...(name === 'service-noactions' ? { OVERLOAD_ACTIONS: 'off' } : {}),
+        ...(name === 'service-actions' ? { OVERLOAD_ACTIONS: 'on' } : {}),
         ...(name === 'service-soldout' ? { CAMPAIGNS_FILE: ctx.service.soldOutCampaignsFile } : {}),
         ...options.env,
       },

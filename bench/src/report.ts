@@ -135,11 +135,11 @@ export function shedTable(r: BenchResults, how: Partial<Record<ServerName, strin
     'naive',
     'protected',
     'service',
-    'service-noactions',
+    'service-actions',
     'service-soldout',
   ];
   const servedBy = (s: ServerName): ServerName =>
-    s === 'service-soldout' || s === 'service-noactions' ? 'service' : s;
+    s === 'service-soldout' || s === 'service-actions' ? 'service' : s;
   return markdownTable(
     [
       'server',

@@ -36,10 +36,10 @@ const SHED_SETUP: Partial<Record<ServerName, { env: Record<string, string>; how:
     env: { ADMISSION_RATE: '1', ADMISSION_BURST: '1' },
     how: 'ADMISSION_RATE=1, ADMISSION_BURST=1',
   },
-  // The same without the actions below HTTP: what they add to (or save from) a shed answer.
-  'service-noactions': {
+  // The same with the actions below HTTP on: what they add to (or save from) a shed answer.
+  'service-actions': {
     env: { ADMISSION_RATE: '1', ADMISSION_BURST: '1' },
-    how: 'ADMISSION_RATE=1, ADMISSION_BURST=1, OVERLOAD_ACTIONS=off',
+    how: 'ADMISSION_RATE=1, ADMISSION_BURST=1, OVERLOAD_ACTIONS=on',
   },
   // Every shard sold out: the gate answers 409, after looking up whether the claim's
   // Idempotency-Key was served (a replay gets its coupon): one MGET per shard and event-loop turn.

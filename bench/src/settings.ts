@@ -152,7 +152,7 @@ export function parseSettings(
       ...(quick ? { rampMs: 1000, holdMs: 5000 } : { rampMs: 2000, holdMs: 6000 }),
       multiples: overloadMultiples ?? [0.5, 3, 10, 30],
       // The service with and without the actions below HTTP: their effect where they act.
-      servers: ['naive', 'service', 'service-noactions'],
+      servers: ['naive', 'service', 'service-actions'],
     },
     clients: {
       ...(quick ? { rampMs: 1000, holdMs: 4000 } : { rampMs: 2000, holdMs: 8000 }),

@@ -8,7 +8,7 @@ describe('settings: below capacity and overload', () => {
       share: 0.25,
       capacityServers: ['naive', 'service-off'],
       multiples: [0.5, 3, 10, 30],
-      servers: ['naive', 'service', 'service-noactions'],
+      servers: ['naive', 'service', 'service-actions'],
     });
     expect(settings.profile).toBe('always');
     expect(parseSettings(['--no-profile']).profile).toBe('never');

@@ -86,6 +86,7 @@ describe('parseEnv', () => {
   it('reads the admission settings, with defaults that shed before express', () => {
     expect(parseEnv(DEV, '/srv').admission).toEqual({
       enabled: true,
+      overloadActions: false,
       tokenBucket: undefined,
       concurrency: { minLimit: 8, maxLimit: 256, claimShare: 0.8, latencyTargetMs: 50 },
       eventLoop: { delayP99Ms: 200, utilization: Infinity },
@@ -98,6 +99,7 @@ describe('parseEnv', () => {
       {
         ...DEV,
         ADMISSION: 'off',
+        OVERLOAD_ACTIONS: 'on',
         ADMISSION_RATE: '1500',
         ADMISSION_CONCURRENCY_MIN: '4',
         ADMISSION_CONCURRENCY_MAX: '64',
@@ -115,6 +117,7 @@ describe('parseEnv', () => {
     );
     expect(config.admission).toEqual({
       enabled: false,
+      overloadActions: true,
       // One second of tokens when ADMISSION_BURST is not set.
       tokenBucket: { ratePerSecond: 1500, burst: 1500 },
       concurrency: { minLimit: 4, maxLimit: 64, claimShare: 0.5, latencyTargetMs: 50 },

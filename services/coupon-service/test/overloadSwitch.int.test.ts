@@ -10,10 +10,10 @@ import {
 } from './support';
 
 /**
- * OVERLOAD_ACTIONS: with a pod shedding nearly every claim (a token bucket of 1/s), the actions
- * below HTTP step up (`coupon_overload_level`) and close keep-alive connections after shed
- * answers; with OVERLOAD_ACTIONS=off none of that happens: every connection stays open, however
- * long the flood, and the pod has no overload series.
+ * OVERLOAD_ACTIONS: with a pod shedding nearly every claim (a token bucket of 1/s) and the
+ * actions on, they step up (`coupon_overload_level`) and close keep-alive connections after shed
+ * answers; off (the default) none of that happens: every connection stays open, however long the
+ * flood, and the pod has no overload series.
  */
 describeIfRedis('OVERLOAD_ACTIONS on and off', () => {
   const SOCKETS = 8;
@@ -76,7 +76,10 @@ describeIfRedis('OVERLOAD_ACTIONS on and off', () => {
 
   it('on: the level rises and shed answers close their connections', async () => {
     const campaign = liveCampaign(uniqueId('actions-on'));
-    const service = await startReadyService({ campaigns: [campaign], env });
+    const service = await startReadyService({
+      campaigns: [campaign],
+      env: { ...env, OVERLOAD_ACTIONS: 'on' },
+    });
     try {
       let level = 0;
       const counts = await flood(service, campaign, async () => {
@@ -95,12 +98,9 @@ describeIfRedis('OVERLOAD_ACTIONS on and off', () => {
     }
   });
 
-  it('off: no level, no series, every connection kept through a flood of shed answers', async () => {
+  it('off, the default: no level, no series, every connection kept through a flood of shed answers', async () => {
     const campaign = liveCampaign(uniqueId('actions-off'));
-    const service = await startReadyService({
-      campaigns: [campaign],
-      env: { ...env, OVERLOAD_ACTIONS: 'off' },
-    });
+    const service = await startReadyService({ campaigns: [campaign], env });
     try {
       // At least 10 of the actions' looks (100 ms each) and 500 shed answers: "on" would have
       // stepped to level 3 long before.
