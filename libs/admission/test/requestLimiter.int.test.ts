@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { describeWithRedis, findFreePort } from '@coupons/redis-local';
+import { describeWithRedis } from '@coupons/testing';
+import { findFreePort } from '@coupons/redis-local';
 import { Cluster, Redis } from 'ioredis';
 import { AdmissionGate, ConcurrencyLimit, RequestLimiter, type Decision } from '../src';
 

@@ -1,6 +1,5 @@
 import fc from 'fast-check';
-import { describeWithRedis } from '@coupons/redis-local';
-import { connectBeforeAll } from '@coupons/testing';
+import { connectBeforeAll, describeWithRedis } from '@coupons/testing';
 import type { Cluster, Redis } from 'ioredis';
 import { reconcile, type CouponRecord, type IssueResult } from '../src';
 import { at, couponOpArbs, ledgerAt, type CouponOp } from './support';

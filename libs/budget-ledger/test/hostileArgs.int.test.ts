@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { describeWithRedis } from '@coupons/redis-local';
+import { describeWithRedis } from '@coupons/testing';
 import type { Cluster, Redis } from 'ioredis';
 import {
   generateCouponCode,

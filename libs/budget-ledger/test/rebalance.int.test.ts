@@ -1,5 +1,4 @@
-import { describeWithRedis } from '@coupons/redis-local';
-import { connectBeforeAll } from '@coupons/testing';
+import { connectBeforeAll, describeWithRedis } from '@coupons/testing';
 import type { Cluster, Redis } from 'ioredis';
 import { ManualClock } from '@coupons/campaign';
 import { RebalanceTrigger, reconcile, shardOfUser, type IssueResult } from '../src';

@@ -1,5 +1,5 @@
-import { describeWithRedis, startRedisServer, type RedisServerHandle } from '@coupons/redis-local';
-import { describeIfRedis, untilReplicaInSync } from '@coupons/testing';
+import { startRedisServer, type RedisServerHandle } from '@coupons/redis-local';
+import { describeIfRedis, untilReplicaInSync, describeWithRedis } from '@coupons/testing';
 import { Redis } from 'ioredis';
 import { ReplicationShortError, ReplicationWait } from '../src';
 

@@ -13,8 +13,12 @@ import {
   type Reconciliation,
 } from '@coupons/budget-ledger';
 import { CampaignCalendar } from '@coupons/campaign';
-import { describeWithRedis } from '@coupons/redis-local';
-import { connectBeforeAll, describeIfPostgres, usePrivateDatabaseClient } from '@coupons/testing';
+import {
+  connectBeforeAll,
+  describeIfPostgres,
+  usePrivateDatabaseClient,
+  describeWithRedis,
+} from '@coupons/testing';
 import { LedgerRecord, migrate, rebuildFromRecord, reconcileWithRecord } from '../src';
 import { backupShard, claim, liveLedger, loseShard, recordAll } from './support';
 

@@ -1,7 +1,11 @@
 import type { Cluster, Redis } from 'ioredis';
 import { shardKeys } from '@coupons/budget-ledger';
-import { describeWithRedis } from '@coupons/redis-local';
-import { connectBeforeAll, describeIfPostgres, usePrivateDatabaseClient } from '@coupons/testing';
+import {
+  connectBeforeAll,
+  describeIfPostgres,
+  usePrivateDatabaseClient,
+  describeWithRedis,
+} from '@coupons/testing';
 import { LedgerRecord, migrate, reconcileWithRecord } from '../src';
 import { claim, liveLedger, recordAll } from './support';
 

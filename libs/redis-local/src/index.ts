@@ -20,10 +20,3 @@ export {
   type LocalClusterOptions,
 } from './cluster';
 export { isCi, TEST_REDIS_CLUSTER_NODES_ENV, TEST_REDIS_URL_ENV } from './env';
-export {
-  describeWithRedis,
-  redisTestTargets,
-  type RedisMode,
-  type RedisTestTarget,
-  type RedisTestTargets,
-} from './testing';

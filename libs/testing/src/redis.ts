@@ -2,7 +2,6 @@ import {
   redisInstallHint,
   startRedisServer,
   type RedisServerHandle,
-  type RedisTestTarget,
   type StartRedisServerOptions,
 } from '@coupons/redis-local';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis, type Cluster } from 'ioredis';
 import { describeIfExecutables } from './executables';
+import type { RedisTestTarget } from './redisTargets';
 import { until } from './polling';
 
 /** `describe` for tests that start redis-servers of their own (see describeIfExecutables). */

@@ -1,11 +1,16 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeWithRedis, redisTestTargets } from '@coupons/redis-local';
 import type { Cluster, Redis } from 'ioredis';
 import { shardKeys } from '@coupons/budget-ledger';
 import type { LedgerRecord } from '@coupons/ledger-record';
-import { connectBeforeAll, describeIfPostgres, until } from '@coupons/testing';
+import {
+  connectBeforeAll,
+  describeIfPostgres,
+  until,
+  describeWithRedis,
+  redisTestTargets,
+} from '@coupons/testing';
 import { RECORDER_GROUP } from '../src';
 import {
   claims,

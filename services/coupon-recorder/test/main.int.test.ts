@@ -3,7 +3,6 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { describeWithRedis, redisTestTargets } from '@coupons/redis-local';
 import type { Cluster, Redis } from 'ioredis';
 import { BudgetLedger, shardKeys } from '@coupons/budget-ledger';
 import { CampaignCalendar, parseCampaigns, systemClock } from '@coupons/campaign';
@@ -15,6 +14,8 @@ import {
   liveCampaign,
   uniqueId,
   until,
+  describeWithRedis,
+  redisTestTargets,
 } from '@coupons/testing';
 import { RECORDER_GROUP, RecorderLoop, type EventRecord } from '../src';
 import { claims, recordedIds, recorderFor, silentLogger, usePrivateRecord } from './support';

@@ -1,9 +1,9 @@
-import { describeWithRedis, findFreePort } from '@coupons/redis-local';
+import { findFreePort } from '@coupons/redis-local';
 import type { Cluster, Redis } from 'ioredis';
 import { ManualClock } from '@coupons/campaign';
 import { BudgetLedger, shardKeys } from '@coupons/budget-ledger';
 import { LedgerRecord } from '@coupons/ledger-record';
-import { connectBeforeAll, describeIfPostgres, until } from '@coupons/testing';
+import { connectBeforeAll, describeIfPostgres, until, describeWithRedis } from '@coupons/testing';
 import { RECORDER_GROUP, type EventRecord } from '../src';
 import {
   claims,

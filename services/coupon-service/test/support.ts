@@ -6,10 +6,10 @@ import {
   uniqueId,
   type CampaignInput,
   type LiveCampaignOptions,
+  redisTestTargets,
 } from '@coupons/testing';
 import {
   findRedisServerBinary,
-  redisTestTargets,
   startRedisServer,
   type RedisServerHandle,
 } from '@coupons/redis-local';

@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { describeWithRedis } from '../src/testing';
+import { describeWithRedis } from '../src/redisTargets';
 
 /** Moves ARGV[1] from KEYS[1] to KEYS[2] if KEYS[1] holds that much; returns KEYS[2]'s new value, or -1. */
 const MOVE_IF_ENOUGH = `

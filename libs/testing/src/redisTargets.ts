@@ -1,8 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
-import { findRedisServerBinary, redisInstallHint } from './binaries';
-import type { ClusterNodeAddress } from './cluster';
-import { isCi, TEST_REDIS_CLUSTER_NODES_ENV, TEST_REDIS_URL_ENV } from './env';
+import {
+  findRedisServerBinary,
+  isCi,
+  redisInstallHint,
+  TEST_REDIS_CLUSTER_NODES_ENV,
+  TEST_REDIS_URL_ENV,
+  type ClusterNodeAddress,
+} from '@coupons/redis-local';
 
 export type RedisMode = 'standalone' | 'cluster';
 
