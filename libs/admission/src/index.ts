@@ -31,15 +31,17 @@ export {
   type AdmissionGateOptions,
   type AdmissionSnapshot,
   type Admitted,
-  type ConcurrencyCheck,
   type Decision,
-  type EventLoopCheck,
   type GateRequest,
-  type LimitCheck,
-  type RateCheck,
   type RetryOptions,
-  type SoldOutCheck,
 } from './gate';
+export type {
+  ConcurrencyCheck,
+  EventLoopCheck,
+  LimitCheck,
+  RateCheck,
+  SoldOutCheck,
+} from './layers';
 export {
   RejectionCache,
   SHED_REASONS,
