@@ -35,13 +35,7 @@ export {
   type GateRequest,
   type RetryOptions,
 } from './gate';
-export type {
-  ConcurrencyCheck,
-  EventLoopCheck,
-  LimitCheck,
-  RateCheck,
-  SoldOutCheck,
-} from './layers';
+export type * from './layers';
 export {
   RejectionCache,
   SHED_REASONS,
