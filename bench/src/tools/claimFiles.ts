@@ -1,65 +1,59 @@
 /* eslint-disable no-console -- a measuring tool that prints for people */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { startRedisServer } from '@coupons/redis-local';
-import { REPO_ROOT } from '../catalog';
+import { until } from '@coupons/testing';
+import { claimRequests, launchFor, REPO_ROOT } from '../catalog';
+import { startServer } from '../processes';
 import { prepareService } from '../serviceSetup';
-
-const SERVICE_MAIN = join(REPO_ROOT, 'services', 'coupon-service', 'dist', 'src', 'main.js');
 
 /**
  * Which of the project's own source files one claim runs code in (the claim walk's file count,
- * docs/architecture.md): the built service with a private redis-server, two claims to warm it,
- * then V8's precise coverage around one more claim. Timers that fire in that window (the event
- * loop guard's sample, the clock's re-read) count too, so a figure may include one or two files
- * that are not the claim's. Usage: node bench/dist/src/tools/claimFiles.js [--functions]
+ * docs/architecture.md): the built service as the bench starts it, on a private redis-server,
+ * two claims to warm it, then V8's precise coverage around one more claim. Timers that fire in
+ * that window (the event loop guard's sample, the clock's re-read) count too, so a figure may
+ * include one or two files that are not the claim's.
+ * Usage: node bench/dist/src/tools/claimFiles.js [--functions]
  */
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'claim-files-'));
   const redis = await startRedisServer();
   const setup = prepareService(dir);
   const out = join(dir, 'coverage.json');
-  const child = spawn(
-    process.execPath,
-    ['--require', join(__dirname, 'coveragePreload.js'), SERVICE_MAIN],
-    {
-      env: {
-        ...setup.env,
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        REDIS_URL: redis.url,
-        PORT: '0',
-        LOG_LEVEL: 'warn',
-        CLAIM_FILES_OUT: out,
+  const server = await startServer(
+    launchFor(
+      'service',
+      { redisUrl: redis.url, dir, service: setup },
+      {
+        env: { CLAIM_FILES_OUT: out },
+        nodeArgs: ['--require', join(__dirname, 'coveragePreload.js')],
       },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
+    ),
   );
   try {
-    const base = await readyUrl(child);
-    const claim = (i: number) =>
-      fetch(`${base}/v1/campaigns/${setup.campaignId}/coupons`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${setup.apiKey}`,
-          'content-type': 'application/json',
-          'idempotency-key': `walk-${i}`,
-          'x-user-id': `walker-${i}`,
-        },
-        body: JSON.stringify({ userId: `walker-${i}` }),
-      }).then(async (res) => `${res.status} ${await res.text()}`);
+    const requests = claimRequests(setup)('walk');
+    const claim = async (i: number) => {
+      const spec = requests(i);
+      const res = await fetch(`${server.baseUrl}${spec.path}`, {
+        method: spec.method,
+        headers: spec.headers,
+        body: spec.body,
+      });
+      return `${res.status} ${await res.text()}`;
+    };
     await claim(1);
     await claim(2);
-    child.kill('SIGUSR2');
-    await until(() => existsSync(`${out}.started`));
+    const signalled = (file: string) => () => (existsSync(file) ? true : undefined);
+    process.kill(server.pid, 'SIGUSR2');
+    await until('the coverage started', signalled(`${out}.started`), 5000);
     const answer = await claim(3);
-    child.kill('SIGUSR2');
-    await until(() => existsSync(out));
+    process.kill(server.pid, 'SIGUSR2');
+    await until('the coverage written', signalled(out), 5000);
     const ran = JSON.parse(readFileSync(out, 'utf8')) as Record<string, string[]>;
     report(answer, ran, process.argv.includes('--functions'));
   } finally {
-    child.kill('SIGTERM');
+    await server.stop();
     await redis.stop();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -79,23 +73,6 @@ function report(answer: string, ran: Record<string, string[]>, functions: boolea
     console.log(
       `  ${path.replace('/dist/src/', '/src/').replace(/\.js$/, '.ts')}${functions ? `: ${names.join(', ')}` : ''}`,
     );
-}
-
-function readyUrl(child: ReturnType<typeof spawn>): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    child.stderr?.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      const match = /ready on (http:\/\/[^\s]+) /.exec(text);
-      if (match !== null) resolve(match[1] as string);
-    });
-    child.once('exit', (code) => reject(new Error(`the service exited (${code}): ${text}`)));
-  });
-}
-
-async function until(done: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
-  if (!done()) throw new Error('the service did not answer the coverage signal in 5 s');
 }
 
 main().catch((err: unknown) => {
