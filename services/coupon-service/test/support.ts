@@ -6,6 +6,7 @@ import {
   uniqueId,
   type CampaignInput,
   type LiveCampaignOptions,
+  type RedisMode,
   redisTestTargets,
 } from '@coupons/testing';
 import {
@@ -55,7 +56,7 @@ export function standaloneRedisUrl(): string {
   return url;
 }
 
-export type RedisMode = 'standalone' | 'cluster';
+export type { RedisMode } from '@coupons/testing';
 
 /** The harness's cluster nodes as REDIS_CLUSTER_NODES wants them. */
 function clusterNodesEnv(): string {
