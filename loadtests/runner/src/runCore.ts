@@ -1,8 +1,12 @@
 import { performance } from 'node:perf_hooks';
+import { HEADERS } from '@coupons/contract';
 import type { ConnectionSet } from './connections';
 import { Exchange, type ExchangeOwner } from './exchange';
 import { Fifo } from './fifo';
 import { Tally, type GeneratorFacts } from './tally';
+
+/** Lower case, as undici sends header names it is given. */
+const REQUEST_TIMEOUT = HEADERS.requestTimeoutMs.toLowerCase();
 
 /** How often deadlines are checked; answers are classified by their exact latency regardless. */
 const SWEEP_INTERVAL_MS = 5;
@@ -161,9 +165,20 @@ export abstract class RunCore<Report> implements ExchangeOwner {
     this.settled(exchange, outcome, now);
   }
 
+  /**
+   * Sends the exchange with what is left of its deadline in X-Request-Timeout-Ms, as a caller that
+   * keeps to the contract does: a request that waited here for a connection tells the service
+   * how little time it has left, and the service can refuse it at once instead of serving it for
+   * a caller that has already given up.
+   */
   private dispatch(exchange: Exchange, client: NonNullable<Exchange['client']>): void {
     exchange.client = client;
-    client.dispatch(exchange.spec, exchange);
+    const leftMs = Math.max(1, Math.floor(exchange.deadline - performance.now()));
+    const { spec } = exchange;
+    client.dispatch(
+      { ...spec, headers: { ...spec.headers, [REQUEST_TIMEOUT]: String(leftMs) } },
+      exchange,
+    );
   }
 
   private handBack(exchange: Exchange): void {

@@ -93,6 +93,30 @@ describe('runOpenModel', () => {
     expect(report.servedLatencyMs.max).toBeGreaterThanOrEqual(240);
   });
 
+  it('sends what is left of each deadline in X-Request-Timeout-Ms, the wait for a connection taken off', async () => {
+    const told: number[] = [];
+    const server = await startLoopbackServer((request, response) => {
+      told.push(Number(request.headers['x-request-timeout-ms']));
+      answerAfter(response, 100);
+    });
+
+    // 3 requests at once, one connection, 100 ms each: the second waits ~100 ms, the third ~200.
+    const report = await runAgainst(server, {
+      ratePerSecond: 1000,
+      durationMs: 3,
+      connections: 1,
+      timeoutMs: 1000,
+    });
+
+    expect(report).toMatchObject({ sent: 3, served: 3 });
+    expect(told).toHaveLength(3);
+    const [first, second, third] = told as [number, number, number];
+    expect(first).toBeGreaterThan(950);
+    expect(first).toBeLessThanOrEqual(1000);
+    expect(first - second).toBeGreaterThanOrEqual(90);
+    expect(second - third).toBeGreaterThanOrEqual(90);
+  });
+
   it('counts 429/503 with Retry-After as shed, without it as other statuses, and resets as errors', async () => {
     const server = await startLoopbackServer((request, response) => {
       const [status, retryAfter] = request.url!.slice(1).split('/');
