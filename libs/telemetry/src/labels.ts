@@ -72,23 +72,6 @@ export const REFUSAL_REASONS = [
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
-/**
- * The `type` of an audit stream event (the Lua scripts' XADD), as the recorder counts them;
- * anything else is `other`, so a stream cannot mint series.
- */
-export const AUDIT_EVENT_TYPES = [
-  'init',
-  'issued',
-  'redeemed',
-  'reversed',
-  'rebalance-out',
-  'rebalance-in',
-  'rebalance-void',
-  'restore',
-  'other',
-] as const;
-export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
-
 /** How one recorder batch ended: committed to PostgreSQL and acknowledged, or not at all. */
 export const RECORDER_BATCH_OUTCOMES = ['ok', 'failed'] as const;
 export type RecorderBatchOutcome = (typeof RECORDER_BATCH_OUTCOMES)[number];

@@ -1,13 +1,18 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { AUDIT_EVENT_TYPES, RECORDER_BATCH_OUTCOMES, type AuditEventType } from './labels';
+import { RECORDER_BATCH_OUTCOMES } from './labels';
 
 /**
  * The recorder's metrics (services/coupon-recorder): how far PostgreSQL is behind the audit
  * streams, and whether a shard was found behind PostgreSQL. Labels are bounded: `campaign` and
- * `shard` come from the campaigns file, `type` and `outcome` from the fixed lists in labels.ts.
+ * `shard` come from the campaigns file, `outcome` from the fixed list in labels.ts, `type` from the
+ * event types the recorder is given (the ledger's, from @coupons/ledger-record) plus `other`.
  */
 export interface RecorderMetrics {
   registry: Registry;
+  /** The `type` label of an audit event: its type when it is one of the given ones, else `other`. */
+  eventTypeLabel(type: string | undefined): string;
+  /** Every value the `type` label takes. */
+  eventTypeLabels: readonly string[];
   /** Events in committed batches, by type (replays of recorded events included: see duplicates). */
   eventsRecorded: Counter<'campaign' | 'type'>;
   /** Events PostgreSQL already held (a batch redelivered after a crash between commit and ack). */
@@ -29,18 +34,22 @@ export interface RecorderMetrics {
   up: Gauge;
 }
 
-export function auditEventTypeLabel(type: string | undefined): AuditEventType {
-  return (AUDIT_EVENT_TYPES as readonly string[]).includes(type ?? '')
-    ? (type as AuditEventType)
-    : 'other';
-}
-
-/** A fresh registry unless one is given (tests get their own, never prom-client's global). */
-export function createRecorderMetrics(registry: Registry = new Registry()): RecorderMetrics {
+/**
+ * `eventTypes`: the audit event types the `type` label names; any other is counted as `other`, so
+ * a stream cannot mint series. A fresh registry unless one is given (tests get their own, never
+ * prom-client's global).
+ */
+export function createRecorderMetrics(
+  eventTypes: readonly string[],
+  registry: Registry = new Registry(),
+): RecorderMetrics {
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  const known = new Set(eventTypes);
   return {
     registry,
+    eventTypeLabel: (type) => (type !== undefined && known.has(type) ? type : 'other'),
+    eventTypeLabels: [...known, 'other'],
     eventsRecorded: new Counter({
       name: 'coupon_recorder_events_recorded_total',
       help: 'Audit events in batches committed to PostgreSQL, by event type',
@@ -115,7 +124,7 @@ export function initialiseRecorderSeries(
 ): void {
   for (const outcome of RECORDER_BATCH_OUTCOMES) metrics.batches.inc({ outcome }, 0);
   for (const campaign of new Set(shards.map((s) => s.campaignId))) {
-    for (const type of AUDIT_EVENT_TYPES) metrics.eventsRecorded.inc({ campaign, type }, 0);
+    for (const type of metrics.eventTypeLabels) metrics.eventsRecorded.inc({ campaign, type }, 0);
     metrics.duplicates.inc({ campaign }, 0);
     metrics.rollbacksDetected.inc({ campaign }, 0);
     metrics.fenced.inc({ campaign }, 0);

@@ -1,5 +1,11 @@
 import { Registry } from 'prom-client';
-import { createServiceMetrics, registerAdmissionMetrics, type AdmissionReading } from '../src';
+import {
+  createRecorderMetrics,
+  createServiceMetrics,
+  initialiseRecorderSeries,
+  registerAdmissionMetrics,
+  type AdmissionReading,
+} from '../src';
 
 describe('createServiceMetrics', () => {
   it('registers default node metrics and the http metrics in the registry it is given', async () => {
@@ -56,5 +62,22 @@ describe('registerAdmissionMetrics', () => {
     const again = await registry.metrics();
     expect(again).toMatch(/^coupon_requests_received_total\{priority="claim"\} 25$/m);
     expect(again).toMatch(/^coupon_requests_received_total\{priority="redeem"\} 2$/m);
+  });
+});
+
+describe('createRecorderMetrics', () => {
+  it('names an audit event by its type when it is one it was given, and every other one `other`', async () => {
+    const metrics = createRecorderMetrics(['issued', 'redeemed']);
+    initialiseRecorderSeries(metrics, [{ campaignId: 'spring', shard: 0 }]);
+    for (const type of ['issued', 'made-up', undefined])
+      metrics.eventsRecorded.inc({ campaign: 'spring', type: metrics.eventTypeLabel(type) });
+    const text = await metrics.registry.metrics();
+    const series = (type: string) =>
+      new RegExp(
+        `^coupon_recorder_events_recorded_total\\{campaign="spring",type="${type}"\\} (\\d+)$`,
+        'm',
+      ).exec(text)?.[1];
+    expect([series('issued'), series('redeemed'), series('other')]).toEqual(['1', '0', '2']);
+    expect(text).not.toMatch(/type="made-up"/);
   });
 });

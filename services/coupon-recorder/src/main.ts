@@ -1,4 +1,4 @@
-import { LedgerRecord } from '@coupons/ledger-record';
+import { EVENT_TYPES, LedgerRecord } from '@coupons/ledger-record';
 import {
   configAndCampaignsOrExit,
   createRedisClient,
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const { config, campaigns } = configAndCampaignsOrExit(() => parseRecorderEnv(process.env));
   const logger = createLogger({ level: config.logLevel, name: 'coupon-recorder' });
   const shards = shardsOf(campaigns);
-  const metrics = createRecorderMetrics();
+  const metrics = createRecorderMetrics(EVENT_TYPES);
   initialiseRecorderSeries(metrics, shards);
 
   // The service's client settings: no offline queue, a command timeout, reconnect forever.

@@ -7,7 +7,7 @@ import {
   trimRecorded,
 } from '@coupons/budget-ledger';
 import { systemClock, type Clock } from '@coupons/campaign';
-import { auditEventTypeLabel, type Logger, type RecorderMetrics } from '@coupons/telemetry';
+import type { Logger, RecorderMetrics } from '@coupons/telemetry';
 import { RecordFault } from '@coupons/ledger-record';
 import { RecorderFault, type RecorderStep } from './faults';
 import type { EventRecord, RecordedShardPosition, StreamEvent } from './record';
@@ -164,7 +164,7 @@ export class Recorder {
     for (const event of events)
       metrics.eventsRecorded.inc({
         campaign: ref.campaignId,
-        type: auditEventTypeLabel(event.fields.type),
+        type: metrics.eventTypeLabel(event.fields.type),
       });
     if (result.duplicates > 0)
       metrics.duplicates.inc({ campaign: ref.campaignId }, result.duplicates);

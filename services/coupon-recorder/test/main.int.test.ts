@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import type { Cluster, Redis } from 'ioredis';
 import { BudgetLedger, shardKeys } from '@coupons/budget-ledger';
 import { CampaignCalendar, parseCampaigns, systemClock } from '@coupons/campaign';
-import type { LedgerRecord, StreamEvent } from '@coupons/ledger-record';
+import { EVENT_TYPES, type LedgerRecord, type StreamEvent } from '@coupons/ledger-record';
 import { createRecorderMetrics } from '@coupons/telemetry';
 import {
   connectBeforeAll,
@@ -49,7 +49,7 @@ describeIfPostgres('the recorder process and its loop', () => {
         position: (c, s) => record.position(c, s),
         markRolledBack: (c, s, reason, at) => record.markRolledBack(c, s, reason, at),
       };
-      const metrics = createRecorderMetrics();
+      const metrics = createRecorderMetrics(EVENT_TYPES);
       const { recorder } = recorderFor(redis, slow, campaign!, { metrics });
       const loop = new RecorderLoop({
         recorder,

@@ -1,7 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { BudgetLedger } from '@coupons/budget-ledger';
 import { CampaignCalendar, parseCampaigns, systemClock, type Campaign } from '@coupons/campaign';
-import { LedgerRecord, migrate } from '@coupons/ledger-record';
+import { EVENT_TYPES, LedgerRecord, migrate } from '@coupons/ledger-record';
 import { createLogger, createRecorderMetrics, type RecorderMetrics } from '@coupons/telemetry';
 import {
   liveCampaign,
@@ -57,7 +57,7 @@ export function recorderFor(
   campaign: Campaign,
   options: Partial<RecorderOptions> = {},
 ): { recorder: Recorder; metrics: RecorderMetrics } {
-  const metrics = options.metrics ?? createRecorderMetrics();
+  const metrics = options.metrics ?? createRecorderMetrics(EVENT_TYPES);
   const recorder = new Recorder({
     redis,
     record,
