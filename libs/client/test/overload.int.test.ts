@@ -14,7 +14,10 @@ function fate(outcome: ClaimOutcome): string {
  * what would be shed, then lets traffic back.
  */
 describeIfRedis('client-side throttling against a shedding service', () => {
-  const campaign = liveCampaign(uniqueId('client-overload'));
+  // One slice a day: the whole day's budget is out from the start, so the 380 claims below never
+  // meet a sold-out shard, whatever the hour (hourly slices of a campaign that opened just after
+  // midnight in its zone release only a couple of hours' worth).
+  const campaign = liveCampaign(uniqueId('client-overload'), { slicesPerDay: 1 });
   // A pod that sheds (behind the proxy at first), a healthy one.
   const stack = stackFor([campaign], {
     pods: [{ env: { ADMISSION_RATE: '2', ADMISSION_BURST: '2' } }, {}],
