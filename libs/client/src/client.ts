@@ -1,7 +1,7 @@
 import { BulkheadRejectedError, bulkhead, type BulkheadPolicy } from 'cockatiel';
 import { readAnswer, transientReading, unexpected, type Answer, type Reading } from './answers';
 import { DEFAULT_BACKOFF, retryDelayMs, type BackoffOptions } from './backoff';
-import { systemClock, type Clock, type Random } from './clock';
+import { systemClientClock, type ClientClock, type Random } from './clock';
 import { CouponClientError } from './errors';
 import type { ClientMetrics, LocalReason } from './metrics';
 import type {
@@ -82,7 +82,7 @@ class AttemptDeadline extends Error {
  */
 export class CouponClient {
   private readonly transport: Transport;
-  private readonly clock: Clock;
+  private readonly clock: ClientClock;
   private readonly random: Random;
   private readonly metrics: ClientMetrics;
   private readonly deadlineMs: number;
@@ -99,7 +99,7 @@ export class CouponClient {
   private closed = false;
 
   constructor(options: CouponClientOptions) {
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock ?? systemClientClock;
     this.random = options.random ?? Math.random;
     this.metrics = options.metrics ?? {};
     this.deadlineMs = positive('deadlineMs', options.deadlineMs ?? DEFAULTS.deadlineMs);

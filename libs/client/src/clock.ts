@@ -1,13 +1,13 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { systemClock as wallClock, type Clock as TimeClock } from '@coupons/contract';
+import { systemClock, type Clock } from '@coupons/contract';
 
 /**
- * Time as the policies see it. Every decision (windows, Retry-After, backoff, deadlines, the
- * sold-out memory) reads `now()` and waits with `sleep()`, so tests move time instead of waiting:
- * the contract's clock (epoch ms) that also waits on its own time. The waiting stays here, as the
+ * The client's clock: the contract's `Clock` (epoch ms), which every policy reads (windows,
+ * Retry-After, deadlines, the sold-out memory), and `sleep()`, with which the client waits
+ * between attempts, so tests move time instead of waiting. The waiting stays here, as the
  * contract needs nothing of Node or the DOM.
  */
-export interface Clock extends TimeClock {
+export interface ClientClock extends Clock {
   /** Resolves after `ms` on this clock; rejects with the signal's reason when it aborts. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
@@ -15,8 +15,8 @@ export interface Clock extends TimeClock {
 /** A uniform draw, 0 <= r < 1. */
 export type Random = () => number;
 
-export const systemClock: Clock = Object.freeze({
-  now: wallClock.now,
+export const systemClientClock: ClientClock = Object.freeze({
+  now: systemClock.now,
   sleep: async (ms: number, signal?: AbortSignal): Promise<void> => {
     if (ms <= 0) {
       signal?.throwIfAborted();

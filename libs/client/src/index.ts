@@ -24,7 +24,7 @@ export {
   type Locale,
   type MessageContext,
 } from './messages';
-export { systemClock, type Clock, type Random } from './clock';
+export { systemClientClock, type ClientClock, type Random } from './clock';
 export { DEFAULT_HORIZON_MS } from './trust';
 export { SlidingWindow } from './slidingWindow';
 export { DEFAULT_BACKOFF, fullJitterBackoffMs, retryDelayMs, type BackoffOptions } from './backoff';

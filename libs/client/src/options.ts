@@ -1,5 +1,5 @@
 import type { BackoffOptions } from './backoff';
-import type { Clock, Random } from './clock';
+import type { ClientClock, Random } from './clock';
 import type { ClientMetrics } from './metrics';
 import type { RetryBudgetOptions } from './retryBudget';
 import type { ClosedEntry } from './soldOutMemory';
@@ -42,7 +42,7 @@ export interface CouponClientOptions {
   idempotencyNamespace?: string;
   /** Replaces the undici pool (tests, instrumentation). */
   transport?: Transport;
-  clock?: Clock;
+  clock?: ClientClock;
   random?: Random;
   metrics?: ClientMetrics;
 }

@@ -1,4 +1,4 @@
-import type { Clock } from './clock';
+import type { Clock } from '@coupons/contract';
 import { SlidingWindow } from './slidingWindow';
 
 export interface RetryBudgetOptions {

@@ -1,4 +1,4 @@
-import type { Clock } from './clock';
+import type { Clock } from '@coupons/contract';
 
 /**
  * Counts of the last `windowMs`, kept in `buckets` slots of windowMs/buckets each: a count older

@@ -1,4 +1,5 @@
-import type { Clock, Random } from './clock';
+import type { Clock } from '@coupons/contract';
+import type { Random } from './clock';
 import { SlidingWindow } from './slidingWindow';
 
 export interface ThrottleOptions {

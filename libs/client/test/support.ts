@@ -1,5 +1,5 @@
 import { setImmediate as tick } from 'node:timers/promises';
-import type { Clock, Random } from '../src/clock';
+import type { ClientClock, Random } from '../src/clock';
 import {
   TransportError,
   type HttpRequest,
@@ -11,7 +11,7 @@ import {
  * A clock that only moves when told: `advance(ms)`, or a `sleep` (which moves it by the sleep's
  * length at once, after `onSleep` has run). Every sleep is recorded.
  */
-export class ManualClock implements Clock {
+export class ManualClock implements ClientClock {
   readonly sleeps: number[] = [];
   /** Runs inside each sleep, before time moves: lets a test act "while the client waits". */
   onSleep: ((ms: number) => Promise<void> | void) | undefined;
@@ -41,7 +41,7 @@ export class ManualClock implements Clock {
  * Real time plus every sleep skipped so far: requests take their real time, waits take none.
  * For tests against the real service, where Retry-After seconds would otherwise be waited out.
  */
-export class SkippingClock implements Clock {
+export class SkippingClock implements ClientClock {
   private skipped = 0;
   readonly sleeps: number[] = [];
   onSleep: ((ms: number) => Promise<void> | void) | undefined;
@@ -89,7 +89,7 @@ export class FakeTransport implements Transport {
   closed = false;
 
   constructor(
-    private readonly clock: Clock,
+    private readonly clock: ClientClock,
     public script: Script,
   ) {}
 
@@ -123,7 +123,7 @@ export class RecordingTransport implements Transport {
 
   constructor(
     private readonly inner: Transport,
-    private readonly clock: Clock = { now: Date.now, sleep: async () => undefined },
+    private readonly clock: ClientClock = { now: Date.now, sleep: async () => undefined },
   ) {}
 
   async send(request: HttpRequest, signal: AbortSignal): Promise<HttpResponse> {
