@@ -1,4 +1,4 @@
-import { CampaignCalendar, toZonedIso, type Campaign } from '@coupons/campaign';
+import { CampaignCalendar, toZonedIso, type CampaignConfig } from '@coupons/campaign';
 
 /**
  * Pre-scaling from the campaign calendar: a crowd arrives at a campaign's start and at each day's
@@ -61,7 +61,7 @@ export interface CronTrigger {
 
 /** The triggers of one campaign and the windows they cover. */
 export interface CampaignPrescale {
-  readonly campaign: Campaign;
+  readonly campaign: CampaignConfig;
   readonly windows: readonly CrowdWindow[];
   readonly triggers: readonly CronTrigger[];
 }
@@ -92,7 +92,7 @@ export function checkSettings(settings: PrescaleSettings): void {
  * `all`, a campaign that ended before `now` has none, and windows that ended before `now` are
  * dropped: a cron expression has no year, so a window left in would come back a year later.
  */
-export function crowdWindows(campaign: Campaign, settings: PrescaleSettings): CrowdWindow[] {
+export function crowdWindows(campaign: CampaignConfig, settings: PrescaleSettings): CrowdWindow[] {
   checkSettings(settings);
   if (!settings.all && campaign.endsAt < settings.now) return [];
   const calendar = new CampaignCalendar(campaign);
@@ -185,7 +185,7 @@ function dayField(days: readonly number[]): string {
  * while the next end comes before the next start.
  */
 export function cronTriggers(
-  campaign: Campaign,
+  campaign: CampaignConfig,
   windows: readonly CrowdWindow[],
   replicas: number,
 ): CronTrigger[] {
@@ -215,7 +215,7 @@ export function cronTriggers(
 }
 
 export function prescale(
-  campaigns: readonly Campaign[],
+  campaigns: readonly CampaignConfig[],
   settings: PrescaleSettings,
 ): CampaignPrescale[] {
   checkSettings(settings);

@@ -2,7 +2,7 @@ import {
   CampaignCalendar,
   parseCampaigns,
   parseIsoInstant,
-  type Campaign,
+  type CampaignConfig,
 } from '@coupons/campaign';
 import { campaignInput } from '@coupons/testing';
 import { parse } from 'yaml';
@@ -28,7 +28,7 @@ function ms(iso: string): number {
   return value;
 }
 
-function campaign(overrides: Record<string, unknown>): Campaign {
+function campaign(overrides: Record<string, unknown>): CampaignConfig {
   const [parsed] = parseCampaigns({
     campaigns: [
       campaignInput({
@@ -59,13 +59,13 @@ function settings(overrides: Partial<PrescaleSettings> = {}): PrescaleSettings {
 }
 
 /** The calendar's own release instants: each day's first slice. */
-function releases(c: Campaign): number[] {
+function releases(c: CampaignConfig): number[] {
   return new CampaignCalendar(c).days.map((day) => day.slices[0]!.atMs);
 }
 
 /** KEDA's view of the generated triggers, sampled every 5 minutes (+17 s) around the windows. */
 function expectTriggersToCoverExactly(
-  c: Campaign,
+  c: CampaignConfig,
   windows: readonly CrowdWindow[],
   s = settings(),
 ) {

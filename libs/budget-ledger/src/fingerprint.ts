@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import type { Campaign } from '@coupons/campaign';
+import type { CampaignConfig } from '@coupons/campaign';
 
 /**
  * Every campaign setting that decides how much money may move or how it is spent, by name. The
  * book of record keeps them per shard (the init event carries them), so a rebuild from it can
  * name what a campaigns file changed.
  */
-export function moneySettings(campaign: Campaign): Record<string, unknown> {
+export function moneySettings(campaign: CampaignConfig): Record<string, unknown> {
   return {
     id: campaign.id,
     poolFen: campaign.poolFen,
@@ -53,7 +53,7 @@ export const LEDGER_LAYOUT = 2;
  * A digest of the money settings and the ledger layout. Stored in each shard's ledger at init;
  * every script refuses a caller whose campaigns file (or code) says otherwise.
  */
-export function campaignFingerprint(campaign: Campaign): string {
+export function campaignFingerprint(campaign: CampaignConfig): string {
   const money = Object.values(moneySettings(campaign));
   return createHash('sha256')
     .update(JSON.stringify([`layout:${LEDGER_LAYOUT}`, ...money]))

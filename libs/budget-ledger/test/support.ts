@@ -1,7 +1,12 @@
 import fc from 'fast-check';
 import type { Cluster, Redis } from 'ioredis';
 import { campaignInput, uniqueId } from '@coupons/testing';
-import { CampaignCalendar, ManualClock, parseCampaigns, type Campaign } from '@coupons/campaign';
+import {
+  CampaignCalendar,
+  ManualClock,
+  parseCampaigns,
+  type CampaignConfig,
+} from '@coupons/campaign';
 import {
   BudgetLedger,
   NO_MARK,
@@ -13,7 +18,7 @@ import {
 } from '../src';
 
 /** A campaign with a fresh id (tests share Redis servers): 100 coupons a day over 4 shards. */
-export function campaign(overrides: Record<string, unknown> = {}): Campaign {
+export function campaign(overrides: Record<string, unknown> = {}): CampaignConfig {
   const [parsed] = parseCampaigns({
     campaigns: [
       campaignInput({
@@ -35,7 +40,7 @@ export async function ledgerAt(
   redis: Redis | Cluster,
   iso: string,
   overrides: Record<string, unknown> = {},
-  options: LedgerOptions & { init?: boolean; campaign?: Campaign; fenced?: boolean } = {},
+  options: LedgerOptions & { init?: boolean; campaign?: CampaignConfig; fenced?: boolean } = {},
 ): Promise<{ ledger: BudgetLedger; clock: ManualClock; calendar: CampaignCalendar }> {
   const { campaign: given, init, fenced, ...ledgerOptions } = options;
   const calendar = new CampaignCalendar(given ?? campaign(overrides));

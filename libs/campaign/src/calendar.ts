@@ -1,4 +1,4 @@
-import { MAX_CAMPAIGN_DAYS, type Campaign } from './schema';
+import { MAX_CAMPAIGN_DAYS, type CampaignConfig } from './schema';
 import { splitByWeights, splitEvenly } from './split';
 import { isValidTimeZone, zonedDays, type ZonedDay } from './time';
 
@@ -75,7 +75,7 @@ function sliceTimes(
   );
 }
 
-function assertCalendarInputs(campaign: Campaign): void {
+function assertCalendarInputs(campaign: CampaignConfig): void {
   const { poolFen, couponValueFen, startsAt, endsAt, timeZone, release } = campaign;
   const problems: string[] = [];
   if (!Number.isSafeInteger(couponValueFen) || couponValueFen < 1) problems.push('couponValueFen');
@@ -117,7 +117,7 @@ function assertTime(t: number): void {
  * is a binary search over flat arrays, since it runs on every claim.
  */
 export class CampaignCalendar {
-  readonly campaign: Campaign;
+  readonly campaign: CampaignConfig;
   readonly days: readonly TrancheDay[];
   readonly poolCoupons: number;
 
@@ -132,7 +132,7 @@ export class CampaignCalendar {
   private readonly nextNonEmpty: Int32Array;
   private readonly slicesPerDay: number;
 
-  constructor(campaign: Campaign) {
+  constructor(campaign: CampaignConfig) {
     assertCalendarInputs(campaign);
     const { startsAt, endsAt, timeZone, release } = campaign;
     this.campaign = campaign;

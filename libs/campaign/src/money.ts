@@ -1,7 +1,10 @@
-import type { Campaign } from './schema';
+import type { CampaignConfig } from './schema';
 
 /** Whole coupons to fen, at the edge only: budgets move in coupons so no fen is ever stranded. */
-export function couponsToFen(campaign: Pick<Campaign, 'couponValueFen'>, coupons: number): number {
+export function couponsToFen(
+  campaign: Pick<CampaignConfig, 'couponValueFen'>,
+  coupons: number,
+): number {
   if (!Number.isSafeInteger(coupons) || coupons < 0) {
     throw new RangeError(`coupons must be a non-negative safe integer, got ${coupons}`);
   }
@@ -12,7 +15,7 @@ export function couponsToFen(campaign: Pick<Campaign, 'couponValueFen'>, coupons
 }
 
 /** The pool in whole coupons (poolFen is a multiple of couponValueFen in a valid campaign). */
-export function poolCoupons(campaign: Pick<Campaign, 'poolFen' | 'couponValueFen'>): number {
+export function poolCoupons(campaign: Pick<CampaignConfig, 'poolFen' | 'couponValueFen'>): number {
   if (campaign.poolFen % campaign.couponValueFen !== 0) {
     throw new RangeError(
       `poolFen ${campaign.poolFen} is not a multiple of ${campaign.couponValueFen}`,

@@ -11,7 +11,11 @@ import {
   zonedDays,
 } from './time';
 
-export interface Campaign {
+/**
+ * A campaign as the campaigns file defines it, parsed and checked (`parseCampaigns`). What the API
+ * answers about a campaign is another thing: @coupons/contract's `Campaign`.
+ */
+export interface CampaignConfig {
   readonly id: string;
   readonly name: string;
   readonly currency: 'CNY';
@@ -361,7 +365,7 @@ export function deepFreeze<T>(value: T): T {
  * Validates a whole campaigns file object, `{"campaigns": [...]}`, and returns its campaigns deeply
  * frozen, with defaults applied. Throws one CampaignConfigError listing every violation.
  */
-export function parseCampaigns(input: unknown): readonly Campaign[] {
+export function parseCampaigns(input: unknown): readonly CampaignConfig[] {
   const issues: string[] = [];
   const sink: IssueSink = {
     add: (path, message) => issues.push(`${formatPath(path)}: ${message}`),
@@ -381,7 +385,7 @@ export function parseCampaigns(input: unknown): readonly Campaign[] {
     ? file.data.campaigns
     : (input as { campaigns: unknown[] }).campaigns;
 
-  const campaigns: Campaign[] = [];
+  const campaigns: CampaignConfig[] = [];
   const firstIndexById = new Map<string, number>();
   entries.forEach((raw, index) => {
     const at: Path = ['campaigns', index];
@@ -407,7 +411,7 @@ export function parseCampaigns(input: unknown): readonly Campaign[] {
 }
 
 /** Reads and validates a campaigns file; an unreadable file or bad JSON is a CampaignConfigError too. */
-export function loadCampaignsFile(path: string): readonly Campaign[] {
+export function loadCampaignsFile(path: string): readonly CampaignConfig[] {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

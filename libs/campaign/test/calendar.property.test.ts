@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { CampaignCalendar, splitPoolIntoTranches, zonedDays, type Campaign } from '../src';
+import { CampaignCalendar, splitPoolIntoTranches, zonedDays, type CampaignConfig } from '../src';
 import { DAY, campaignFrom, ms, sum } from './fixtures';
 
 const ZONES = [
@@ -29,7 +29,7 @@ const campaignArb = fc
   .map(({ lengthMs, poolCoupons, couponValueFen, slicesPerDay, rollover, weights, ...rest }) => {
     const endsAt = rest.startsAt + lengthMs;
     // weights are keyed by day later, once the calendar knows its days
-    const campaign: Campaign = {
+    const campaign: CampaignConfig = {
       ...base,
       ...rest,
       endsAt,

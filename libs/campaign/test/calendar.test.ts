@@ -1,4 +1,4 @@
-import { CampaignCalendar, splitPoolIntoTranches, type Campaign } from '../src';
+import { CampaignCalendar, splitPoolIntoTranches, type CampaignConfig } from '../src';
 import { calendarOver, campaignFrom, DAY, HOUR, ms, sum } from './fixtures';
 
 const historic = new CampaignCalendar(campaignFrom());
@@ -342,7 +342,7 @@ describe('nextReleaseAt with slices of 0 coupons', () => {
 describe('CampaignCalendar input checks', () => {
   const valid = campaignFrom();
 
-  it.each<[string, Partial<Campaign>]>([
+  it.each<[string, Partial<CampaignConfig>]>([
     ['pool not in whole coupons', { poolFen: 2_600 }],
     ['end not after start', { endsAt: valid.startsAt }],
     ['unknown zone', { timeZone: 'Mars/Olympus_Mons' }],

@@ -4,7 +4,7 @@ import {
   CampaignConfigError,
   parseCampaigns,
   parseIsoInstant,
-  type Campaign,
+  type CampaignConfig,
 } from '../src';
 
 /** Epoch ms of an ISO-8601 instant with offset; throws on a typo so a test cannot pass by accident. */
@@ -22,7 +22,7 @@ export function rawCampaign(overrides: Record<string, unknown> = {}): Record<str
   return { ...campaignInput(overrides) };
 }
 
-export function campaignFrom(overrides: Record<string, unknown> = {}): Campaign {
+export function campaignFrom(overrides: Record<string, unknown> = {}): CampaignConfig {
   const [campaign] = parseCampaigns({ campaigns: [rawCampaign(overrides)] });
   if (campaign === undefined) throw new Error('no campaign parsed');
   return campaign;

@@ -1,4 +1,4 @@
-import { CampaignConfigError, loadCampaignsFile, type Campaign } from '@coupons/campaign';
+import { CampaignConfigError, loadCampaignsFile, type CampaignConfig } from '@coupons/campaign';
 import type { Logger } from '@coupons/telemetry';
 import { ConfigError } from './config';
 
@@ -20,7 +20,7 @@ export function exitWith(message: string): never {
  */
 export function configAndCampaignsOrExit<Config extends { readonly campaignsFile: string }>(
   parse: () => Config,
-): { config: Config; campaigns: readonly Campaign[] } {
+): { config: Config; campaigns: readonly CampaignConfig[] } {
   let config: Config;
   try {
     config = parse();

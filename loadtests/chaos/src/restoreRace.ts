@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { BudgetLedger, LedgerFault, RedisTimeClock, shardKeys } from '@coupons/budget-ledger';
-import { CampaignCalendar, parseCampaigns, type Campaign } from '@coupons/campaign';
+import { CampaignCalendar, parseCampaigns, type CampaignConfig } from '@coupons/campaign';
 import { LedgerRecord, migrate, reconcileWithRecord } from '@coupons/ledger-record';
 import { startRedisServer, type RedisServerHandle } from '@coupons/redis-local';
 import {
@@ -73,7 +73,9 @@ export async function runRestoreRace(options: RestoreRaceOptions): Promise<Resto
   const campaigns = Array.from({ length: options.trials }, (_, i) =>
     liveCampaign(uniqueId(`race${i}`), { shards: 1, coupons: 160, slicesPerDay: 1 }),
   );
-  const calendars = parseCampaigns({ campaigns }).map((c: Campaign) => new CampaignCalendar(c));
+  const calendars = parseCampaigns({ campaigns }).map(
+    (c: CampaignConfig) => new CampaignCalendar(c),
+  );
   const backup = mkdtempSync(join(tmpdir(), 'coupons-chaos-race-'));
   let database: PrivateDatabase | undefined;
   let record: LedgerRecord | undefined;

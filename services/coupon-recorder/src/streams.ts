@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { Campaign } from '@coupons/campaign';
+import type { CampaignConfig } from '@coupons/campaign';
 import type { StreamEvent } from './record';
 
 /** One shard of one campaign: one audit stream, one ledger. */
@@ -9,7 +9,7 @@ export interface ShardRef {
 }
 
 /** Every shard of every campaign in the campaigns file, the set the service writes to. */
-export function shardsOf(campaigns: readonly Campaign[]): ShardRef[] {
+export function shardsOf(campaigns: readonly CampaignConfig[]): ShardRef[] {
   return campaigns.flatMap((campaign) =>
     Array.from({ length: campaign.shards }, (_, shard) => ({ campaignId: campaign.id, shard })),
   );

@@ -1,6 +1,11 @@
 import type { Cluster, Redis } from 'ioredis';
 import { BudgetLedger } from '@coupons/budget-ledger';
-import { CampaignCalendar, parseCampaigns, systemClock, type Campaign } from '@coupons/campaign';
+import {
+  CampaignCalendar,
+  parseCampaigns,
+  systemClock,
+  type CampaignConfig,
+} from '@coupons/campaign';
 import { EVENT_TYPES, LedgerRecord, migrate } from '@coupons/ledger-record';
 import { createLogger, createRecorderMetrics, type RecorderMetrics } from '@coupons/telemetry';
 import {
@@ -24,7 +29,7 @@ export async function liveLedger(
   redis: Redis | Cluster,
   shards = 2,
   options: { fenced?: boolean } = {},
-): Promise<{ campaign: Campaign; ledger: BudgetLedger }> {
+): Promise<{ campaign: CampaignConfig; ledger: BudgetLedger }> {
   const [campaign] = parseCampaigns({
     campaigns: [liveCampaign(uniqueId('rec'), { shards, coupons: 100_000 })],
   });
@@ -54,7 +59,7 @@ export const silentLogger = createLogger({ level: 'silent' });
 export function recorderFor(
   redis: Redis | Cluster,
   record: EventRecord,
-  campaign: Campaign,
+  campaign: CampaignConfig,
   options: Partial<RecorderOptions> = {},
 ): { recorder: Recorder; metrics: RecorderMetrics } {
   const metrics = options.metrics ?? createRecorderMetrics(EVENT_TYPES);
@@ -82,7 +87,7 @@ export async function recordedLedger(
   shards: number,
   count: number,
 ): Promise<{
-  campaign: Campaign;
+  campaign: CampaignConfig;
   ledger: BudgetLedger;
   recorder: Recorder;
   metrics: RecorderMetrics;

@@ -1,10 +1,10 @@
-import { CampaignCalendar, type Campaign } from '@coupons/campaign';
+import { CampaignCalendar, type CampaignConfig } from '@coupons/campaign';
 
 /** The campaigns this pod serves, each with its precomputed calendar. */
 export class CampaignCatalog {
   private readonly byId: ReadonlyMap<string, CampaignCalendar>;
 
-  constructor(campaigns: readonly Campaign[]) {
+  constructor(campaigns: readonly CampaignConfig[]) {
     this.byId = new Map(campaigns.map((campaign) => [campaign.id, new CampaignCalendar(campaign)]));
   }
 

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { within } from '@coupons/admission';
 import { RedisTimeClock } from '@coupons/budget-ledger';
-import type { Campaign, Clock } from '@coupons/campaign';
+import type { CampaignConfig, Clock } from '@coupons/campaign';
 import {
   createServiceMetrics,
   initialiseSeries,
@@ -30,7 +30,7 @@ export interface ServiceDeps {
   config: ServiceConfig;
   /** Where Redis really is (the dev fallback may differ from config.redis). */
   redisTarget: RedisTarget;
-  campaigns: readonly Campaign[];
+  campaigns: readonly CampaignConfig[];
   apiKeys: readonly ApiKeyRecord[];
   logger: Logger;
   /** Tests inject time; otherwise the service follows Redis TIME (docs/money.md). */
