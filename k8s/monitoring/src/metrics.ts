@@ -1,5 +1,5 @@
 import type { ShedReason } from '@coupons/admission';
-import type { ClaimOutcome } from '@coupons/telemetry';
+import type { ClaimOutcomeLabel } from '@coupons/telemetry';
 /**
  * Every metric the rules and the dashboard read, and where it comes from. This is the one list:
  * a query that names anything else is a typo or a metric nobody exports, and the tests refuse it.
@@ -47,10 +47,16 @@ export {
 export { PRIORITIES, SHED_REASONS } from '@coupons/admission';
 
 /** Claim outcomes that are the service's fault: a fault it failed closed on, or a bug. */
-export const FAULT_OUTCOMES = ['unavailable', 'error'] as const satisfies readonly ClaimOutcome[];
+export const FAULT_OUTCOMES = [
+  'unavailable',
+  'error',
+] as const satisfies readonly ClaimOutcomeLabel[];
 
 /** Claim outcomes that put a coupon in the caller's hands. */
-export const GOODPUT_OUTCOMES = ['issued', 'replayed'] as const satisfies readonly ClaimOutcome[];
+export const GOODPUT_OUTCOMES = [
+  'issued',
+  'replayed',
+] as const satisfies readonly ClaimOutcomeLabel[];
 
 /** Shed reasons that mean "not enough capacity right now" (more pods would have served them). */
 export const OVERLOAD_SHED_REASONS = [

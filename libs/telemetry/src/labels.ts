@@ -20,7 +20,7 @@ export const CLAIM_OUTCOMES = [
   'deadline',
   'error',
 ] as const;
-export type ClaimOutcome = (typeof CLAIM_OUTCOMES)[number];
+export type ClaimOutcomeLabel = (typeof CLAIM_OUTCOMES)[number];
 
 /** How a redemption or a reversal ended (one counter for both: they move the same coupons). */
 export const REDEMPTION_OUTCOMES = [
@@ -39,7 +39,7 @@ export const REDEMPTION_OUTCOMES = [
   'deadline',
   'error',
 ] as const;
-export type RedemptionOutcome = (typeof REDEMPTION_OUTCOMES)[number];
+export type RedemptionOutcomeLabel = (typeof REDEMPTION_OUTCOMES)[number];
 
 /** Why the ledger of a campaign cannot be trusted (every one answers 503 and pages). */
 export const LEDGER_FAULT_REASONS = [

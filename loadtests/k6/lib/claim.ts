@@ -75,11 +75,11 @@ export function sendClaim(config: Config, ids: ClaimIds, tags: Record<string, st
   });
 }
 
-export type ClaimOutcome =
+export type ClaimAnswerKind =
   'issued' | 'replayed' | 'sold_out' | 'refused' | 'shed' | 'lost' | 'unexpected';
 
 export interface ClaimAnswer {
-  outcome: ClaimOutcome;
+  outcome: ClaimAnswerKind;
   res: Response;
   coupon?: Coupon;
   /** error.code of a refusal or shed answer. */

@@ -10,11 +10,11 @@ import type {
 } from '@coupons/budget-ledger';
 import type { Clock } from '@coupons/campaign';
 import type {
-  ClaimOutcome,
+  ClaimOutcomeLabel,
   CouponMetrics,
   LedgerCommand,
   Logger,
-  RedemptionOutcome,
+  RedemptionOutcomeLabel,
 } from '@coupons/telemetry';
 import { TIMED_OUT, within } from '@coupons/admission';
 import { classifyFault, faultRetryAfterSeconds, type Fault } from './faults';
@@ -49,18 +49,18 @@ const FAULT_MESSAGE = {
     'the coupon ledger could not confirm the write on its replicas in time; retry shortly with the same request (same Idempotency-Key or orderId): it returns this coupon if it was kept, or issues one if not',
 } as const;
 
-function claimOutcome(result: IssueResult): ClaimOutcome {
+function claimOutcome(result: IssueResult): ClaimOutcomeLabel {
   if (result.kind === 'issued') return result.replayed ? 'replayed' : 'issued';
   if (result.kind === 'user_limit') return `user_limit_${result.scope}`;
   return result.kind;
 }
 
-function redeemOutcome(result: RedeemResult): RedemptionOutcome {
+function redeemOutcome(result: RedeemResult): RedemptionOutcomeLabel {
   if (result.kind === 'redeemed') return result.replayed ? 'replayed' : 'redeemed';
   return result.kind;
 }
 
-function reverseOutcome(result: ReverseResult): RedemptionOutcome {
+function reverseOutcome(result: ReverseResult): RedemptionOutcomeLabel {
   if (result.kind === 'reversed') return result.changed ? 'reversed' : 'reversal_replayed';
   return result.kind;
 }
@@ -89,7 +89,7 @@ export class LedgerGateway {
     ctx: CallContext,
   ): Promise<IssueResult> {
     const campaign = ledger.campaignId;
-    const observe = (outcome: ClaimOutcome) => {
+    const observe = (outcome: ClaimOutcomeLabel) => {
       this.metrics.claims.inc({ campaign, outcome });
       if (ctx.startedAt !== undefined)
         this.metrics.claimDuration.observe(
@@ -130,7 +130,7 @@ export class LedgerGateway {
     ledger: BudgetLedger,
     ctx: CallContext,
     call: () => Promise<T>,
-    outcomeOf: (result: T) => RedemptionOutcome,
+    outcomeOf: (result: T) => RedemptionOutcomeLabel,
   ): Promise<T> {
     const campaign = ledger.campaignId;
     const result = await this.counted(
@@ -157,7 +157,7 @@ export class LedgerGateway {
 
   /** Counts a call that ended without a result: a fault (unavailable) or a bug (error). */
   private async counted<T>(
-    count: (outcome: ClaimOutcome & RedemptionOutcome) => void,
+    count: (outcome: ClaimOutcomeLabel & RedemptionOutcomeLabel) => void,
     call: () => Promise<T>,
   ): Promise<T> {
     try {
