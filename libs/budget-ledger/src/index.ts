@@ -9,7 +9,7 @@ export * from './ledger';
 export * from './ledgerInit';
 export * from './marks';
 export * from './rebalance';
-export * from './reconcile';
+export * from './reconcileLedger';
 export * from './redisClock';
 export * from './redisSettings';
 export * from './results';

@@ -3,7 +3,7 @@ import type { CampaignCalendar } from '@coupons/campaign';
 import { storedCouponOf } from './couponRecord';
 import { shardKeys } from './keys';
 import { keysOfShard } from './keyspace';
-import type { ShardReconciliation } from './reconcile';
+import type { ShardReconciliation } from './reconcileLedger';
 import { shardReleaseOf, shareOf } from './shares';
 
 const MAX_LISTED = 20;

@@ -6,4 +6,4 @@ export * from './record';
 export * from './rebuild';
 export * from './streams';
 export * from './recordedLedger';
-export * from './reconcile';
+export * from './reconcileRecord';
