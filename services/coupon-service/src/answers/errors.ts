@@ -31,8 +31,8 @@ export function errorJson(error: ApiError): string {
 }
 
 /**
- * An error answer built once, for the front door to write without express (one writeHead, one
- * end): the same status, headers and body sendApiError (http/errorMiddleware.ts) would write.
+ * An error answer as written (one writeHead, one end): built once for the front door's fixed
+ * refusals, or per error by sendApiError (http/errorMiddleware.ts). The one error writer.
  */
 export function preparedError(
   error: ApiError,

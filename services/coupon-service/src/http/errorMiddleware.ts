@@ -1,17 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { ErrorRequestHandler, Response } from 'express';
-import { HEADERS } from '@coupons/contract';
+import { writeAnswer } from '@coupons/admission';
 import type { Logger } from '@coupons/telemetry';
-import { ApiError, fromBodyParser } from '../answers/errors';
+import { ApiError, fromBodyParser, preparedError } from '../answers/errors';
 import { logOf } from './requestLog';
 
-export function sendApiError(res: Response, error: ApiError): void {
-  if (error.extras.retryAfterSeconds !== undefined)
-    res.setHeader(HEADERS.retryAfter, String(error.extras.retryAfterSeconds));
-  if (error.code === 'UNAUTHENTICATED') res.setHeader(HEADERS.wwwAuthenticate, 'Bearer');
-  res
-    .status(error.status)
-    .json({ error: { code: error.code, message: error.message, ...error.extras } });
+/**
+ * Writes an error in the contract's shape: the same answer the front door writes before express
+ * (answers/errors.ts's preparedError), built for this one error.
+ */
+function sendApiError(res: Response, error: ApiError): void {
+  writeAnswer(res, preparedError(error));
 }
 
 /** The one place where results and faults become HTTP answers. A 500 never shows a stack. */
@@ -36,6 +35,6 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
     }
     const errorId = randomUUID();
     logOf(res, logger).error({ err, errorId }, 'unhandled error');
-    res.status(500).json({ error: { code: 'INTERNAL', message: 'internal error', errorId } });
+    sendApiError(res, new ApiError('INTERNAL', 'internal error', { errorId }));
   };
 }
