@@ -14,9 +14,8 @@ function fate(outcome: ClaimOutcome): string {
  * what would be shed, then lets traffic back.
  */
 describeIfRedis('client-side throttling against a shedding service', () => {
-  // One slice a day: the whole day's budget is out from the start, so the 380 claims below never
-  // meet a sold-out shard, whatever the hour (hourly slices of a campaign that opened just after
-  // midnight in its zone release only a couple of hours' worth).
+  // The whole day's budget from the start (liveCampaign's default): the 380 claims below never
+  // meet a sold-out shard, whatever the hour.
   const campaign = liveCampaign(uniqueId('client-overload'), { slicesPerDay: 1 });
   // A pod that sheds (behind the proxy at first), a healthy one.
   const stack = stackFor([campaign], {

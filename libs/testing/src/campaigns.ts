@@ -66,7 +66,11 @@ export interface LiveCampaignOptions {
 
 /**
  * A campaign placed relative to the real now (for tests where the ledger goes by Redis TIME,
- * which they cannot move): open an hour ago for three days unless told otherwise.
+ * which they cannot move): open an hour ago for three days unless told otherwise. Each day's
+ * budget is released at once unless `slicesPerDay` says otherwise: with hourly slices, what had
+ * been released an hour after opening would depend on the hour of the day in the campaign's zone
+ * (a campaign opened just after midnight there has released a twenty-fourth of its first day),
+ * and a test that claims more than that would pass or fail by the time it runs.
  */
 export function liveCampaign(id: string, options: LiveCampaignOptions = {}): CampaignInput {
   const now = options.now ?? Date.now();
@@ -84,7 +88,7 @@ export function liveCampaign(id: string, options: LiveCampaignOptions = {}): Cam
     couponExpiresAt: new Date(endsAt).toISOString(),
     perUser: options.perUser ?? { daily: 50, total: 100 },
     release: {
-      slicesPerDay: options.slicesPerDay ?? 24,
+      slicesPerDay: options.slicesPerDay ?? 1,
       rollover: options.rollover ?? true,
       dayWeights: {},
     },
