@@ -1,5 +1,5 @@
 import type { CampaignCalendar } from '@coupons/campaign';
-import { couponRecordOf } from './couponRecord';
+import { ledgerCouponOf } from './storedCoupon';
 import type { RedeemRequest } from './ledger';
 import { LedgerCode, type IssueResult, type RedeemResult } from './results';
 
@@ -46,7 +46,7 @@ export function redeemResultOf(
 ): RedeemResult {
   const { campaign } = calendar;
   const coupon = (fields: readonly (string | number)[]) =>
-    couponRecordOf(calendar, request.code, fields);
+    ledgerCouponOf(calendar, request.code, fields);
   switch (status) {
     case LedgerCode.Ok:
     case LedgerCode.Replayed:

@@ -21,7 +21,7 @@ export interface ShardKeys {
   user(userId: string): string;
   /** STRING: "<code>\n<bodyHash>" for a remembered successful claim. */
   idempotency(scopeHash: string): string;
-  /** HASH: the coupon record (couponRecord.ts); the code is the key's, not a field. */
+  /** HASH: the coupon hash (storedCoupon.ts); the code is the key's, not a field. */
   coupon(code: string): string;
   /** HASH: the codes that discount an order whose orderId hashes to this shard (reserveOrder-3.lua). */
   order(orderId: string): string;

@@ -2,7 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { CampaignCalendar } from '@coupons/campaign';
 import { guardArgs, statusOf, type LedgerClock, type LedgerContext } from './context';
 import { generateCouponCode } from './couponCode';
-import { couponRecordOf } from './couponRecord';
+import { ledgerCouponOf } from './storedCoupon';
 import { campaignFingerprint } from './fingerprint';
 import { initLedger, type InitOptions, type InitReport } from './ledgerInit';
 import { idempotencyScopeHash, shardKeys } from './keys';
@@ -15,7 +15,7 @@ import { ReplicationWait, type ReplicationOptions } from './replication';
 import {
   LedgerCode,
   LedgerFault,
-  type CouponRecord,
+  type LedgerCoupon,
   type IssueResult,
   type RedeemResult,
   type ReverseResult,
@@ -277,7 +277,7 @@ export class BudgetLedger {
   }
 
   /** The coupon, or undefined when it does not exist or belongs to someone else. */
-  async readCoupon(code: string, shard: number, userId: string): Promise<CouponRecord | undefined> {
+  async readCoupon(code: string, shard: number, userId: string): Promise<LedgerCoupon | undefined> {
     assertRequestArgs({ code, userId });
     await this.assertSettings();
     const keys = shardKeys(this.campaignId, shard);
@@ -288,7 +288,7 @@ export class BudgetLedger {
     const status = statusOf(this.ctx, shard, reply);
     if (status === LedgerCode.CouponNotFound) return undefined;
     if (status !== LedgerCode.Ok) throw new Error(`read script returned ${LedgerCode[status]}`);
-    return couponRecordOf(this.calendar, code, afterView(reply));
+    return ledgerCouponOf(this.calendar, code, afterView(reply));
   }
 
   /** The shard an order's reservation lives on: a hash of the orderId, as for a user. */
@@ -412,7 +412,7 @@ export class BudgetLedger {
         result = {
           kind: 'reversed',
           changed: status === LedgerCode.Ok,
-          coupon: couponRecordOf(this.calendar, request.code, afterView(reply).slice(1)),
+          coupon: ledgerCouponOf(this.calendar, request.code, afterView(reply).slice(1)),
         };
         break;
       case LedgerCode.CouponNotFound:

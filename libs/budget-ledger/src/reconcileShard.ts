@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { CampaignCalendar } from '@coupons/campaign';
-import { storedCouponOf } from './couponRecord';
+import { storedCouponOf } from './storedCoupon';
 import { shardKeys } from './keys';
 import { keysOfShard } from './keyspace';
 import type { ShardReconciliation } from './reconcileLedger';

@@ -57,7 +57,11 @@ export function codeOf(reply: ScriptReply): LedgerCode {
   return code as LedgerCode;
 }
 
-export interface CouponRecord {
+/**
+ * A coupon as the ledger knows it: its hash in Redis (storedCoupon.ts) with what the campaign says
+ * of every coupon. The book of record's copy in PostgreSQL is ledger-record's RecordedCoupon.
+ */
+export interface LedgerCoupon {
   code: string;
   campaignId: string;
   userId: string;
@@ -71,7 +75,7 @@ export interface CouponRecord {
 }
 
 export type IssueResult =
-  | { kind: 'issued'; coupon: CouponRecord; replayed: boolean }
+  | { kind: 'issued'; coupon: LedgerCoupon; replayed: boolean }
   | { kind: 'not_started'; startsAt: number }
   | { kind: 'ended' }
   | { kind: 'tranche_exhausted'; nextReleaseAt: number }
@@ -88,17 +92,17 @@ export interface Redemption {
 }
 
 export type RedeemResult =
-  | { kind: 'redeemed'; redemption: Redemption; coupon: CouponRecord; replayed: boolean }
-  | { kind: 'order_reversed'; reversedAt: number; coupon: CouponRecord }
+  | { kind: 'redeemed'; redemption: Redemption; coupon: LedgerCoupon; replayed: boolean }
+  | { kind: 'order_reversed'; reversedAt: number; coupon: LedgerCoupon }
   | { kind: 'not_found' }
-  | { kind: 'expired'; coupon: CouponRecord }
+  | { kind: 'expired'; coupon: LedgerCoupon }
   | { kind: 'already_redeemed' }
   | { kind: 'below_minimum'; minOrderFen: number }
   /** The order carries couponsPerOrder other coupons of this campaign already. */
   | { kind: 'order_already_discounted'; couponsPerOrder: number };
 
 export type ReverseResult =
-  | { kind: 'reversed'; coupon: CouponRecord; changed: boolean }
+  | { kind: 'reversed'; coupon: LedgerCoupon; changed: boolean }
   | { kind: 'not_found' }
   | { kind: 'redemption_not_found' };
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { connectBeforeAll, describeWithRedis } from '@coupons/testing';
 import type { Cluster, Redis } from 'ioredis';
-import { reconcile, type CouponRecord, type IssueResult } from '../src';
+import { reconcile, type LedgerCoupon, type IssueResult } from '../src';
 import { at, couponOpArbs, ledgerAt, type CouponOp } from './support';
 
 type Op = CouponOp;
@@ -48,7 +48,7 @@ describeWithRedis('ledger invariants under concurrent operations', (target) => {
         const { campaign } = calendar;
         const codeOfScope = new Map<string, string>();
         const scopeOfCode = new Map<string, string>();
-        const coupons: CouponRecord[] = [];
+        const coupons: LedgerCoupon[] = [];
         const perUserDay = new Map<string, number>();
         const perUserTotal = new Map<string, number>();
         const reversedOrders = new Set<string>();

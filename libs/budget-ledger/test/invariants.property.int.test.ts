@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { connectBeforeAll, describeWithRedis } from '@coupons/testing';
 import type { Cluster, Redis } from 'ioredis';
-import { reconcile, shareOf, type CouponRecord } from '../src';
+import { reconcile, shareOf, type LedgerCoupon } from '../src';
 import { at, couponOpArbs, ledgerAt, type CouponOp } from './support';
 
 type Op = CouponOp | { op: 'step'; ms: number };
@@ -41,7 +41,7 @@ describeWithRedis('ledger invariants under random operation sequences', (target)
         });
         const { campaign } = calendar;
         const remembered = new Map<string, string>();
-        const coupons: CouponRecord[] = [];
+        const coupons: LedgerCoupon[] = [];
         const redeemedBy = new Map<string, string>();
         const reversedOrders = new Set<string>();
         const perUserDay = new Map<string, number>();

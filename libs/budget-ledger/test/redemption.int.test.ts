@@ -1,6 +1,6 @@
 import { connectBeforeAll, describeWithRedis } from '@coupons/testing';
 import type { Cluster, Redis } from 'ioredis';
-import { reconcile, type CouponRecord } from '../src';
+import { reconcile, type LedgerCoupon } from '../src';
 import { at, claim, ledgerAt } from './support';
 
 describeWithRedis('redeemCoupon-3.lua and reverseRedemption-3.lua', (target) => {
@@ -14,7 +14,7 @@ describeWithRedis('redeemCoupon-3.lua and reverseRedemption-3.lua', (target) => 
     const setup = await ledgerAt(redis, when, overrides);
     const result = await setup.ledger.issue(claim('owner'));
     if (result.kind !== 'issued') throw new Error(`expected a coupon, got ${result.kind}`);
-    const coupon: CouponRecord = result.coupon;
+    const coupon: LedgerCoupon = result.coupon;
     const shard = setup.ledger.shardOf('owner');
     const redeem = (orderId: string, orderAmountFen = 10_000, userId = 'owner') =>
       setup.ledger.redeem({ code: coupon.code, shard, userId, orderId, orderAmountFen });

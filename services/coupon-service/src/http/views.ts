@@ -1,11 +1,11 @@
 import type { ServerResponse } from 'node:http';
-import { formatCouponCode, type CouponRecord, type Redemption } from '@coupons/budget-ledger';
+import { formatCouponCode, type LedgerCoupon, type Redemption } from '@coupons/budget-ledger';
 import { toZonedIso, type CampaignCalendar } from '@coupons/campaign';
 
 export type CouponStatus = 'issued' | 'redeemed' | 'expired';
 
 /** A coupon as the contract shows it; `expired` is worked out here, from Redis-tracked `now`. */
-export function couponView(record: CouponRecord, calendar: CampaignCalendar, now: number) {
+export function couponView(record: LedgerCoupon, calendar: CampaignCalendar, now: number) {
   const { campaign } = calendar;
   const status: CouponStatus =
     record.status === 'redeemed' ? 'redeemed' : now > record.expiresAt ? 'expired' : 'issued';

@@ -3,7 +3,7 @@ import type {
   BudgetLedger,
   BudgetSnapshot,
   ClaimRequest,
-  CouponRecord,
+  LedgerCoupon,
   IssueResult,
   RedeemResult,
   ReverseResult,
@@ -147,7 +147,7 @@ export class LedgerGateway {
     shard: number,
     userId: string,
     ctx: CallContext,
-  ): Promise<CouponRecord | undefined> {
+  ): Promise<LedgerCoupon | undefined> {
     return this.run('read', ledger, ctx, () => ledger.readCoupon(code, shard, userId));
   }
 

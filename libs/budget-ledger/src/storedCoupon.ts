@@ -1,5 +1,5 @@
 import type { CampaignCalendar } from '@coupons/campaign';
-import type { CouponRecord } from './results';
+import type { LedgerCoupon } from './results';
 
 /**
  * The coupon hash as the scripts keep it (issueCoupon-5.lua, redeemCoupon-3.lua,
@@ -55,14 +55,14 @@ export function storedCouponOf(
 }
 
 /** The coupon as callers see it: the stored fields and what the campaign says of every coupon. */
-export function couponRecordOf(
+export function ledgerCouponOf(
   calendar: CampaignCalendar,
   code: string,
   hash: Readonly<Record<string, string>> | readonly (string | number)[],
-): CouponRecord {
+): LedgerCoupon {
   const stored = storedCouponOf(hash);
   const { campaign } = calendar;
-  const record: CouponRecord = {
+  const coupon: LedgerCoupon = {
     code,
     campaignId: campaign.id,
     userId: stored.userId,
@@ -72,6 +72,6 @@ export function couponRecordOf(
     trancheDay: calendar.dayAt(stored.issuedAt)?.day ?? '-',
     status: stored.redemption === undefined ? 'issued' : 'redeemed',
   };
-  if (stored.redemption !== undefined) record.redemption = stored.redemption;
-  return record;
+  if (stored.redemption !== undefined) coupon.redemption = stored.redemption;
+  return coupon;
 }
