@@ -55,6 +55,21 @@ describe('input validation, without Redis', () => {
     expect(redemption.status).toBe(503);
   });
 
+  it('writes an error a route raises as the front door writes its own: JSON, no-store, the request id kept', async () => {
+    // An unknown campaign is the campaign route's 404 (after express), not the front door's.
+    const routed = await couponApi(service, 'no-such-campaign').call('GET', '', {
+      headers: { 'X-Request-Id': 'trace-404' },
+    });
+    // An unknown route is the front door's own 404.
+    const before = await api.call('GET', '/nowhere');
+    expect([routed.status, before.status]).toEqual([404, 404]);
+    expect(routed.body.error).toMatchObject({ code: 'CAMPAIGN_NOT_FOUND' });
+    for (const header of ['content-type', 'cache-control'])
+      expect(routed.headers.get(header)).toBe(before.headers.get(header));
+    expect(routed.headers.get('cache-control')).toBe('no-store');
+    expect(routed.headers.get('x-request-id')).toBe('trace-404');
+  });
+
   it('spreads that Retry-After over 2-4 s, so a fleet of callers does not come back at once', async () => {
     const port = await findFreePort();
     const late = await startTestService({
