@@ -10,6 +10,14 @@ import {
   transientMessage,
   type MessageContext,
 } from '../src/messages';
+import type {
+  BudgetResult,
+  CampaignResult,
+  ClaimResult,
+  CouponResult,
+  RedeemResult,
+  ReverseResult,
+} from '../src/outcomes';
 import type { HttpResponse } from '../src/transport';
 import {
   BUDGET,
@@ -55,6 +63,7 @@ const KINDS = {
     'order_reversed',
     'expired',
     'below_minimum',
+    'order_already_discounted',
     'not_found',
   ],
   reverse: ['reversed', 'replayed', 'not_found'],
@@ -63,7 +72,25 @@ const KINDS = {
   budget: ['ok'],
 } as const;
 type Op = keyof typeof KINDS;
-const NOT_DONE = ['overloaded', 'rate_limited', 'unavailable', 'protocol'];
+const NOT_DONE = ['overloaded', 'rate_limited', 'unavailable', 'protocol'] as const;
+
+/** The kinds a route's result has that its list above lacks: `never` when the list is whole. */
+type Unlisted<R extends { kind: string }, L extends readonly string[]> = Exclude<
+  R['kind'],
+  L[number] | (typeof NOT_DONE)[number]
+>;
+// A new outcome in the client fails the type check here until the property expects it.
+const listsAreWhole: [
+  Unlisted<ClaimResult, typeof KINDS.claim>,
+  Unlisted<RedeemResult, typeof KINDS.redeem>,
+  Unlisted<ReverseResult, typeof KINDS.reverse>,
+  Unlisted<CouponResult, typeof KINDS.coupon>,
+  Unlisted<CampaignResult, typeof KINDS.campaign>,
+  Unlisted<BudgetResult, typeof KINDS.budget>,
+] extends [never, never, never, never, never, never]
+  ? true
+  : never = true;
+void listsAreWhole;
 
 /** A time as the service writes it, or one it should not write. */
 const moment = fc.oneof(
@@ -246,7 +273,7 @@ function say(op: Op, outcome: never, context: MessageContext): string {
     case 'coupon':
       return couponMessage(outcome, context);
     default:
-      return NOT_DONE.includes((outcome as { kind: string }).kind)
+      return (NOT_DONE as readonly string[]).includes((outcome as { kind: string }).kind)
         ? transientMessage(outcome, context)
         : 'ok';
   }
