@@ -15,7 +15,6 @@ export * from './redisSettings';
 export * from './results';
 export * from './scriptArgs';
 export * from './scripts';
-export * from './shard';
 export * from './shares';
 export * from './snapshot';
 export * from './transfers';

@@ -5,7 +5,7 @@ import { generateCouponCode } from './couponCode';
 import { ledgerCouponOf } from './storedCoupon';
 import { campaignFingerprint } from './fingerprint';
 import { initLedger, type InitOptions, type InitReport } from './ledgerInit';
-import { idempotencyScopeHash, shardKeys } from './keys';
+import { idempotencyScopeHash, shardKeys, shardOfUser } from './keys';
 import { afterView, ShardMarks, viewOf } from './marks';
 import { issueRefusalOf, redeemResultOf } from './answers';
 import { claimWindow } from './claimWindow';
@@ -31,7 +31,6 @@ import {
   toArgv,
 } from './scriptArgs';
 import { registerLedgerScripts } from './scripts';
-import { shardOfUser } from './shard';
 import { assertRequestArgs } from './requestArgs';
 import { shardReleaseOf } from './shares';
 import { budgetSnapshot, type BudgetSnapshot } from './snapshot';

@@ -1,7 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { CampaignCalendar } from '@coupons/campaign';
-import { shardKeys } from './keys';
-import { shardOfUser } from './shard';
+import { shardKeys, shardOfUser } from './keys';
 import { listed, reconcileShard, type AcrossShards } from './reconcileShard';
 
 export interface ShardReconciliation {
