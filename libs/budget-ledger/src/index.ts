@@ -1,4 +1,4 @@
-export * from './claimWindow';
+export * from './shares';
 export * from './context';
 export * from './couponCode';
 export * from './storedCoupon';
@@ -15,7 +15,6 @@ export * from './redisSettings';
 export * from './results';
 export * from './scriptArgs';
 export * from './scripts';
-export * from './shares';
 export * from './snapshot';
 export * from './transfers';
 export * from './replication';

@@ -8,7 +8,7 @@ import { initLedger, type InitOptions, type InitReport } from './ledgerInit';
 import { idempotencyScopeHash, shardKeys, shardOfUser } from './keys';
 import { afterView, ShardMarks, viewOf } from './marks';
 import { issueRefusalOf, redeemResultOf } from './answers';
-import { claimWindow } from './claimWindow';
+import { claimWindow, shardReleaseOf } from './shares';
 import { defaultRebalanceSizes, RebalanceTrigger } from './rebalance';
 import type { RedisSettingsGuard } from './redisSettings';
 import { ReplicationWait, type ReplicationOptions } from './replication';
@@ -32,7 +32,6 @@ import {
 } from './scriptArgs';
 import { registerLedgerScripts } from './scripts';
 import { assertRequestArgs } from './requestArgs';
-import { shardReleaseOf } from './shares';
 import { budgetSnapshot, type BudgetSnapshot } from './snapshot';
 import {
   completeTransfers,
