@@ -8,7 +8,6 @@ export * from './keyspace';
 export * from './ledger';
 export * from './ledgerInit';
 export * from './marks';
-export * from './rebalance';
 export * from './reconcileLedger';
 export * from './redisClock';
 export * from './redisSettings';

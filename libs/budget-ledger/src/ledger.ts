@@ -8,8 +8,7 @@ import { initLedger, type InitOptions, type InitReport } from './ledgerInit';
 import { idempotencyScopeHash, shardKeys, shardOfUser } from './keys';
 import { afterView, ShardMarks, viewOf } from './marks';
 import { issueRefusalOf, redeemResultOf } from './answers';
-import { claimWindow, shardReleaseOf } from './shares';
-import { defaultRebalanceSizes, RebalanceTrigger } from './rebalance';
+import { claimWindow, shardReleaseOf, defaultRebalanceSizes, RebalanceTrigger } from './shares';
 import type { RedisSettingsGuard } from './redisSettings';
 import { ReplicationWait, type ReplicationOptions } from './replication';
 import {
