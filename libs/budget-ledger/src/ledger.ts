@@ -28,9 +28,9 @@ import {
   RESERVE_ORDER_ARGV,
   REVERSE_ARGV,
   toArgv,
+  assertRequestArgs,
 } from './scriptArgs';
 import { registerLedgerScripts } from './scripts';
-import { assertRequestArgs } from './requestArgs';
 import { budgetSnapshot, type BudgetSnapshot } from './snapshot';
 import {
   completeTransfers,
