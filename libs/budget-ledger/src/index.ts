@@ -7,7 +7,6 @@ export * from './keys';
 export * from './keyspace';
 export * from './ledger';
 export * from './ledgerInit';
-export * from './marks';
 export * from './reconcileLedger';
 export * from './redisClock';
 export * from './redisSettings';

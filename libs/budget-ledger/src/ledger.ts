@@ -1,12 +1,19 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { CampaignCalendar } from '@coupons/campaign';
-import { guardArgs, statusOf, type LedgerClock, type LedgerContext } from './context';
+import {
+  guardArgs,
+  statusOf,
+  type LedgerClock,
+  type LedgerContext,
+  afterView,
+  ShardMarks,
+  viewOf,
+} from './context';
 import { generateCouponCode } from './couponCode';
 import { ledgerCouponOf } from './storedCoupon';
 import { campaignFingerprint } from './fingerprint';
 import { initLedger, type InitOptions, type InitReport } from './ledgerInit';
 import { idempotencyScopeHash, shardKeys, shardOfUser } from './keys';
-import { afterView, ShardMarks, viewOf } from './marks';
 import { issueRefusalOf, redeemResultOf } from './answers';
 import { claimWindow, shardReleaseOf, defaultRebalanceSizes, RebalanceTrigger } from './shares';
 import type { RedisSettingsGuard } from './redisSettings';
