@@ -10,7 +10,6 @@ export * from './ledgerInit';
 export * from './reconcileLedger';
 export * from './redisSettings';
 export * from './results';
-export * from './scriptArgs';
 export * from './scripts';
 export * from './snapshot';
 export * from './transfers';

@@ -36,8 +36,8 @@ import {
   REVERSE_ARGV,
   toArgv,
   assertRequestArgs,
-} from './scriptArgs';
-import { registerLedgerScripts } from './scripts';
+  registerLedgerScripts,
+} from './scripts';
 import { budgetSnapshot, type BudgetSnapshot } from './snapshot';
 import {
   completeTransfers,

@@ -3,7 +3,7 @@ import { readLedgers, type LedgerContext } from './context';
 import { shardKeys } from './keys';
 import { keysOfShard } from './keyspace';
 import { codeOf, LedgerCode, LedgerFault } from './results';
-import { INIT_ARGV, toArgv, WRITE_OFF_ARGV } from './scriptArgs';
+import { INIT_ARGV, toArgv, WRITE_OFF_ARGV } from './scripts';
 import { shardReleaseOf, shareOf } from './shares';
 import { moneySettings } from './fingerprint';
 
