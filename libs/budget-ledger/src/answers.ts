@@ -1,7 +1,7 @@
 import type { CampaignCalendar } from '@coupons/campaign';
 import { ledgerCouponOf } from './storedCoupon';
 import type { RedeemRequest } from './ledger';
-import { LedgerCode, type IssueResult, type RedeemResult } from './results';
+import { LedgerCode, type IssueResult, type RedeemResult } from './scripts';
 
 /**
  * The answer to a claim the issue script refused for good (the status of its reply): when the

@@ -2,8 +2,15 @@ import type { Cluster, Redis } from 'ioredis';
 import type { CampaignCalendar, Clock } from '@coupons/campaign';
 import { shardKeys } from './keys';
 import type { RedisSettingsGuard } from './redisSettings';
-import type { GUARD_ARGV, NamedArgs, LedgerScripts } from './scripts';
-import { codeOf, LedgerCode, LedgerFault, type ScriptReply } from './results';
+import {
+  type GUARD_ARGV,
+  type NamedArgs,
+  type LedgerScripts,
+  codeOf,
+  LedgerCode,
+  LedgerFault,
+  type ScriptReply,
+} from './scripts';
 import { performance } from 'node:perf_hooks';
 
 /** Clock the ledger can correct when a script reports Redis time (see RedisTimeClock). */

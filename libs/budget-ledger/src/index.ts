@@ -9,7 +9,6 @@ export * from './ledger';
 export * from './ledgerInit';
 export * from './reconcileLedger';
 export * from './redisSettings';
-export * from './results';
 export * from './scripts';
 export * from './snapshot';
 export * from './transfers';

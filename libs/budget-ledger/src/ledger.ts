@@ -26,8 +26,6 @@ import {
   type RedeemResult,
   type ReverseResult,
   type ScriptReply,
-} from './results';
-import {
   ISSUE_ARGV,
   READ_ARGV,
   REDEEM_ARGV,

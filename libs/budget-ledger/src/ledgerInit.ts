@@ -2,8 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { readLedgers, type LedgerContext } from './context';
 import { shardKeys } from './keys';
 import { keysOfShard } from './keyspace';
-import { codeOf, LedgerCode, LedgerFault } from './results';
-import { INIT_ARGV, toArgv, WRITE_OFF_ARGV } from './scripts';
+import { codeOf, LedgerCode, LedgerFault, INIT_ARGV, toArgv, WRITE_OFF_ARGV } from './scripts';
 import { shardReleaseOf, shareOf } from './shares';
 import { moneySettings } from './fingerprint';
 

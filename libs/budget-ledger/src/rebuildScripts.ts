@@ -1,6 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { readLua } from './scripts';
-import type { ScriptReply } from './results';
+import { readLua, type ScriptReply } from './scripts';
 
 /**
  * The three scripts that rebuild a shard from the book of record (@coupons/ledger-record): close

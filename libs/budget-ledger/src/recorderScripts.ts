@@ -1,7 +1,13 @@
 import type { Cluster, Redis } from 'ioredis';
 import { shardKeys } from './keys';
-import { codeOf, LedgerCode } from './results';
-import { CHECK_RECORDED_ARGV, toArgv, TRIM_RECORDED_ARGV, registerLedgerScripts } from './scripts';
+import {
+  codeOf,
+  LedgerCode,
+  CHECK_RECORDED_ARGV,
+  toArgv,
+  TRIM_RECORDED_ARGV,
+  registerLedgerScripts,
+} from './scripts';
 
 /**
  * The two scripts the recorder (services/coupon-recorder) runs on a shard: trimming what it has

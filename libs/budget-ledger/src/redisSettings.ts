@@ -1,5 +1,5 @@
 import { Cluster, type Redis } from 'ioredis';
-import { LedgerFault } from './results';
+import { LedgerFault } from './scripts';
 
 /**
  * enforce: money does not move on a Redis whose settings could lose it (the default).

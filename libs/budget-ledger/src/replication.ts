@@ -1,6 +1,6 @@
 import calculateSlot from 'cluster-key-slot';
 import { Cluster, type Redis } from 'ioredis';
-import { LedgerFault } from './results';
+import { LedgerFault } from './scripts';
 
 /** REDIS_WAIT_REPLICAS / REDIS_WAIT_TIMEOUT_MS: how many replicas must hold a write, how soon. */
 export interface ReplicationOptions {

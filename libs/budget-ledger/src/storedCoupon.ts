@@ -1,5 +1,5 @@
 import type { CampaignCalendar } from '@coupons/campaign';
-import type { LedgerCoupon } from './results';
+import type { LedgerCoupon } from './scripts';
 
 /**
  * The coupon hash as the scripts keep it (issueCoupon-5.lua, redeemCoupon-3.lua,

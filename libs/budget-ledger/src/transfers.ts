@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { guardArgs, readLedgers, statusOf, type LedgerContext } from './context';
 import { shardKeys } from './keys';
-import { LedgerCode, LedgerFault } from './results';
-import { GIVE_ARGV, SETTLE_ARGV, TAKE_ARGV, toArgv } from './scripts';
+import { LedgerCode, LedgerFault, GIVE_ARGV, SETTLE_ARGV, TAKE_ARGV, toArgv } from './scripts';
 import { shardReleaseOf } from './shares';
 
 export type RebalanceResult =
