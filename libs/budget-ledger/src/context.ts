@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Cluster, Redis } from 'ioredis';
 import type { CampaignCalendar, Clock } from '@coupons/campaign';
 import { shardKeys } from './keys';
@@ -11,7 +12,10 @@ import {
   LedgerFault,
   type ScriptReply,
 } from './scripts';
-import { performance } from 'node:perf_hooks';
+
+// What every call of one campaign's ledger shares, and the guard's side of it in TypeScript
+// (lua/includes/guard.lua): the marks of each shard, the Redis-time clock, the guard's arguments
+// and the reading of its refusals.
 
 /** Clock the ledger can correct when a script reports Redis time (see RedisTimeClock). */
 export interface LedgerClock extends Clock {
@@ -20,7 +24,7 @@ export interface LedgerClock extends Clock {
 
 /**
  * What every part of one campaign's ledger shares: the client and its scripts, the calendar, the
- * clock, and this pod's marks of each shard (marks.ts).
+ * clock, and this pod's marks of each shard (ShardMarks, below).
  */
 export interface LedgerContext {
   readonly redis: Redis | Cluster;

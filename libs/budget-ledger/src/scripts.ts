@@ -2,6 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
 
+// The ledger's Lua scripts as node calls them: the registry (one entry per file), the name of
+// every ARGV position, the checks before a call, and the codes the scripts answer.
+
 /** One entry per Lua file: the command name ioredis gets, and how many of its arguments are keys. */
 export const SCRIPT_FILES = {
   ledgerIssueCoupon: { file: 'issueCoupon-5.lua', keys: 5 },
@@ -48,7 +51,7 @@ type Keys<N extends number> = N extends 2
     ? readonly [string, string, string]
     : readonly [string, string, string, string, string];
 
-/** Typed wrappers, one per script; the ARGV lists are built by name (scriptArgs.ts). */
+/** Typed wrappers, one per script; the ARGV lists are built by name (the lists below). */
 export type LedgerScripts = {
   readonly [
     Name in ScriptName as Name extends `ledger${infer Rest}` ? Uncapitalize<Rest> : never

@@ -1,5 +1,8 @@
 import type { SpendableCap, Clock } from '@coupons/campaign';
 
+// A shard's share of the budget: what it may issue under a cap, the window the issue script is
+// sent, and when a shard running dry asks a richer one for more (docs/stranding.md).
+
 /** The exact share of `total` that shard `index` of `parts` holds (remainder to the lowest). */
 export function shareOf(total: number, parts: number, index: number): number {
   return Math.floor(total / parts) + (index < total % parts ? 1 : 0);
