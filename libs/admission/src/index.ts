@@ -55,5 +55,5 @@ export {
   type SoldOutCacheOptions,
   type SoldOutEntry,
 } from './soldOutCache';
-export { BlockList, DEFAULT_MAX_BLOCKED } from './blockList';
+export { BlockList, DEFAULT_MAX_BLOCKED } from './requestLimiter';
 export { TokenBucket, type TokenBucketOptions } from './tokenBucket';
