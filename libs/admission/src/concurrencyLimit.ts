@@ -1,4 +1,4 @@
-import { isBulk, type Priority } from './priority';
+import { isBulk, type Priority } from './request';
 
 export interface ConcurrencyLimitOptions {
   initialLimit: number;

@@ -1,5 +1,5 @@
 import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
-import { isBulk, type Priority } from './priority';
+import { isBulk, type Priority } from './request';
 
 /** One look at the event loop, covering the time since the previous sample. */
 export interface EventLoopSample {

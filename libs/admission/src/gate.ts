@@ -1,5 +1,15 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { isBulk, PRIORITIES, type Priority } from './priority';
+import {
+  isBulk,
+  PRIORITIES,
+  type Priority,
+  DEFAULT_DEADLINE,
+  deadlineFrom,
+  TIMED_OUT,
+  within,
+  type Deadline,
+  type DeadlineOptions,
+} from './request';
 import type { Permit } from './concurrencyLimit';
 import type {
   ConcurrencyCheck,
@@ -8,14 +18,6 @@ import type {
   RateCheck,
   SoldOutCheck,
 } from './layers';
-import {
-  DEFAULT_DEADLINE,
-  deadlineFrom,
-  TIMED_OUT,
-  within,
-  type Deadline,
-  type DeadlineOptions,
-} from './deadline';
 import {
   RejectionCache,
   SHED_REASONS,

@@ -1,4 +1,4 @@
-export { isBulk, PRIORITIES, type Priority } from './priority';
+export { isBulk, PRIORITIES, type Priority } from './request';
 export {
   ConcurrencyLimit,
   DEFAULT_CONCURRENCY_LIMIT,
@@ -14,7 +14,7 @@ export {
   TIMED_OUT,
   within,
   type DeadlineOptions,
-} from './deadline';
+} from './request';
 export {
   DEFAULT_EVENT_LOOP_GUARD,
   EventLoopGuard,

@@ -1,5 +1,5 @@
 import type { Permit } from './concurrencyLimit';
-import type { Priority } from './priority';
+import type { Priority } from './request';
 import type { LimitVerdict } from './requestLimiter';
 import type { SoldOutEntry } from './soldOutCache';
 

@@ -1,5 +1,5 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Priority } from './priority';
+import type { Priority } from './request';
 import type { SoldOutEntry } from './soldOutCache';
 
 /** Why a request was shed: a bounded set, usable as a metric label. */
