@@ -10,7 +10,7 @@ import {
   type Deadline,
   type DeadlineOptions,
 } from './request';
-import type { Permit } from './concurrencyLimit';
+import type { Permit } from './saturation';
 import type {
   ConcurrencyCheck,
   EventLoopCheck,

@@ -5,7 +5,7 @@ export {
   type ConcurrencyLimitOptions,
   type Permit,
   type PermitOutcome,
-} from './concurrencyLimit';
+} from './saturation';
 export {
   Deadline,
   deadlineFrom,
@@ -24,7 +24,7 @@ export {
   type EventLoopSample,
   type EventLoopSampler,
   type EventLoopThreshold,
-} from './eventLoopGuard';
+} from './saturation';
 export {
   AdmissionGate,
   DEFAULT_RETRY,

@@ -1,4 +1,4 @@
-import type { Permit } from './concurrencyLimit';
+import type { Permit } from './saturation';
 import type { Priority } from './request';
 import type { LimitVerdict } from './requestLimiter';
 import type { SoldOutEntry } from './soldOutCache';
