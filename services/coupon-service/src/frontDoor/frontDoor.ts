@@ -1,6 +1,6 @@
+import parseurl from 'parseurl';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import parseurl from 'parseurl';
 import {
   TokenBucket,
   writeAnswer,
@@ -13,11 +13,10 @@ import type { AdmissionControl } from './admissionControl';
 import type { Authenticator, ApiPrincipal } from './apiKeys';
 import type { CampaignCatalog } from '../campaignCatalog';
 import { ApiError, preparedError } from '../answers/errors';
-import { attachContext, type RequestContext } from './requestContext';
+import { attachContext, type RequestContext, claimIdentity } from './requestContext';
 import { ROUTES, RouteTable, type RouteSpec } from './routeTable';
 import { SINGLE_REQUEST_HEADERS, USER_ID_PATTERN } from '@coupons/contract';
 import { BodyReader, declaredBody } from './bodyReader';
-import { claimIdentity } from './claimIdentity';
 import { SHED_FOR_CAPACITY, type OverloadActions } from './overloadActions';
 
 const SINGLE_LOWER = SINGLE_REQUEST_HEADERS.map((name) => name.toLowerCase());
