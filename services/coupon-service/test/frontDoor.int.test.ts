@@ -14,8 +14,7 @@ import { AdmissionControl } from '../src/frontDoor/admissionControl';
 import { ApiKeyStore, Authenticator, sha256Hex } from '../src/frontDoor/apiKeys';
 import { CampaignCatalog } from '../src/campaignCatalog';
 import { BodyReader } from '../src/frontDoor/bodyReader';
-import { FrontDoor } from '../src/frontDoor/frontDoor';
-import { contextOf } from '../src/frontDoor/requestContext';
+import { FrontDoor, contextOf } from '../src/frontDoor/frontDoor';
 import { parseEnv } from '../src';
 import { liveCampaign, standaloneRedisUrl, uniqueId, until } from './support';
 

@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import { LRUCache } from 'lru-cache';
 import {
   AdmissionGate,
   ConcurrencyLimit,
@@ -8,16 +9,15 @@ import {
   TokenBucket,
 } from '@coupons/admission';
 import { toZonedIso, type Clock } from '@coupons/campaign';
-import type { CampaignCatalog } from '../campaignCatalog';
 import type { AdmissionReading } from '@coupons/telemetry';
+import { shardKeys } from '@coupons/budget-ledger';
+import type { CampaignCatalog } from '../campaignCatalog';
 import type { AdmissionConfig } from '../config/env';
 import { soldOutBody } from '../answers/refusals';
-import type { RequestContext } from './requestContext';
 import { RetryPolicy } from '../answers/retryPolicy';
 import type { RedisClient } from '../redis/client';
+import type { RequestContext } from './frontDoor';
 import { SHED_FOR_CAPACITY } from './overloadActions';
-import { LRUCache } from 'lru-cache';
-import { shardKeys } from '@coupons/budget-ledger';
 
 export interface AdmissionDeps {
   config: AdmissionConfig;

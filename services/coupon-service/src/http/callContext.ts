@@ -1,5 +1,5 @@
 import type { CallContext } from '../ledger/ledgerGateway';
-import { contextOf } from '../frontDoor/requestContext';
+import { contextOf } from '../frontDoor/frontDoor';
 import { logOf } from './requestLog';
 
 /** The context of a ledger call made for a request: its logger (made on first use) and deadline. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { HEADERS, REQUEST_ID_PATTERN } from '@coupons/contract';
 import { methodLabel, redactUrl, type HttpMetrics, type Logger } from '@coupons/telemetry';
-import type { RequestContext } from '../frontDoor/requestContext';
+import type { RequestContext } from '../frontDoor/frontDoor';
 
 /** The request line's target as logged: the rest of a long one costs log, not insight. */
 const MAX_LOGGED_URL = 256;

@@ -6,7 +6,7 @@ import type { LedgerRegistry } from '../../ledger/ledgers';
 import { campaignFromPath } from '../campaignParam';
 import type { LedgerGateway } from '../../ledger/ledgerGateway';
 import { callContext } from '../callContext';
-import { contextOf } from '../../frontDoor/requestContext';
+import { contextOf } from '../../frontDoor/frontDoor';
 
 /**
  * The budget in fen: coupons x couponValueFen, so every figure is a whole number of coupons.

@@ -7,7 +7,7 @@ import { campaignFromPath } from '../campaignParam';
 import { ApiError } from '../../answers/errors';
 import type { LedgerGateway } from '../../ledger/ledgerGateway';
 import { callContext } from '../callContext';
-import { contextOf } from '../../frontDoor/requestContext';
+import { contextOf } from '../../frontDoor/frontDoor';
 import {
   claimRefusal,
   couponNotFound,
