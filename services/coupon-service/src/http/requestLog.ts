@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { HEADERS, REQUEST_ID_PATTERN } from '@coupons/contract';
 import { methodLabel, redactUrl, type HttpMetrics, type Logger } from '@coupons/telemetry';
-import type { RequestContext } from '../frontDoor/frontDoor';
+import { type RequestContext, contextOf } from '../frontDoor/frontDoor';
+import type { CallContext } from '../ledger/ledgerGateway';
 
 /** The request line's target as logged: the rest of a long one costs log, not insight. */
 const MAX_LOGGED_URL = 256;
@@ -64,4 +65,17 @@ export function requestLog(logger: Logger, metrics: HttpMetrics): RequestHandler
 /** The target as logged: redacted (codes, secrets), at most MAX_LOGGED_URL characters. */
 export function loggedUrl(url: string): string {
   return redactUrl(url.slice(0, MAX_LOGGED_URL * 2)).slice(0, MAX_LOGGED_URL);
+}
+
+/** The context of a ledger call made for a request: its logger (made on first use) and deadline. */
+export function callContext(_req: object, res: { locals: Record<string, unknown> }): CallContext {
+  const context = contextOf(res);
+  return {
+    // Read only when something is logged: the request's logger is made on first use.
+    get log() {
+      return logOf(res);
+    },
+    deadline: context.admitted?.deadline,
+    startedAt: context.startedAt,
+  };
 }

@@ -5,7 +5,7 @@ import type { CampaignCatalog } from '../../campaignCatalog';
 import type { LedgerRegistry } from '../../ledger/ledgers';
 import { campaignFromPath } from '../campaignParam';
 import type { LedgerGateway } from '../../ledger/ledgerGateway';
-import { callContext } from '../callContext';
+import { callContext } from '../requestLog';
 import { contextOf } from '../../frontDoor/frontDoor';
 
 /**

@@ -6,7 +6,7 @@ import type { LedgerRegistry } from '../../ledger/ledgers';
 import { campaignFromPath } from '../campaignParam';
 import { ApiError } from '../../answers/errors';
 import type { LedgerGateway } from '../../ledger/ledgerGateway';
-import { callContext } from '../callContext';
+import { callContext } from '../requestLog';
 import { contextOf } from '../../frontDoor/frontDoor';
 import {
   claimRefusal,
