@@ -1,4 +1,5 @@
-import { CampaignCalendar, type CampaignConfig } from '@coupons/campaign';
+import { CampaignCalendar, type CampaignConfig, CAMPAIGN_ID_PATTERN } from '@coupons/campaign';
+import { ApiError } from './answers/errors';
 
 /** The campaigns this pod serves, each with its precomputed calendar. */
 export class CampaignCatalog {
@@ -20,4 +21,13 @@ export class CampaignCatalog {
   featured(now: number): CampaignCalendar | undefined {
     return this.all().find((calendar) => calendar.phase(now) === 'running') ?? this.all()[0];
   }
+}
+
+/** The campaign named by the path, or 404 CAMPAIGN_NOT_FOUND (never echoing more than 64 chars). */
+export function campaignFromPath(catalog: CampaignCatalog, raw: unknown): CampaignCalendar {
+  const id = typeof raw === 'string' ? raw : '';
+  const calendar = CAMPAIGN_ID_PATTERN.test(id) ? catalog.get(id) : undefined;
+  if (calendar === undefined)
+    throw new ApiError('CAMPAIGN_NOT_FOUND', `no campaign "${id.slice(0, 64)}"`);
+  return calendar;
 }

@@ -1,7 +1,6 @@
 import type { RequestHandler } from 'express';
 import { couponsToFen, toZonedIso, type CampaignCalendar, type Clock } from '@coupons/campaign';
-import type { CampaignCatalog } from '../../campaignCatalog';
-import { campaignFromPath } from '../campaignParam';
+import { type CampaignCatalog, campaignFromPath } from '../../campaignCatalog';
 import { contextOf } from '../../frontDoor/frontDoor';
 
 /** The public view of a campaign at `now`: window, value, limits and release schedule, in fen. */

@@ -1,9 +1,8 @@
 import type { RequestHandler, Response } from 'express';
 import type { BudgetLedger } from '@coupons/budget-ledger';
 import type { CampaignCalendar, Clock } from '@coupons/campaign';
-import type { CampaignCatalog } from '../../campaignCatalog';
+import { type CampaignCatalog, campaignFromPath } from '../../campaignCatalog';
 import type { LedgerRegistry } from '../../ledger/ledgers';
-import { campaignFromPath } from '../campaignParam';
 import { ApiError } from '../../answers/errors';
 import type { LedgerGateway } from '../../ledger/ledgerGateway';
 import { callContext } from '../requestLog';
