@@ -63,11 +63,11 @@ const PUBLIC_RATE = { ratePerSecond: 50, burst: 100 };
  * first, each refusal a prepared answer (one writeHead, one end, nothing else touched):
  * target form -> route (the one table express routes by too) -> draining -> API key -> 404 / 405
  * -> scope -> ambiguous or bad headers, bad percent-escapes -> the body, read whole (bodyReader.ts)
- * -> the claim's user, shard and idempotency scope, computed once (claimIdentity.ts) ->
+ * -> the claim's user, shard and idempotency scope, computed once (claimIdentity, below) ->
  * admission (event loop, token bucket, concurrency, deadline, per-user and per-key limits, sold
  * out). Nothing a caller without a valid key sends reaches a limiter, a cache keyed by what it
  * sent, Redis, or a metric label. Express gets the decision as the request's context
- * (requestContext.ts); what the route learns from the ledger comes back in that context, and is
+ * (RequestContext, below); what the route learns from the ledger comes back in that context, and is
  * handed to admission when the answer is done.
  */
 export class FrontDoor {

@@ -27,9 +27,11 @@ import {
   validate,
   type Checks,
   type CouponCodeInput,
-} from '../schemas';
+  couponView,
+  redemptionView,
+  sendJson,
+} from '../wire';
 import type { RetryPolicy } from '../../answers/retryPolicy';
-import { couponView, redemptionView, sendJson } from '../views';
 
 export interface CouponRouteDeps {
   catalog: CampaignCatalog;
@@ -91,7 +93,7 @@ export function couponHandlers(deps: CouponRouteDeps): Record<CouponRoute, Reque
         details: [{ field: HEADERS.userId, problem: "differs from the body's userId" }],
       });
     // The front door computed the user's shard and idempotency scope from the same header and
-    // body (claimIdentity.ts); a body the schema refuses never gets here.
+    // body (claimIdentity in frontDoor.ts); a body the schema refuses never gets here.
     const { claim: identity } = context;
     if (identity === undefined || identity.userId !== userId)
       throw new Error('a valid claim reached the route without its identity');

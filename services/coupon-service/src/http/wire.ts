@@ -1,8 +1,20 @@
 import { hash } from 'node:crypto';
 import { z } from 'zod';
-import { CODE_LENGTH, CROCKFORD_ALPHABET, parseCouponCode } from '@coupons/budget-ledger';
+import {
+  CODE_LENGTH,
+  CROCKFORD_ALPHABET,
+  parseCouponCode,
+  formatCouponCode,
+  type LedgerCoupon,
+  type Redemption,
+} from '@coupons/budget-ledger';
 import type { claimBodySchema } from '@coupons/contract';
 import { ApiError } from '../answers/errors';
+
+// The routes' wire shapes: what a request body must be (checked before any ledger call) and
+// what an answer says (the ledger's values in the contract's words and the campaign's zone).
+import type { ServerResponse } from 'node:http';
+import { toZonedIso, type CampaignCalendar } from '@coupons/campaign';
 
 /**
  * What only the service does with the contract's inputs (@coupons/contract holds the schemas):
@@ -74,4 +86,46 @@ export function claimBodyHash(body: z.output<typeof claimBodySchema>): string {
     Object.fromEntries(Object.entries(body).sort(([a], [b]) => (a < b ? -1 : 1))),
   );
   return hash('sha256', canonical, 'base64url');
+}
+
+export type CouponStatus = 'issued' | 'redeemed' | 'expired';
+
+/** A coupon as the contract shows it; `expired` is worked out here, from Redis-tracked `now`. */
+export function couponView(record: LedgerCoupon, calendar: CampaignCalendar, now: number) {
+  const { campaign } = calendar;
+  const status: CouponStatus =
+    record.status === 'redeemed' ? 'redeemed' : now > record.expiresAt ? 'expired' : 'issued';
+  return {
+    code: formatCouponCode(record.code),
+    campaignId: campaign.id,
+    userId: record.userId,
+    valueFen: record.valueFen,
+    currency: campaign.currency,
+    status,
+    issuedAt: toZonedIso(record.issuedAt, campaign.timeZone),
+    expiresAt: toZonedIso(record.expiresAt, campaign.timeZone),
+    trancheDay: record.trancheDay,
+  };
+}
+
+export function redemptionView(redemption: Redemption, calendar: CampaignCalendar) {
+  return {
+    code: formatCouponCode(redemption.code),
+    orderId: redemption.orderId,
+    discountFen: redemption.discountFen,
+    redeemedAt: toZonedIso(redemption.redeemedAt, calendar.campaign.timeZone),
+  };
+}
+
+/**
+ * Writes a JSON answer as express's res.json would (same Content-Type and Content-Length), in
+ * one writeHead and one end: the claim's hot path skips express's send (etag, type lookups).
+ */
+export function sendJson(res: ServerResponse, status: number, json: string): void {
+  res
+    .writeHead(status, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(json),
+    })
+    .end(json);
 }
