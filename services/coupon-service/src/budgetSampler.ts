@@ -1,6 +1,6 @@
 import { couponsToFen } from '@coupons/campaign';
 import type { BudgetMetrics, Logger } from '@coupons/telemetry';
-import type { LedgerRegistry } from './ledger/ledgers';
+import type { LedgerRegistry } from './ledger/ledgerGateway';
 
 /**
  * The budget gauges of every campaign, from one snapshot read per campaign per interval (never

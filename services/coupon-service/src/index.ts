@@ -8,6 +8,6 @@ export * from './redis/client';
 export * from './server';
 export * from './service';
 export * from './redis/devFallback';
-export * from './ledger/ledgers';
+export { LedgerRegistry, type LedgerRegistryOptions } from './ledger/ledgerGateway';
 export * from './ledger/devLedgers';
 export * from './ledger/faults';

@@ -21,7 +21,7 @@ import { FrontDoor } from './frontDoor/frontDoor';
 import { OverloadActions } from './frontDoor/overloadActions';
 import { createApp } from './http/app';
 import { ROUTES } from './frontDoor/routeTable';
-import { LedgerRegistry } from './ledger/ledgers';
+import { LedgerRegistry } from './ledger/ledgerGateway';
 import { ReadinessProbe } from './readiness';
 import { createRedisClient, type RedisClient, type RedisTarget } from './redis/client';
 import { CouponServer } from './server';

@@ -1,12 +1,11 @@
 import express, { type Express, type RequestHandler } from 'express';
 import type { Clock } from '@coupons/campaign';
-import { type Logger, type ServiceMetrics } from '@coupons/telemetry';
+import type { Logger, ServiceMetrics } from '@coupons/telemetry';
 import type { CampaignCatalog } from '../campaignCatalog';
-import type { LedgerRegistry } from '../ledger/ledgers';
+import { type LedgerRegistry, LedgerGateway } from '../ledger/ledgerGateway';
 import type { ReadinessProbe } from '../readiness';
 import { ApiError } from '../answers/errors';
 import { errorMiddleware } from './errorMiddleware';
-import { LedgerGateway } from '../ledger/ledgerGateway';
 import { loggedUrl, requestLog } from './requestLog';
 import type { RetryPolicy } from '../answers/retryPolicy';
 import { EXPRESS_ROUTING, ROUTES, type RouteName } from '../frontDoor/routeTable';

@@ -1,7 +1,7 @@
 import { unfencedShards } from '@coupons/budget-ledger';
 import type { Clock } from '@coupons/campaign';
 import type { Logger } from '@coupons/telemetry';
-import type { LedgerRegistry } from './ledgers';
+import type { LedgerRegistry } from './ledgerGateway';
 
 /**
  * Start-up only, and only when asked for (LEDGER_AUTO_INIT=true, or the private Redis `npm start`

@@ -2,8 +2,7 @@ import type { RequestHandler } from 'express';
 import type { BudgetSnapshot } from '@coupons/budget-ledger';
 import { couponsToFen, toZonedIso, type CampaignCalendar } from '@coupons/campaign';
 import { type CampaignCatalog, campaignFromPath } from '../../campaignCatalog';
-import type { LedgerRegistry } from '../../ledger/ledgers';
-import type { LedgerGateway } from '../../ledger/ledgerGateway';
+import type { LedgerRegistry, LedgerGateway } from '../../ledger/ledgerGateway';
 import { callContext } from '../requestLog';
 import { contextOf } from '../../frontDoor/frontDoor';
 

@@ -2,9 +2,8 @@ import type { RequestHandler, Response } from 'express';
 import type { BudgetLedger } from '@coupons/budget-ledger';
 import type { CampaignCalendar, Clock } from '@coupons/campaign';
 import { type CampaignCatalog, campaignFromPath } from '../../campaignCatalog';
-import type { LedgerRegistry } from '../../ledger/ledgers';
+import type { LedgerRegistry, LedgerGateway } from '../../ledger/ledgerGateway';
 import { ApiError } from '../../answers/errors';
-import type { LedgerGateway } from '../../ledger/ledgerGateway';
 import { callContext } from '../requestLog';
 import { contextOf } from '../../frontDoor/frontDoor';
 import {
