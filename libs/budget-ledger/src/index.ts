@@ -8,7 +8,6 @@ export * from './keyspace';
 export * from './ledger';
 export * from './ledgerInit';
 export * from './reconcileLedger';
-export * from './redisSettings';
 export * from './scripts';
 export * from './snapshot';
 export * from './transfers';

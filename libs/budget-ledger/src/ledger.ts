@@ -8,6 +8,7 @@ import {
   afterView,
   ShardMarks,
   viewOf,
+  type RedisSettingsGuard,
 } from './context';
 import { generateCouponCode } from './couponCode';
 import { ledgerCouponOf } from './storedCoupon';
@@ -16,7 +17,6 @@ import { initLedger, type InitOptions, type InitReport } from './ledgerInit';
 import { idempotencyScopeHash, shardKeys, shardOfUser } from './keys';
 import { issueRefusalOf, redeemResultOf } from './answers';
 import { claimWindow, shardReleaseOf, defaultRebalanceSizes, RebalanceTrigger } from './shares';
-import type { RedisSettingsGuard } from './redisSettings';
 import { ReplicationWait, type ReplicationOptions } from './replication';
 import {
   LedgerCode,
