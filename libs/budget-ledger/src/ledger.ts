@@ -59,7 +59,7 @@ export interface LedgerOptions {
    * TIME, so boundaries can be tested at any instant. The service never sets it.
    */
   trustCallerClock?: boolean;
-  /** Refuses money on a Redis whose settings could lose it (redisSettings.ts); none when absent. */
+  /** Refuses money on a Redis whose settings could lose it (RedisSettingsGuard, context.ts); none when absent. */
   settings?: RedisSettingsGuard;
   /**
    * A claim, redemption or reversal is answered only once this many replicas hold it
