@@ -10,11 +10,10 @@ import {
   viewOf,
   type RedisSettingsGuard,
 } from './context';
-import { generateCouponCode } from './couponCode';
+import { generateCouponCode, idempotencyScopeHash, shardKeys, shardOfUser } from './keys';
 import { ledgerCouponOf } from './storedCoupon';
 import { campaignFingerprint } from './fingerprint';
 import { initLedger, type InitOptions, type InitReport } from './ledgerInit';
-import { idempotencyScopeHash, shardKeys, shardOfUser } from './keys';
 import { issueRefusalOf, redeemResultOf } from './answers';
 import { claimWindow, shardReleaseOf, defaultRebalanceSizes, RebalanceTrigger } from './shares';
 import { ReplicationWait, type ReplicationOptions } from './replication';
