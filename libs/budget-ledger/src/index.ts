@@ -13,4 +13,3 @@ export * from './transfers';
 export * from './replication';
 export * from './recorderScripts';
 export * from './streamIds';
-export * from './rebuildScripts';

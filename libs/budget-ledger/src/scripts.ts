@@ -5,21 +5,36 @@ import type { Cluster, Redis } from 'ioredis';
 // The ledger's Lua scripts as node calls them: the registry (one entry per file), the name of
 // every ARGV position, the checks before a call, and the codes the scripts answer.
 
-/** One entry per Lua file: the command name ioredis gets, and how many of its arguments are keys. */
+/**
+ * Every ledger script, under the name node calls it by: its Lua file, the command ioredis registers
+ * it as, and how many of its arguments are keys. A rebuild batch names as many keys as it writes,
+ * so its key count goes with each call ('per call').
+ */
 export const SCRIPT_FILES = {
-  ledgerIssueCoupon: { file: 'issueCoupon-5.lua', keys: 5 },
-  ledgerRedeemCoupon: { file: 'redeemCoupon-3.lua', keys: 3 },
-  ledgerReverseRedemption: { file: 'reverseRedemption-3.lua', keys: 3 },
-  ledgerReadCoupon: { file: 'readCoupon-3.lua', keys: 3 },
-  ledgerReserveOrder: { file: 'reserveOrder-3.lua', keys: 3 },
-  ledgerReleaseOrder: { file: 'releaseOrder-3.lua', keys: 3 },
-  ledgerInit: { file: 'initLedger-2.lua', keys: 2 },
-  ledgerTakeRelease: { file: 'takeRelease-3.lua', keys: 3 },
-  ledgerGiveRelease: { file: 'giveRelease-2.lua', keys: 2 },
-  ledgerSettleTransfer: { file: 'settleTransfer-3.lua', keys: 3 },
-  ledgerWriteOffShard: { file: 'writeOffShard-2.lua', keys: 2 },
-  ledgerTrimRecorded: { file: 'trimRecorded-2.lua', keys: 2 },
-  ledgerCheckRecorded: { file: 'checkRecorded-2.lua', keys: 2 },
+  issueCoupon: { command: 'ledgerIssueCoupon', file: 'issueCoupon-5.lua', keys: 5 },
+  redeemCoupon: { command: 'ledgerRedeemCoupon', file: 'redeemCoupon-3.lua', keys: 3 },
+  reverseRedemption: {
+    command: 'ledgerReverseRedemption',
+    file: 'reverseRedemption-3.lua',
+    keys: 3,
+  },
+  readCoupon: { command: 'ledgerReadCoupon', file: 'readCoupon-3.lua', keys: 3 },
+  reserveOrder: { command: 'ledgerReserveOrder', file: 'reserveOrder-3.lua', keys: 3 },
+  releaseOrder: { command: 'ledgerReleaseOrder', file: 'releaseOrder-3.lua', keys: 3 },
+  init: { command: 'ledgerInit', file: 'initLedger-2.lua', keys: 2 },
+  takeRelease: { command: 'ledgerTakeRelease', file: 'takeRelease-3.lua', keys: 3 },
+  giveRelease: { command: 'ledgerGiveRelease', file: 'giveRelease-2.lua', keys: 2 },
+  settleTransfer: { command: 'ledgerSettleTransfer', file: 'settleTransfer-3.lua', keys: 3 },
+  writeOffShard: { command: 'ledgerWriteOffShard', file: 'writeOffShard-2.lua', keys: 2 },
+  trimRecorded: { command: 'ledgerTrimRecorded', file: 'trimRecorded-2.lua', keys: 2 },
+  checkRecorded: { command: 'ledgerCheckRecorded', file: 'checkRecorded-2.lua', keys: 2 },
+  rebuildBegin: { command: 'ledgerRebuildBegin', file: 'rebuildBegin-2.lua', keys: 2 },
+  rebuildRecords: {
+    command: 'ledgerRebuildRecords',
+    file: 'rebuildRecords.lua',
+    keys: 'per call',
+  },
+  rebuildFinish: { command: 'ledgerRebuildFinish', file: 'rebuildFinish-3.lua', keys: 3 },
 } as const;
 
 type ScriptName = keyof typeof SCRIPT_FILES;
@@ -27,9 +42,7 @@ type ScriptName = keyof typeof SCRIPT_FILES;
 /** The .lua files sit in src/lua; from dist/src they are found beside the sources. */
 function luaDir(): string {
   const candidates = [join(__dirname, 'lua'), join(__dirname, '..', '..', 'src', 'lua')];
-  const found = candidates.find((dir) =>
-    existsSync(join(dir, SCRIPT_FILES.ledgerIssueCoupon.file)),
-  );
+  const found = candidates.find((dir) => existsSync(join(dir, SCRIPT_FILES.issueCoupon.file)));
   if (found === undefined)
     throw new Error(`ledger Lua scripts not found in ${candidates.join(' or ')}`);
   return found;
@@ -45,39 +58,48 @@ export function readLua(file: string): string {
   );
 }
 
-type Keys<N extends number> = N extends 2
+type Keys<N> = N extends 2
   ? readonly [string, string]
   : N extends 3
     ? readonly [string, string, string]
-    : readonly [string, string, string, string, string];
+    : N extends 5
+      ? readonly [string, string, string, string, string]
+      : readonly string[];
 
 /** Typed wrappers, one per script; the ARGV lists are built by name (the lists below). */
 export type LedgerScripts = {
-  readonly [
-    Name in ScriptName as Name extends `ledger${infer Rest}` ? Uncapitalize<Rest> : never
-  ]: (
+  readonly [Name in ScriptName]: (
     keys: Keys<(typeof SCRIPT_FILES)[Name]['keys']>,
     argv: readonly string[],
   ) => Promise<ScriptReply>;
 };
 
-type Scripted = Record<ScriptName, (...args: string[]) => Promise<ScriptReply>>;
+/** The three steps of a rebuild from the book of record (@coupons/ledger-record). */
+export type RebuildScripts = Pick<
+  LedgerScripts,
+  'rebuildBegin' | 'rebuildRecords' | 'rebuildFinish'
+>;
+
+type Scripted = Record<string, (...args: (string | number)[]) => Promise<ScriptReply>>;
 
 /**
  * Registers every script with defineCommand (EVALSHA, falling back to EVAL when a node does not
  * have it yet, on whichever cluster node owns the keys). Idempotent per client.
  */
 export function registerLedgerScripts(redis: Redis | Cluster): LedgerScripts {
-  for (const [name, { file, keys }] of Object.entries(SCRIPT_FILES)) {
-    if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: keys, lua: readLua(file) });
-  }
   const scripted = redis as unknown as Scripted;
-  const wrappers = Object.fromEntries(
-    (Object.keys(SCRIPT_FILES) as ScriptName[]).map((name) => [
-      name.charAt(6).toLowerCase() + name.slice(7),
-      (keys: readonly string[], argv: readonly string[]) => scripted[name](...keys, ...argv),
-    ]),
-  );
+  const wrappers: Record<string, (keys: readonly string[], argv: readonly string[]) => unknown> =
+    {};
+  for (const [name, { command, file, keys }] of Object.entries(SCRIPT_FILES)) {
+    if (keys === 'per call') {
+      if (!(command in redis)) redis.defineCommand(command, { lua: readLua(file) });
+      wrappers[name] = (k, argv) => scripted[command]!(k.length, ...k, ...argv);
+    } else {
+      if (!(command in redis))
+        redis.defineCommand(command, { numberOfKeys: keys, lua: readLua(file) });
+      wrappers[name] = (k, argv) => scripted[command]!(...k, ...argv);
+    }
+  }
   return wrappers as unknown as LedgerScripts;
 }
 

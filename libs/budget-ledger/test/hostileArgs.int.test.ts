@@ -10,7 +10,6 @@ import {
   READ_ARGV,
   REDEEM_ARGV,
   registerLedgerScripts,
-  registerRebuildScripts,
   RELEASE_ORDER_ARGV,
   RESERVE_ORDER_ARGV,
   REVERSE_ARGV,
@@ -161,7 +160,6 @@ describeWithRedis(
         return onRow(k.coupon(coupon.code), k, await argv(coupon));
       };
       const scripts = registerLedgerScripts(redis);
-      const rebuild = registerRebuildScripts(redis);
       const extraTags: string[] = [];
       const freshTag = () => {
         const tag = shardTag(`${campaign.id}-x${(n += 1)}`, 0);
@@ -172,7 +170,7 @@ describeWithRedis(
       const rebuildBegun = async () => {
         const tag = freshTag();
         const token = fresh('token');
-        await rebuild.begin(
+        await scripts.rebuildBegin(
           [`${tag}:ledger`, `${tag}:audit`],
           [ledger.fingerprint, '', token, 't'],
         );
@@ -403,7 +401,7 @@ describeWithRedis(
         },
         {
           name: 'rebuildBegin-2.lua',
-          run: (k, a) => rebuild.begin(k as never, a),
+          run: (k, a) => scripts.rebuildBegin(k as never, a),
           async prepare() {
             const tag = freshTag();
             return onShard(tag, [ledger.fingerprint, '', fresh('token'), 'test']);
@@ -411,7 +409,7 @@ describeWithRedis(
         },
         {
           name: 'rebuildRecords.lua',
-          run: (k, a) => rebuild.records(k, a),
+          run: (k, a) => scripts.rebuildRecords(k, a),
           async prepare() {
             const { tag, token } = await rebuildBegun();
             return {
@@ -444,7 +442,7 @@ describeWithRedis(
         },
         {
           name: 'rebuildFinish-3.lua',
-          run: (k, a) => rebuild.finish(k as never, a),
+          run: (k, a) => scripts.rebuildFinish(k as never, a),
           async prepare() {
             const { tag, token } = await rebuildBegun();
             return onShard(

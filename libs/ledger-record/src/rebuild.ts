@@ -7,7 +7,7 @@ import {
   moneySettings,
   moneySettingsDiff,
   LedgerCode,
-  registerRebuildScripts,
+  registerLedgerScripts,
   shardKeys,
   type LedgerClock,
   type ShardKeys,
@@ -131,7 +131,7 @@ export async function rebuildFromRecord(
       ? undefined
       : completeThroughId(options.recordCompleteThrough);
   await refuseChangedMoneySettings(calendar, record);
-  const scripts = registerRebuildScripts(redis);
+  const scripts = registerLedgerScripts(redis);
   const report: RebuildReport = {
     campaignId: campaign.id,
     shards: [],
@@ -343,7 +343,7 @@ async function restoreShard(
   const { epoch } = recorded;
   // Close the shard, as it was read (compare-and-set on its last event).
   const token = randomBytes(8).toString('hex');
-  const begun = await job.scripts.begin(
+  const begun = await job.scripts.rebuildBegin(
     [keys.ledger, keys.audit],
     [
       campaignFingerprint(calendar.campaign),
@@ -370,7 +370,7 @@ async function restoreShard(
   // '-' is never a run id: the rebuilt ledger serves once the recorder verified this process.
   if (job.fenced) ledger.fields.push('fence', '-');
   const today = calendar.dayAt(job.clock.now())?.day ?? '-';
-  const finished = await job.scripts.finish(
+  const finished = await job.scripts.rebuildFinish(
     [keys.ledger, keys.audit, keys.transit],
     [
       token,

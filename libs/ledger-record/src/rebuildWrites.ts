@@ -63,7 +63,7 @@ class Batch {
 
   async flush(): Promise<void> {
     if (this.count === 0) return;
-    const reply = await this.job.scripts.records(
+    const reply = await this.job.scripts.rebuildRecords(
       [this.ledgerKey, ...this.keys],
       [this.token, String(this.nowMs), ...this.argv],
     );

@@ -3,7 +3,6 @@ import {
   NO_MARK,
   reconcile,
   registerLedgerScripts,
-  registerRebuildScripts,
   shardKeys,
   shareOf,
   TAKE_ARGV,
@@ -334,7 +333,7 @@ describeIfPostgres('rebuild from the book of record', () => {
 
       // Step 1 alone, as a rebuild that crashed after it leaves the shard.
       const keys = shardKeys(id, 0);
-      const begun = await registerRebuildScripts(redis).begin(
+      const begun = await registerLedgerScripts(redis).rebuildBegin(
         [keys.ledger, keys.audit],
         [ledger.fingerprint, '', 'crashed-rebuild', 'rebuilding from the record (crashed-rebuild)'],
       );
