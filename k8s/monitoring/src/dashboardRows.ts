@@ -22,6 +22,7 @@ export const received = (...m: string[]) => svc('coupon_requests_received_total'
 export const shed = (...m: string[]) => svc('coupon_admission_shed_total', ...m);
 const claims = (...m: string[]) => camp('coupon_claims_total', ...m);
 
+// Long: a panel table (data), one entry per panel.
 export function demandRow(): TimeseriesBuilder[] {
   return [
     timeseries({

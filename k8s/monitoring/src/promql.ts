@@ -48,6 +48,7 @@ export interface PromqlParts {
 const IDENT_START = /[A-Za-z_:]/;
 const IDENT_PART = /[A-Za-z0-9_:]/;
 
+// Long: one scanner over the expression, a case per token kind, sharing its position.
 export function parsePromql(expr: string): PromqlParts {
   const metrics: string[] = [];
   const ranges: string[] = [];

@@ -86,6 +86,7 @@ export class FrontDoor {
         );
   }
 
+  // Long: the checks in their order, cheapest first; split, the order they must keep would hide.
   listener(app: RequestListener): RequestListener {
     return (req, res) => {
       const url = req.url ?? '';

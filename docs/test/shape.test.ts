@@ -1,0 +1,74 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import ts from 'typescript';
+
+const ROOT = join(__dirname, '..', '..');
+const MAX_FILE_LINES = 450;
+const MAX_FUNCTION_LINES = 80;
+/** Declarative tables, named in docs/architecture.md as the files allowed past MAX_FILE_LINES. */
+const DATA_FILES = ['k8s/monitoring/src/rules.ts', 'k8s/monitoring/src/metrics.ts'];
+
+/** Every TypeScript source of the project (tests and declarations aside), relative to the root. */
+function sources(): string[] {
+  const { workspaces } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    workspaces: string[];
+  };
+  const found: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (['node_modules', 'dist', 'esm', 'test'].includes(entry.name)) continue;
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts'))
+        found.push(relative(ROOT, path));
+    }
+  };
+  for (const dir of [...workspaces, 'loadtests/k6']) walk(join(ROOT, dir));
+  return found.sort();
+}
+
+/** Functions longer than MAX_FUNCTION_LINES whose top (the lines above it, or its body's first) does not say why. */
+function unarguedLongFunctions(file: string): string[] {
+  const text = readFileSync(join(ROOT, file), 'utf8');
+  const lines = text.split('\n');
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+  const found: string[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isFunctionLike(node) && 'body' in node && node.body !== undefined) {
+      const first = source.getLineAndCharacterOfPosition(node.getStart()).line;
+      const last = source.getLineAndCharacterOfPosition(node.end).line;
+      if (last - first + 1 > MAX_FUNCTION_LINES) {
+        const top = lines.slice(Math.max(0, first - 3), first + 3).join('\n');
+        if (!top.includes('// Long:'))
+          found.push(`${file}:${first + 1} (${last - first + 1} lines)`);
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found;
+}
+
+describe('the shape of the source (docs/architecture.md, "Layout")', () => {
+  const files = sources();
+
+  it('finds the sources it checks', () => {
+    expect(files).toContain('services/coupon-service/src/frontDoor/frontDoor.ts');
+    expect(files).toContain('loadtests/k6/smoke.ts');
+  });
+
+  it(`keeps every source file within ${MAX_FILE_LINES} lines but the named data files`, () => {
+    const architecture = readFileSync(join(ROOT, 'docs', 'architecture.md'), 'utf8');
+    for (const file of DATA_FILES) expect(architecture).toContain(`\`${file}\``);
+    const long = files.filter(
+      (file) =>
+        !DATA_FILES.includes(file) &&
+        readFileSync(join(ROOT, file), 'utf8').trimEnd().split('\n').length > MAX_FILE_LINES,
+    );
+    expect(long).toEqual([]);
+  });
+
+  it(`argues every function over ${MAX_FUNCTION_LINES} lines in a "// Long:" comment at its top`, () => {
+    expect(files.flatMap(unarguedLongFunctions)).toEqual([]);
+  });
+});
