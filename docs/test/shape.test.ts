@@ -49,7 +49,7 @@ function unarguedLongFunctions(file: string): string[] {
   return found;
 }
 
-describe('the shape of the source (docs/architecture.md, "Layout")', () => {
+describe('the shape of the source (docs/architecture.md, "Packages")', () => {
   const files = sources();
 
   it('finds the sources it checks', () => {
