@@ -10,14 +10,7 @@ import {
   transientMessage,
   type MessageContext,
 } from '../src/messages';
-import type {
-  BudgetResult,
-  CampaignResult,
-  ClaimResult,
-  CouponResult,
-  RedeemResult,
-  ReverseResult,
-} from '../src/outcomes';
+import type * as outcomes from '../src/outcomes';
 import type { HttpResponse } from '../src/transport';
 import {
   BUDGET,
@@ -81,12 +74,12 @@ type Unlisted<R extends { kind: string }, L extends readonly string[]> = Exclude
 >;
 // A new outcome in the client fails the type check here until the property expects it.
 const listsAreWhole: [
-  Unlisted<ClaimResult, typeof KINDS.claim>,
-  Unlisted<RedeemResult, typeof KINDS.redeem>,
-  Unlisted<ReverseResult, typeof KINDS.reverse>,
-  Unlisted<CouponResult, typeof KINDS.coupon>,
-  Unlisted<CampaignResult, typeof KINDS.campaign>,
-  Unlisted<BudgetResult, typeof KINDS.budget>,
+  Unlisted<outcomes.ClaimResult, typeof KINDS.claim>,
+  Unlisted<outcomes.RedeemResult, typeof KINDS.redeem>,
+  Unlisted<outcomes.ReverseResult, typeof KINDS.reverse>,
+  Unlisted<outcomes.CouponResult, typeof KINDS.coupon>,
+  Unlisted<outcomes.CampaignResult, typeof KINDS.campaign>,
+  Unlisted<outcomes.BudgetResult, typeof KINDS.budget>,
 ] extends [never, never, never, never, never, never]
   ? true
   : never = true;
