@@ -30,7 +30,6 @@ export const SHED_CODES: Readonly<Record<number, readonly string[]>> = {
 
 /** The service's own types (@coupons/contract), erased when k6 runs the script. */
 export type { Budget, Coupon };
-export type ApiError = WireError;
 
 /** What the scenarios use of GET /v1/campaigns/{id}. */
 export interface CampaignInfo {
@@ -117,18 +116,18 @@ export function asCoupon(value: unknown): Coupon | undefined {
 }
 
 /** `{"error":{"code","message",...}}`, or undefined when the body is not in that shape. */
-export function apiErrorOf(body: unknown): ApiError | undefined {
+export function apiErrorOf(body: unknown): WireError | undefined {
   if (!isRecord(body) || !isRecord(body['error'])) return undefined;
   const error = body['error'];
   if (!isString(error['code']) || !isString(error['message'])) return undefined;
-  return error as ApiError;
+  return error as WireError;
 }
 
 /**
  * Retry-After and `error.retryAfterSeconds` both present, whole seconds >= 1, and the same: a
  * caller that reads either one must come back at the same time.
  */
-export function retryAfterProblems(res: Response, error: ApiError): string[] {
+export function retryAfterProblems(res: Response, error: WireError): string[] {
   const problems: string[] = [];
   const headerSeconds = retryAfterOf(res);
   if (headerSeconds === undefined || headerSeconds < 1)
