@@ -77,7 +77,7 @@ export function referencesIn(markdown: string, docPath: string): Reference[] {
 }
 
 /** The files a source search reads: code, manifests, the CI and container files. */
-function sourceFiles(root: string): string[] {
+export function sourceFiles(root: string): string[] {
   const out: string[] = [];
   const skip = new Set(['node_modules', 'dist', '.git', 'results', 'coverage', 'docs']);
   const walk = (dir: string) => {

@@ -1,6 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import ts from 'typescript';
+import { sourceFiles } from './references';
 
 const ROOT = join(__dirname, '..', '..');
 const MAX_FILE_LINES = 450;
@@ -10,21 +11,10 @@ const DATA_FILES = ['k8s/monitoring/src/rules.ts', 'k8s/monitoring/src/metrics.t
 
 /** Every TypeScript source of the project (tests and declarations aside), relative to the root. */
 function sources(): string[] {
-  const { workspaces } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
-    workspaces: string[];
-  };
-  const found: string[] = [];
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      if (['node_modules', 'dist', 'esm', 'test'].includes(entry.name)) continue;
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts'))
-        found.push(relative(ROOT, path));
-    }
-  };
-  for (const dir of [...workspaces, 'loadtests/k6']) walk(join(ROOT, dir));
-  return found.sort();
+  return sourceFiles(ROOT)
+    .map((file) => relative(ROOT, file))
+    .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts') && !file.includes('/test/'))
+    .sort();
 }
 
 /** Functions longer than MAX_FUNCTION_LINES whose top (the lines above it, or its body's first) does not say why. */
