@@ -115,7 +115,7 @@ export async function startService(deps: ServiceDeps): Promise<RunningService> {
     ...(deps.random === undefined ? {} : { random: deps.random }),
   });
   registerAdmissionMetrics(metrics.registry, () => admission.reading());
-  const app = createApp({
+  const http = createApp({
     catalog,
     ledgers,
     clock,
@@ -140,7 +140,7 @@ export async function startService(deps: ServiceDeps): Promise<RunningService> {
     catalog,
   });
   const server = new CouponServer(
-    frontDoor.listener(app),
+    frontDoor.listener(http),
     metrics.registry,
     redis,
     readiness,

@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http';
+import express from 'express';
 import { AdmissionGate } from '@coupons/admission';
 import { BudgetLedger } from '@coupons/budget-ledger';
 import { describeIfRedis } from '@coupons/testing';
@@ -15,8 +17,18 @@ import { couponApi, liveCampaign, uniqueId, type TestService, startReadyService 
 describeIfRedis('a claim walks the layers in order', () => {
   const campaign = liveCampaign(uniqueId('walk'));
   let service: TestService;
+  /** Requests express handled: express copies `handle` into each app it makes, so watched first. */
+  const expressHandled: string[] = [];
 
   beforeAll(async () => {
+    const proto = express.application as unknown as {
+      handle(req: IncomingMessage, ...rest: unknown[]): unknown;
+    };
+    const handle = proto.handle;
+    jest.spyOn(proto, 'handle').mockImplementation(function (this: unknown, req, ...rest) {
+      expressHandled.push(`${req.method} ${req.url}`);
+      return handle.call(this, req, ...rest);
+    });
     service = await startReadyService({ clock: 'redis', campaigns: [campaign] });
   });
   afterAll(async () => {
@@ -24,7 +36,7 @@ describeIfRedis('a claim walks the layers in order', () => {
     await service?.stop();
   });
 
-  it('server -> front door (body, admission) -> express -> ledger gateway -> ledger -> back, then admission learns', async () => {
+  it('server -> front door (body, admission) -> HTTP layers, not express -> ledger gateway -> ledger -> back, then admission learns', async () => {
     const walk: string[] = [];
     const watch = <T extends object>(proto: T, method: keyof T & string, name: string) => {
       const original = proto[method] as unknown as (...args: unknown[]) => unknown;
@@ -42,6 +54,7 @@ describeIfRedis('a claim walks the layers in order', () => {
     watch(LedgerGateway.prototype, 'issue', 'ledger/ledgerGateway');
     watch(BudgetLedger.prototype, 'issue', 'budget-ledger');
     watch(AdmissionControl.prototype, 'learn', 'frontDoor/admissionControl.learn');
+    expressHandled.length = 0; // the readiness polls of the start
     const answer = await couponApi(service, campaign.id).call('POST', '/coupons', {
       body: { userId: 'walker' },
       headers: { 'Idempotency-Key': 'walk-1', 'X-User-Id': 'walker' },
@@ -57,5 +70,14 @@ describeIfRedis('a claim walks the layers in order', () => {
       'budget-ledger',
       'frontDoor/admissionControl.learn',
     ]);
+    // The front door routed the claim already: express's router never sees it.
+    expect(expressHandled).toEqual([]);
+  });
+
+  it('every other route goes through express (the watch above sees it)', async () => {
+    expressHandled.length = 0;
+    const answer = await couponApi(service, campaign.id).call('GET', '/budget');
+    expect(answer.status).toBe(200);
+    expect(expressHandled).toEqual([`GET /v1/campaigns/${campaign.id}/budget`]);
   });
 });

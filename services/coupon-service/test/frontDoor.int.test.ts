@@ -69,7 +69,7 @@ describe('the admission front door', () => {
       if (typeof hold === 'string') held.set(hold, answer);
       else answer();
     };
-    server = createServer(frontDoor.listener(app));
+    server = createServer(frontDoor.listener({ app }));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });

@@ -21,7 +21,7 @@ import type { CampaignCatalog } from '../campaignCatalog';
 import { ApiError, preparedError } from '../answers/errors';
 import type { AdmissionControl } from './admissionControl';
 import type { Authenticator, ApiPrincipal } from './apiKeys';
-import { ROUTES, RouteTable, type RouteSpec } from './routeTable';
+import { ROUTES, RouteTable, type RouteName, type RouteSpec } from './routeTable';
 import { BodyReader, declaredBody } from './bodyReader';
 import { SHED_FOR_CAPACITY, type OverloadActions } from './overloadActions';
 
@@ -86,8 +86,16 @@ export class FrontDoor {
         );
   }
 
+  /**
+   * The server's request listener: admitted requests go to `http.direct`'s handler for their
+   * route, else to `http.app` (express).
+   */
   // Long: the checks in their order, cheapest first; split, the order they must keep would hide.
-  listener(app: RequestListener): RequestListener {
+  listener(http: {
+    app: RequestListener;
+    direct?: Partial<Record<RouteName, RequestListener>>;
+  }): RequestListener {
+    const { app, direct = {} } = http;
     return (req, res) => {
       const url = req.url ?? '';
       // Absolute-form (a proxy's request) and asterisk-form are not ours to route.
@@ -153,7 +161,9 @@ export class FrontDoor {
           'bad_request',
           badHeader('X-User-Id', 'must be 1-64 letters, digits, ".", "_" or "-"'),
         );
-      if (!route.body) return this.admit(req, res, app, route, params, principal, userIdHeader);
+      const handler = direct[route.name] ?? app;
+      if (!route.body)
+        return this.admit(req, res, handler, route, params, principal, userIdHeader);
       // What the gate refuses on the headers alone (the event loop, the token bucket) is refused
       // before the body is read: shedding must stay cheap when the pod has no CPU to spare.
       const refused = this.deps.admission.gate?.screen(route.priority, true);
@@ -166,7 +176,7 @@ export class FrontDoor {
           return;
         }
         (req as IncomingMessage & { body?: unknown }).body = outcome.body;
-        this.admit(req, res, app, route, params, principal, userIdHeader, outcome.body, true);
+        this.admit(req, res, handler, route, params, principal, userIdHeader, outcome.body, true);
       });
     };
   }
@@ -351,7 +361,8 @@ export interface ClaimIdentity {
   readonly scopeHash: string | undefined;
 }
 
-const IDEMPOTENCY_KEY = HEADERS.idempotencyKey.toLowerCase();
+/** The header's name as node keys req.headers. */
+export const IDEMPOTENCY_KEY = HEADERS.idempotencyKey.toLowerCase();
 
 /**
  * The claim's identity from X-User-Id, else from the body's userId; undefined when neither names

@@ -1,3 +1,4 @@
+import type { RequestListener, ServerResponse } from 'node:http';
 import express, { type Express, type RequestHandler } from 'express';
 import type { Clock } from '@coupons/campaign';
 import type { Logger, ServiceMetrics } from '@coupons/telemetry';
@@ -6,12 +7,12 @@ import { type LedgerRegistry, LedgerGateway } from '../ledger/ledgerGateway';
 import type { ReadinessProbe } from '../readiness';
 import { ApiError } from '../answers/errors';
 import { errorMiddleware } from './errorMiddleware';
-import { loggedUrl, requestLog } from './requestLog';
+import { type Layer, type Served, loggedUrl, requestLog } from './requestLog';
 import type { RetryPolicy } from '../answers/retryPolicy';
 import { EXPRESS_ROUTING, ROUTES, type RouteName } from '../frontDoor/routeTable';
 import { budgetHandler } from './routes/budget';
 import { campaignHandler } from './routes/campaigns';
-import { couponHandlers } from './routes/coupons';
+import { type ClaimHandler, couponHandlers } from './routes/coupons';
 import { healthHandlers } from './routes/health';
 import { openApiHandler } from './routes/openapi';
 
@@ -31,14 +32,29 @@ export interface AppDeps {
 }
 
 /** Codes are secrets of their owners: no cache may keep an answer (errors included). */
-function noStore(handler: RequestHandler): RequestHandler {
-  return (req, res, next) => {
+function noStore<Req, Res extends ServerResponse, Rest extends unknown[], R>(
+  handler: (req: Req, res: Res, ...rest: Rest) => R,
+): (req: Req, res: Res, ...rest: Rest) => R {
+  return (req, res, ...rest) => {
     res.setHeader('Cache-Control', 'no-store');
-    return handler(req, res, next);
+    return handler(req, res, ...rest);
   };
 }
 
-export function createApp(deps: AppDeps): Express {
+/** What the front door hands an admitted request to (FrontDoor.listener). */
+export interface Http {
+  /** Every route but those in `direct`, routed by express. */
+  app: Express;
+  /**
+   * The claim, served without express: the front door has already matched its route (with the
+   * table express routes by), checked the key, read the body and admitted it, so express's
+   * router would only match the path again. The same layers run, in express's order: requestLog,
+   * no-store, the handler, and errorMiddleware for whatever it throws.
+   */
+  direct: Partial<Record<RouteName, RequestListener>>;
+}
+
+export function createApp(deps: AppDeps): Http {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -47,7 +63,9 @@ export function createApp(deps: AppDeps): Express {
   app.set('case sensitive routing', EXPRESS_ROUTING.caseSensitive);
   app.set('strict routing', EXPRESS_ROUTING.strict);
 
-  app.use(requestLog(deps.logger, deps.metrics.http));
+  const log = requestLog(deps.logger, deps.metrics.http);
+  const onError = errorMiddleware(deps.logger);
+  app.use(log);
   const gateway = new LedgerGateway(
     deps.metrics.coupons,
     deps.clock,
@@ -62,13 +80,13 @@ export function createApp(deps: AppDeps): Express {
     clock: deps.clock,
     retry: deps.retry,
   });
-  const handlers: Record<RouteName, RequestHandler> = {
+  const direct = { claim: served(noStore(coupons.claim), log, onError) };
+  const handlers: Record<Exclude<RouteName, keyof typeof direct>, RequestHandler> = {
     health: health.health,
     ready: health.ready,
     openapi: openApiHandler(deps.version),
     campaign: campaignHandler(deps.catalog, deps.clock),
     budget: budgetHandler({ catalog: deps.catalog, ledgers: deps.ledgers, gateway }),
-    claim: noStore(coupons.claim),
     readCoupon: noStore(coupons.readCoupon),
     redeem: noStore(coupons.redeem),
     reverse: noStore(coupons.reverse),
@@ -76,12 +94,32 @@ export function createApp(deps: AppDeps): Express {
   // The front door (frontDoor.ts) matched the route with the same table and the same matching
   // rules, checked the key and its scope, and read the body (req.body) before admission.
   for (const route of ROUTES) {
+    if (route.name === 'claim') continue;
     const method = route.method.toLowerCase() as 'get' | 'post' | 'delete';
     app[method](route.path, handlers[route.name]);
   }
   app.use((req, _res, next) => {
     next(new ApiError('NOT_FOUND', `no route ${req.method} ${loggedUrl(req.path).slice(0, 200)}`));
   });
-  app.use(errorMiddleware(deps.logger));
-  return app;
+  app.use(onError);
+  return { app, direct };
+}
+
+/** A handler served straight from the front door, through the layers express would run. */
+function served(
+  handler: ClaimHandler,
+  log: Layer,
+  onError: ReturnType<typeof errorMiddleware>,
+): RequestListener {
+  return (req, res) => {
+    const served = res as Served;
+    const fail = (err: unknown): void => onError(err, req, served, () => {});
+    log(req, served, () => {
+      try {
+        handler(req, served).catch(fail);
+      } catch (err) {
+        fail(err);
+      }
+    });
+  };
 }

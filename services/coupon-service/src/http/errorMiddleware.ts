@@ -1,21 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import type { ErrorRequestHandler, Response } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { writeAnswer } from '@coupons/admission';
 import type { Logger } from '@coupons/telemetry';
 import { ApiError, fromBodyParser, preparedError } from '../answers/errors';
-import { logOf } from './requestLog';
+import { logOf, type Served } from './requestLog';
 
 /**
  * Writes an error in the contract's shape: the same answer the front door writes before express
  * (answers/errors.ts's preparedError), built for this one error.
  */
-function sendApiError(res: Response, error: ApiError): void {
+function sendApiError(res: Served, error: ApiError): void {
   writeAnswer(res, preparedError(error));
 }
 
+/** An error handler in express's shape (four parameters), callable without express. */
+export type ErrorLayer = (err: unknown, req: IncomingMessage, res: Served, next: () => void) => void;
+
 /** The one place where results and faults become HTTP answers. A 500 never shows a stack. */
-export function errorMiddleware(logger: Logger): ErrorRequestHandler {
-  return (err: unknown, _req, res, _next) => {
+export function errorMiddleware(logger: Logger): ErrorLayer {
+  return (err, _req, res, _next) => {
     if (res.headersSent) {
       // Answered already (a body cut short after its 408, a caller gone): nothing to send. Said
       // through the service's logger, never express's final handler (raw stacks on stderr).

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HEADERS, REQUEST_ID_PATTERN } from '@coupons/contract';
 import { methodLabel, redactUrl, type HttpMetrics, type Logger } from '@coupons/telemetry';
 import { type RequestContext, contextOf } from '../frontDoor/frontDoor';
@@ -9,10 +9,19 @@ import type { CallContext } from '../ledger/ledgerGateway';
 const MAX_LOGGED_URL = 256;
 
 /** Probes are polled every few seconds: their answers are counted, not logged. */
-const QUIET_PATHS = new Set(['/healthz', '/readyz']);
+const QUIET_ROUTES = new Set(['health', 'ready']);
 
-/** Where a request keeps its logger's maker: res.locals, which express makes for every request. */
+/** Where a request keeps its logger's maker: res.locals (made by the front door, kept by express). */
 type WithLog = { locals: Record<string, unknown> };
+
+/**
+ * A response as the HTTP layers see it, served through express or straight from the front door
+ * (app.ts): node's, with the locals the front door attached.
+ */
+export type Served = ServerResponse & WithLog;
+
+/** One layer before a route's handler, in express's shape, callable without express. */
+export type Layer = (req: IncomingMessage, res: Served, next: () => void) => void;
 
 /**
  * The request's logger (its id, method and target), made on first use. Kept in res.locals, not a
@@ -31,7 +40,7 @@ export function logOf(res: WithLog, fallback?: Logger): Logger {
  * The per-request child logger is made only when something is logged (logOf, on first use):
  * at LOG_LEVEL=warn a served claim logs nothing and pays for no logger.
  */
-export function requestLog(logger: Logger, metrics: HttpMetrics): RequestHandler {
+export function requestLog(logger: Logger, metrics: HttpMetrics): Layer {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     const incoming = req.headers['x-request-id'];
@@ -40,7 +49,7 @@ export function requestLog(logger: Logger, metrics: HttpMetrics): RequestHandler
     res.setHeader(HEADERS.requestId, id);
     let child: Logger | undefined;
     res.locals.log = () =>
-      (child ??= logger.child({ req: { id, method: req.method, url: loggedUrl(req.url) } }));
+      (child ??= logger.child({ req: { id, method: req.method, url: loggedUrl(req.url ?? '') } }));
     res.once('finish', () => {
       const context = (res.locals as { context?: RequestContext }).context;
       const labels = {
@@ -52,7 +61,8 @@ export function requestLog(logger: Logger, metrics: HttpMetrics): RequestHandler
       metrics.requests.inc(labels);
       metrics.duration.observe(labels, seconds);
       const level = res.statusCode >= 500 ? 'error' : 'info';
-      if (!logger.isLevelEnabled(level) || (level === 'info' && QUIET_PATHS.has(req.path))) return;
+      const quiet = level === 'info' && QUIET_ROUTES.has(context?.route.name ?? '');
+      if (!logger.isLevelEnabled(level) || quiet) return;
       logOf(res, logger)[level](
         { res: { statusCode: res.statusCode }, responseTime: Math.round(seconds * 1000) },
         'request completed',

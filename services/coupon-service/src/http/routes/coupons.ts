@@ -1,11 +1,12 @@
+import type { IncomingMessage } from 'node:http';
 import type { RequestHandler, Response } from 'express';
 import type { BudgetLedger } from '@coupons/budget-ledger';
 import type { CampaignCalendar, Clock } from '@coupons/campaign';
 import { type CampaignCatalog, campaignFromPath } from '../../campaignCatalog';
 import type { LedgerRegistry, LedgerGateway } from '../../ledger/ledgerGateway';
 import { ApiError } from '../../answers/errors';
-import { callContext } from '../requestLog';
-import { contextOf } from '../../frontDoor/frontDoor';
+import { callContext, type Served } from '../requestLog';
+import { IDEMPOTENCY_KEY, contextOf } from '../../frontDoor/frontDoor';
 import {
   claimRefusal,
   couponNotFound,
@@ -52,11 +53,20 @@ function couponTarget(
   return input;
 }
 
-type CouponRoute = 'claim' | 'readCoupon' | 'redeem' | 'reverse';
+/**
+ * The claim's handler: node's request and response, nothing of express's, so that the front door
+ * can serve it directly (app.ts); express mounts it as it is.
+ */
+export type ClaimHandler = (req: IncomingMessage & { body?: unknown }, res: Served) => Promise<void>;
 
 /** The coupon routes' handlers, by route name (mounted from the route table in app.ts). */
 // Long: a table of four small route handlers sharing their dependencies, one per route.
-export function couponHandlers(deps: CouponRouteDeps): Record<CouponRoute, RequestHandler> {
+export function couponHandlers(deps: CouponRouteDeps): {
+  claim: ClaimHandler;
+  readCoupon: RequestHandler;
+  redeem: RequestHandler;
+  reverse: RequestHandler;
+} {
   const ledgerOf = (calendar: CampaignCalendar): BudgetLedger => {
     const ledger = deps.ledgers.get(calendar.campaign.id);
     if (ledger === undefined) throw new Error(`no ledger for campaign ${calendar.campaign.id}`);
@@ -78,12 +88,12 @@ export function couponHandlers(deps: CouponRouteDeps): Record<CouponRoute, Reque
     return { calendar, input, ...couponTarget(input.code, calendar) };
   };
 
-  const claim: RequestHandler = async (req, res) => {
+  const claim: ClaimHandler = async (req, res) => {
     const context = contextOf(res);
     const calendar = campaignFromPath(deps.catalog, context.params.campaignId);
     const input = validate({
       body: [claimBodySchema, req.body],
-      [HEADERS.idempotencyKey]: [idempotencyKeySchema, req.get(HEADERS.idempotencyKey)],
+      [HEADERS.idempotencyKey]: [idempotencyKeySchema, req.headers[IDEMPOTENCY_KEY]],
     });
     const { userId } = input.body;
     // Admission charged the header's user; a different body would charge someone else's limit.
@@ -112,7 +122,6 @@ export function couponHandlers(deps: CouponRouteDeps): Record<CouponRoute, Reque
     context.learned = { result, campaignId: calendar.campaign.id, now };
     if (result.kind !== 'issued') throw claimRefusal(result, calendar, now, deps.retry);
     if (result.replayed) res.setHeader(HEADERS.idempotentReplayed, 'true');
-    res.setHeader('Cache-Control', 'no-store');
     sendJson(res, 201, JSON.stringify({ coupon: couponView(result.coupon, calendar, now) }));
   };
 
