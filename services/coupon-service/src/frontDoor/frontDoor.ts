@@ -162,8 +162,7 @@ export class FrontDoor {
           badHeader('X-User-Id', 'must be 1-64 letters, digits, ".", "_" or "-"'),
         );
       const handler = direct[route.name] ?? app;
-      if (!route.body)
-        return this.admit(req, res, handler, route, params, principal, userIdHeader);
+      if (!route.body) return this.admit(req, res, handler, route, params, principal, userIdHeader);
       // What the gate refuses on the headers alone (the event loop, the token bucket) is refused
       // before the body is read: shedding must stay cheap when the pod has no CPU to spare.
       const refused = this.deps.admission.gate?.screen(route.priority, true);

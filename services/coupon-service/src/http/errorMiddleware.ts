@@ -14,7 +14,12 @@ function sendApiError(res: Served, error: ApiError): void {
 }
 
 /** An error handler in express's shape (four parameters), callable without express. */
-export type ErrorLayer = (err: unknown, req: IncomingMessage, res: Served, next: () => void) => void;
+export type ErrorLayer = (
+  err: unknown,
+  req: IncomingMessage,
+  res: Served,
+  next: () => void,
+) => void;
 
 /** The one place where results and faults become HTTP answers. A 500 never shows a stack. */
 export function errorMiddleware(logger: Logger): ErrorLayer {

@@ -57,7 +57,10 @@ function couponTarget(
  * The claim's handler: node's request and response, nothing of express's, so that the front door
  * can serve it directly (app.ts); express mounts it as it is.
  */
-export type ClaimHandler = (req: IncomingMessage & { body?: unknown }, res: Served) => Promise<void>;
+export type ClaimHandler = (
+  req: IncomingMessage & { body?: unknown },
+  res: Served,
+) => Promise<void>;
 
 /** The coupon routes' handlers, by route name (mounted from the route table in app.ts). */
 // Long: a table of four small route handlers sharing their dependencies, one per route.
