@@ -137,6 +137,14 @@ describe('coupon-service over real HTTP and real Redis', () => {
       code: 'UNSUPPORTED_MEDIA_TYPE',
     },
     {
+      // The front door matches the media type; body-parser still refuses a charset it cannot read.
+      what: 'JSON in a charset other than UTF-8',
+      type: 'application/json; charset=latin1',
+      body: JSON.stringify({ userId: 'u1' }),
+      status: 415,
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+    },
+    {
       what: 'malformed JSON',
       type: 'application/json',
       body: '{"userId": ',

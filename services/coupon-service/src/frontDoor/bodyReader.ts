@@ -33,7 +33,9 @@ export class BodyReader {
   private readonly parse = express.json({
     limit: MAX_BODY_BYTES,
     strict: true,
-    type: 'application/json',
+    // read() lets only JSON through (isJson, 415 otherwise): body-parser's own media-type match
+    // (type-is, 1.3% of a claim's CPU) would only say yes again. Its charset check still runs.
+    type: () => true,
   });
   private readonly reading = new Map<string, number>();
   private readonly timedOut: PreparedAnswer;
