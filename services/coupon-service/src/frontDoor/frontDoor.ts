@@ -40,6 +40,13 @@ export interface FrontDoorDeps {
   routes?: RouteTable;
 }
 
+/** Where the front door hands admitted requests (http/app.ts's Http). */
+export interface Handlers {
+  app: RequestListener;
+  /** Routes served without express, by name. */
+  direct?: Partial<Record<RouteName, RequestListener>>;
+}
+
 const answer = (code: ConstructorParameters<typeof ApiError>[0], message: string) =>
   preparedError(new ApiError(code, message));
 
@@ -91,11 +98,7 @@ export class FrontDoor {
    * route, else to `http.app` (express).
    */
   // Long: the checks in their order, cheapest first; split, the order they must keep would hide.
-  listener(http: {
-    app: RequestListener;
-    direct?: Partial<Record<RouteName, RequestListener>>;
-  }): RequestListener {
-    const { app, direct = {} } = http;
+  listener({ app, direct = {} }: Handlers): RequestListener {
     return (req, res) => {
       const url = req.url ?? '';
       // Absolute-form (a proxy's request) and asterisk-form are not ours to route.

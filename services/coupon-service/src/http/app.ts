@@ -10,6 +10,7 @@ import { errorMiddleware } from './errorMiddleware';
 import { type Layer, type Served, loggedUrl, requestLog } from './requestLog';
 import type { RetryPolicy } from '../answers/retryPolicy';
 import { EXPRESS_ROUTING, ROUTES, type RouteName } from '../frontDoor/routeTable';
+import type { Handlers } from '../frontDoor/frontDoor';
 import { budgetHandler } from './routes/budget';
 import { campaignHandler } from './routes/campaigns';
 import { type ClaimHandler, couponHandlers } from './routes/coupons';
@@ -41,8 +42,8 @@ function noStore<Req, Res extends ServerResponse, Rest extends unknown[], R>(
   };
 }
 
-/** What the front door hands an admitted request to (FrontDoor.listener). */
-export interface Http {
+/** What the front door hands an admitted request to (FrontDoor.listener's Handlers). */
+export interface Http extends Handlers {
   /** Every route but those in `direct`, routed by express. */
   app: Express;
   /**
@@ -51,7 +52,7 @@ export interface Http {
    * router would only match the path again. The same layers run, in express's order: requestLog,
    * no-store, the handler, and errorMiddleware for whatever it throws.
    */
-  direct: Partial<Record<RouteName, RequestListener>>;
+  direct: NonNullable<Handlers['direct']>;
 }
 
 export function createApp(deps: AppDeps): Http {
