@@ -2,7 +2,16 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
-import { runClosedLoop, runOpenModel, type LoadReport, type RequestSpec } from '@coupons/runner';
+import {
+  isShedAnswer,
+  newLatencyHistogram,
+  recordMs,
+  runClosedLoop,
+  runOpenModel,
+  summarize,
+  type LoadReport,
+  type RequestSpec,
+} from '@coupons/runner';
 import {
   CLAIMS,
   isService,
@@ -189,8 +198,9 @@ export function closedPoint(
 
 /**
  * Open model: arrivals on a fixed timeline at multiple x capacity after a linear ramp from 0. The
- * ramp is warm-up: goodput is counted over the hold only (2xx answers to requests scheduled after
- * the ramp); latency, CPU and RSS cover the whole point.
+ * ramp is warm-up (a fresh server's first seconds: JIT, heap, connections): goodput, and the
+ * hold's own served latency and shed share, count requests scheduled after it; the report's
+ * latency, CPU and RSS cover the whole point.
  */
 export function openPoint(
   bench: Bench,
@@ -207,6 +217,10 @@ export function openPoint(
   // The runner's schedule: arrival k comes when the area under the rate reaches k.
   const firstHoldArrival = Math.ceil((targetRate * rampMs) / 1000 / 2);
   let holdServed = 0;
+  let holdSent = 0;
+  let holdShed = 0;
+  const holdLatency = newLatencyHistogram();
+  const makeRequest = bench.requests(nextTag());
   // 2xx per second of the hold, by when each request was scheduled: a collapse shows as a dip.
   const holdSeconds = Math.max(1, Math.floor(holdMs / 1000));
   const perHoldSecond = new Array<number>(holdSeconds).fill(0);
@@ -220,10 +234,16 @@ export function openPoint(
           { durationMs: holdMs, targetRate },
         ],
         timeoutMs: bench.settings.timeoutMs,
-        makeRequest: bench.requests(nextTag()),
-        onResponse: (i, status) => {
-          if (i < firstHoldArrival || status < 200 || status >= 300) return;
+        makeRequest: (i) => {
+          if (i >= firstHoldArrival) holdSent += 1;
+          return makeRequest(i);
+        },
+        onResponse: (i, status, headers, _body, _retry, latencyMs) => {
+          if (i < firstHoldArrival) return;
+          if (isShedAnswer(status, headers['retry-after'] !== undefined)) holdShed += 1;
+          if (status < 200 || status >= 300) return;
           holdServed += 1;
+          recordMs(holdLatency, latencyMs);
           const second = Math.floor((i - firstHoldArrival) / targetRate);
           if (second < holdSeconds) perHoldSecond[second] = (perHoldSecond[second] ?? 0) + 1;
         },
@@ -238,6 +258,7 @@ export function openPoint(
       targetRate,
       holdGoodputPerSecond,
       holdWorstSecondGoodput: Math.min(...perHoldSecond),
+      hold: { sent: holdSent, shed: holdShed, servedLatencyMs: summarize(holdLatency) },
       ...measured,
     };
   });

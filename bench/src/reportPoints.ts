@@ -95,3 +95,10 @@ export const shedOfSent = (p: PointResult) =>
   p.report.sent === 0 ? undefined : (100 * p.report.shed) / p.report.sent;
 export const servedP99 = (p: PointResult) =>
   p.report.served > 0 ? p.report.servedLatencyMs.p99 : undefined;
+/** The same two over the hold (requests scheduled after the ramp, as goodput): the warm server. */
+export const holdShedOfSent = (p: PointResult) =>
+  p.hold === undefined || p.hold.sent === 0 ? undefined : (100 * p.hold.shed) / p.hold.sent;
+export const holdServedP99 = (p: PointResult) =>
+  p.hold === undefined || p.hold.servedLatencyMs.count === 0
+    ? undefined
+    : p.hold.servedLatencyMs.p99;

@@ -1,4 +1,4 @@
-import type { LoadReport } from '@coupons/runner';
+import type { LatencySummary, LoadReport } from '@coupons/runner';
 import type { ServerName } from './catalog';
 import type { CpuQuota } from './cgroup';
 import type { ClientsMode, ModeSummary, PodShed } from './clientsBook';
@@ -23,6 +23,8 @@ export interface PointResult {
   holdGoodputPerSecond?: number;
   /** open model: the fewest 2xx of any one second of the hold (requests scheduled in it) */
   holdWorstSecondGoodput?: number;
+  /** open model: the requests scheduled in the hold, those shed, and the served ones' latency */
+  hold?: { sent: number; shed: number; servedLatencyMs: LatencySummary };
   report: LoadReport & { throughputPerSecond?: number };
   /** wall time of the measured run, ms */
   wallMs: number;

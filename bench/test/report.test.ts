@@ -134,6 +134,39 @@ describe('report', () => {
     );
   });
 
+  it('judges the open model on its hold (the warm server), and shows the whole point beside it', () => {
+    // A fresh server's ramp: a slow start that the whole point's p99 and shed share carry.
+    const open = [0, 1].map((repeat) =>
+      point(
+        'service',
+        'open',
+        repeat,
+        { ...report(9_900, 100), servedLatencyMs: { ...latency, count: 9_900, p99: 400 } },
+        5,
+        {
+          multiple: 0.5,
+          targetRate: 1000,
+          holdGoodputPerSecond: 1000,
+          hold: {
+            sent: 8_000,
+            shed: repeat === 0 ? 0 : 8,
+            servedLatencyMs: { ...latency, count: 8_000, p99: 30 + repeat * 10 },
+          },
+        },
+      ),
+    );
+    const markdown = renderMarkdown(results([...closed, ...open]), {});
+    const row = markdown.split('\n').find((line) => line.startsWith('| 0.5x | service'));
+    // whole point p99, hold p99, whole point shed %, hold shed %
+    expect(row).toContain('| 400 | 35 (30-40) | 1.00 | 0.05 (0.00-0.10) |');
+    expect(targetsTable(results([...closed, ...open]))).toContain(
+      '| open 0.5x, hold: served p99 <= 50 ms | n/a | 35 (30-40) |',
+    );
+    expect(targetsTable(results([...closed, ...open]))).toContain(
+      '| open 0.5x, hold: shed <= 0.1% of sent | n/a | 0.05 (0.00-0.10) |',
+    );
+  });
+
   it('says why the overload section did not run where no CPU cap can be made', () => {
     const r: BenchResults = {
       ...results(closed),
@@ -152,13 +185,17 @@ describe('report', () => {
       schedulerLagMs: { ...latency, count: 10_000, p99: lagP99 },
     });
     const open = (repeat: number, r: LoadReport) =>
-      point('service', 'open', repeat, r, 1, { multiple: 0.5, targetRate: 4500 });
+      point('service', 'open', repeat, r, 1, {
+        multiple: 0.5,
+        targetRate: 4500,
+        hold: { sent: r.sent, shed: r.shed, servedLatencyMs: r.servedLatencyMs },
+      });
     // 10 shed of 10,010 sent (0.10%) in time; 1,000 of 11,000 in the point the generator could not pace
     const mixed = results([...closed, open(0, lagged(5, 10)), open(1, lagged(21, 1000))]);
-    expect(targetsTable(mixed)).toContain('| open 0.5x: shed <= 0.1% of sent | n/a | 0.10 |');
+    expect(targetsTable(mixed)).toContain('| open 0.5x, hold: shed <= 0.1% of sent | n/a | 0.10 |');
     const allLagged = results([...closed, open(0, lagged(25, 10)), open(1, lagged(40, 10))]);
     expect(targetsTable(allLagged)).toContain(
-      '| open 0.5x: shed <= 0.1% of sent | n/a | not a measurement (generator lag) |',
+      '| open 0.5x, hold: shed <= 0.1% of sent | n/a | not a measurement (generator lag) |',
     );
   });
 });

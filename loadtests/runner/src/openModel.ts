@@ -187,6 +187,7 @@ class OpenModelRun extends RunCore<LoadReport> {
           exchange.headers ?? {},
           exchange.body(),
           this.retryOf(exchange),
+          now - exchange.startedAt,
         );
       } catch (error) {
         // Thrown inside undici's callback it would be taken for a transport error; end the run.

@@ -33,13 +33,17 @@ export interface OpenModelOptions {
   connections?: number;
   /** i = 0,1,2,... the i-th scheduled request */
   makeRequest: (i: number) => RequestSpec;
-  /** Called for each answer within the timeout, e.g. for a scenario's retry logic. */
+  /**
+   * Called for each answer within the timeout, e.g. for a scenario's retry logic. `latencyMs` runs
+   * from the request's scheduled time (a wait for a connection included), as the report's do.
+   */
   onResponse?: (
     i: number,
     status: number,
     headers: ResponseHeaders,
     body: string,
     retry: Retry,
+    latencyMs: number,
   ) => void;
   /** Stops scheduling; requests already sent still finish or time out. */
   signal?: AbortSignal;

@@ -227,6 +227,24 @@ describe('runOpenModel', () => {
     expect(refused).toEqual(Array(20).fill(false));
   });
 
+  it("hands onResponse each answer's latency from its scheduled time", async () => {
+    const server = await startLoopbackServer((_request, response) => {
+      setTimeout(() => response.end('ok'), 40);
+    });
+    const latencies: number[] = [];
+    await runAgainst(server, {
+      ratePerSecond: 50,
+      durationMs: 200,
+      makeRequest: () => get('/slow'),
+      onResponse: (_i, _status, _headers, _body, _retry, latencyMs) => latencies.push(latencyMs),
+    });
+    expect(latencies).toHaveLength(10);
+    for (const ms of latencies) {
+      expect(ms).toBeGreaterThanOrEqual(40);
+      expect(ms).toBeLessThan(2000);
+    }
+  });
+
   it('stops scheduling when its signal aborts', async () => {
     const server = await startLoopbackServer((_request, response) => response.end('ok'));
     const controller = new AbortController();
