@@ -6,7 +6,7 @@ import type { CampaignCatalog } from '../campaignCatalog';
 import { type LedgerRegistry, LedgerGateway } from '../ledger/ledgerGateway';
 import type { ReadinessProbe } from '../readiness';
 import { ApiError } from '../answers/errors';
-import { errorMiddleware } from './errorMiddleware';
+import { type ErrorLayer, errorMiddleware } from './errorMiddleware';
 import { type Layer, type Served, loggedUrl, requestLog } from './requestLog';
 import type { RetryPolicy } from '../answers/retryPolicy';
 import { EXPRESS_ROUTING, ROUTES, type RouteName } from '../frontDoor/routeTable';
@@ -95,9 +95,9 @@ export function createApp(deps: AppDeps): Http {
   // The front door (frontDoor.ts) matched the route with the same table and the same matching
   // rules, checked the key and its scope, and read the body (req.body) before admission.
   for (const route of ROUTES) {
-    if (route.name === 'claim') continue;
+    if (route.name in direct) continue;
     const method = route.method.toLowerCase() as 'get' | 'post' | 'delete';
-    app[method](route.path, handlers[route.name]);
+    app[method](route.path, handlers[route.name as keyof typeof handlers]);
   }
   app.use((req, _res, next) => {
     next(new ApiError('NOT_FOUND', `no route ${req.method} ${loggedUrl(req.path).slice(0, 200)}`));
@@ -107,17 +107,13 @@ export function createApp(deps: AppDeps): Http {
 }
 
 /** A handler served straight from the front door, through the layers express would run. */
-function served(
-  handler: ClaimHandler,
-  log: Layer,
-  onError: ReturnType<typeof errorMiddleware>,
-): RequestListener {
+function served(handler: ClaimHandler, log: Layer, onError: ErrorLayer): RequestListener {
   return (req, res) => {
-    const served = res as Served;
-    const fail = (err: unknown): void => onError(err, req, served, () => {});
-    log(req, served, () => {
+    const response = res as Served;
+    const fail = (err: unknown): void => onError(err, req, response, () => {});
+    log(req, response, () => {
       try {
-        handler(req, served).catch(fail);
+        handler(req, response).catch(fail);
       } catch (err) {
         fail(err);
       }
