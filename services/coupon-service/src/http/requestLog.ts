@@ -4,12 +4,13 @@ import { HEADERS, REQUEST_ID_PATTERN } from '@coupons/contract';
 import { methodLabel, redactUrl, type HttpMetrics, type Logger } from '@coupons/telemetry';
 import { type RequestContext, contextOf } from '../frontDoor/frontDoor';
 import type { CallContext } from '../ledger/ledgerGateway';
+import type { RouteName } from '../frontDoor/routeTable';
 
 /** The request line's target as logged: the rest of a long one costs log, not insight. */
 const MAX_LOGGED_URL = 256;
 
 /** Probes are polled every few seconds: their answers are counted, not logged. */
-const QUIET_ROUTES = new Set(['health', 'ready']);
+const QUIET_ROUTES: ReadonlySet<RouteName> = new Set(['health', 'ready']);
 
 /** Where a request keeps its logger's maker: res.locals (made by the front door, kept by express). */
 type WithLog = { locals: Record<string, unknown> };
@@ -61,7 +62,8 @@ export function requestLog(logger: Logger, metrics: HttpMetrics): Layer {
       metrics.requests.inc(labels);
       metrics.duration.observe(labels, seconds);
       const level = res.statusCode >= 500 ? 'error' : 'info';
-      const quiet = level === 'info' && QUIET_ROUTES.has(context?.route.name ?? '');
+      const quiet =
+        level === 'info' && context !== undefined && QUIET_ROUTES.has(context.route.name);
       if (!logger.isLevelEnabled(level) || quiet) return;
       logOf(res, logger)[level](
         { res: { statusCode: res.statusCode }, responseTime: Math.round(seconds * 1000) },
