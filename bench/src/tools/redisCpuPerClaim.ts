@@ -1,8 +1,16 @@
 /* eslint-disable no-console -- a measuring tool that prints for people */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { CampaignCalendar, parseCampaigns } from '@coupons/campaign';
-import { startRedisServer } from '@coupons/redis-local';
+import {
+  findExecutableOnPath,
+  findRedisServerBinary,
+  startRedisServer,
+} from '@coupons/redis-local';
 import { BudgetLedger, checkRecorded, RedisTimeClock, shardKeys } from '@coupons/budget-ledger';
 import { parseCpu } from '../redisStats';
 
@@ -12,22 +20,32 @@ import { parseCpu } from '../redisStats';
  * memory (used_memory before and after) and MEMORY USAGE of every key the claims created (coupon,
  * user, idempotency key, and the shards' audit streams, untrimmed: no recorder runs here).
  * Usage: node bench/dist/src/tools/redisCpuPerClaim.js [claims=20000] [concurrency=64] [fenced]
+ *   [instructions]
  * `fenced`: the ledger fenced and verified as the recorder does (the guard reads the run id).
+ * `instructions`: redis-server runs under valgrind's callgrind, and the tool prints the
+ * instructions Redis executed per claim (counted from just before the claims to just after).
+ * A count, not a time: it repeats to within about 1% whatever else the machine does, so a change
+ * to a script can be measured on a machine whose speed drifts (CPU microseconds cannot). About
+ * 50 times slower: 2,000 claims take about 15 s.
  */
 async function main(): Promise<void> {
   const claims = Number(process.argv[2] ?? 20_000);
   const concurrency = Number(process.argv[3] ?? 64);
-  const fenced = process.argv[4] === 'fenced';
-  const server = await startRedisServer();
+  const words = process.argv.slice(4);
+  const fenced = words.includes('fenced');
+  const counter = words.includes('instructions') ? callgrind() : undefined;
+  const server = await startRedisServer(counter === undefined ? {} : { binary: counter.binary });
   const redis = new Redis(server.url);
   try {
     const { campaign, ledger } = await probeLedger(redis, fenced);
     await redis.config('RESETSTAT');
     const memoryBefore = await usedMemory(redis);
     const cpuBefore = parseCpu(await redis.info('cpu'));
+    counter?.zero(server.pid);
     const started = process.hrtime.bigint();
     const { issuedCoupons, outcomes } = await claimAll(ledger, claims, concurrency);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const instructions = counter?.dump(server.pid);
     const cpuSeconds = parseCpu(await redis.info('cpu')) - cpuBefore;
     const stats = await redis.info('commandstats');
     const evalsha = /cmdstat_evalsha:calls=(\d+),usec=(\d+),usec_per_call=([\d.]+)/.exec(stats);
@@ -44,6 +62,10 @@ async function main(): Promise<void> {
       `redis process CPU per claim (INFO used_cpu_sys + used_cpu_user): ${((cpuSeconds * 1e6) / claims).toFixed(1)} us`,
     );
     console.log(`one ledger client, closed loop: ${(claims / seconds).toFixed(0)} claims/s`);
+    if (instructions !== undefined)
+      console.log(
+        `redis instructions per claim (callgrind, the whole process): ${(instructions / claims).toFixed(0)}`,
+      );
     // Commands the scripts ran (Redis counts a script's calls in commandstats too), per claim.
     const perClaim = [...stats.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)]
       .filter(([, name]) => name !== 'evalsha' && name !== 'eval' && name !== 'config')
@@ -75,7 +97,43 @@ async function main(): Promise<void> {
   } finally {
     redis.disconnect();
     await server.stop();
+    counter?.remove();
   }
+}
+
+/**
+ * redis-server under callgrind (a wrapper script, since redis-local starts a binary), zeroed and
+ * dumped on demand with callgrind_control; dump() returns the instructions since zero().
+ */
+function callgrind() {
+  const valgrind = findExecutableOnPath('valgrind');
+  const control = findExecutableOnPath('callgrind_control');
+  const redisServer = findRedisServerBinary();
+  if (valgrind === undefined || control === undefined || redisServer === undefined)
+    throw new Error('instructions: needs valgrind, callgrind_control and redis-server on PATH');
+  const dir = mkdtempSync(join(tmpdir(), 'redis-callgrind-'));
+  const binary = join(dir, 'redis-server');
+  const out = join(dir, 'callgrind.out');
+  writeFileSync(
+    binary,
+    `#!/bin/sh\nexec ${valgrind} --tool=callgrind --callgrind-out-file=${out} ${redisServer} "$@" 2>>${join(dir, 'valgrind.log')}\n`,
+  );
+  chmodSync(binary, 0o755);
+  return {
+    binary,
+    zero: (pid: number) => execFileSync(control, ['-z', String(pid)], { stdio: 'ignore' }),
+    dump: (pid: number): number => {
+      execFileSync(control, ['-d', String(pid)], { stdio: 'ignore' });
+      // The dump on demand is written as callgrind.out.<n>; its summary counts since the zero.
+      const dumped = readdirSync(dir).filter((f) => f.startsWith('callgrind.out.'));
+      const summary = dumped
+        .map((f) => /^summary: (\d+)$/m.exec(readFileSync(join(dir, f), 'utf8'))?.[1])
+        .find((n) => n !== undefined);
+      if (summary === undefined) throw new Error(`no callgrind dump in ${dir}`);
+      return Number(summary);
+    },
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 /** A campaign open now with budget to spare, initialised (and fenced and verified when asked). */

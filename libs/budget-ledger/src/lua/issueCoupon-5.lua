@@ -27,14 +27,21 @@
   ARGV[17] bodyHash        of the claim body, for IDEMPOTENCY_KEY_REUSED
   ARGV[18] keepUntilMs     PEXPIREAT of user, idempotency and coupon keys
 
-  Redis calls, each for a reason (production: 13, plus 1 on a user's first claim):
+  Redis calls, each for a reason (unfenced: 12, plus XRANGE when another claim came between the
+  caller's last one on this shard and this one, plus PEXPIREAT on a user's first claim; fenced:
+  INFO server too). A call itself costs Redis little (about 1,500 instructions of a claim's
+  470,000, measured with bench/src/tools/redisCpuPerClaim.ts `instructions`); what a call does
+  is the cost, so two writes to the ledger stay two calls where that reads clearer:
     TIME                    the clock (includes/guard.lua); the only one
     HMGET ledger            the guard's fields and the budget's, today's included, in one read
+    INFO server             fenced ledgers only: this process's run id (the guard)
+    XRANGE audit            the event the caller saw last is still there (the guard: rollbacks)
     GET idempotency         a remembered claim is replayed before anything else is judged
     HMGET user              the user's limits
     EXISTS coupon           a code collision (65 random bits: rare, but never overwrite)
-    XADD, HINCRBY, HSET     the audit event and the ledger's count of it (appendEvent); XADD is
-                            the first write, so a key of the wrong type fails with nothing written
+    XADD, HSET ledger       the audit event and the ledger's count of it (appendEvent); XADD
+                            is the first write, so a key of the wrong type fails with nothing
+                            written
     HSET ledger             issued and day:<day>, computed here from what HMGET read
     HSET user               total and d:<day>, likewise
     PEXPIREAT user          only when the user's hash is new: its keep-until is the campaign's
