@@ -34,7 +34,12 @@ async function main(): Promise<void> {
   const words = process.argv.slice(4);
   const fenced = words.includes('fenced');
   const counter = words.includes('instructions') ? callgrind() : undefined;
-  const server = await startRedisServer(counter === undefined ? {} : { binary: counter.binary });
+  const server = await startRedisServer(
+    counter === undefined ? {} : { binary: counter.binary },
+  ).catch((err: unknown) => {
+    counter?.remove();
+    throw err;
+  });
   const redis = new Redis(server.url);
   try {
     const { campaign, ledger } = await probeLedger(redis, fenced);
