@@ -66,7 +66,12 @@ export interface Permit {
 /**
  * Adaptive concurrency limit after Netflix concurrency-limits' Gradient2: the limit moves with
  * min(max(tolerance x long-term latency, maxQueueDelayMs), latency target) / current latency,
- * smoothed and bounded.
+ * smoothed and bounded. Latency measured while the event loop is saturated (`loopSaturated`, the
+ * event-loop guard's reading) does not shrink it: that latency is the pod's own CPU queue, which
+ * a lower limit does not shorten. It only turns claims into refusals, which cost the same loop
+ * about a quarter of a claim each and bring a caller that ignores Retry-After straight back (a
+ * capped pod under a closed-loop flood served 47-50 claims/s so, 263-288 with admission off:
+ * docs/capacity.md). CPU overload is the event-loop guard's to shed.
  * The limit is where queueing starts, not where refusals start: past it a request is refused
  * only when the wait it would add exceeds maxQueueDelayMs or what its deadline leaves
  * (`tryAcquire`'s budget), and never past maxLimit. A burst a pod with headroom serves within
@@ -91,7 +96,14 @@ export class ConcurrencyLimit {
   /** Streaming median of latency (frugal estimate, multiplicative steps). */
   private medianMs = 0;
 
-  constructor(options: Partial<ConcurrencyLimitOptions> = {}) {
+  /**
+   * @param loopSaturated whether the event loop is saturated now (EventLoopGuard's `saturated`);
+   *   by default never.
+   */
+  constructor(
+    options: Partial<ConcurrencyLimitOptions> = {},
+    private readonly loopSaturated: () => boolean = () => false,
+  ) {
     this.options = { ...DEFAULT_CONCURRENCY_LIMIT, ...options };
     const { minLimit, maxLimit, initialLimit, claimShare } = this.options;
     if (!(minLimit >= 1 && minLimit <= maxLimit) || !(claimShare > 0 && claimShare <= 1)) {
@@ -183,7 +195,8 @@ export class ConcurrencyLimit {
       Math.max(o.tolerance * this.longLatencyMs, o.maxQueueDelayMs),
       o.latencyTargetMs,
     );
-    const gradient = clamp(acceptable / short, 0.5, 1);
+    // The loop's own queue is no queueing at the limit: the limit probes upwards as if latency held.
+    const gradient = this.loopSaturated() ? 1 : clamp(acceptable / short, 0.5, 1);
     const next = this.estimate * gradient + o.queueSize;
     this.estimate = clamp(
       this.estimate * (1 - o.smoothing) + next * o.smoothing,
@@ -289,6 +302,11 @@ export interface EventLoopGuardOptions {
    */
   sustainSamples: number;
   /**
+   * At or above this utilisation over the last sample the loop is saturated (`saturated`): the
+   * concurrency limit then does not shrink on latency (see ConcurrencyLimit).
+   */
+  saturatedUtilization: number;
+  /**
    * Utilisation counts as overload only while claims arrive faster than they complete by this
    * ratio (when a demand source is set, `watchDemand`): a closed loop at capacity keeps the loop
    * 100% busy with arrivals equal to completions, and must not be throttled into a spiral of
@@ -314,6 +332,7 @@ export const DEFAULT_EVENT_LOOP_GUARD: EventLoopGuardOptions = Object.freeze({
   // At 10x offered load a tenth of the claims is already the whole core: go lower.
   minFraction: 0.02,
   sustainSamples: 2,
+  saturatedUtilization: 0.95,
   excessDemand: 1.25,
 });
 
@@ -398,6 +417,11 @@ export class EventLoopGuard {
     const completions = now.completions - this.lastDemand.completions;
     this.lastDemand = { ...now };
     return arrivals > completions * this.options.excessDemand;
+  }
+
+  /** Whether the loop was saturated over the last sample (`saturatedUtilization`). */
+  get saturated(): boolean {
+    return this.utilization >= this.options.saturatedUtilization;
   }
 
   admits(priority: Priority): boolean {

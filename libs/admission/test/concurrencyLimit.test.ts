@@ -105,6 +105,25 @@ describe('ConcurrencyLimit gradient', () => {
     expect(anchored.limit).toBe(10);
   });
 
+  it('does not shrink on latency the saturated event loop made, and does on the same latency once it is not', () => {
+    let saturated = true;
+    const limit = new ConcurrencyLimit({ ...options, latencyTargetMs: 1000 }, () => saturated);
+    waves(limit, 5, 10);
+    expect(limit.limit).toBe(60);
+    // The rise that halves a limit (the test above), while the loop is saturated: held.
+    waves(limit, 1, 40);
+    expect(limit.limit).toBe(60);
+    saturated = false;
+    waves(limit, 1, 40);
+    expect(limit.limit).toBeLessThanOrEqual(30);
+  });
+
+  it('still shrinks on dropped requests while the loop is saturated', () => {
+    const limit = new ConcurrencyLimit(options, () => true);
+    waves(limit, 1, 1, true);
+    expect(limit.limit).toBeLessThan(20);
+  });
+
   it('shrinks on dropped requests whatever their latency', () => {
     const limit = new ConcurrencyLimit(options);
     waves(limit, 1, 1, true);

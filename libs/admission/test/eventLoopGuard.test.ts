@@ -65,6 +65,20 @@ describe('EventLoopGuard', () => {
     expect(guard.fraction).toBe(0.5);
   });
 
+  it('reads the loop as saturated from the last sample’s utilisation (0.95 by default)', () => {
+    const { sampler, guard } = scriptedGuard();
+    sampler.next = { delayP99Ms: 5, utilization: 0.97, activeMs: 48.5 };
+    guard.tick();
+    expect(guard.saturated).toBe(true);
+    sampler.next = { delayP99Ms: 5, utilization: 0.9, activeMs: 45 };
+    guard.tick();
+    expect(guard.saturated).toBe(false);
+    const lower = scriptedGuard({ saturatedUtilization: 0.85 });
+    lower.sampler.next = { delayP99Ms: 5, utilization: 0.9, activeMs: 45 };
+    lower.guard.tick();
+    expect(lower.guard.saturated).toBe(true);
+  });
+
   it('ignores utilisation by default', () => {
     const { sampler, guard } = scriptedGuard();
     sampler.next = { delayP99Ms: 20, utilization: 1, activeMs: 100 };

@@ -54,12 +54,13 @@ export class AdmissionControl {
     this.servedClaims = new ServedClaims(deps.redis, { maxMemoryBytes: 16 * 1024 * 1024 });
     if (!config.enabled) return;
 
-    this.eventLoop = new EventLoopGuard({
+    const eventLoop = new EventLoopGuard({
       claims: {
         delayP99Ms: config.eventLoop.delayP99Ms,
         utilization: config.eventLoop.utilization,
       },
     }).start();
+    this.eventLoop = eventLoop;
     const userLimit =
       config.userLimit === undefined
         ? undefined
@@ -76,7 +77,7 @@ export class AdmissionControl {
       ...(config.tokenBucket === undefined
         ? {}
         : { tokenBucket: new TokenBucket(config.tokenBucket) }),
-      concurrency: new ConcurrencyLimit(config.concurrency),
+      concurrency: new ConcurrencyLimit(config.concurrency, () => eventLoop.saturated),
       deadline: { defaultMs: config.defaultTimeoutMs },
       ...(userLimit === undefined ? {} : { userLimit: { limiter: userLimit } }),
       ...(keyLimit === undefined ? {} : { keyLimit: { limiter: keyLimit } }),
